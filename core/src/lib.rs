@@ -1,0 +1,17 @@
+//! Fulcrum's domain core: the Octavia object model, its validation rules, the provisioning status
+//! machine, the driver seam every backend implements, the VIP network seam and the events channel
+//! through which orchestration tells management about day-2 concerns.
+//!
+//! Nothing in here does I/O. The store persists these types, the API validates requests with them,
+//! and the reconciler hands [`driver::LoadBalancerGraph`]s to [`driver::Driver`]s.
+
+pub mod driver;
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod network;
+pub mod patch;
+pub mod timestamp;
+pub mod validate;
+
+pub use error::Error;

@@ -1,0 +1,32 @@
+//! Timestamps in the format Octavia renders them: UTC, second precision, no zone suffix
+//! (`2017-06-30T19:49:40`). Stored as text, so lexicographic order is time order.
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// The current time formatted as Octavia renders `created_at`/`updated_at`.
+pub fn now() -> String {
+    format(OffsetDateTime::now_utc())
+}
+
+/// Format a moment as Octavia renders timestamps.
+pub fn format(at: OffsetDateTime) -> String {
+    at.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]"
+    ))
+    .expect("a fixed format description always formats a valid date")
+}
+
+/// Milliseconds since the Unix epoch, used for leases and back-off deadlines.
+pub fn now_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_without_zone_or_fraction() {
+        let at = time::macros::datetime!(2017-06-30 19:49:40.123 UTC);
+        assert_eq!(super::format(at), "2017-06-30T19:49:40");
+    }
+}
