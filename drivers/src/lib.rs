@@ -1,1 +1,6 @@
-//! placeholder
+//! Fulcrum's drivers: one module per backend, each implementing [`fulcrum_core::driver::Driver`].
+//!
+//! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
+//!   API without a data plane.
+
+pub mod noop;

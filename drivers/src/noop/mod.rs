@@ -1,0 +1,158 @@
+//! The noop driver: keeps each applied load balancer in memory and realizes nothing.
+//!
+//! It reports operating statuses the way Octavia does when its amphora provider runs on noop
+//! compute and network drivers and no health data arrives: load balancers, listeners and pools
+//! `OFFLINE`, members `NO_MONITOR`, health monitors and L7 policies and rules `ONLINE`.
+//!
+//! For tests and benchmarks it can be told to add latency, or to fail for load balancers whose
+//! name contains a marker (permanently, or transiently for the first few attempts).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
+use fulcrum_core::model::{OperatingStatus, Stats};
+use serde::Deserialize;
+
+/// How the noop driver behaves.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoopConfig {
+    /// Time every apply and remove takes, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Load balancers whose name contains this text fail to apply.
+    #[serde(default)]
+    pub fail_name_marker: Option<String>,
+    /// With `fail_name_marker`: fail only the first this many attempts, transiently; 0 fails
+    /// every attempt permanently.
+    #[serde(default)]
+    pub transient_failures: u32,
+}
+
+/// The noop driver.
+#[derive(Debug, Default)]
+pub struct NoopDriver {
+    config: NoopConfig,
+    realized: Mutex<HashMap<String, LoadBalancerGraph>>,
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+impl NoopDriver {
+    /// A noop driver with the given behaviour.
+    pub fn new(config: NoopConfig) -> Self {
+        NoopDriver {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// What it holds for a load balancer, as last applied.
+    pub fn realized(&self, load_balancer_id: &str) -> Option<LoadBalancerGraph> {
+        self.lock().get(load_balancer_id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LoadBalancerGraph>> {
+        self.realized.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn delay(&self) {
+        if self.config.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.config.latency_ms)).await;
+        }
+    }
+
+    fn injected_failure(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let Some(marker) = &self.config.fail_name_marker else {
+            return Ok(());
+        };
+        let lb = &graph.load_balancer;
+        if !lb.name.as_deref().is_some_and(|n| n.contains(marker.as_str())) {
+            return Ok(());
+        }
+        if self.config.transient_failures == 0 {
+            return Err(DriverError::Permanent(format!(
+                "load balancer {} is configured to fail",
+                lb.id
+            )));
+        }
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = attempts.entry(lb.id.clone()).or_default();
+        *seen += 1;
+        if *seen <= self.config.transient_failures {
+            Err(DriverError::Transient(format!(
+                "injected failure {} of {}",
+                seen, self.config.transient_failures
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for NoopDriver {
+    fn name(&self) -> &str {
+        "noop"
+    }
+
+    fn description(&self) -> &str {
+        "The Octavia-compatible noop provider: accepts everything, realizes nothing."
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::everything()
+    }
+
+    async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        self.delay().await;
+        self.injected_failure(graph)?;
+        self.lock()
+            .insert(graph.load_balancer.id.clone(), graph.clone());
+        Ok(())
+    }
+
+    async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        self.delay().await;
+        self.lock().remove(load_balancer_id);
+        Ok(())
+    }
+
+    async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
+        let mut obs = Observation::default();
+        let mut set = |id: &str, status| {
+            obs.operating_status.insert(id.to_owned(), status);
+        };
+        set(&graph.load_balancer.id, OperatingStatus::Offline);
+        for l in &graph.listeners {
+            set(&l.id, OperatingStatus::Offline);
+        }
+        for p in &graph.pools {
+            set(&p.id, OperatingStatus::Offline);
+        }
+        for m in &graph.members {
+            set(&m.id, OperatingStatus::NoMonitor);
+        }
+        for h in &graph.health_monitors {
+            set(&h.id, OperatingStatus::Online);
+        }
+        for p in &graph.l7policies {
+            set(&p.id, OperatingStatus::Online);
+        }
+        for r in &graph.l7rules {
+            set(&r.id, OperatingStatus::Online);
+        }
+        obs.listener_stats = graph
+            .listeners
+            .iter()
+            .map(|l| (l.id.clone(), Stats::default()))
+            .collect();
+        Ok(obs)
+    }
+
+    async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
+        Ok(self.lock().keys().cloned().collect())
+    }
+}

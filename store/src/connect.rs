@@ -1,0 +1,313 @@
+//! [`Store`]: connecting, migrating, and the read side.
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use fulcrum_core::model::{Kind, Stats};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::list::{ListQuery, build_list};
+use crate::record::{Record, Tree, decode};
+use crate::table::Table;
+use crate::{StoreError, Tx};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (embedded default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path` or `postgres://...`.
+    pub url: String,
+    /// Connections for reads (and, on PostgreSQL, writes).
+    pub max_connections: u32,
+}
+
+/// The durable store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+static INSTALL_DRIVERS: Once = Once::new();
+
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+
+impl Store {
+    /// Connect to the database the URL names. A SQLite file is created if missing.
+    pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
+        INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = if options.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:")
+        {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::InvalidQuery(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
+                options.url
+            )));
+        };
+        let url = match backend {
+            Backend::Sqlite if !options.url.contains('?') => format!("{}?mode=rwc", options.url),
+            _ => options.url.clone(),
+        };
+        let connect = AnyConnectOptions::from_str(&url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(connect.clone())
+        };
+        let read = pool(options.max_connections.max(1)).await?;
+        let write = match backend {
+            Backend::Sqlite => pool(1).await?,
+            Backend::Postgres => read.clone(),
+        };
+        Ok(Store {
+            read,
+            write,
+            backend,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Apply every migration not yet applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = Migrator {
+            migrations: vec![Migration::new(
+                1,
+                "orchestration".into(),
+                MigrationType::Simple,
+                include_str!("../migrations/0001_orchestration.sql").into(),
+                false,
+            )]
+            .into(),
+            ..Migrator::DEFAULT
+        };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Close every connection.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// Start a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx::new(self.write.begin().await?))
+    }
+
+    pub(crate) fn write_pool(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// One object by id.
+    pub async fn get<T: Record>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        let table = Table::of(T::KIND);
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id = $1",
+            table.column_list(),
+            table.name
+        );
+        match sqlx::query(&sql).bind(id).fetch_optional(&self.read).await? {
+            Some(row) => Ok(Some(decode(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A page of objects.
+    pub async fn list<T: Record>(&self, query: &ListQuery) -> Result<Vec<T>, StoreError> {
+        let table = Table::of(T::KIND);
+        let marker = match &query.marker {
+            Some(id) => {
+                let found: Option<T> = self.get(id).await?;
+                let found = found.ok_or_else(|| {
+                    StoreError::InvalidQuery(format!(
+                        "Supplied pagination marker '{id}' is not valid."
+                    ))
+                })?;
+                Some(serde_json::to_value(found).map_err(|e| StoreError::Corrupt {
+                    table: table.name,
+                    message: e.to_string(),
+                })?)
+            }
+            None => None,
+        };
+        let (sql, binds) = build_list(table, query, marker.as_ref())?;
+        let mut q = sqlx::query(&sql);
+        for (col, value) in &binds {
+            q = crate::record::bind_value(q, *col, value);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut out = rows
+            .iter()
+            .map(decode::<T>)
+            .collect::<Result<Vec<T>, _>>()?;
+        if query.page_reverse {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Objects of one kind whose `column` equals `value` (children of a parent).
+    pub async fn children<T: Record>(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        select_where(&self.read, column, value).await
+    }
+
+    /// Every row of a load balancer's tree, or `None` when the load balancer does not exist.
+    pub async fn tree(&self, load_balancer_id: &str) -> Result<Option<Tree>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        read_tree(&mut conn, load_balancer_id).await
+    }
+
+    /// Ids of every load balancer in the store, with their provider.
+    pub async fn load_balancer_providers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, provider FROM load_balancers")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Addresses among `candidates` already used as VIPs on a subnet.
+    pub async fn used_vip_addresses(
+        &self,
+        subnet_id: &str,
+        candidates: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        if candidates.is_empty() {
+            return Ok(vec![]);
+        }
+        let placeholders: Vec<String> = (0..candidates.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT vip_address FROM load_balancers WHERE vip_subnet_id = $1 AND vip_address IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(subnet_id);
+        for c in candidates {
+            q = q.bind(c.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Counters of one listener (zero when nothing was observed yet).
+    pub async fn listener_stats(&self, listener_id: &str) -> Result<Stats, StoreError> {
+        let rows = sqlx::query(STATS_SELECT_LISTENER)
+            .bind(listener_id)
+            .fetch_all(&self.read)
+            .await?;
+        sum_stats(&rows)
+    }
+
+    /// Counters of a load balancer: the sum over its listeners.
+    pub async fn load_balancer_stats(&self, load_balancer_id: &str) -> Result<Stats, StoreError> {
+        let rows = sqlx::query(STATS_SELECT_TREE)
+            .bind(load_balancer_id)
+            .fetch_all(&self.read)
+            .await?;
+        sum_stats(&rows)
+    }
+
+    /// How many objects of a kind are stored (all projects).
+    pub async fn count(&self, kind: Kind) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", Table::of(kind).name);
+        Ok(sqlx::query(&sql).fetch_one(&self.read).await?.try_get(0)?)
+    }
+}
+
+const STATS_SELECT_LISTENER: &str = "SELECT bytes_in, bytes_out, active_connections, total_connections, request_errors FROM listener_stats WHERE listener_id = $1";
+const STATS_SELECT_TREE: &str = "SELECT bytes_in, bytes_out, active_connections, total_connections, request_errors FROM listener_stats WHERE loadbalancer_id = $1";
+
+fn sum_stats(rows: &[sqlx::any::AnyRow]) -> Result<Stats, StoreError> {
+    rows.iter().try_fold(Stats::default(), |acc, r| {
+        Ok(acc
+            + Stats {
+                bytes_in: r.try_get(0)?,
+                bytes_out: r.try_get(1)?,
+                active_connections: r.try_get(2)?,
+                total_connections: r.try_get(3)?,
+                request_errors: r.try_get(4)?,
+            })
+    })
+}
+
+pub(crate) async fn select_where<'e, T: Record, E>(
+    executor: E,
+    column: &str,
+    value: &str,
+) -> Result<Vec<T>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let table = Table::of(T::KIND);
+    if table.column(column).is_none() {
+        return Err(StoreError::InvalidQuery(format!(
+            "no column {column} in {}",
+            table.name
+        )));
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"{column}\" = $1 ORDER BY created_at, id",
+        table.column_list(),
+        table.name
+    );
+    let rows = sqlx::query(&sql).bind(value).fetch_all(executor).await?;
+    rows.iter().map(decode::<T>).collect()
+}
+
+pub(crate) async fn read_tree(
+    conn: &mut sqlx::AnyConnection,
+    load_balancer_id: &str,
+) -> Result<Option<Tree>, StoreError> {
+    let mut lbs = select_where(&mut *conn, "id", load_balancer_id).await?;
+    let Some(load_balancer) = lbs.pop() else {
+        return Ok(None);
+    };
+    let by_tree = "loadbalancer_id";
+    Ok(Some(Tree {
+        rows: fulcrum_core::driver::LoadBalancerGraph {
+            load_balancer,
+            listeners: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            pools: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            members: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            health_monitors: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            l7policies: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            l7rules: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+        },
+    }))
+}

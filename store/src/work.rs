@@ -1,0 +1,348 @@
+//! Work items: the reconciler's durable to-do list, one item per load balancer, claimed with an
+//! expiring lease so that a crashed worker's work is picked up by the next one.
+
+use fulcrum_core::driver::Observation;
+use fulcrum_core::model::{Kind, ProvisioningStatus, Stats};
+use fulcrum_core::timestamp;
+use sqlx::Row;
+
+use crate::record::Tree;
+use crate::table::Table;
+use crate::{Store, StoreError};
+
+/// What converging a load balancer means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkAction {
+    /// Apply the desired tree, then settle pending statuses.
+    Apply,
+    /// Remove the load balancer from its backend, then from the store.
+    Delete,
+    /// Re-apply an already converged tree to repair drift; statuses stay as they are.
+    Sync,
+}
+
+impl WorkAction {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkAction::Apply => "apply",
+            WorkAction::Delete => "delete",
+            WorkAction::Sync => "sync",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "apply" => Ok(WorkAction::Apply),
+            "delete" => Ok(WorkAction::Delete),
+            "sync" => Ok(WorkAction::Sync),
+            other => Err(StoreError::Corrupt {
+                table: "work_items",
+                message: format!("unknown action {other}"),
+            }),
+        }
+    }
+}
+
+/// A claimed work item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    /// The load balancer to converge.
+    pub load_balancer_id: String,
+    /// What to do.
+    pub action: WorkAction,
+    /// Bumped by every new write; completion only counts for the generation that was worked on.
+    pub generation: i64,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+/// Each row of a tree with its kind and statuses.
+fn rows_of(tree: &Tree) -> Vec<(Kind, &str, ProvisioningStatus, fulcrum_core::model::OperatingStatus)> {
+    let g = &tree.rows;
+    let mut out = vec![(
+        Kind::LoadBalancer,
+        g.load_balancer.id.as_str(),
+        g.load_balancer.provisioning_status,
+        g.load_balancer.operating_status,
+    )];
+    macro_rules! push {
+        ($rows:expr, $kind:expr) => {
+            for r in &$rows {
+                out.push(($kind, r.id.as_str(), r.provisioning_status, r.operating_status));
+            }
+        };
+    }
+    push!(g.listeners, Kind::Listener);
+    push!(g.pools, Kind::Pool);
+    push!(g.members, Kind::Member);
+    push!(g.health_monitors, Kind::HealthMonitor);
+    push!(g.l7policies, Kind::L7Policy);
+    push!(g.l7rules, Kind::L7Rule);
+    out
+}
+
+/// How a completed item leaves its tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The backend matches: pending rows settle (ACTIVE, or removed when marked for deletion).
+    Converged,
+    /// The backend refused: pending rows go to ERROR.
+    Failed,
+}
+
+impl Store {
+    /// Claim up to `limit` due items whose lease is free or expired, for `lease_ms`.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        let now = timestamp::now_millis();
+        let rows = sqlx::query(
+            "UPDATE work_items SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
+             WHERE loadbalancer_id IN (SELECT loadbalancer_id FROM work_items \
+                 WHERE (lease_expires_at IS NULL OR lease_expires_at < $3) AND not_before <= $3 \
+                 ORDER BY not_before LIMIT $4) \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+             RETURNING loadbalancer_id, action, generation, attempts",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.write_pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WorkItem {
+                    load_balancer_id: r.try_get(0)?,
+                    action: WorkAction::parse(&r.try_get::<String, _>(1)?)?,
+                    generation: r.try_get(2)?,
+                    attempts: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Give an item back for another try after `delay_ms`, recording why.
+    pub async fn retry_later(
+        &self,
+        item: &WorkItem,
+        owner: &str,
+        delay_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL, not_before = $1, \
+             last_error = $2 WHERE loadbalancer_id = $3 AND lease_owner = $4",
+        )
+        .bind(timestamp::now_millis() + delay_ms)
+        .bind(error)
+        .bind(item.load_balancer_id.as_str())
+        .bind(owner)
+        .execute(self.write_pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Finish an item: if it is still ours at the same generation, remove it and settle the
+    /// tree's statuses in the same transaction. Returns `false` when a newer write superseded the
+    /// work (the item is then released, to be claimed again at once).
+    pub async fn complete(
+        &self,
+        item: &WorkItem,
+        owner: &str,
+        tree: &Tree,
+        outcome: Outcome,
+        observation: Option<&Observation>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let lb_id = item.load_balancer_id.as_str();
+        let removed = sqlx::query(
+            "DELETE FROM work_items WHERE loadbalancer_id = $1 AND generation = $2 AND lease_owner = $3",
+        )
+        .bind(lb_id)
+        .bind(item.generation)
+        .bind(owner)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if removed == 0 {
+            sqlx::query(
+                "UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE loadbalancer_id = $1 AND lease_owner = $2",
+            )
+            .bind(lb_id)
+            .bind(owner)
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let now = timestamp::now();
+        match (item.action, outcome) {
+            (WorkAction::Delete, Outcome::Converged) => {
+                for kind in Kind::ALL {
+                    let table = Table::of(kind);
+                    let sql = format!(
+                        "DELETE FROM tags WHERE resource_id IN (SELECT id FROM {} WHERE {} = $1)",
+                        table.name, table.tree_column
+                    );
+                    sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
+                    let sql = format!("DELETE FROM {} WHERE {} = $1", table.name, table.tree_column);
+                    sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
+                }
+                sqlx::query("DELETE FROM listener_stats WHERE loadbalancer_id = $1")
+                    .bind(lb_id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            (_, Outcome::Converged) => {
+                for (kind, id, prov, op) in rows_of(tree) {
+                    let observed = observation
+                        .and_then(|o| o.operating_status.get(id))
+                        .copied()
+                        .unwrap_or(op);
+                    let table = Table::of(kind).name;
+                    if prov == ProvisioningStatus::PendingDelete {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+                            .bind(id)
+                            .execute(tx.conn())
+                            .await?;
+                        sqlx::query("DELETE FROM tags WHERE resource_id = $1")
+                            .bind(id)
+                            .execute(tx.conn())
+                            .await?;
+                        if kind == Kind::Listener {
+                            sqlx::query("DELETE FROM listener_stats WHERE listener_id = $1")
+                                .bind(id)
+                                .execute(tx.conn())
+                                .await?;
+                        }
+                    } else if prov.is_pending() {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET provisioning_status = 'ACTIVE', operating_status = $1, updated_at = $2 WHERE id = $3"
+                        ))
+                        .bind(observed.as_str())
+                        .bind(now.as_str())
+                        .bind(id)
+                        .execute(tx.conn())
+                        .await?;
+                    } else if observed != op {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET operating_status = $1 WHERE id = $2"
+                        ))
+                        .bind(observed.as_str())
+                        .bind(id)
+                        .execute(tx.conn())
+                        .await?;
+                    }
+                }
+                if let Some(obs) = observation {
+                    write_stats(&mut tx, lb_id, &obs.listener_stats).await?;
+                }
+            }
+            (action, Outcome::Failed) => {
+                let children_pending = rows_of(tree)
+                    .iter()
+                    .skip(1)
+                    .any(|(_, _, prov, _)| prov.is_pending());
+                for (kind, id, prov, _) in rows_of(tree) {
+                    let to_error = if kind == Kind::LoadBalancer {
+                        action == WorkAction::Delete || !children_pending
+                    } else {
+                        prov.is_pending()
+                    };
+                    let status = if to_error {
+                        ProvisioningStatus::Error
+                    } else if prov.is_pending() {
+                        ProvisioningStatus::Active
+                    } else {
+                        continue;
+                    };
+                    tx.set_status(kind, id, status).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Store what the data plane reports for a converged tree, outside any work item.
+    pub async fn record_observation(
+        &self,
+        tree: &Tree,
+        observation: &Observation,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for (kind, id, _, op) in rows_of(tree) {
+            if let Some(observed) = observation.operating_status.get(id) {
+                if *observed != op {
+                    let sql = format!(
+                        "UPDATE {} SET operating_status = $1 WHERE id = $2",
+                        Table::of(kind).name
+                    );
+                    sqlx::query(&sql)
+                        .bind(observed.as_str())
+                        .bind(id)
+                        .execute(tx.conn())
+                        .await?;
+                }
+            }
+        }
+        write_stats(&mut tx, &tree.rows.load_balancer.id, &observation.listener_stats).await?;
+        tx.commit().await
+    }
+
+    /// Queue a drift-repairing sync for every load balancer that has no work pending.
+    pub async fn enqueue_sync_all(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO work_items (loadbalancer_id, action, generation, attempts, not_before) \
+             SELECT id, 'sync', 1, 0, 0 FROM load_balancers \
+             WHERE provisioning_status IN ('ACTIVE', 'ERROR') \
+             ON CONFLICT (loadbalancer_id) DO NOTHING",
+        )
+        .execute(self.write_pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many work items exist, and how many of those are leased right now.
+    pub async fn work_backlog(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN lease_expires_at > $1 THEN 1 ELSE 0 END), 0) FROM work_items",
+        )
+        .bind(timestamp::now_millis())
+        .fetch_one(self.write_pool())
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+}
+
+async fn write_stats(
+    tx: &mut crate::Tx,
+    lb_id: &str,
+    stats: &std::collections::HashMap<String, Stats>,
+) -> Result<(), StoreError> {
+    for (listener_id, s) in stats {
+        sqlx::query(
+            "INSERT INTO listener_stats (listener_id, loadbalancer_id, bytes_in, bytes_out, \
+             active_connections, total_connections, request_errors) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (listener_id) DO UPDATE SET bytes_in = excluded.bytes_in, \
+             bytes_out = excluded.bytes_out, active_connections = excluded.active_connections, \
+             total_connections = excluded.total_connections, request_errors = excluded.request_errors",
+        )
+        .bind(listener_id.as_str())
+        .bind(lb_id)
+        .bind(s.bytes_in)
+        .bind(s.bytes_out)
+        .bind(s.active_connections)
+        .bind(s.total_connections)
+        .bind(s.request_errors)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
