@@ -1,1 +1,72 @@
-fn main() {}
+//! The `fulcrum` command: `serve`, `migrate`, `openapi`, `check-config`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use fulcrum::config::{Config, LogFormat};
+use fulcrum::server;
+use tracing_subscriber::EnvFilter;
+
+/// Fulcrum: an Octavia v2-compatible LBaaS driver service.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file layered over the built-in defaults.
+    #[arg(long, global = true, env = "FULCRUM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and run the reconciler (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Check the configuration and exit.
+    CheckConfig,
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", fulcrum_api::openapi().to_pretty_json()?);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve => server::serve(config, server::shutdown_signal()).await,
+        Command::Migrate => {
+            let store = server::connect_store(&config).await?;
+            store.migrate().await?;
+            println!(
+                "migrations applied to {}",
+                server::redact(&config.database.url)
+            );
+            Ok(())
+        }
+        Command::CheckConfig => {
+            server::check(&config)?;
+            println!("configuration is valid");
+            Ok(())
+        }
+        Command::Openapi => unreachable!("handled before loading configuration"),
+    }
+}

@@ -1,1 +1,149 @@
-//! placeholder
+//! Fulcrum's Octavia v2-compatible REST API.
+//!
+//! Handlers are thin: they authenticate ([`auth`]), parse the body with Octavia's error messages
+//! ([`body`]), and call one service function of their resource module ([`resources`]), which
+//! validates with `fulcrum_core::validate` and records intent through one store transaction. No
+//! handler ever calls a backend: the reconciler converges what was recorded.
+//!
+//! Routes are declared with `utoipa-axum`, so the OpenAPI document ([`openapi`]) is generated from
+//! the same handlers that serve requests and cannot drift from them.
+
+pub mod auth;
+pub mod body;
+pub mod fault;
+pub mod listing;
+pub mod neutron;
+pub mod providers;
+pub mod resources;
+pub mod state;
+pub mod versions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{ApiDefaults, AppState, Providers};
+
+use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fulcrum",
+        description = "Octavia v2-compatible load-balancing API of Fulcrum."
+    ),
+    tags(
+        (name = "loadbalancers"), (name = "listeners"), (name = "pools"), (name = "members"),
+        (name = "healthmonitors"), (name = "l7policies"), (name = "l7rules"),
+        (name = "providers"), (name = "versions"), (name = "networking")
+    )
+)]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(versions::root))
+        .routes(routes!(versions::v2))
+        .routes(routes!(load_balancers::list, load_balancers::create))
+        .routes(routes!(
+            load_balancers::show,
+            load_balancers::update,
+            load_balancers::delete
+        ))
+        .routes(routes!(load_balancers::status))
+        .routes(routes!(load_balancers::stats))
+        .routes(routes!(load_balancers::failover))
+        .routes(routes!(listeners::list, listeners::create))
+        .routes(routes!(
+            listeners::show,
+            listeners::update,
+            listeners::delete
+        ))
+        .routes(routes!(listeners::stats))
+        .routes(routes!(pools::list, pools::create))
+        .routes(routes!(pools::show, pools::update, pools::delete))
+        .routes(routes!(
+            members::list,
+            members::create,
+            members::batch_update
+        ))
+        .routes(routes!(members::show, members::update, members::delete))
+        .routes(routes!(health_monitors::list, health_monitors::create))
+        .routes(routes!(
+            health_monitors::show,
+            health_monitors::update,
+            health_monitors::delete
+        ))
+        .routes(routes!(l7policies::list, l7policies::create))
+        .routes(routes!(
+            l7policies::show,
+            l7policies::update,
+            l7policies::delete
+        ))
+        .routes(routes!(l7rules::list, l7rules::create))
+        .routes(routes!(l7rules::show, l7rules::update, l7rules::delete))
+        .routes(routes!(providers::list))
+        .routes(routes!(neutron::networks))
+        .routes(routes!(neutron::subnets))
+        .routes(routes!(neutron::ports))
+}
+
+/// The OpenAPI document of the API, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The whole HTTP application. Octavia's `/v2.0/` prefix is accepted as an alias of `/v2/`.
+pub fn app(state: Arc<AppState>) -> Router {
+    let (router, doc) = api_router().split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/v2.0", axum::routing::get(versions::v2))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    fault::fault(
+        StatusCode::NOT_FOUND,
+        format!("The resource could not be found: {}", uri.path()),
+    )
+}
+
+/// Rewrite `/v2.0/lbaas/...` and `/v2.0/octavia/...` to `/v2/...` before routing, as Octavia
+/// serves both prefixes. Neutron's `/v2.0/networks` (served for clients that resolve names)
+/// keeps its path.
+pub fn rewrite_legacy_prefix(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let rewritten = ["/v2.0/lbaas", "/v2.0/octavia"]
+        .iter()
+        .find(|p| path.starts_with(*p))
+        .map(|_| format!("/v2{}", &path["/v2.0".len()..]));
+    if let Some(new_path) = rewritten {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}

@@ -59,7 +59,9 @@ impl LoadBalancerGraph {
 
     /// The rules of one L7 policy.
     pub fn rules_of<'a>(&'a self, policy_id: &'a str) -> impl Iterator<Item = &'a L7Rule> + 'a {
-        self.l7rules.iter().filter(move |r| r.l7policy_id == policy_id)
+        self.l7rules
+            .iter()
+            .filter(move |r| r.l7policy_id == policy_id)
     }
 
     /// A pool by id.

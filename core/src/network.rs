@@ -187,6 +187,15 @@ mod tests {
     fn range_outside_cidr_is_refused() {
         let mut s = subnet();
         s.allocation_end = "127.0.11.1".parse().unwrap();
-        assert!(StaticNetworks::new(vec![Network { id: "n".into(), name: "n".into() }], vec![s]).is_err());
+        assert!(
+            StaticNetworks::new(
+                vec![Network {
+                    id: "n".into(),
+                    name: "n".into()
+                }],
+                vec![s]
+            )
+            .is_err()
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! [`Store`]: connecting, migrating, and the read side.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
@@ -51,8 +52,7 @@ impl Store {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = if options.url.starts_with("sqlite:") {
             Backend::Sqlite
-        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:")
-        {
+        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
             return Err(StoreError::InvalidQuery(format!(
@@ -136,7 +136,11 @@ impl Store {
             table.column_list(),
             table.name
         );
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.read).await? {
+        match sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+        {
             Some(row) => Ok(Some(decode(&row)?)),
             None => Ok(None),
         }
@@ -153,10 +157,12 @@ impl Store {
                         "Supplied pagination marker '{id}' is not valid."
                     ))
                 })?;
-                Some(serde_json::to_value(found).map_err(|e| StoreError::Corrupt {
-                    table: table.name,
-                    message: e.to_string(),
-                })?)
+                Some(
+                    serde_json::to_value(found).map_err(|e| StoreError::Corrupt {
+                        table: table.name,
+                        message: e.to_string(),
+                    })?,
+                )
             }
             None => None,
         };
@@ -189,6 +195,45 @@ impl Store {
     pub async fn tree(&self, load_balancer_id: &str) -> Result<Option<Tree>, StoreError> {
         let mut conn = self.read.acquire().await?;
         read_tree(&mut conn, load_balancer_id).await
+    }
+
+    /// For each of `keys`, the `value_column` of the objects of `kind` whose `key_column` equals
+    /// it, in creation order: the ids of children of many parents in one query.
+    pub async fn related(
+        &self,
+        kind: Kind,
+        key_column: &str,
+        value_column: &str,
+        keys: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let table = Table::of(kind);
+        if table.column(key_column).is_none() || table.column(value_column).is_none() {
+            return Err(StoreError::InvalidQuery(format!(
+                "no column {key_column} or {value_column} in {}",
+                table.name
+            )));
+        }
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in keys.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT \"{key_column}\", \"{value_column}\" FROM {} WHERE \"{key_column}\" IN ({}) ORDER BY created_at, id",
+                table.name,
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(k.to_string());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let key: String = row.try_get(0)?;
+                let value: Option<String> = row.try_get(1)?;
+                if let Some(value) = value {
+                    out.entry(key).or_default().push(value);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Ids of every load balancer in the store, with their provider.

@@ -2,8 +2,7 @@
 
 use fulcrum_core::driver::LoadBalancerGraph;
 use fulcrum_core::model::{
-    HealthMonitor, Kind, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool,
-    ProvisioningStatus,
+    HealthMonitor, Kind, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool, ProvisioningStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

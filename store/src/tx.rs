@@ -5,11 +5,11 @@ use fulcrum_core::model::{Kind, LoadBalancer, ProvisioningStatus};
 use fulcrum_core::timestamp;
 use sqlx::{Any, Transaction};
 
+use crate::StoreError;
 use crate::connect::{read_tree, select_where};
 use crate::record::{Record, Tree, bind_record, decode};
 use crate::table::Table;
 use crate::work::WorkAction;
-use crate::StoreError;
 
 /// What trying to lock a load balancer found.
 #[derive(Debug, Clone, PartialEq)]

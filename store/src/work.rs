@@ -58,7 +58,14 @@ pub struct WorkItem {
 }
 
 /// Each row of a tree with its kind and statuses.
-fn rows_of(tree: &Tree) -> Vec<(Kind, &str, ProvisioningStatus, fulcrum_core::model::OperatingStatus)> {
+fn rows_of(
+    tree: &Tree,
+) -> Vec<(
+    Kind,
+    &str,
+    ProvisioningStatus,
+    fulcrum_core::model::OperatingStatus,
+)> {
     let g = &tree.rows;
     let mut out = vec![(
         Kind::LoadBalancer,
@@ -69,7 +76,12 @@ fn rows_of(tree: &Tree) -> Vec<(Kind, &str, ProvisioningStatus, fulcrum_core::mo
     macro_rules! push {
         ($rows:expr, $kind:expr) => {
             for r in &$rows {
-                out.push(($kind, r.id.as_str(), r.provisioning_status, r.operating_status));
+                out.push((
+                    $kind,
+                    r.id.as_str(),
+                    r.provisioning_status,
+                    r.operating_status,
+                ));
             }
         };
     }
@@ -124,6 +136,20 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Drop an item that has nothing left to do (its load balancer is gone, or a sync failed and
+    /// will be retried by the next full sync). Only the lease holder can.
+    pub async fn discard(&self, item: &WorkItem, owner: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM work_items WHERE loadbalancer_id = $1 AND generation = $2 AND lease_owner = $3",
+        )
+        .bind(item.load_balancer_id.as_str())
+        .bind(item.generation)
+        .bind(owner)
+        .execute(self.write_pool())
+        .await?;
+        Ok(())
     }
 
     /// Give an item back for another try after `delay_ms`, recording why.
@@ -191,7 +217,10 @@ impl Store {
                         table.name, table.tree_column
                     );
                     sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
-                    let sql = format!("DELETE FROM {} WHERE {} = $1", table.name, table.tree_column);
+                    let sql = format!(
+                        "DELETE FROM {} WHERE {} = $1",
+                        table.name, table.tree_column
+                    );
                     sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
                 }
                 sqlx::query("DELETE FROM listener_stats WHERE loadbalancer_id = $1")
@@ -292,7 +321,12 @@ impl Store {
                 }
             }
         }
-        write_stats(&mut tx, &tree.rows.load_balancer.id, &observation.listener_stats).await?;
+        write_stats(
+            &mut tx,
+            &tree.rows.load_balancer.id,
+            &observation.listener_stats,
+        )
+        .await?;
         tx.commit().await
     }
 

@@ -20,9 +20,7 @@ pub fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), Error
 
 /// Every string of a list at most `max` characters.
 pub fn strings_max_len(field: &str, values: &[String], max: usize) -> Result<(), Error> {
-    values
-        .iter()
-        .try_for_each(|v| max_len(field, Some(v), max))
+    values.iter().try_for_each(|v| max_len(field, Some(v), max))
 }
 
 /// An integer field within `min..=max`.
@@ -76,7 +74,10 @@ mod tests {
 
     #[test]
     fn cidr_is_normalized() {
-        assert_eq!(cidr("allowed_cidrs", "10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            cidr("allowed_cidrs", "10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         assert!(cidr("allowed_cidrs", "10.1.2.3/33").is_err());
     }
 }

@@ -107,8 +107,7 @@ fn is_quoted(v: &str) -> bool {
 
 fn header_name_ok(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
 }
 
@@ -123,8 +122,7 @@ fn header_value_ok(v: &str) -> bool {
 
 fn cookie_value_ok(v: &str) -> bool {
     !v.is_empty()
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_graphic() && !"\",;\\".contains(c))
 }
 
@@ -163,11 +161,12 @@ pub fn l7rule(r: &L7Rule) -> Result<(), Error> {
         }
     };
     match r.kind {
-        L7RuleType::HostName | L7RuleType::Path => {
-            check_value(header_value_ok, "comparison value")
-        }
+        L7RuleType::HostName | L7RuleType::Path => check_value(header_value_ok, "comparison value"),
         L7RuleType::FileType => {
-            if !matches!(r.compare_type, L7CompareType::Regex | L7CompareType::EqualTo) {
+            if !matches!(
+                r.compare_type,
+                L7CompareType::Regex | L7CompareType::EqualTo
+            ) {
                 return Err(rule_error(
                     "Invalid L7 Rule: invalid comparison type for rule type",
                 ));

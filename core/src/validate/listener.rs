@@ -42,7 +42,12 @@ pub fn listener(l: &Listener, vip: IpAddr) -> Result<(), Error> {
     max_len("description", l.description.as_deref(), 255)?;
     strings_max_len("tags", &l.tags, 255)?;
     range("protocol_port", l.protocol_port, 1, 65535)?;
-    range("connection_limit", l.connection_limit, -1, i64::from(i32::MAX))?;
+    range(
+        "connection_limit",
+        l.connection_limit,
+        -1,
+        i64::from(i32::MAX),
+    )?;
     for (field, value) in [
         ("timeout_client_data", l.timeout_client_data),
         ("timeout_member_connect", l.timeout_member_connect),
@@ -95,7 +100,10 @@ fn insert_headers(l: &Listener) -> Result<(), Error> {
         .filter(|k| !HTTP_HEADERS.contains(k) && !SSL_HEADERS.contains(k))
         .collect();
     if !unknown.is_empty() {
-        return Err(Error::invalid_option(python_list(&unknown), "insert_headers"));
+        return Err(Error::invalid_option(
+            python_list(&unknown),
+            "insert_headers",
+        ));
     }
     let ssl: Vec<&str> = keys
         .iter()

@@ -13,10 +13,7 @@ pub fn member(m: &Member) -> Result<(), Error> {
     strings_max_len("tags", &m.tags, 255)?;
     let addr = ip_address("address", &m.address)?;
     if RESERVED_IPS.iter().any(|r| r.parse() == Ok(addr)) {
-        return Err(Error::invalid_option(
-            &m.address,
-            "member address",
-        ));
+        return Err(Error::invalid_option(&m.address, "member address"));
     }
     range("protocol_port", m.protocol_port, 1, 65535)?;
     range("weight", m.weight, 0, 256)?;

@@ -11,7 +11,7 @@ mod pool;
 
 pub use field::{cidr, ip_address, max_len, range, strings_max_len};
 pub use health_monitor::health_monitor;
-pub use l7::{l7policy, l7rule};
+pub use l7::{MAX_POSITION, l7policy, l7rule};
 pub use listener::{listener, listener_pool_protocols};
 pub use member::member;
 pub use pool::pool;

@@ -36,9 +36,9 @@ pub fn pool(p: &Pool) -> Result<(), Error> {
             (SessionPersistenceType::AppCookie, Some(name)) => {
                 max_len("cookie_name", Some(name), 255)?;
                 let bad = name.is_empty()
-                    || name.chars().any(|c| {
-                        c.is_control() || c == ' ' || "\"(),/:;<=>?@[\\]{}".contains(c)
-                    });
+                    || name
+                        .chars()
+                        .any(|c| c.is_control() || c == ' ' || "\"(),/:;<=>?@[\\]{}".contains(c));
                 if bad {
                     return Err(Error::validation("Supplied \"cookie_name\" is invalid."));
                 }

@@ -69,7 +69,11 @@ impl NoopDriver {
             return Ok(());
         };
         let lb = &graph.load_balancer;
-        if !lb.name.as_deref().is_some_and(|n| n.contains(marker.as_str())) {
+        if !lb
+            .name
+            .as_deref()
+            .is_some_and(|n| n.contains(marker.as_str()))
+        {
             return Ok(());
         }
         if self.config.transient_failures == 0 {

@@ -1,0 +1,127 @@
+//! A read-only Neutron view of the built-in networks: `GET /v2.0/networks`, `/v2.0/subnets` and
+//! `/v2.0/ports`, with `?id=` and `?name=` filters. OpenStack clients resolve `--vip-subnet-id`
+//! names through Neutron, so a standalone Fulcrum answers these itself. Ports are the VIP ports of
+//! load balancers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use fulcrum_core::model::LoadBalancer;
+use fulcrum_store::ListQuery;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::fault::ApiResult;
+
+/// The filters Neutron clients use to resolve names.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct NeutronFilter {
+    /// Only the object with this id.
+    pub id: Option<String>,
+    /// Only objects with this name.
+    pub name: Option<String>,
+    /// Only objects of this network (subnets and ports).
+    pub network_id: Option<String>,
+}
+
+impl NeutronFilter {
+    fn keeps(&self, id: &str, name: &str, network_id: Option<&str>) -> bool {
+        self.id.as_deref().is_none_or(|f| f == id)
+            && self.name.as_deref().is_none_or(|f| f == name)
+            && self
+                .network_id
+                .as_deref()
+                .is_none_or(|f| Some(f) == network_id)
+    }
+}
+
+/// Networks, in Neutron's shape.
+#[utoipa::path(get, path = "/v2.0/networks", tag = "networking", params(NeutronFilter),
+    responses((status = 200, description = "`{\"networks\": [...]}`")))]
+pub async fn networks(
+    State(state): State<Arc<AppState>>,
+    Query(filter): Query<NeutronFilter>,
+) -> Json<Value> {
+    let subnets = state.networks.subnets();
+    let items: Vec<Value> = state
+        .networks
+        .networks()
+        .into_iter()
+        .filter(|n| filter.keeps(&n.id, &n.name, Some(&n.id)))
+        .map(|n| {
+            let ids: Vec<&str> = subnets
+                .iter()
+                .filter(|s| s.network_id == n.id)
+                .map(|s| s.id.as_str())
+                .collect();
+            json!({
+                "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": true,
+                "shared": true, "subnets": ids, "router:external": false, "tags": [],
+            })
+        })
+        .collect();
+    Json(json!({ "networks": items }))
+}
+
+/// Subnets, in Neutron's shape.
+#[utoipa::path(get, path = "/v2.0/subnets", tag = "networking", params(NeutronFilter),
+    responses((status = 200, description = "`{\"subnets\": [...]}`")))]
+pub async fn subnets(
+    State(state): State<Arc<AppState>>,
+    Query(filter): Query<NeutronFilter>,
+) -> Json<Value> {
+    let items: Vec<Value> = state
+        .networks
+        .subnets()
+        .into_iter()
+        .filter(|s| filter.keeps(&s.id, &s.name, Some(&s.network_id)))
+        .map(|s| {
+            json!({
+                "id": s.id, "name": s.name, "network_id": s.network_id,
+                "cidr": s.cidr.to_string(), "ip_version": s.ip_version(),
+                "allocation_pools": [{"start": s.allocation_start, "end": s.allocation_end}],
+                "enable_dhcp": false, "gateway_ip": null, "tags": [],
+            })
+        })
+        .collect();
+    Json(json!({ "subnets": items }))
+}
+
+/// VIP ports of load balancers, in Neutron's shape.
+#[utoipa::path(get, path = "/v2.0/ports", tag = "networking", params(NeutronFilter),
+    responses((status = 200, description = "`{\"ports\": [...]}`")))]
+pub async fn ports(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Query(filter): Query<NeutronFilter>,
+) -> ApiResult<Json<Value>> {
+    let mut query = ListQuery {
+        limit: None,
+        ..Default::default()
+    };
+    if let Some(id) = &filter.id {
+        query.filters.push(("vip_port_id".into(), id.clone()));
+    }
+    if let Some(project) = ctx.list_scope() {
+        query.filters.push(("project_id".into(), project.into()));
+    }
+    let lbs: Vec<LoadBalancer> = state.store.list(&query).await?;
+    let items: Vec<Value> = lbs
+        .into_iter()
+        .map(|lb| (format!("octavia-lb-{}", lb.id), lb))
+        .filter(|(name, lb)| filter.keeps(&lb.vip_port_id, name, Some(&lb.vip_network_id)))
+        .map(|(name, lb)| {
+            json!({
+                "id": lb.vip_port_id, "name": name, "network_id": lb.vip_network_id,
+                "fixed_ips": [{"subnet_id": lb.vip_subnet_id, "ip_address": lb.vip_address}],
+                "device_owner": "Octavia", "device_id": format!("lb-{}", lb.id),
+                "project_id": lb.project_id, "tenant_id": lb.project_id,
+                "status": "ACTIVE", "admin_state_up": lb.admin_state_up,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "ports": items })))
+}

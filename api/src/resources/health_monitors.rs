@@ -1,0 +1,447 @@
+//! `/v2/lbaas/healthmonitors`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use fulcrum_core::Error;
+use fulcrum_core::model::{
+    HealthMonitor, HealthMonitorType, HttpMethod, Kind, LoadBalancer, OperatingStatus, Pool,
+    ProvisioningStatus,
+};
+use fulcrum_core::patch::Patch;
+use fulcrum_core::{timestamp, validate};
+use fulcrum_store::WorkAction;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::members::lock_pool;
+use super::{
+    IdRef, commit_work, fetch_page, new_id, page_body, show_body, text_or_empty, to_value,
+    unsupported, visible,
+};
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::body::{OctaviaBody, Rooted};
+use crate::fault::ApiResult;
+use crate::listing::Link;
+
+/// Body of `POST /v2/lbaas/healthmonitors`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CreateHealthMonitor {
+    pub pool_id: String,
+    #[serde(rename = "type")]
+    pub kind: HealthMonitorType,
+    pub delay: i64,
+    pub timeout: i64,
+    pub max_retries: i64,
+    #[serde(default)]
+    pub max_retries_down: Option<i64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub http_method: Option<HttpMethod>,
+    #[serde(default)]
+    pub url_path: Option<String>,
+    #[serde(default)]
+    pub expected_codes: Option<String>,
+    #[serde(default)]
+    pub http_version: Option<f64>,
+    #[serde(default)]
+    pub domain_name: Option<String>,
+    #[serde(default)]
+    pub admin_state_up: Option<bool>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+impl Rooted for CreateHealthMonitor {
+    const ROOT: &'static str = "healthmonitor";
+}
+
+/// Body of `PUT /v2/lbaas/healthmonitors/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct UpdateHealthMonitor {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub delay: Patch<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub timeout: Patch<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub max_retries: Patch<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub max_retries_down: Patch<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<HttpMethod>)]
+    pub http_method: Patch<HttpMethod>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub url_path: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub expected_codes: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub admin_state_up: Patch<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Patch<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    pub http_version: Patch<f64>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub domain_name: Patch<String>,
+}
+
+impl Rooted for UpdateHealthMonitor {
+    const ROOT: &'static str = "healthmonitor";
+}
+
+/// A health monitor as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(missing_docs)]
+pub struct HealthMonitorView {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: HealthMonitorType,
+    pub delay: i64,
+    pub timeout: i64,
+    pub max_retries: i64,
+    pub max_retries_down: i64,
+    pub http_method: Option<HttpMethod>,
+    pub url_path: Option<String>,
+    pub expected_codes: Option<String>,
+    pub admin_state_up: bool,
+    pub project_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub pools: Vec<IdRef>,
+    pub provisioning_status: ProvisioningStatus,
+    pub operating_status: OperatingStatus,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub tags: Vec<String>,
+    pub http_version: Option<f64>,
+    pub domain_name: Option<String>,
+}
+
+impl HealthMonitorView {
+    fn new(h: HealthMonitor) -> Self {
+        HealthMonitorView {
+            name: text_or_empty(&h.name),
+            tenant_id: h.project_id.clone(),
+            pools: vec![IdRef {
+                id: h.pool_id.clone(),
+            }],
+            id: h.id,
+            kind: h.kind,
+            delay: h.delay,
+            timeout: h.timeout,
+            max_retries: h.max_retries,
+            max_retries_down: h.max_retries_down,
+            http_method: h.http_method,
+            url_path: h.url_path,
+            expected_codes: h.expected_codes,
+            admin_state_up: h.admin_state_up,
+            project_id: h.project_id,
+            provisioning_status: h.provisioning_status,
+            operating_status: h.operating_status,
+            created_at: h.created_at,
+            updated_at: h.updated_at,
+            tags: h.tags,
+            http_version: h.http_version,
+            domain_name: h.domain_name,
+        }
+    }
+}
+
+/// `{"healthmonitor": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthMonitorBody {
+    /// The health monitor.
+    pub healthmonitor: HealthMonitorView,
+}
+
+/// `{"healthmonitors": [...], "healthmonitors_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthMonitorList {
+    /// A page of health monitors.
+    pub healthmonitors: Vec<HealthMonitorView>,
+    /// Paging links.
+    pub healthmonitors_links: Vec<Link>,
+}
+
+/// List health monitors.
+#[utoipa::path(get, path = "/v2/lbaas/healthmonitors", tag = "healthmonitors",
+    responses((status = 200, body = HealthMonitorList)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let (params, items) = fetch_page::<HealthMonitor>(&state, &ctx, raw.as_deref(), &[]).await?;
+    let rendered = items
+        .iter()
+        .map(|h| to_value(&HealthMonitorView::new(h.clone())))
+        .collect();
+    Ok(Json(page_body(
+        &params,
+        &headers,
+        uri.path(),
+        "healthmonitors",
+        &items,
+        rendered,
+    )))
+}
+
+/// Show one health monitor.
+#[utoipa::path(get, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
+    params(("id" = String, Path, description = "Health monitor id")),
+    responses((status = 200, body = HealthMonitorBody), (status = 404, body = crate::fault::Fault)))]
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let h: HealthMonitor = visible(&state, &ctx, &id).await?;
+    Ok(Json(show_body(
+        "healthmonitor",
+        &HealthMonitorView::new(h),
+        raw.as_deref(),
+    )))
+}
+
+/// Create the health monitor of a pool.
+#[utoipa::path(post, path = "/v2/lbaas/healthmonitors", tag = "healthmonitors",
+    request_body(content = inline(CreateHealthMonitor), description = "`{\"healthmonitor\": {...}}`"),
+    responses((status = 201, body = HealthMonitorBody), (status = 400, body = crate::fault::Fault),
+              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
+              (status = 501, body = crate::fault::Fault)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OctaviaBody(req): OctaviaBody<CreateHealthMonitor>,
+) -> ApiResult<(StatusCode, Json<HealthMonitorBody>)> {
+    let h = create_monitor(&state, &ctx, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(HealthMonitorBody {
+            healthmonitor: HealthMonitorView::new(h),
+        }),
+    ))
+}
+
+/// Update a health monitor.
+#[utoipa::path(put, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
+    params(("id" = String, Path, description = "Health monitor id")),
+    request_body(content = inline(UpdateHealthMonitor), description = "`{\"healthmonitor\": {...}}`"),
+    responses((status = 200, body = HealthMonitorBody), (status = 400, body = crate::fault::Fault),
+              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    OctaviaBody(req): OctaviaBody<UpdateHealthMonitor>,
+) -> ApiResult<Json<HealthMonitorBody>> {
+    let h = update_monitor(&state, &ctx, &id, req).await?;
+    Ok(Json(HealthMonitorBody {
+        healthmonitor: HealthMonitorView::new(h),
+    }))
+}
+
+/// Delete a health monitor.
+#[utoipa::path(delete, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
+    params(("id" = String, Path, description = "Health monitor id")),
+    responses((status = 204), (status = 404, body = crate::fault::Fault),
+              (status = 409, body = crate::fault::Fault)))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let h: HealthMonitor = visible(&state, &ctx, &id).await?;
+    let pool: Pool = visible(&state, &ctx, &h.pool_id).await?;
+    let mut tx = state.store.begin().await?;
+    lock_pool(&mut tx, &pool).await?;
+    tx.set_status(
+        Kind::HealthMonitor,
+        &h.id,
+        ProvisioningStatus::PendingDelete,
+    )
+    .await?;
+    commit_work(&state, tx, &pool.loadbalancer_id, WorkAction::Apply).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn check_capabilities(
+    state: &AppState,
+    lb: &LoadBalancer,
+    kind: HealthMonitorType,
+) -> Result<(), Error> {
+    let caps = state.providers.get(&lb.provider)?.capabilities();
+    if !caps.health_monitor_types.contains(&kind) {
+        return Err(unsupported(
+            &lb.provider,
+            format!("{kind} health monitors are not supported."),
+        ));
+    }
+    Ok(())
+}
+
+/// A new health monitor of `pool` from a create request, with Octavia's defaults.
+fn new_monitor(pool: &Pool, lb: &LoadBalancer, req: CreateHealthMonitor) -> HealthMonitor {
+    let http = req.kind.is_http();
+    HealthMonitor {
+        id: new_id(),
+        project_id: lb.project_id.clone(),
+        loadbalancer_id: lb.id.clone(),
+        pool_id: pool.id.clone(),
+        name: req.name,
+        kind: req.kind,
+        delay: req.delay,
+        timeout: req.timeout,
+        max_retries: req.max_retries,
+        max_retries_down: req.max_retries_down.unwrap_or(3),
+        http_method: req.http_method.or(http.then_some(HttpMethod::Get)),
+        url_path: req.url_path.or_else(|| http.then(|| "/".to_string())),
+        expected_codes: req
+            .expected_codes
+            .or_else(|| http.then(|| "200".to_string())),
+        http_version: req.http_version,
+        domain_name: req.domain_name,
+        admin_state_up: req.admin_state_up.unwrap_or(true),
+        provisioning_status: ProvisioningStatus::PendingCreate,
+        operating_status: OperatingStatus::Offline,
+        tags: req.tags.unwrap_or_default(),
+        created_at: timestamp::now(),
+        updated_at: None,
+    }
+}
+
+async fn create_monitor(
+    state: &AppState,
+    ctx: &RequestContext,
+    req: CreateHealthMonitor,
+) -> Result<HealthMonitor, Error> {
+    let pool: Pool = visible(state, ctx, &req.pool_id).await?;
+    let lb: LoadBalancer = visible(state, ctx, &pool.loadbalancer_id).await?;
+    let h = new_monitor(&pool, &lb, req);
+    validate::health_monitor(&h, pool.protocol)?;
+    check_capabilities(state, &lb, h.kind)?;
+    let mut tx = state.store.begin().await?;
+    if !tx
+        .children::<HealthMonitor>("pool_id", &pool.id)
+        .await?
+        .is_empty()
+    {
+        return Err(Error::Conflict(
+            "This pool already has a health monitor".into(),
+        ));
+    }
+    lock_pool(&mut tx, &pool).await?;
+    tx.insert(&h).await?;
+    commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
+    Ok(h)
+}
+
+/// A field that may be changed but not cleared: `null` is Octavia's "None is not a valid option".
+fn apply_required(patch: Patch<i64>, field: &str, slot: &mut i64) -> Result<(), Error> {
+    match patch {
+        Patch::Absent => Ok(()),
+        Patch::Null => Err(Error::invalid_option("None", field)),
+        Patch::Value(v) => {
+            *slot = v;
+            Ok(())
+        }
+    }
+}
+
+/// An optional field whose `null` resets it to a default.
+fn apply_default<T>(patch: Patch<T>, slot: &mut Option<T>, default: impl FnOnce() -> T) {
+    match patch {
+        Patch::Absent => {}
+        Patch::Null => *slot = Some(default()),
+        Patch::Value(v) => *slot = Some(v),
+    }
+}
+
+/// `http_method`, `url_path` and `expected_codes`: only HTTP/HTTPS monitors take them, and a PUT
+/// naming any of them (even as `null`) for another type is refused.
+fn apply_http_fields(h: &mut HealthMonitor, req: &mut UpdateHealthMonitor) -> Result<(), Error> {
+    let http_method = std::mem::take(&mut req.http_method);
+    let url_path = std::mem::take(&mut req.url_path);
+    let expected_codes = std::mem::take(&mut req.expected_codes);
+    if !h.kind.is_http() {
+        for (field, present) in [
+            ("http_method", http_method.is_present()),
+            ("url_path", url_path.is_present()),
+            ("expected_codes", expected_codes.is_present()),
+        ] {
+            if present {
+                return Err(Error::invalid_option(
+                    field,
+                    &format!("health monitors of type {}", h.kind),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    apply_default(http_method, &mut h.http_method, || HttpMethod::Get);
+    apply_default(url_path, &mut h.url_path, || "/".to_string());
+    apply_default(expected_codes, &mut h.expected_codes, || "200".to_string());
+    Ok(())
+}
+
+/// Apply a PUT body to a stored monitor.
+fn apply_update(h: &mut HealthMonitor, mut req: UpdateHealthMonitor) -> Result<(), Error> {
+    apply_http_fields(h, &mut req)?;
+    apply_required(req.delay, "delay", &mut h.delay)?;
+    apply_required(req.timeout, "timeout", &mut h.timeout)?;
+    apply_required(req.max_retries, "max_retries", &mut h.max_retries)?;
+    req.max_retries_down.apply_to(&mut h.max_retries_down, || 3);
+    req.name.apply_opt(&mut h.name);
+    req.admin_state_up.apply_to(&mut h.admin_state_up, || false);
+    req.tags.apply_to(&mut h.tags, Vec::new);
+    req.http_version.apply_opt(&mut h.http_version);
+    req.domain_name.apply_opt(&mut h.domain_name);
+    Ok(())
+}
+
+async fn update_monitor(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    req: UpdateHealthMonitor,
+) -> Result<HealthMonitor, Error> {
+    let mut h: HealthMonitor = visible(state, ctx, id).await?;
+    let pool: Pool = visible(state, ctx, &h.pool_id).await?;
+    apply_update(&mut h, req)?;
+    validate::health_monitor(&h, pool.protocol)?;
+    h.provisioning_status = ProvisioningStatus::PendingUpdate;
+    h.updated_at = Some(timestamp::now());
+    let mut tx = state.store.begin().await?;
+    lock_pool(&mut tx, &pool).await?;
+    tx.update(&h).await?;
+    commit_work(state, tx, &pool.loadbalancer_id, WorkAction::Apply).await?;
+    Ok(h)
+}

@@ -1,0 +1,664 @@
+//! `/v2/lbaas/l7policies`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use fulcrum_core::Error;
+use fulcrum_core::model::{
+    Kind, L7Policy, L7PolicyAction, L7Rule, Listener, ListenerProtocol, LoadBalancer,
+    OperatingStatus, Pool, PoolProtocol, ProvisioningStatus,
+};
+use fulcrum_core::patch::Patch;
+use fulcrum_core::{timestamp, validate};
+use fulcrum_store::{Tx, WorkAction};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::l7rules::{self, CreateL7Rule};
+use super::{
+    IdRef, commit_work, fetch_page, id_refs, lock_tree, new_id, page_body, show_body,
+    text_or_empty, to_value, unsupported, visible, visible_in,
+};
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::body::{OctaviaBody, Rooted};
+use crate::fault::ApiResult;
+use crate::listing::Link;
+
+use fulcrum_core::validate::MAX_POSITION;
+
+/// Body of `POST /v2/lbaas/l7policies`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CreateL7Policy {
+    pub listener_id: String,
+    pub action: L7PolicyAction,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub admin_state_up: Option<bool>,
+    #[serde(default)]
+    pub redirect_pool_id: Option<String>,
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    #[serde(default)]
+    pub redirect_prefix: Option<String>,
+    #[serde(default)]
+    pub redirect_http_code: Option<i64>,
+    #[serde(default)]
+    pub position: Option<i64>,
+    #[serde(default)]
+    pub rules: Option<Vec<CreateL7Rule>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+impl Rooted for CreateL7Policy {
+    const ROOT: &'static str = "l7policy";
+}
+
+/// Body of `PUT /v2/lbaas/l7policies/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct UpdateL7Policy {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub admin_state_up: Patch<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<L7PolicyAction>)]
+    pub action: Patch<L7PolicyAction>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub redirect_pool_id: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub redirect_url: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub redirect_prefix: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub position: Patch<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Patch<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub redirect_http_code: Patch<i64>,
+}
+
+impl Rooted for UpdateL7Policy {
+    const ROOT: &'static str = "l7policy";
+}
+
+impl UpdateL7Policy {
+    fn is_empty(&self) -> bool {
+        !(self.name.is_present()
+            || self.description.is_present()
+            || self.admin_state_up.is_present()
+            || self.touches_redirect()
+            || self.position.is_present()
+            || self.tags.is_present()
+            || self.redirect_http_code.is_present())
+    }
+
+    /// Whether the request says anything about what the policy does.
+    fn touches_redirect(&self) -> bool {
+        self.action.is_present()
+            || self.redirect_pool_id.is_present()
+            || self.redirect_url.is_present()
+            || self.redirect_prefix.is_present()
+    }
+}
+
+/// An L7 policy as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(missing_docs)]
+pub struct L7PolicyView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub provisioning_status: ProvisioningStatus,
+    pub operating_status: OperatingStatus,
+    pub admin_state_up: bool,
+    pub project_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub action: L7PolicyAction,
+    pub listener_id: String,
+    pub redirect_pool_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub redirect_prefix: Option<String>,
+    pub position: i64,
+    pub rules: Vec<IdRef>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub tags: Vec<String>,
+    pub redirect_http_code: Option<i64>,
+}
+
+impl L7PolicyView {
+    fn new(p: L7Policy, rules: &[String]) -> Self {
+        L7PolicyView {
+            name: text_or_empty(&p.name),
+            description: text_or_empty(&p.description),
+            tenant_id: p.project_id.clone(),
+            rules: id_refs(rules),
+            id: p.id,
+            provisioning_status: p.provisioning_status,
+            operating_status: p.operating_status,
+            admin_state_up: p.admin_state_up,
+            project_id: p.project_id,
+            action: p.action,
+            listener_id: p.listener_id,
+            redirect_pool_id: p.redirect_pool_id,
+            redirect_url: p.redirect_url,
+            redirect_prefix: p.redirect_prefix,
+            position: p.position,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            tags: p.tags,
+            redirect_http_code: p.redirect_http_code,
+        }
+    }
+}
+
+/// `{"l7policy": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct L7PolicyBody {
+    /// The L7 policy.
+    pub l7policy: L7PolicyView,
+}
+
+/// `{"l7policies": [...], "l7policies_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct L7PolicyList {
+    /// A page of L7 policies.
+    pub l7policies: Vec<L7PolicyView>,
+    /// Paging links.
+    pub l7policies_links: Vec<Link>,
+}
+
+async fn rules_of(state: &AppState, ids: &[&str]) -> Result<HashMap<String, Vec<String>>, Error> {
+    Ok(state
+        .store
+        .related(Kind::L7Rule, "l7policy_id", "id", ids)
+        .await?)
+}
+
+async fn view_of(state: &AppState, p: L7Policy) -> Result<L7PolicyView, Error> {
+    let rules = rules_of(state, &[p.id.as_str()]).await?;
+    let ids = rules.get(&p.id).cloned().unwrap_or_default();
+    Ok(L7PolicyView::new(p, &ids))
+}
+
+/// List L7 policies.
+#[utoipa::path(get, path = "/v2/lbaas/l7policies", tag = "l7policies",
+    responses((status = 200, body = L7PolicyList)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let (params, items) = fetch_page::<L7Policy>(&state, &ctx, raw.as_deref(), &[]).await?;
+    let ids: Vec<&str> = items.iter().map(|p| p.id.as_str()).collect();
+    let rules = rules_of(&state, &ids).await?;
+    let rendered = items
+        .iter()
+        .map(|p| {
+            let r = rules.get(&p.id).cloned().unwrap_or_default();
+            to_value(&L7PolicyView::new(p.clone(), &r))
+        })
+        .collect();
+    Ok(Json(page_body(
+        &params,
+        &headers,
+        uri.path(),
+        "l7policies",
+        &items,
+        rendered,
+    )))
+}
+
+/// Show one L7 policy.
+#[utoipa::path(get, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
+    params(("id" = String, Path, description = "L7 policy id")),
+    responses((status = 200, body = L7PolicyBody), (status = 404, body = crate::fault::Fault)))]
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let p: L7Policy = visible(&state, &ctx, &id).await?;
+    Ok(Json(show_body(
+        "l7policy",
+        &view_of(&state, p).await?,
+        raw.as_deref(),
+    )))
+}
+
+/// Create an L7 policy (optionally with its rules).
+#[utoipa::path(post, path = "/v2/lbaas/l7policies", tag = "l7policies",
+    request_body(content = inline(CreateL7Policy), description = "`{\"l7policy\": {...}}`"),
+    responses((status = 201, body = L7PolicyBody), (status = 400, body = crate::fault::Fault),
+              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
+              (status = 501, body = crate::fault::Fault)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OctaviaBody(req): OctaviaBody<CreateL7Policy>,
+) -> ApiResult<(StatusCode, Json<L7PolicyBody>)> {
+    let policy = create_policy(&state, &ctx, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(L7PolicyBody {
+            l7policy: view_of(&state, policy).await?,
+        }),
+    ))
+}
+
+/// Update an L7 policy.
+#[utoipa::path(put, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
+    params(("id" = String, Path, description = "L7 policy id")),
+    request_body(content = inline(UpdateL7Policy), description = "`{\"l7policy\": {...}}`"),
+    responses((status = 200, body = L7PolicyBody), (status = 400, body = crate::fault::Fault),
+              (status = 409, body = crate::fault::Fault)))]
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    OctaviaBody(req): OctaviaBody<UpdateL7Policy>,
+) -> ApiResult<Json<L7PolicyBody>> {
+    let p = update_policy(&state, &ctx, &id, req).await?;
+    Ok(Json(L7PolicyBody {
+        l7policy: view_of(&state, p).await?,
+    }))
+}
+
+/// Delete an L7 policy (and its rules).
+#[utoipa::path(delete, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
+    params(("id" = String, Path, description = "L7 policy id")),
+    responses((status = 204), (status = 404, body = crate::fault::Fault),
+              (status = 409, body = crate::fault::Fault)))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let p: L7Policy = visible(&state, &ctx, &id).await?;
+    if p.provisioning_status == ProvisioningStatus::Deleted {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let mut tx = state.store.begin().await?;
+    let siblings = tx
+        .children::<L7Policy>("listener_id", &p.listener_id)
+        .await?;
+    let ordered = live_ordered(siblings, &p.id);
+    lock_tree(&mut tx, &p.loadbalancer_id).await?;
+    tx.set_status(
+        Kind::Listener,
+        &p.listener_id,
+        ProvisioningStatus::PendingUpdate,
+    )
+    .await?;
+    tx.set_status(Kind::L7Policy, &id, ProvisioningStatus::PendingDelete)
+        .await?;
+    for rule in tx.children::<L7Rule>("l7policy_id", &id).await? {
+        tx.set_status(Kind::L7Rule, &rule.id, ProvisioningStatus::PendingDelete)
+            .await?;
+    }
+    for moved in renumber(ordered) {
+        tx.update(&moved).await?;
+    }
+    commit_work(&state, tx, &p.loadbalancer_id, WorkAction::Apply).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The action the redirect fields of a request imply, as Octavia's
+/// `sanitize_l7policy_api_args` does: the action first drops the targets it ignores, then a
+/// single remaining target decides the action.
+fn implied_action(
+    action: L7PolicyAction,
+    pool: &mut Option<String>,
+    url: &mut Option<String>,
+    prefix: &Option<String>,
+) -> L7PolicyAction {
+    match action {
+        L7PolicyAction::Reject => {
+            *pool = None;
+            *url = None;
+        }
+        L7PolicyAction::RedirectToUrl => *pool = None,
+        L7PolicyAction::RedirectToPool => *url = None,
+        L7PolicyAction::RedirectPrefix => {}
+    }
+    match (pool.is_some(), url.is_some(), prefix.is_some()) {
+        (true, false, false) => L7PolicyAction::RedirectToPool,
+        (false, true, false) => L7PolicyAction::RedirectToUrl,
+        (false, false, true) => L7PolicyAction::RedirectPrefix,
+        _ => action,
+    }
+}
+
+/// PROMETHEUS listeners take no children; the protocol matrix refuses them with Octavia's text.
+fn check_listener(l: &Listener) -> Result<(), Error> {
+    if l.protocol == ListenerProtocol::Prometheus {
+        return validate::listener_pool_protocols(l.protocol, PoolProtocol::Http);
+    }
+    Ok(())
+}
+
+fn check_capabilities(state: &AppState, lb: &LoadBalancer, l: &Listener) -> Result<(), Error> {
+    let caps = state.providers.get(&lb.provider)?.capabilities();
+    if !caps.l7_listener_protocols.contains(&l.protocol) {
+        return Err(unsupported(
+            &lb.provider,
+            format!(
+                "{} protocol listeners do not support L7 policies",
+                l.protocol
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The redirect pool must be on the listener's load balancer and speak a compatible protocol.
+async fn check_redirect_pool(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    l: &Listener,
+    p: &L7Policy,
+) -> Result<(), Error> {
+    let Some(pool_id) = &p.redirect_pool_id else {
+        return Ok(());
+    };
+    let pool: Pool = visible_in(tx, ctx, pool_id).await?;
+    if pool.loadbalancer_id != l.loadbalancer_id {
+        return Err(Error::not_found("Pool", pool_id));
+    }
+    validate::listener_pool_protocols(l.protocol, pool.protocol)
+}
+
+/// The live policies of a listener other than `except`, in position order.
+fn live_ordered(siblings: Vec<L7Policy>, except: &str) -> Vec<L7Policy> {
+    let mut ordered: Vec<L7Policy> = siblings
+        .into_iter()
+        .filter(|s| s.id != except && l7rules::is_live(s.provisioning_status))
+        .collect();
+    ordered.sort_by(|a, b| {
+        (a.position, &a.created_at, &a.id).cmp(&(b.position, &b.created_at, &b.id))
+    });
+    ordered
+}
+
+/// Number `ordered` 1..N; returns the policies whose position changed, marked PENDING_UPDATE.
+fn renumber(ordered: Vec<L7Policy>) -> Vec<L7Policy> {
+    let now = timestamp::now();
+    let mut changed = Vec::new();
+    for (i, mut p) in ordered.into_iter().enumerate() {
+        let position = i as i64 + 1;
+        if p.position != position {
+            p.position = position;
+            if !p.provisioning_status.is_pending() {
+                p.provisioning_status = ProvisioningStatus::PendingUpdate;
+            }
+            p.updated_at = Some(now.clone());
+            changed.push(p);
+        }
+    }
+    changed
+}
+
+/// Put `policy` at `wanted` (1-based; past the end appends) among its listener's live policies;
+/// returns the other policies whose position changed.
+fn place(policy: &mut L7Policy, siblings: Vec<L7Policy>, wanted: i64) -> Vec<L7Policy> {
+    let mut ordered = live_ordered(siblings, &policy.id);
+    let index = usize::try_from(wanted.saturating_sub(1))
+        .unwrap_or(0)
+        .min(ordered.len());
+    policy.position = index as i64 + 1;
+    ordered.insert(index, policy.clone());
+    renumber(ordered)
+        .into_iter()
+        .filter(|p| p.id != policy.id)
+        .collect()
+}
+
+async fn create_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    req: CreateL7Policy,
+) -> Result<L7Policy, Error> {
+    let listener: Listener = visible(state, ctx, &req.listener_id).await?;
+    check_listener(&listener)?;
+    let lb: LoadBalancer = visible(state, ctx, &listener.loadbalancer_id).await?;
+    let (mut pool, mut url) = (req.redirect_pool_id, req.redirect_url);
+    let action = implied_action(req.action, &mut pool, &mut url, &req.redirect_prefix);
+    let mut policy = L7Policy {
+        id: new_id(),
+        project_id: listener.project_id.clone(),
+        loadbalancer_id: listener.loadbalancer_id.clone(),
+        listener_id: listener.id.clone(),
+        name: req.name,
+        description: req.description,
+        admin_state_up: req.admin_state_up.unwrap_or(true),
+        provisioning_status: ProvisioningStatus::PendingCreate,
+        operating_status: OperatingStatus::Offline,
+        action,
+        redirect_pool_id: pool,
+        redirect_url: url,
+        redirect_prefix: req.redirect_prefix,
+        redirect_http_code: req.redirect_http_code,
+        position: req.position.unwrap_or(MAX_POSITION),
+        tags: req.tags.unwrap_or_default(),
+        created_at: timestamp::now(),
+        updated_at: None,
+    };
+    validate::l7policy(&mut policy)?;
+    let requested = req.rules.unwrap_or_default();
+    l7rules::check_rule_count(&policy.id, requested.len())?;
+    let rules = requested
+        .into_iter()
+        .map(|r| l7rules::new_rule(&policy, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_capabilities(state, &lb, &listener)?;
+    let mut tx = state.store.begin().await?;
+    check_redirect_pool(&mut tx, ctx, &listener, &policy).await?;
+    let siblings = tx.children::<L7Policy>("listener_id", &listener.id).await?;
+    let wanted = policy.position;
+    let moved = place(&mut policy, siblings, wanted);
+    lock_tree(&mut tx, &lb.id).await?;
+    tx.set_status(
+        Kind::Listener,
+        &listener.id,
+        ProvisioningStatus::PendingUpdate,
+    )
+    .await?;
+    for m in &moved {
+        tx.update(m).await?;
+    }
+    tx.insert(&policy).await?;
+    for rule in &rules {
+        tx.insert(rule).await?;
+    }
+    commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
+    Ok(policy)
+}
+
+/// Apply an update request to a stored policy. A request that says anything about the action or
+/// a redirect target replaces the stored action and targets as a whole, as Octavia does.
+fn merge(p: &mut L7Policy, req: UpdateL7Policy) -> Result<(), Error> {
+    let redirect = req.touches_redirect();
+    req.name.apply_opt(&mut p.name);
+    req.description.apply_opt(&mut p.description);
+    req.admin_state_up.apply_to(&mut p.admin_state_up, || false);
+    req.tags.apply_to(&mut p.tags, Vec::new);
+    match req.position {
+        Patch::Absent => {}
+        Patch::Null => p.position = MAX_POSITION,
+        Patch::Value(v) => p.position = v,
+    }
+    if !redirect {
+        req.redirect_http_code.apply_opt(&mut p.redirect_http_code);
+        return Ok(());
+    }
+    let action = match req.action {
+        Patch::Absent => p.action,
+        Patch::Null => return Err(Error::invalid_option("None", "action")),
+        Patch::Value(a) => a,
+    };
+    let mut pool = req.redirect_pool_id.value().cloned();
+    let mut url = req.redirect_url.value().cloned();
+    let prefix = req.redirect_prefix.value().cloned();
+    p.action = implied_action(action, &mut pool, &mut url, &prefix);
+    p.redirect_pool_id = pool;
+    p.redirect_url = url;
+    p.redirect_prefix = prefix;
+    p.redirect_http_code = req.redirect_http_code.value().copied();
+    Ok(())
+}
+
+async fn update_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    req: UpdateL7Policy,
+) -> Result<L7Policy, Error> {
+    if req.is_empty() {
+        return Err(Error::InvalidInput(
+            "Invalid L7 Policy arguments: Invalid update options".into(),
+        ));
+    }
+    let mut p: L7Policy = visible(state, ctx, id).await?;
+    let listener: Listener = visible(state, ctx, &p.listener_id).await?;
+    let lb: LoadBalancer = visible(state, ctx, &p.loadbalancer_id).await?;
+    let moves = req.position.is_present();
+    merge(&mut p, req)?;
+    validate::l7policy(&mut p)?;
+    check_capabilities(state, &lb, &listener)?;
+    p.provisioning_status = ProvisioningStatus::PendingUpdate;
+    p.updated_at = Some(timestamp::now());
+    let mut tx = state.store.begin().await?;
+    check_redirect_pool(&mut tx, ctx, &listener, &p).await?;
+    let moved = if moves {
+        let siblings = tx.children::<L7Policy>("listener_id", &listener.id).await?;
+        let wanted = p.position;
+        place(&mut p, siblings, wanted)
+    } else {
+        Vec::new()
+    };
+    lock_tree(&mut tx, &lb.id).await?;
+    tx.set_status(
+        Kind::Listener,
+        &listener.id,
+        ProvisioningStatus::PendingUpdate,
+    )
+    .await?;
+    for m in &moved {
+        tx.update(m).await?;
+    }
+    tx.update(&p).await?;
+    commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(id: &str, position: i64) -> L7Policy {
+        L7Policy {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb".into(),
+            listener_id: "l".into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: ProvisioningStatus::Active,
+            operating_status: OperatingStatus::Online,
+            action: L7PolicyAction::Reject,
+            redirect_pool_id: None,
+            redirect_url: None,
+            redirect_prefix: None,
+            redirect_http_code: None,
+            position,
+            tags: Vec::new(),
+            created_at: "2024-01-01T00:00:00".into(),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn insert_shifts_later_policies() {
+        let siblings = vec![policy("a", 1), policy("b", 2), policy("c", 3)];
+        let mut new = policy("n", 2);
+        let moved = place(&mut new, siblings, 2);
+        assert_eq!(new.position, 2);
+        let got: Vec<(&str, i64)> = moved.iter().map(|p| (p.id.as_str(), p.position)).collect();
+        assert_eq!(got, [("b", 3), ("c", 4)]);
+        assert!(
+            moved
+                .iter()
+                .all(|p| p.provisioning_status == ProvisioningStatus::PendingUpdate)
+        );
+    }
+
+    #[test]
+    fn past_the_end_appends() {
+        let mut new = policy("n", MAX_POSITION);
+        let moved = place(&mut new, vec![policy("a", 1), policy("b", 2)], MAX_POSITION);
+        assert_eq!(new.position, 3);
+        assert!(moved.is_empty());
+    }
+
+    #[test]
+    fn move_and_delete_renumber() {
+        let siblings = vec![policy("a", 1), policy("b", 2), policy("c", 3)];
+        let mut c = policy("c", 3);
+        let moved = place(&mut c, siblings.clone(), 1);
+        assert_eq!(c.position, 1);
+        let got: Vec<(&str, i64)> = moved.iter().map(|p| (p.id.as_str(), p.position)).collect();
+        assert_eq!(got, [("a", 2), ("b", 3)]);
+        let after_delete = renumber(live_ordered(siblings, "a"));
+        let got: Vec<(&str, i64)> = after_delete
+            .iter()
+            .map(|p| (p.id.as_str(), p.position))
+            .collect();
+        assert_eq!(got, [("b", 1), ("c", 2)]);
+    }
+
+    #[test]
+    fn a_single_target_decides_the_action() {
+        let (mut pool, mut url) = (Some("p".to_string()), None);
+        let a = implied_action(L7PolicyAction::Reject, &mut pool, &mut url, &None);
+        assert_eq!(a, L7PolicyAction::Reject);
+        let (mut pool, mut url) = (None, Some("http://x".to_string()));
+        let a = implied_action(L7PolicyAction::RedirectToPool, &mut pool, &mut url, &None);
+        assert_eq!(a, L7PolicyAction::RedirectToPool);
+        let (mut pool, mut url) = (None, None);
+        let prefix = Some("http://x".to_string());
+        let a = implied_action(L7PolicyAction::RedirectToUrl, &mut pool, &mut url, &prefix);
+        assert_eq!(a, L7PolicyAction::RedirectPrefix);
+    }
+}

@@ -1,0 +1,726 @@
+//! `/v2/lbaas/loadbalancers`: create (with a VIP from the network seam), show, list, update,
+//! delete (with `cascade`), the status tree, statistics and failover.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use fulcrum_core::Error;
+use fulcrum_core::events::Event;
+use fulcrum_core::model::{
+    HealthMonitor, Kind, Listener, LoadBalancer, Member, OperatingStatus, Pool, ProvisioningStatus,
+    Stats,
+};
+use fulcrum_core::network::Subnet;
+use fulcrum_core::patch::Patch;
+use fulcrum_core::{timestamp, validate};
+use fulcrum_store::{LockOutcome, StoreError, WorkAction};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{
+    IdRef, commit_work, fetch_page, id_refs, new_id, owner_for_create, page_body, show_body,
+    text_or_empty, to_value, visible,
+};
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::body::{OctaviaBody, Rooted};
+use crate::fault::ApiResult;
+use crate::listing::Link;
+
+/// Body of `POST /v2/lbaas/loadbalancers`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLoadBalancer {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether it should serve (default true).
+    #[serde(default)]
+    pub admin_state_up: Option<bool>,
+    /// A specific VIP address.
+    #[serde(default)]
+    pub vip_address: Option<String>,
+    /// An existing port for the VIP.
+    #[serde(default)]
+    pub vip_port_id: Option<String>,
+    /// The subnet to take the VIP from.
+    #[serde(default)]
+    pub vip_subnet_id: Option<String>,
+    /// The network to take the VIP from.
+    #[serde(default)]
+    pub vip_network_id: Option<String>,
+    /// QoS policy of the VIP port.
+    #[serde(default)]
+    pub vip_qos_policy_id: Option<String>,
+    /// Owning project (admins; otherwise the caller's).
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Deprecated alias of `project_id`.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Provider to realize it (default from configuration).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Flavor.
+    #[serde(default)]
+    pub flavor_id: Option<String>,
+    /// Availability zone.
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+}
+
+impl Rooted for CreateLoadBalancer {
+    const ROOT: &'static str = "loadbalancer";
+}
+
+/// Body of `PUT /v2/lbaas/loadbalancers/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLoadBalancer {
+    /// Name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    /// Free text.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    /// Whether it should serve.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub admin_state_up: Patch<bool>,
+    /// QoS policy of the VIP port.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub vip_qos_policy_id: Patch<String>,
+    /// Tags (replaces the list).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Patch<Vec<String>>,
+}
+
+impl Rooted for UpdateLoadBalancer {
+    const ROOT: &'static str = "loadbalancer";
+}
+
+/// A load balancer as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoadBalancerView {
+    /// Id.
+    pub id: String,
+    /// Name ("" when unset).
+    pub name: String,
+    /// Description ("" when unset).
+    pub description: String,
+    /// Life-cycle state.
+    pub provisioning_status: ProvisioningStatus,
+    /// Data-plane state.
+    pub operating_status: OperatingStatus,
+    /// Whether it should serve.
+    pub admin_state_up: bool,
+    /// Owning project.
+    pub project_id: Option<String>,
+    /// Same as `project_id`.
+    pub tenant_id: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: Option<String>,
+    /// VIP address.
+    pub vip_address: String,
+    /// VIP port.
+    pub vip_port_id: String,
+    /// VIP subnet.
+    pub vip_subnet_id: String,
+    /// VIP network.
+    pub vip_network_id: String,
+    /// VIP QoS policy.
+    pub vip_qos_policy_id: Option<String>,
+    /// VIP security groups (none: the built-in network has none).
+    pub vip_sg_ids: Vec<String>,
+    /// Additional VIPs (none).
+    #[schema(value_type = Vec<Object>)]
+    pub additional_vips: Vec<Value>,
+    /// Its listeners.
+    pub listeners: Vec<IdRef>,
+    /// Its pools.
+    pub pools: Vec<IdRef>,
+    /// Provider.
+    pub provider: String,
+    /// Flavor.
+    pub flavor_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Availability zone.
+    pub availability_zone: Option<String>,
+    /// VNIC type of the VIP port.
+    pub vip_vnic_type: String,
+}
+
+impl LoadBalancerView {
+    fn new(lb: LoadBalancer, listeners: &[String], pools: &[String]) -> Self {
+        LoadBalancerView {
+            name: text_or_empty(&lb.name),
+            description: text_or_empty(&lb.description),
+            tenant_id: lb.project_id.clone(),
+            listeners: id_refs(listeners),
+            pools: id_refs(pools),
+            vip_sg_ids: vec![],
+            additional_vips: vec![],
+            vip_vnic_type: "normal".into(),
+            id: lb.id,
+            provisioning_status: lb.provisioning_status,
+            operating_status: lb.operating_status,
+            admin_state_up: lb.admin_state_up,
+            project_id: lb.project_id,
+            created_at: lb.created_at,
+            updated_at: lb.updated_at,
+            vip_address: lb.vip_address,
+            vip_port_id: lb.vip_port_id,
+            vip_subnet_id: lb.vip_subnet_id,
+            vip_network_id: lb.vip_network_id,
+            vip_qos_policy_id: lb.vip_qos_policy_id,
+            provider: lb.provider,
+            flavor_id: lb.flavor_id,
+            tags: lb.tags,
+            availability_zone: lb.availability_zone,
+        }
+    }
+}
+
+/// `{"loadbalancer": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoadBalancerBody {
+    /// The load balancer.
+    pub loadbalancer: LoadBalancerView,
+}
+
+/// `{"loadbalancers": [...], "loadbalancers_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoadBalancerList {
+    /// A page of load balancers.
+    pub loadbalancers: Vec<LoadBalancerView>,
+    /// Paging links.
+    pub loadbalancers_links: Vec<Link>,
+}
+
+/// `{"stats": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsBody {
+    /// The counters.
+    pub stats: Stats,
+}
+
+/// Query of `DELETE /v2/lbaas/loadbalancers/{id}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteParams {
+    /// Delete everything below it too.
+    #[serde(default)]
+    pub cascade: Option<String>,
+}
+
+async fn view_of(state: &AppState, lb: LoadBalancer) -> Result<LoadBalancerView, Error> {
+    let ids = [lb.id.as_str()];
+    let listeners = state
+        .store
+        .related(Kind::Listener, "loadbalancer_id", "id", &ids)
+        .await?;
+    let pools = state
+        .store
+        .related(Kind::Pool, "loadbalancer_id", "id", &ids)
+        .await?;
+    let empty = Vec::new();
+    let (l, p) = (
+        listeners.get(&lb.id).unwrap_or(&empty).clone(),
+        pools.get(&lb.id).unwrap_or(&empty).clone(),
+    );
+    Ok(LoadBalancerView::new(lb, &l, &p))
+}
+
+/// List load balancers.
+#[utoipa::path(get, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
+    responses((status = 200, body = LoadBalancerList)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let (params, lbs) = fetch_page::<LoadBalancer>(&state, &ctx, raw.as_deref(), &[]).await?;
+    let ids: Vec<&str> = lbs.iter().map(|l| l.id.as_str()).collect();
+    let listeners = state
+        .store
+        .related(Kind::Listener, "loadbalancer_id", "id", &ids)
+        .await?;
+    let pools = state
+        .store
+        .related(Kind::Pool, "loadbalancer_id", "id", &ids)
+        .await?;
+    let empty = Vec::new();
+    let rendered = lbs
+        .iter()
+        .map(|lb| {
+            let l = listeners.get(&lb.id).unwrap_or(&empty);
+            let p = pools.get(&lb.id).unwrap_or(&empty);
+            to_value(&LoadBalancerView::new(lb.clone(), l, p))
+        })
+        .collect();
+    Ok(Json(page_body(
+        &params,
+        &headers,
+        uri.path(),
+        "loadbalancers",
+        &lbs,
+        rendered,
+    )))
+}
+
+/// Show one load balancer.
+#[utoipa::path(get, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id")),
+    responses((status = 200, body = LoadBalancerBody), (status = 404, body = crate::fault::Fault)))]
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
+    let view = view_of(&state, lb).await?;
+    Ok(Json(show_body("loadbalancer", &view, raw.as_deref())))
+}
+
+/// Create a load balancer.
+#[utoipa::path(post, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
+    request_body(content = inline(CreateLoadBalancer), description = "`{\"loadbalancer\": {...}}`"),
+    responses((status = 201, body = LoadBalancerBody), (status = 400, body = crate::fault::Fault)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    OctaviaBody(req): OctaviaBody<CreateLoadBalancer>,
+) -> ApiResult<(StatusCode, Json<LoadBalancerBody>)> {
+    let lb = create_load_balancer(&state, &ctx, req).await?;
+    let view = LoadBalancerView::new(lb, &[], &[]);
+    Ok((
+        StatusCode::CREATED,
+        Json(LoadBalancerBody { loadbalancer: view }),
+    ))
+}
+
+/// Update a load balancer.
+#[utoipa::path(put, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id")),
+    request_body(content = inline(UpdateLoadBalancer), description = "`{\"loadbalancer\": {...}}`"),
+    responses((status = 200, body = LoadBalancerBody), (status = 409, body = crate::fault::Fault)))]
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    OctaviaBody(req): OctaviaBody<UpdateLoadBalancer>,
+) -> ApiResult<Json<LoadBalancerBody>> {
+    let lb = update_load_balancer(&state, &ctx, &id, req).await?;
+    Ok(Json(LoadBalancerBody {
+        loadbalancer: view_of(&state, lb).await?,
+    }))
+}
+
+/// Delete a load balancer (`?cascade=true` deletes everything below it).
+#[utoipa::path(delete, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id"),
+           ("cascade" = Option<bool>, Query, description = "Delete its children too")),
+    responses((status = 204), (status = 400, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<DeleteParams>,
+) -> ApiResult<StatusCode> {
+    let cascade = params.cascade.as_deref().is_some_and(|c| {
+        matches!(
+            c.to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "t" | "y" | "on"
+        )
+    });
+    delete_load_balancer(&state, &ctx, &id, cascade).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The status tree of a load balancer.
+#[utoipa::path(get, path = "/v2/lbaas/loadbalancers/{id}/status", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id")),
+    responses((status = 200, description = "`{\"statuses\": {\"loadbalancer\": {...}}}`")))]
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
+    let tree = state
+        .store
+        .tree(&lb.id)
+        .await?
+        .ok_or_else(|| Error::not_found("Load Balancer", &id))?;
+    Ok(Json(
+        serde_json::json!({ "statuses": status_tree(&tree.rows) }),
+    ))
+}
+
+/// Traffic counters of a load balancer.
+#[utoipa::path(get, path = "/v2/lbaas/loadbalancers/{id}/stats", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id")),
+    responses((status = 200, body = StatsBody)))]
+pub async fn stats(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StatsBody>> {
+    let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
+    let stats = state.store.load_balancer_stats(&lb.id).await?;
+    Ok(Json(StatsBody { stats }))
+}
+
+/// Rebuild a load balancer on its backend.
+#[utoipa::path(put, path = "/v2/lbaas/loadbalancers/{id}/failover", tag = "loadbalancers",
+    params(("id" = String, Path, description = "Load balancer id")),
+    responses((status = 202), (status = 409, body = crate::fault::Fault)))]
+pub async fn failover(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let _: LoadBalancer = visible(&state, &ctx, &id).await?;
+    let mut tx = state.store.begin().await?;
+    lock_for(&mut tx, &id, ProvisioningStatus::PendingUpdate, DELETABLE).await?;
+    commit_work(&state, tx, &id, WorkAction::Apply).await?;
+    state.events.publish(Event::DayTwoRequest {
+        action: "failover".into(),
+        load_balancer_id: id,
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+const DELETABLE: &[ProvisioningStatus] = &[ProvisioningStatus::Active, ProvisioningStatus::Error];
+
+async fn lock_for(
+    tx: &mut fulcrum_store::Tx,
+    id: &str,
+    to: ProvisioningStatus,
+    from: &[ProvisioningStatus],
+) -> Result<LoadBalancer, Error> {
+    match tx.lock_load_balancer(id, to, from).await? {
+        LockOutcome::Locked(lb) => Ok(*lb),
+        LockOutcome::NotFound => Err(Error::not_found("Load Balancer", id)),
+        LockOutcome::Busy(status) => Err(Error::InvalidState {
+            status: status.to_string(),
+            id: id.to_string(),
+        }),
+    }
+}
+
+/// Resolve where the VIP comes from: (subnet, requested address).
+fn resolve_vip(
+    state: &AppState,
+    req: &CreateLoadBalancer,
+) -> Result<(Subnet, Option<IpAddr>), Error> {
+    let address = req
+        .vip_address
+        .as_deref()
+        .map(|a| validate::ip_address("vip_address", a))
+        .transpose()?;
+    if let Some(port) = &req.vip_port_id {
+        return Err(Error::BadRequest(format!("Port {port} not found.")));
+    }
+    if let Some(subnet_id) = &req.vip_subnet_id {
+        let subnet = state
+            .networks
+            .subnet(subnet_id)
+            .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?;
+        if let Some(net) = &req.vip_network_id {
+            if *net != subnet.network_id {
+                return Err(Error::validation(format!(
+                    "Subnet {subnet_id} is not in network {net}."
+                )));
+            }
+        }
+        return Ok((subnet, address));
+    }
+    if let Some(network_id) = &req.vip_network_id {
+        if state.networks.network(network_id).is_none() {
+            return Err(Error::BadRequest(format!(
+                "Network {network_id} not found."
+            )));
+        }
+        let mut subnets = state.networks.subnets_of(network_id);
+        subnets.sort_by_key(|s| s.ip_version());
+        let chosen = match address {
+            Some(a) => subnets
+                .into_iter()
+                .find(|s| s.cidr.contains(&a))
+                .ok_or_else(|| {
+                    Error::validation(
+                        "Supplied network does not contain a subnet for VIP address specified.",
+                    )
+                })?,
+            None => subnets.into_iter().next().ok_or_else(|| {
+                Error::validation(format!(
+                    "Network {network_id} has no subnet to take a VIP from."
+                ))
+            })?,
+        };
+        return Ok((chosen, address));
+    }
+    Err(Error::validation(
+        "VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
+    ))
+}
+
+/// A free address of the subnet's allocation range, starting where the last search ended.
+async fn free_address(state: &AppState, subnet: &Subnet) -> Result<IpAddr, Error> {
+    const WINDOW: u128 = 64;
+    let size = subnet.range_size();
+    let start = u128::from(state.vip_cursor.load(Ordering::Relaxed)) % size;
+    let mut scanned = 0u128;
+    while scanned < size {
+        let candidates = subnet.candidates(start + scanned, WINDOW.min(size - scanned));
+        let texts: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
+        let used = state.store.used_vip_addresses(&subnet.id, &texts).await?;
+        if let Some(pos) = texts.iter().position(|t| !used.contains(t)) {
+            let next = (start + scanned + pos as u128 + 1) % size;
+            state.vip_cursor.store(next as u64, Ordering::Relaxed);
+            return Ok(candidates[pos]);
+        }
+        scanned += candidates.len() as u128;
+    }
+    Err(Error::validation(format!(
+        "No free VIP address left in subnet {}.",
+        subnet.id
+    )))
+}
+
+async fn create_load_balancer(
+    state: &AppState,
+    ctx: &RequestContext,
+    req: CreateLoadBalancer,
+) -> Result<LoadBalancer, Error> {
+    validate::max_len("name", req.name.as_deref(), 255)?;
+    validate::max_len("description", req.description.as_deref(), 255)?;
+    let tags = req.tags.clone().unwrap_or_default();
+    validate::strings_max_len("tags", &tags, 255)?;
+    let provider = req
+        .provider
+        .clone()
+        .unwrap_or_else(|| state.providers.default_name().to_string());
+    state.providers.get(&provider)?;
+    if let Some(flavor) = &req.flavor_id {
+        return Err(Error::validation(format!("Invalid flavor_id {flavor}.")));
+    }
+    if let Some(zone) = &req.availability_zone {
+        return Err(Error::validation(format!(
+            "Invalid availability zone {zone}."
+        )));
+    }
+    let (subnet, requested) = resolve_vip(state, &req)?;
+    if let Some(addr) = requested {
+        if !subnet.cidr.contains(&addr) {
+            return Err(Error::validation(format!(
+                "VIP address {addr} is not in subnet {}.",
+                subnet.id
+            )));
+        }
+    }
+    let project_id = owner_for_create(ctx, req.project_id.clone().or(req.tenant_id.clone()));
+    let mut lb = LoadBalancer {
+        id: new_id(),
+        project_id,
+        name: req.name,
+        description: req.description,
+        admin_state_up: req.admin_state_up.unwrap_or(true),
+        provisioning_status: ProvisioningStatus::PendingCreate,
+        operating_status: OperatingStatus::Offline,
+        vip_address: String::new(),
+        vip_port_id: new_id(),
+        vip_subnet_id: subnet.id.clone(),
+        vip_network_id: subnet.network_id.clone(),
+        vip_qos_policy_id: req.vip_qos_policy_id,
+        provider,
+        flavor_id: None,
+        availability_zone: None,
+        tags,
+        created_at: timestamp::now(),
+        updated_at: None,
+    };
+    // Auto-allocation can race another replica for the same address; the unique index decides
+    // and the loser tries the next one.
+    for _ in 0..5 {
+        let address = match requested {
+            Some(a) => a,
+            None => free_address(state, &subnet).await?,
+        };
+        lb.vip_address = address.to_string();
+        let mut tx = state.store.begin().await?;
+        match tx.insert(&lb).await {
+            Ok(()) => {
+                commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
+                return Ok(lb);
+            }
+            Err(StoreError::Conflict(_)) if requested.is_some() => {
+                return Err(Error::Conflict(format!(
+                    "The VIP IP address is already in use: {address}"
+                )));
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(Error::Internal("could not allocate a VIP address".into()))
+}
+
+async fn update_load_balancer(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    req: UpdateLoadBalancer,
+) -> Result<LoadBalancer, Error> {
+    let _: LoadBalancer = visible(state, ctx, id).await?;
+    let mut tx = state.store.begin().await?;
+    let mut lb = lock_for(
+        &mut tx,
+        id,
+        ProvisioningStatus::PendingUpdate,
+        &[ProvisioningStatus::Active],
+    )
+    .await?;
+    req.name.apply_opt(&mut lb.name);
+    req.description.apply_opt(&mut lb.description);
+    req.admin_state_up
+        .apply_to(&mut lb.admin_state_up, || false);
+    req.vip_qos_policy_id.apply_opt(&mut lb.vip_qos_policy_id);
+    req.tags.apply_to(&mut lb.tags, Vec::new);
+    validate::max_len("name", lb.name.as_deref(), 255)?;
+    validate::max_len("description", lb.description.as_deref(), 255)?;
+    validate::strings_max_len("tags", &lb.tags, 255)?;
+    lb.updated_at = Some(timestamp::now());
+    tx.update(&lb).await?;
+    commit_work(state, tx, id, WorkAction::Apply).await?;
+    Ok(lb)
+}
+
+async fn delete_load_balancer(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    cascade: bool,
+) -> Result<(), Error> {
+    let _: LoadBalancer = visible(state, ctx, id).await?;
+    let mut tx = state.store.begin().await?;
+    lock_for(&mut tx, id, ProvisioningStatus::PendingDelete, DELETABLE).await?;
+    let tree = tx
+        .tree(id)
+        .await?
+        .ok_or_else(|| Error::not_found("Load Balancer", id))?;
+    let g = tree.rows;
+    let has_children = !g.listeners.is_empty() || !g.pools.is_empty();
+    if has_children && !cascade {
+        return Err(Error::validation(format!(
+            "Cannot delete Load Balancer {id} - it has children"
+        )));
+    }
+    let pending = ProvisioningStatus::PendingDelete;
+    macro_rules! mark {
+        ($rows:expr, $kind:expr) => {
+            for r in &$rows {
+                tx.set_status($kind, &r.id, pending).await?;
+            }
+        };
+    }
+    mark!(g.listeners, Kind::Listener);
+    mark!(g.pools, Kind::Pool);
+    mark!(g.members, Kind::Member);
+    mark!(g.health_monitors, Kind::HealthMonitor);
+    mark!(g.l7policies, Kind::L7Policy);
+    mark!(g.l7rules, Kind::L7Rule);
+    commit_work(state, tx, id, WorkAction::Delete).await
+}
+
+fn status_tree(g: &fulcrum_core::driver::LoadBalancerGraph) -> Value {
+    let lb = &g.load_balancer;
+    let listeners: Vec<Value> = g.listeners.iter().map(|l| listener_status(g, l)).collect();
+    serde_json::json!({
+        "loadbalancer": {
+            "id": lb.id,
+            "name": text_or_empty(&lb.name),
+            "operating_status": lb.operating_status,
+            "provisioning_status": lb.provisioning_status,
+            "listeners": listeners,
+        }
+    })
+}
+
+fn listener_status(g: &fulcrum_core::driver::LoadBalancerGraph, l: &Listener) -> Value {
+    let mut pool_ids: Vec<&str> = l.default_pool_id.iter().map(String::as_str).collect();
+    for policy in g.policies_of(&l.id) {
+        if let Some(p) = policy.redirect_pool_id.as_deref() {
+            if !pool_ids.contains(&p) {
+                pool_ids.push(p);
+            }
+        }
+    }
+    let pools: Vec<Value> = pool_ids
+        .into_iter()
+        .filter_map(|id| g.pool(id))
+        .map(|p| pool_status(g, p))
+        .collect();
+    serde_json::json!({
+        "id": l.id,
+        "name": text_or_empty(&l.name),
+        "operating_status": l.operating_status,
+        "provisioning_status": l.provisioning_status,
+        "pools": pools,
+    })
+}
+
+fn pool_status(g: &fulcrum_core::driver::LoadBalancerGraph, p: &Pool) -> Value {
+    let members: Vec<Value> = g
+        .members_of(&p.id)
+        .map(|m: &Member| {
+            serde_json::json!({
+                "id": m.id,
+                "name": text_or_empty(&m.name),
+                "operating_status": m.operating_status,
+                "provisioning_status": m.provisioning_status,
+                "address": m.address,
+                "protocol_port": m.protocol_port,
+            })
+        })
+        .collect();
+    let mut out = serde_json::json!({
+        "id": p.id,
+        "name": text_or_empty(&p.name),
+        "provisioning_status": p.provisioning_status,
+        "operating_status": p.operating_status,
+        "members": members,
+    });
+    if let Some(h) = g.health_monitor_of(&p.id) {
+        let h: &HealthMonitor = h;
+        out["health_monitor"] = serde_json::json!({
+            "id": h.id,
+            "name": text_or_empty(&h.name),
+            "type": h.kind,
+            "provisioning_status": h.provisioning_status,
+            "operating_status": h.operating_status,
+        });
+    }
+    out
+}

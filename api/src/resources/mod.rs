@@ -1,0 +1,216 @@
+//! The Octavia v2 resources. Each module holds one resource's request and response shapes, its
+//! thin handlers and the service function each handler calls.
+
+pub mod health_monitors;
+pub mod l7policies;
+pub mod l7rules;
+pub mod listeners;
+pub mod load_balancers;
+pub mod members;
+pub mod pools;
+
+use axum::http::HeaderMap;
+use fulcrum_core::Error;
+use fulcrum_core::model::{LoadBalancer, ProvisioningStatus};
+use fulcrum_store::{LockOutcome, Record, Tx, WorkAction};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::RequestContext;
+
+/// An `{"id": ...}` reference to a related object.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IdRef {
+    /// The related object's id.
+    pub id: String,
+}
+
+/// Id references from ids.
+pub fn id_refs<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<IdRef> {
+    ids.into_iter().map(|id| IdRef { id: id.clone() }).collect()
+}
+
+/// A fresh object id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Octavia renders a missing name or description as "".
+pub fn text_or_empty(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// `http://host` of the request, for links.
+pub fn base_url(headers: &HeaderMap, path: &str) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}{path}")
+}
+
+/// Load an object the caller may see, or Octavia's 404.
+pub async fn visible<T: Record + HasProject>(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<T, Error> {
+    match state.store.get::<T>(id).await? {
+        Some(obj) if ctx.can_see(obj.project()) => Ok(obj),
+        _ => Err(Error::not_found(T::KIND.display_name(), id)),
+    }
+}
+
+/// The same, inside a transaction.
+pub async fn visible_in<T: Record + HasProject>(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<T, Error> {
+    match tx.get::<T>(id).await? {
+        Some(obj) if ctx.can_see(obj.project()) => Ok(obj),
+        _ => Err(Error::not_found(T::KIND.display_name(), id)),
+    }
+}
+
+/// Objects owned by a project.
+pub trait HasProject {
+    /// The owning project.
+    fn project(&self) -> Option<&str>;
+}
+
+macro_rules! has_project {
+    ($($ty:ty),*) => {$(
+        impl HasProject for $ty {
+            fn project(&self) -> Option<&str> {
+                self.project_id.as_deref()
+            }
+        }
+    )*};
+}
+has_project!(
+    fulcrum_core::model::LoadBalancer,
+    fulcrum_core::model::Listener,
+    fulcrum_core::model::Pool,
+    fulcrum_core::model::Member,
+    fulcrum_core::model::HealthMonitor,
+    fulcrum_core::model::L7Policy,
+    fulcrum_core::model::L7Rule
+);
+
+/// Take the write lock on a load balancer's tree for a change below it: the load balancer moves
+/// from ACTIVE to PENDING_UPDATE, or the request gets Octavia's 409.
+pub async fn lock_tree(tx: &mut Tx, load_balancer_id: &str) -> Result<LoadBalancer, Error> {
+    match tx
+        .lock_load_balancer(
+            load_balancer_id,
+            ProvisioningStatus::PendingUpdate,
+            &[ProvisioningStatus::Active],
+        )
+        .await?
+    {
+        LockOutcome::Locked(lb) => Ok(*lb),
+        LockOutcome::NotFound => Err(Error::not_found("Load Balancer", load_balancer_id)),
+        LockOutcome::Busy(_) => Err(Error::Immutable {
+            resource: "Load Balancer",
+            id: load_balancer_id.to_string(),
+        }),
+    }
+}
+
+/// Queue the tree for the reconciler, commit, and wake the local reconciler.
+pub async fn commit_work(
+    state: &AppState,
+    mut tx: Tx,
+    load_balancer_id: &str,
+    action: WorkAction,
+) -> Result<(), Error> {
+    tx.enqueue(load_balancer_id, action).await?;
+    tx.commit().await?;
+    state.work_ready.notify_one();
+    Ok(())
+}
+
+/// Wrap a serialized object in its root key.
+pub fn rooted(root: &str, value: Value) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(root.to_string(), value);
+    Value::Object(map)
+}
+
+/// Serialize a view.
+pub fn to_value<T: Serialize>(view: &T) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// A list body: `{"<plural>": [...], "<plural>_links": [...]}`.
+pub fn list_body(plural: &str, items: Vec<Value>, links: Vec<crate::listing::Link>) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(plural.to_string(), Value::Array(items));
+    map.insert(format!("{plural}_links"), to_value(&links));
+    Value::Object(map)
+}
+
+/// Whether a request may act on objects of a project; writes to another project's objects look
+/// like missing objects.
+pub fn owner_for_create(ctx: &RequestContext, requested: Option<String>) -> Option<String> {
+    ctx.project_id.clone().or(requested)
+}
+
+/// A page of objects of one kind the caller may see, with `fixed` filters the URL implies (the
+/// pool of `/pools/{id}/members`, ...).
+pub async fn fetch_page<T: Record>(
+    state: &AppState,
+    ctx: &RequestContext,
+    raw: Option<&str>,
+    fixed: &[(&str, &str)],
+) -> Result<(crate::listing::ListParams, Vec<T>), Error> {
+    let mut params = crate::listing::parse(raw, T::KIND, state.defaults.pagination_max_limit)?;
+    for (key, value) in fixed {
+        params.query.filters.retain(|(k, _)| k != key);
+        params.query.filters.push(((*key).into(), (*value).into()));
+    }
+    if let Some(project) = ctx.list_scope() {
+        params.query.filters.retain(|(k, _)| k != "project_id");
+        params
+            .query
+            .filters
+            .push(("project_id".into(), project.into()));
+    }
+    let items = state.store.list(&params.query).await?;
+    Ok((params, items))
+}
+
+/// Finish a list response from rendered objects.
+pub fn page_body<T: Record>(
+    params: &crate::listing::ListParams,
+    headers: &HeaderMap,
+    path: &str,
+    plural: &str,
+    items: &[T],
+    rendered: Vec<Value>,
+) -> Value {
+    let links = params.links(
+        &base_url(headers, path),
+        items.len(),
+        items.first().map(|i| i.id()),
+        items.last().map(|i| i.id()),
+    );
+    let rendered = rendered.into_iter().map(|v| params.project(v)).collect();
+    list_body(plural, rendered, links)
+}
+
+/// A single object body with `fields=` applied.
+pub fn show_body<T: Serialize>(root: &str, view: &T, raw: Option<&str>) -> Value {
+    let fields = crate::listing::fields_of(raw);
+    rooted(root, crate::listing::project(to_value(view), &fields))
+}
+
+/// Octavia's 501 when a provider lacks a capability.
+pub fn unsupported(provider: &str, option: impl Into<String>) -> Error {
+    Error::ProviderUnsupported {
+        provider: provider.to_string(),
+        option: option.into(),
+    }
+}

@@ -1,0 +1,102 @@
+//! [`AppState`]: what every handler shares.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use fulcrum_core::Error;
+use fulcrum_core::driver::Driver;
+use fulcrum_core::network::Networks;
+use fulcrum_store::Store;
+use tokio::sync::Notify;
+
+use crate::auth::Authenticator;
+
+/// Defaults Octavia takes from its configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiDefaults {
+    /// Listener client inactivity timeout, ms.
+    pub timeout_client_data: i64,
+    /// Listener member connect timeout, ms.
+    pub timeout_member_connect: i64,
+    /// Listener member inactivity timeout, ms.
+    pub timeout_member_data: i64,
+    /// Listener content inspection timeout, ms.
+    pub timeout_tcp_inspect: i64,
+    /// Largest page a list returns; also the default page size.
+    pub pagination_max_limit: u64,
+}
+
+impl Default for ApiDefaults {
+    fn default() -> Self {
+        ApiDefaults {
+            timeout_client_data: 50_000,
+            timeout_member_connect: 5_000,
+            timeout_member_data: 50_000,
+            timeout_tcp_inspect: 0,
+            pagination_max_limit: 1000,
+        }
+    }
+}
+
+/// The enabled providers (drivers) by name, and the default one.
+#[derive(Clone)]
+pub struct Providers {
+    drivers: BTreeMap<String, Arc<dyn Driver>>,
+    default: String,
+}
+
+impl Providers {
+    /// Providers from drivers; `default` must be one of them.
+    pub fn new(drivers: Vec<Arc<dyn Driver>>, default: &str) -> Result<Self, String> {
+        let drivers: BTreeMap<String, Arc<dyn Driver>> = drivers
+            .into_iter()
+            .map(|d| (d.name().to_owned(), d))
+            .collect();
+        if !drivers.contains_key(default) {
+            return Err(format!("default provider {default:?} is not enabled"));
+        }
+        Ok(Providers {
+            drivers,
+            default: default.to_owned(),
+        })
+    }
+
+    /// The driver of a provider name, or Octavia's "not enabled" error.
+    pub fn get(&self, name: &str) -> Result<&Arc<dyn Driver>, Error> {
+        self.drivers
+            .get(name)
+            .ok_or_else(|| Error::BadRequest(format!("Provider '{name}' is not enabled.")))
+    }
+
+    /// The default provider's name.
+    pub fn default_name(&self) -> &str {
+        &self.default
+    }
+
+    /// Every enabled driver.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Driver>> {
+        self.drivers.values()
+    }
+}
+
+/// Shared by all handlers.
+pub struct AppState {
+    /// The durable store.
+    pub store: Store,
+    /// Where VIPs come from.
+    pub networks: Arc<dyn Networks>,
+    /// Enabled drivers.
+    pub providers: Providers,
+    /// Configuration defaults.
+    pub defaults: ApiDefaults,
+    /// Who is asking.
+    pub auth: Arc<dyn Authenticator>,
+    /// Woken after every committed write, so the local reconciler starts at once.
+    pub work_ready: Arc<Notify>,
+    /// The orchestration → management events channel.
+    pub events: fulcrum_core::events::EventBus,
+    /// Where the next VIP search starts (a hint; the store decides what is free).
+    pub vip_cursor: AtomicU64,
+}

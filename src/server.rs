@@ -1,0 +1,183 @@
+//! Start-up and shutdown: connect and migrate the store, build the drivers and networks, serve the
+//! API, run the reconciler, and on SIGTERM/SIGINT stop accepting requests and finish in-flight work.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use fulcrum_api::auth::NoAuth;
+use fulcrum_api::{AppState, Providers};
+use fulcrum_core::driver::Driver;
+use fulcrum_core::events::EventBus;
+use fulcrum_core::network::StaticNetworks;
+use fulcrum_drivers::noop::NoopDriver;
+use fulcrum_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::config::Config;
+use crate::reconciler::Reconciler;
+
+/// Connect to the configured database.
+pub async fn connect_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&StoreOptions {
+        url: config.database.url.clone(),
+        max_connections: config.database.max_connections,
+    })
+    .await
+    .with_context(|| format!("connecting to {}", redact(&config.database.url)))
+}
+
+/// The database URL without a password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Build the enabled drivers.
+pub fn build_providers(config: &Config) -> anyhow::Result<Providers> {
+    let mut drivers: Vec<Arc<dyn Driver>> = Vec::new();
+    for name in &config.providers.enabled {
+        match name.as_str() {
+            "noop" => drivers.push(Arc::new(NoopDriver::new(config.providers.noop.clone()))),
+            other => bail!("unknown provider {other:?} in providers.enabled (known: noop)"),
+        }
+    }
+    Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
+}
+
+/// Check everything that can be checked without serving: networks, providers, log format.
+pub fn check(config: &Config) -> anyhow::Result<()> {
+    StaticNetworks::new(
+        config.network.networks.clone(),
+        config.network.subnets.clone(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    build_providers(config)?;
+    config
+        .server
+        .bind
+        .parse::<std::net::SocketAddr>()
+        .with_context(|| format!("server.bind {:?} is not an address", config.server.bind))?;
+    Ok(())
+}
+
+/// Serve until `shutdown` resolves. Prints `fulcrum listening on http://ADDR` on stdout once the
+/// socket is bound, so that supervisors and tests can find a port chosen with `:0`.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    check(&config)?;
+    let store = connect_store(&config).await?;
+    store.migrate().await.context("applying migrations")?;
+    let networks = StaticNetworks::new(
+        config.network.networks.clone(),
+        config.network.subnets.clone(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let providers = build_providers(&config)?;
+    let events = EventBus::default();
+    let work_ready = Arc::new(Notify::new());
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        networks: Arc::new(networks),
+        providers: providers.clone(),
+        defaults: config.api.clone(),
+        auth: Arc::new(NoAuth),
+        work_ready: work_ready.clone(),
+        events: events.clone(),
+        vip_cursor: AtomicU64::new(0),
+    });
+
+    let reconciler = Reconciler::new(
+        store.clone(),
+        providers,
+        events,
+        config.reconciler.clone(),
+        work_ready,
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = tokio::spawn(reconciler.clone().run_workers(stop_rx.clone()));
+    let sync = tokio::spawn(reconciler.clone().run_full_sync(stop_rx));
+    // Converge what a previous run left behind (drift, orphans) right away.
+    tokio::spawn({
+        let r = reconciler.clone();
+        async move {
+            if let Err(e) = r.full_sync().await {
+                tracing::warn!(error = %e, "start-up sync failed");
+            }
+        }
+    });
+
+    let listener = TcpListener::bind(&config.server.bind)
+        .await
+        .with_context(|| format!("binding {}", config.server.bind))?;
+    let addr = listener.local_addr()?;
+    println!("fulcrum listening on http://{addr}");
+    tracing::info!(%addr, database = %redact(&config.database.url), "serving the Octavia v2 API");
+
+    let app = fulcrum_api::app(state);
+    let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
+    axum::serve(listener, axum::ServiceExt::into_make_service(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+
+    tracing::info!("stopping: finishing reconciler work in flight");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    if tokio::time::timeout(grace, async {
+        let _ = workers.await;
+        let _ = sync.await;
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("in-flight work did not finish in time; its leases will expire");
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://fulcrum:secret@db:5432/fulcrum"),
+            "postgres://fulcrum:***@db:5432/fulcrum"
+        );
+        assert_eq!(super::redact("sqlite://fulcrum.db"), "sqlite://fulcrum.db");
+    }
+}

@@ -1,0 +1,356 @@
+//! The integration test harness: the real `fulcrum` binary on a random port, over real HTTP, on
+//! its own SQLite file or its own PostgreSQL database (created here, dropped afterwards).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database on 127.0.0.1:5432.
+    Postgres,
+}
+
+/// Generate one test per database for an `async fn(Db)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Db::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// A database for one test; PostgreSQL databases are dropped with it.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestDb {
+    fn new(kind: Db, dir: &std::path::Path) -> TestDb {
+        match kind {
+            Db::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.join("fulcrum.db").display()),
+                pg_name: None,
+            },
+            Db::Postgres => {
+                let name = format!("fulcrum_test_{}", uuid::Uuid::new_v4().simple());
+                psql(&format!("CREATE DATABASE {name}"));
+                TestDb {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// How to run the server under test.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Extra TOML appended to the generated configuration.
+    pub extra_toml: String,
+    /// Milliseconds the noop driver takes per apply.
+    pub noop_latency_ms: u64,
+    /// Noop failure marker and transient count.
+    pub noop_fail: Option<(String, u32)>,
+    /// Reconciler lease, seconds.
+    pub lease_seconds: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            extra_toml: String::new(),
+            noop_latency_ms: 0,
+            noop_fail: None,
+            lease_seconds: 30,
+        }
+    }
+}
+
+/// A running `fulcrum serve`. Killed (SIGKILL) when dropped: no process outlives a test.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    child: Option<Child>,
+    config_path: PathBuf,
+    /// Kept last so the database outlives the process.
+    pub db: TestDb,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Start a server on a fresh database.
+    pub async fn start(db: Db) -> TestServer {
+        Self::start_with(db, Options::default()).await
+    }
+
+    /// Start a server on a fresh database with options.
+    pub async fn start_with(db: Db, options: Options) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDb::new(db, dir.path());
+        let fail = match &options.noop_fail {
+            Some((marker, transient)) => {
+                format!("fail_name_marker = \"{marker}\"\ntransient_failures = {transient}\n")
+            }
+            None => String::new(),
+        };
+        let config = format!(
+            "[server]\nbind = \"127.0.0.1:0\"\nshutdown_grace_seconds = 10\n\
+             [database]\nurl = \"{}\"\nmax_connections = 4\n\
+             [log]\nlevel = \"info,sqlx=warn\"\n\
+             [providers.noop]\nlatency_ms = {}\n{fail}\
+             [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n{}",
+            db.url, options.noop_latency_ms, options.lease_seconds, options.extra_toml
+        );
+        let config_path = dir.path().join("fulcrum.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut server = TestServer {
+            base: String::new(),
+            http: reqwest::Client::new(),
+            child: None,
+            config_path,
+            db,
+            dir,
+        };
+        server.spawn().await;
+        server
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .args(["--config", self.config_path.to_str().unwrap(), "serve"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start fulcrum");
+        let stdout = child.stdout.take().expect("stdout");
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .expect("join")
+        .expect("read stdout");
+        self.child = Some(child);
+        let addr = line
+            .trim()
+            .strip_prefix("fulcrum listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}; log:\n{}", self.log()));
+        self.base = addr.to_string();
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Kill the process with SIGKILL (no graceful anything).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stop with SIGTERM and wait for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Start the process again on the same database and configuration.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// Send a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_as(method, path, body, None).await
+    }
+
+    /// Send a request as a project (`X-Project-Id`).
+    pub async fn call_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        project: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(p) = project {
+            req = req.header("X-Project-Id", p);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// GET and expect 200.
+    pub async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.call("GET", path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    /// POST, expect 201, return the object under `root`.
+    pub async fn create(&self, path: &str, root: &str, body: Value) -> Value {
+        let (s, v) = self.call("POST", path, Some(json!({ root: body }))).await;
+        assert_eq!(s, StatusCode::CREATED, "POST {path}: {v}");
+        v[root].clone()
+    }
+
+    /// Poll `path` until `root.provisioning_status` is `status` (or the object is gone when
+    /// `status` is "DELETED"); panics after 20 s.
+    pub async fn wait_for(&self, path: &str, root: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (s, v) = self.call("GET", path, None).await;
+            if status == "DELETED" && s == StatusCode::NOT_FOUND {
+                return Value::Null;
+            }
+            if s == StatusCode::OK && v[root]["provisioning_status"] == status {
+                return v[root].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never reached {status}: last {s} {v}\nlog:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Create a load balancer on the default subnet and wait until it is ACTIVE.
+    pub async fn active_lb(&self, name: &str) -> Value {
+        let lb = self
+            .create(
+                "/v2/lbaas/loadbalancers",
+                "loadbalancer",
+                json!({ "name": name, "vip_subnet_id": DEFAULT_SUBNET }),
+            )
+            .await;
+        let id = lb["id"].as_str().unwrap().to_string();
+        self.wait_for(
+            &format!("/v2/lbaas/loadbalancers/{id}"),
+            "loadbalancer",
+            "ACTIVE",
+        )
+        .await
+    }
+
+    /// Wait until the load balancer `id` is ACTIVE again.
+    pub async fn settle(&self, lb_id: &str) -> Value {
+        self.wait_for(
+            &format!("/v2/lbaas/loadbalancers/{lb_id}"),
+            "loadbalancer",
+            "ACTIVE",
+        )
+        .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The subnet the default configuration declares.
+pub const DEFAULT_SUBNET: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000002";
+/// The network the default configuration declares.
+pub const DEFAULT_NETWORK: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000001";
+
+/// Assert an Octavia fault: status, faultcode and a faultstring containing `text`.
+pub fn assert_fault(got: &(StatusCode, Value), status: u16, text: &str) {
+    assert_eq!(got.0.as_u16(), status, "status of {}", got.1);
+    let code = if status < 500 { "Client" } else { "Server" };
+    assert_eq!(got.1["faultcode"], code, "{}", got.1);
+    assert!(got.1["debuginfo"].is_null(), "{}", got.1);
+    let s = got.1["faultstring"].as_str().unwrap_or_default();
+    assert!(s.contains(text), "faultstring {s:?} lacks {text:?}");
+}
