@@ -12,8 +12,9 @@ async fn killed_mid_apply_loses_nothing(db: Db) {
     let mut s = TestServer::start_with(
         db,
         Options {
-            noop_latency_ms: 1500,
-            lease_seconds: 2,
+            // Applies take 800 ms, well inside half the 3 s lease, so killing at 300 ms is mid-apply.
+            noop_latency_ms: 800,
+            lease_seconds: 3,
             ..Default::default()
         },
     )
