@@ -167,22 +167,20 @@ impl ListParams {
             .as_ref()
             .map(|s| format!("&sort={s}"))
             .unwrap_or_default();
-        if self.query.marker.is_some() {
-            if let Some(first) = first {
-                links.push(Link {
-                    href: format!("{base}?limit={limit}{sort}&marker={first}&page_reverse=True"),
-                    rel: "previous".into(),
-                });
-            }
+        if self.query.marker.is_some()
+            && let Some(first) = first
+        {
+            links.push(Link {
+                href: format!("{base}?limit={limit}{sort}&marker={first}&page_reverse=True"),
+                rel: "previous".into(),
+            });
         }
         let full = self.query.limit.is_none_or(|l| count as u64 >= l);
-        if full {
-            if let Some(last) = last {
-                links.push(Link {
-                    href: format!("{base}?limit={limit}{sort}&marker={last}"),
-                    rel: "next".into(),
-                });
-            }
+        if full && let Some(last) = last {
+            links.push(Link {
+                href: format!("{base}?limit={limit}{sort}&marker={last}"),
+                rel: "next".into(),
+            });
         }
         links
     }

@@ -307,18 +307,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         for (kind, id, _, op) in rows_of(tree) {
-            if let Some(observed) = observation.operating_status.get(id) {
-                if *observed != op {
-                    let sql = format!(
-                        "UPDATE {} SET operating_status = $1 WHERE id = $2",
-                        Table::of(kind).name
-                    );
-                    sqlx::query(&sql)
-                        .bind(observed.as_str())
-                        .bind(id)
-                        .execute(tx.conn())
-                        .await?;
-                }
+            if let Some(observed) = observation.operating_status.get(id)
+                && *observed != op
+            {
+                let sql = format!(
+                    "UPDATE {} SET operating_status = $1 WHERE id = $2",
+                    Table::of(kind).name
+                );
+                sqlx::query(&sql)
+                    .bind(observed.as_str())
+                    .bind(id)
+                    .execute(tx.conn())
+                    .await?;
             }
         }
         write_stats(

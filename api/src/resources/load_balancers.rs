@@ -447,12 +447,12 @@ fn resolve_vip(
             .networks
             .subnet(subnet_id)
             .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?;
-        if let Some(net) = &req.vip_network_id {
-            if *net != subnet.network_id {
-                return Err(Error::validation(format!(
-                    "Subnet {subnet_id} is not in network {net}."
-                )));
-            }
+        if let Some(net) = &req.vip_network_id
+            && *net != subnet.network_id
+        {
+            return Err(Error::validation(format!(
+                "Subnet {subnet_id} is not in network {net}."
+            )));
         }
         return Ok((subnet, address));
     }
@@ -532,13 +532,13 @@ async fn create_load_balancer(
         )));
     }
     let (subnet, requested) = resolve_vip(state, &req)?;
-    if let Some(addr) = requested {
-        if !subnet.cidr.contains(&addr) {
-            return Err(Error::validation(format!(
-                "VIP address {addr} is not in subnet {}.",
-                subnet.id
-            )));
-        }
+    if let Some(addr) = requested
+        && !subnet.cidr.contains(&addr)
+    {
+        return Err(Error::validation(format!(
+            "VIP address {addr} is not in subnet {}.",
+            subnet.id
+        )));
     }
     let project_id = owner_for_create(ctx, req.project_id.clone().or(req.tenant_id.clone()));
     let mut lb = LoadBalancer {
@@ -671,10 +671,10 @@ fn status_tree(g: &fulcrum_core::driver::LoadBalancerGraph) -> Value {
 fn listener_status(g: &fulcrum_core::driver::LoadBalancerGraph, l: &Listener) -> Value {
     let mut pool_ids: Vec<&str> = l.default_pool_id.iter().map(String::as_str).collect();
     for policy in g.policies_of(&l.id) {
-        if let Some(p) = policy.redirect_pool_id.as_deref() {
-            if !pool_ids.contains(&p) {
-                pool_ids.push(p);
-            }
+        if let Some(p) = policy.redirect_pool_id.as_deref()
+            && !pool_ids.contains(&p)
+        {
+            pool_ids.push(p);
         }
     }
     let pools: Vec<Value> = pool_ids

@@ -48,32 +48,33 @@ pub fn health_monitor(h: &HealthMonitor, pool_protocol: PoolProtocol) -> Result<
             }
         }
     }
-    if let Some(path) = &h.url_path {
-        if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
-            return Err(Error::invalid_field(
-                "url_path",
-                path,
-                "Value must be a valid URL Path string",
-            ));
-        }
+    if let Some(path) = &h.url_path
+        && (!path.starts_with('/') || path.chars().any(char::is_whitespace))
+    {
+        return Err(Error::invalid_field(
+            "url_path",
+            path,
+            "Value must be a valid URL Path string",
+        ));
     }
-    if let Some(codes) = &h.expected_codes {
-        if !expected_codes_ok(codes) {
-            return Err(Error::invalid_field(
-                "expected_codes",
-                codes,
-                "Value should match the pattern ^(\\d{3}(\\s*,\\s*\\d{3})*)$|^(\\d{3}-\\d{3})$",
-            ));
-        }
+    if let Some(codes) = &h.expected_codes
+        && !expected_codes_ok(codes)
+    {
+        return Err(Error::invalid_field(
+            "expected_codes",
+            codes,
+            "Value should match the pattern ^(\\d{3}(\\s*,\\s*\\d{3})*)$|^(\\d{3}-\\d{3})$",
+        ));
     }
-    if let Some(version) = h.http_version {
-        if version != 1.0 && version != 1.1 {
-            return Err(Error::invalid_field(
-                "http_version",
-                version,
-                "Value should be one of: 1.0, 1.1",
-            ));
-        }
+    if let Some(version) = h.http_version
+        && version != 1.0
+        && version != 1.1
+    {
+        return Err(Error::invalid_field(
+            "http_version",
+            version,
+            "Value should be one of: 1.0, 1.1",
+        ));
     }
     if let Some(domain) = &h.domain_name {
         if !domain_name_ok(domain) {
@@ -89,7 +90,7 @@ pub fn health_monitor(h: &HealthMonitor, pool_protocol: PoolProtocol) -> Result<
                     "'http_version' must be specified when 'domain_name' is provided.",
                 ));
             }
-            Some(v) if v == 1.0 => {
+            Some(1.0) => {
                 return Err(Error::invalid_option(
                     "http_version 1.0",
                     "health monitors HTTP 1.1 domain name health check",

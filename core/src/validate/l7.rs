@@ -46,14 +46,14 @@ pub fn l7policy(p: &mut L7Policy) -> Result<(), Error> {
             }
         }
     }
-    if let Some(code) = p.redirect_http_code {
-        if !REDIRECT_HTTP_CODES.contains(&code) {
-            return Err(Error::invalid_field(
-                "redirect_http_code",
-                code,
-                "Value should be one of: 301, 302, 303, 307, 308",
-            ));
-        }
+    if let Some(code) = p.redirect_http_code
+        && !REDIRECT_HTTP_CODES.contains(&code)
+    {
+        return Err(Error::invalid_field(
+            "redirect_http_code",
+            code,
+            "Value should be one of: 301, 302, 303, 307, 308",
+        ));
     }
     if p.redirect_pool_id.is_some() && (p.redirect_url.is_some() || p.redirect_prefix.is_some()) {
         return Err(invalid_args(
