@@ -5,6 +5,7 @@ use std::path::Path;
 
 use fulcrum_api::ApiDefaults;
 use fulcrum_core::network::{Network, Subnet};
+use fulcrum_drivers::haproxy::HaproxyConfig;
 use fulcrum_drivers::noop::NoopConfig;
 use serde::Deserialize;
 
@@ -82,6 +83,10 @@ pub struct ProvidersConfig {
     /// The noop driver.
     #[serde(default)]
     pub noop: NoopConfig,
+    /// The HAProxy driver.
+    pub haproxy: HaproxyConfig,
+    /// Directory of PEM bundles that certificate references name.
+    pub certificates_dir: std::path::PathBuf,
 }
 
 /// Reconciler settings.
@@ -96,6 +101,8 @@ pub struct ReconcilerConfig {
     pub poll_interval_ms: u64,
     /// Full sync interval, seconds.
     pub sync_interval_seconds: u64,
+    /// Seconds between reads of operating status and counters from drivers with a data plane.
+    pub observe_interval_seconds: u64,
     /// Attempts before ERROR.
     pub max_attempts: i64,
     /// First retry delay, ms.
@@ -146,7 +153,7 @@ mod tests {
     fn defaults_parse() {
         let c = Config::load(None).unwrap();
         assert_eq!(c.server.bind, "127.0.0.1:9876");
-        assert_eq!(c.providers.default, "noop");
+        assert_eq!(c.providers.default, "haproxy");
         assert_eq!(c.network.subnets.len(), 1);
     }
 }

@@ -11,6 +11,8 @@ use fulcrum_api::{AppState, Providers};
 use fulcrum_core::driver::Driver;
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::StaticNetworks;
+use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates};
+use fulcrum_drivers::haproxy::{HaproxyDriver, check_binary};
 use fulcrum_drivers::noop::NoopDriver;
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
@@ -42,15 +44,25 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Build the enabled drivers.
-pub fn build_providers(config: &Config) -> anyhow::Result<Providers> {
+pub fn build_providers(config: &Config, events: &EventBus) -> anyhow::Result<Providers> {
     let mut drivers: Vec<Arc<dyn Driver>> = Vec::new();
     for name in &config.providers.enabled {
         match name.as_str() {
             "noop" => drivers.push(Arc::new(NoopDriver::new(config.providers.noop.clone()))),
-            other => bail!("unknown provider {other:?} in providers.enabled (known: noop)"),
+            "haproxy" => drivers.push(Arc::new(HaproxyDriver::new(
+                config.providers.haproxy.clone(),
+                certificates(config),
+                events.clone(),
+            ))),
+            other => bail!("unknown provider {other:?} in providers.enabled (known: haproxy, noop)"),
         }
     }
     Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
+}
+
+/// The configured certificate source.
+pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
+    Arc::new(DirectoryCertificates::new(&config.providers.certificates_dir))
 }
 
 /// Check everything that can be checked without serving: networks, providers, log format.
@@ -60,7 +72,10 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
         config.network.subnets.clone(),
     )
     .map_err(anyhow::Error::msg)?;
-    build_providers(config)?;
+    build_providers(config, &EventBus::default())?;
+    if config.providers.enabled.iter().any(|p| p == "haproxy") {
+        check_binary(&config.providers.haproxy.binary).map_err(anyhow::Error::msg)?;
+    }
     config
         .server
         .bind
@@ -83,8 +98,8 @@ pub async fn serve(
         config.network.subnets.clone(),
     )
     .map_err(anyhow::Error::msg)?;
-    let providers = build_providers(&config)?;
     let events = EventBus::default();
+    let providers = build_providers(&config, &events)?;
     let work_ready = Arc::new(Notify::new());
     let state = Arc::new(AppState {
         store: store.clone(),
@@ -92,6 +107,7 @@ pub async fn serve(
         providers: providers.clone(),
         defaults: config.api.clone(),
         auth: Arc::new(NoAuth),
+        certificates: certificates(&config),
         work_ready: work_ready.clone(),
         events: events.clone(),
         vip_cursor: AtomicU64::new(0),
@@ -106,7 +122,8 @@ pub async fn serve(
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = tokio::spawn(reconciler.clone().run_workers(stop_rx.clone()));
-    let sync = tokio::spawn(reconciler.clone().run_full_sync(stop_rx));
+    let sync = tokio::spawn(reconciler.clone().run_full_sync(stop_rx.clone()));
+    let observer = tokio::spawn(reconciler.clone().run_observer(stop_rx));
     // Converge what a previous run left behind (drift, orphans) right away.
     tokio::spawn({
         let r = reconciler.clone();
@@ -137,6 +154,7 @@ pub async fn serve(
     if tokio::time::timeout(grace, async {
         let _ = workers.await;
         let _ = sync.await;
+        let _ = observer.await;
     })
     .await
     .is_err()

@@ -93,6 +93,8 @@ pub struct AppState {
     pub defaults: ApiDefaults,
     /// Who is asking.
     pub auth: Arc<dyn Authenticator>,
+    /// Where TLS material named by certificate references comes from.
+    pub certificates: Arc<dyn fulcrum_core::secrets::CertificateStore>,
     /// Woken after every committed write, so the local reconciler starts at once.
     pub work_ready: Arc<Notify>,
     /// The orchestration → management events channel.

@@ -130,6 +130,12 @@ pub trait Driver: Send + Sync {
     /// What it can realize.
     fn capabilities(&self) -> Capabilities;
 
+    /// Whether [`Driver::observe`] reads a live data plane, so that statuses are worth polling
+    /// between changes. A driver that realizes nothing says no.
+    fn observes_data_plane(&self) -> bool {
+        false
+    }
+
     /// Make the backend hold exactly this load balancer. Idempotent.
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError>;
 

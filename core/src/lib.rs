@@ -11,6 +11,7 @@ pub mod events;
 pub mod model;
 pub mod network;
 pub mod patch;
+pub mod secrets;
 pub mod timestamp;
 pub mod validate;
 

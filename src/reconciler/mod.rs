@@ -19,6 +19,7 @@ use std::time::Duration;
 use fulcrum_api::Providers;
 use fulcrum_core::driver::{Driver, DriverError};
 use fulcrum_core::events::{Event, EventBus};
+use fulcrum_core::model::{OperatingStatus, ProvisioningStatus};
 use fulcrum_store::{Outcome, Store, WorkAction, WorkItem};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -109,6 +110,81 @@ impl Reconciler {
             }
             if let Err(e) = self.full_sync().await {
                 tracing::warn!(error = %e, "full sync failed");
+            }
+        }
+    }
+
+    /// Read operating statuses and counters of converged load balancers from drivers that have a
+    /// data plane, every `observe_interval_seconds`, until `shutdown` turns true.
+    pub async fn run_observer(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let every = Duration::from_secs(self.config.observe_interval_seconds.max(1));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.observe_all().await {
+                tracing::warn!(error = %e, "observing load balancers failed");
+            }
+        }
+    }
+
+    /// One observation round over every converged load balancer of an observing driver.
+    pub async fn observe_all(&self) -> Result<(), fulcrum_store::StoreError> {
+        for (id, provider) in self.store.load_balancer_providers().await? {
+            let Ok(driver) = self.providers.get(&provider) else {
+                continue;
+            };
+            if !driver.observes_data_plane() {
+                continue;
+            }
+            let Some(tree) = self.store.tree(&id).await? else {
+                continue;
+            };
+            if tree.rows.load_balancer.provisioning_status != ProvisioningStatus::Active {
+                continue;
+            }
+            if let Some(observation) = observe(driver.as_ref(), &tree).await {
+                self.publish_member_changes(&tree, &observation);
+                self.store.record_observation(&tree, &observation).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A member going down raises an alert; coming back clears it.
+    fn publish_member_changes(
+        &self,
+        tree: &fulcrum_store::Tree,
+        observation: &fulcrum_core::driver::Observation,
+    ) {
+        let lb = &tree.rows.load_balancer;
+        for member in &tree.rows.members {
+            let Some(now) = observation.operating_status.get(&member.id) else {
+                continue;
+            };
+            let key = format!("member-down:{}", member.id);
+            match (member.operating_status, *now) {
+                (before, OperatingStatus::Error) if before != OperatingStatus::Error => {
+                    tracing::warn!(load_balancer = %lb.id, member = %member.id, address = %member.address, "member down");
+                    self.events.publish(Event::AlertRaised {
+                        key,
+                        load_balancer_id: lb.id.clone(),
+                        provider: lb.provider.clone(),
+                        message: format!(
+                            "member {} ({}:{}) is down",
+                            member.id, member.address, member.protocol_port
+                        ),
+                    });
+                }
+                (OperatingStatus::Error, after) if after != OperatingStatus::Error => {
+                    tracing::info!(load_balancer = %lb.id, member = %member.id, "member back");
+                    self.events.publish(Event::AlertCleared {
+                        key,
+                        load_balancer_id: lb.id.clone(),
+                    });
+                }
+                _ => {}
             }
         }
     }

@@ -105,6 +105,8 @@ pub struct Options {
     pub noop_fail: Option<(String, u32)>,
     /// Reconciler lease, seconds.
     pub lease_seconds: u64,
+    /// Provider of load balancers created without one.
+    pub default_provider: &'static str,
 }
 
 impl Default for Options {
@@ -114,6 +116,7 @@ impl Default for Options {
             noop_latency_ms: 0,
             noop_fail: None,
             lease_seconds: 30,
+            default_provider: "noop",
         }
     }
 }
@@ -151,9 +154,18 @@ impl TestServer {
             "[server]\nbind = \"127.0.0.1:0\"\nshutdown_grace_seconds = 10\n\
              [database]\nurl = \"{}\"\nmax_connections = 4\n\
              [log]\nlevel = \"info,sqlx=warn\"\n\
+             [providers]\ndefault = \"{}\"\ncertificates_dir = \"{}\"\n\
+             [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
              [providers.noop]\nlatency_ms = {}\n{fail}\
-             [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n{}",
-            db.url, options.noop_latency_ms, options.lease_seconds, options.extra_toml
+             [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n\
+             observe_interval_seconds = 1\n{}",
+            db.url,
+            options.default_provider,
+            dir.path().join("certs").display(),
+            dir.path().join("haproxy").display(),
+            options.noop_latency_ms,
+            options.lease_seconds,
+            options.extra_toml
         );
         let config_path = dir.path().join("fulcrum.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -195,6 +207,11 @@ impl TestServer {
             .strip_prefix("fulcrum listening on ")
             .unwrap_or_else(|| panic!("server did not start: {line:?}; log:\n{}", self.log()));
         self.base = addr.to_string();
+    }
+
+    /// The test's private directory (certificates under `certs/`, HAProxy state under `haproxy/`).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The server's log so far.
@@ -337,6 +354,19 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
+        stop_haproxies(&self.dir.path().join("haproxy"));
+    }
+}
+
+/// Stop every HAProxy a test left running under `state_dir`, so that no process outlives it.
+pub fn stop_haproxies(state_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if let Ok(pid) = std::fs::read_to_string(entry.path().join("haproxy.pid")) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+        }
     }
 }
 

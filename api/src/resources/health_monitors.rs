@@ -143,7 +143,8 @@ pub struct HealthMonitorView {
 }
 
 impl HealthMonitorView {
-    fn new(h: HealthMonitor) -> Self {
+    /// The view of a health monitor.
+    pub(crate) fn new(h: HealthMonitor) -> Self {
         HealthMonitorView {
             name: text_or_empty(&h.name),
             tenant_id: h.project_id.clone(),
@@ -338,6 +339,21 @@ fn new_monitor(pool: &Pool, lb: &LoadBalancer, req: CreateHealthMonitor) -> Heal
     }
 }
 
+/// A new health monitor of `pool` from a create request, with Octavia's defaults, validated
+/// (fields, pool protocol, provider capabilities). Shared by `POST /healthmonitors` and the load
+/// balancer graph create; "one monitor per pool" is the caller's to check.
+pub(crate) fn build_monitor(
+    state: &AppState,
+    pool: &Pool,
+    lb: &LoadBalancer,
+    req: CreateHealthMonitor,
+) -> Result<HealthMonitor, Error> {
+    let h = new_monitor(pool, lb, req);
+    validate::health_monitor(&h, pool.protocol)?;
+    check_capabilities(state, lb, h.kind)?;
+    Ok(h)
+}
+
 async fn create_monitor(
     state: &AppState,
     ctx: &RequestContext,
@@ -345,9 +361,7 @@ async fn create_monitor(
 ) -> Result<HealthMonitor, Error> {
     let pool: Pool = visible(state, ctx, &req.pool_id).await?;
     let lb: LoadBalancer = visible(state, ctx, &pool.loadbalancer_id).await?;
-    let h = new_monitor(&pool, &lb, req);
-    validate::health_monitor(&h, pool.protocol)?;
-    check_capabilities(state, &lb, h.kind)?;
+    let h = build_monitor(state, &pool, &lb, req)?;
     let mut tx = state.store.begin().await?;
     if !tx
         .children::<HealthMonitor>("pool_id", &pool.id)

@@ -155,7 +155,8 @@ pub struct L7PolicyView {
 }
 
 impl L7PolicyView {
-    fn new(p: L7Policy, rules: &[String]) -> Self {
+    /// The view of a policy with the ids of its rules.
+    pub(crate) fn new(p: L7Policy, rules: &[String]) -> Self {
         L7PolicyView {
             name: text_or_empty(&p.name),
             description: text_or_empty(&p.description),
@@ -431,7 +432,7 @@ fn renumber(ordered: Vec<L7Policy>) -> Vec<L7Policy> {
 
 /// Put `policy` at `wanted` (1-based; past the end appends) among its listener's live policies;
 /// returns the other policies whose position changed.
-fn place(policy: &mut L7Policy, siblings: Vec<L7Policy>, wanted: i64) -> Vec<L7Policy> {
+pub(crate) fn place(policy: &mut L7Policy, siblings: Vec<L7Policy>, wanted: i64) -> Vec<L7Policy> {
     let mut ordered = live_ordered(siblings, &policy.id);
     let index = usize::try_from(wanted.saturating_sub(1))
         .unwrap_or(0)
@@ -444,14 +445,17 @@ fn place(policy: &mut L7Policy, siblings: Vec<L7Policy>, wanted: i64) -> Vec<L7P
         .collect()
 }
 
-async fn create_policy(
+/// A new L7 policy of `listener` with its rules from a create request, validated (action and
+/// redirect arguments, rules, PROMETHEUS listeners, provider capabilities). Shared by
+/// `POST /l7policies` and the load balancer graph create; the redirect pool and the position
+/// among the listener's policies are the caller's to check.
+pub(crate) fn build_policy(
     state: &AppState,
-    ctx: &RequestContext,
+    lb: &LoadBalancer,
+    listener: &Listener,
     req: CreateL7Policy,
-) -> Result<L7Policy, Error> {
-    let listener: Listener = visible(state, ctx, &req.listener_id).await?;
-    check_listener(&listener)?;
-    let lb: LoadBalancer = visible(state, ctx, &listener.loadbalancer_id).await?;
+) -> Result<(L7Policy, Vec<L7Rule>), Error> {
+    check_listener(listener)?;
     let (mut pool, mut url) = (req.redirect_pool_id, req.redirect_url);
     let action = implied_action(req.action, &mut pool, &mut url, &req.redirect_prefix);
     let mut policy = L7Policy {
@@ -481,7 +485,18 @@ async fn create_policy(
         .into_iter()
         .map(|r| l7rules::new_rule(&policy, r))
         .collect::<Result<Vec<_>, _>>()?;
-    check_capabilities(state, &lb, &listener)?;
+    check_capabilities(state, lb, listener)?;
+    Ok((policy, rules))
+}
+
+async fn create_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    req: CreateL7Policy,
+) -> Result<L7Policy, Error> {
+    let listener: Listener = visible(state, ctx, &req.listener_id).await?;
+    let lb: LoadBalancer = visible(state, ctx, &listener.loadbalancer_id).await?;
+    let (mut policy, rules) = build_policy(state, &lb, &listener, req)?;
     let mut tx = state.store.begin().await?;
     check_redirect_pool(&mut tx, ctx, &listener, &policy).await?;
     let siblings = tx.children::<L7Policy>("listener_id", &listener.id).await?;

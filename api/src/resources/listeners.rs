@@ -241,7 +241,8 @@ pub struct ListenerView {
 }
 
 impl ListenerView {
-    fn new(l: Listener, policies: &[String]) -> Self {
+    /// The view of a listener with the ids of its L7 policies.
+    pub(crate) fn new(l: Listener, policies: &[String]) -> Self {
         ListenerView {
             name: text_or_empty(&l.name),
             description: text_or_empty(&l.description),
@@ -473,6 +474,18 @@ async fn create_listener(
     req: CreateListener,
 ) -> Result<Listener, Error> {
     let lb: LoadBalancer = visible(state, ctx, &req.loadbalancer_id).await?;
+    let listener = build_listener(state, &lb, req)?;
+    store(state, ctx, &lb, listener, true).await
+}
+
+/// A new listener of `lb` from a create request, with Octavia's defaults, validated (fields,
+/// TLS and header rules, provider capabilities). Shared by `POST /listeners` and the load
+/// balancer graph create; the checks against stored siblings are the caller's.
+pub(crate) fn build_listener(
+    state: &AppState,
+    lb: &LoadBalancer,
+    req: CreateListener,
+) -> Result<Listener, Error> {
     let d = &state.defaults;
     let tls = req.protocol == ListenerProtocol::TerminatedHttps;
     let listener = Listener {
@@ -519,7 +532,34 @@ async fn create_listener(
         created_at: timestamp::now(),
         updated_at: None,
     };
-    check_and_store(state, ctx, &lb, listener, true).await
+    check_listener(state, lb, &listener)?;
+    Ok(listener)
+}
+
+/// Validate a listener as it would be stored, against its load balancer's VIP and provider.
+fn check_listener(state: &AppState, lb: &LoadBalancer, listener: &Listener) -> Result<(), Error> {
+    let vip = validate::ip_address("vip_address", &lb.vip_address)?;
+    validate::listener(listener, vip)?;
+    check_capabilities(state, lb, listener)
+}
+
+/// Octavia's 409 when another listener of the load balancer already uses the port on the same
+/// transport protocol.
+pub(crate) fn check_port_free<'a>(
+    siblings: impl IntoIterator<Item = &'a Listener>,
+    listener: &Listener,
+) -> Result<(), Error> {
+    match siblings.into_iter().find(|o| {
+        o.id != listener.id
+            && o.protocol_port == listener.protocol_port
+            && o.protocol.transport() == listener.protocol.transport()
+    }) {
+        Some(other) => Err(Error::Conflict(format!(
+            "Another Listener on this Load Balancer is already using protocol {} and protocol_port {}",
+            other.protocol, other.protocol_port
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn normalize_cidrs(cidrs: Vec<String>) -> Result<Vec<String>, Error> {
@@ -533,30 +573,20 @@ fn normalize_cidrs(cidrs: Vec<String>) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
-async fn check_and_store(
+/// Record a validated listener (new or changed) in one transaction.
+async fn store(
     state: &AppState,
     ctx: &RequestContext,
     lb: &LoadBalancer,
     listener: Listener,
     is_new: bool,
 ) -> Result<Listener, Error> {
-    let vip = validate::ip_address("vip_address", &lb.vip_address)?;
-    validate::listener(&listener, vip)?;
-    check_capabilities(state, lb, &listener)?;
     let mut tx = state.store.begin().await?;
     check_default_pool(&mut tx, ctx, &listener).await?;
     lock_tree(&mut tx, &lb.id).await?;
     if is_new {
         let siblings = tx.children::<Listener>("loadbalancer_id", &lb.id).await?;
-        if let Some(other) = siblings.iter().find(|o| {
-            o.protocol_port == listener.protocol_port
-                && o.protocol.transport() == listener.protocol.transport()
-        }) {
-            return Err(Error::Conflict(format!(
-                "Another Listener on this Load Balancer is already using protocol {} and protocol_port {}",
-                other.protocol, other.protocol_port
-            )));
-        }
+        check_port_free(&siblings, &listener)?;
         tx.insert(&listener).await?;
     } else {
         tx.update(&listener).await?;
@@ -629,5 +659,6 @@ async fn update_listener(
     req.hsts_preload.apply_to(&mut l.hsts_preload, || false);
     l.provisioning_status = ProvisioningStatus::PendingUpdate;
     l.updated_at = Some(timestamp::now());
-    check_and_store(state, ctx, &lb, l, false).await
+    check_listener(state, &lb, &l)?;
+    store(state, ctx, &lb, l, false).await
 }

@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::graph::{self, Graph, ListenerSingleCreate, PoolSingleCreate};
 use super::{
-    IdRef, commit_work, fetch_page, id_refs, new_id, owner_for_create, page_body, show_body,
-    text_or_empty, to_value, visible,
+    IdRef, commit_work, fetch_page, id_refs, new_id, owner_for_create, page_body, rooted,
+    show_body, text_or_empty, to_value, visible,
 };
 use crate::AppState;
 use crate::auth::RequestContext;
@@ -78,6 +79,12 @@ pub struct CreateLoadBalancer {
     /// Availability zone.
     #[serde(default)]
     pub availability_zone: Option<String>,
+    /// Listeners to create with it (graph create), each with its default pool and L7 policies.
+    #[serde(default)]
+    pub listeners: Option<Vec<ListenerSingleCreate>>,
+    /// Pools to create with it (graph create), each with its members and health monitor.
+    #[serde(default)]
+    pub pools: Option<Vec<PoolSingleCreate>>,
 }
 
 impl Rooted for CreateLoadBalancer {
@@ -302,20 +309,26 @@ pub async fn show(
     Ok(Json(show_body("loadbalancer", &view, raw.as_deref())))
 }
 
-/// Create a load balancer.
+/// Create a load balancer, optionally with its whole tree of listeners, pools, members, health
+/// monitors, L7 policies and rules in the same call (Octavia's graph create).
 #[utoipa::path(post, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
     request_body(content = inline(CreateLoadBalancer), description = "`{\"loadbalancer\": {...}}`"),
-    responses((status = 201, body = LoadBalancerBody), (status = 400, body = crate::fault::Fault)))]
+    responses((status = 201, body = LoadBalancerBody,
+               description = "Octavia's full response: `listeners` and `pools` are full objects \
+                              (listeners with full `l7policies` and `rules`, pools with full \
+                              `members` and `healthmonitor`)"),
+              (status = 400, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
+              (status = 501, body = crate::fault::Fault)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     OctaviaBody(req): OctaviaBody<CreateLoadBalancer>,
-) -> ApiResult<(StatusCode, Json<LoadBalancerBody>)> {
-    let lb = create_load_balancer(&state, &ctx, req).await?;
-    let view = LoadBalancerView::new(lb, &[], &[]);
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (lb, graph) = create_load_balancer(&state, &ctx, req).await?;
+    let view = to_value(&LoadBalancerView::new(lb, &[], &[]));
     Ok((
         StatusCode::CREATED,
-        Json(LoadBalancerBody { loadbalancer: view }),
+        Json(rooted("loadbalancer", graph.render(view))),
     ))
 }
 
@@ -486,19 +499,23 @@ fn resolve_vip(
     ))
 }
 
-/// A free address of the subnet's allocation range, starting where the last search ended.
+/// A free address of the subnet's allocation range. Concurrent allocations in this process start
+/// their search at different offsets (the cursor is claimed atomically), so they rarely pick the
+/// same address; the unique index settles the rest.
 async fn free_address(state: &AppState, subnet: &Subnet) -> Result<IpAddr, Error> {
     const WINDOW: u128 = 64;
     let size = subnet.range_size();
-    let start = u128::from(state.vip_cursor.load(Ordering::Relaxed)) % size;
+    let start = u128::from(state.vip_cursor.fetch_add(1, Ordering::Relaxed));
     let mut scanned = 0u128;
     while scanned < size {
-        let candidates = subnet.candidates(start + scanned, WINDOW.min(size - scanned));
+        let candidates = subnet.candidates((start + scanned) % size, WINDOW.min(size - scanned));
         let texts: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
         let used = state.store.used_vip_addresses(&subnet.id, &texts).await?;
         if let Some(pos) = texts.iter().position(|t| !used.contains(t)) {
-            let next = (start + scanned + pos as u128 + 1) % size;
-            state.vip_cursor.store(next as u64, Ordering::Relaxed);
+            let next = start + scanned + pos as u128 + 1;
+            state
+                .vip_cursor
+                .fetch_max(u64::try_from(next).unwrap_or(u64::MAX), Ordering::Relaxed);
             return Ok(candidates[pos]);
         }
         scanned += candidates.len() as u128;
@@ -509,11 +526,13 @@ async fn free_address(state: &AppState, subnet: &Subnet) -> Result<IpAddr, Error
     )))
 }
 
-async fn create_load_balancer(
+/// A new load balancer from a create request, validated, with its VIP subnet and requested
+/// address; the VIP address itself is not chosen yet.
+fn new_load_balancer(
     state: &AppState,
     ctx: &RequestContext,
     req: CreateLoadBalancer,
-) -> Result<LoadBalancer, Error> {
+) -> Result<(LoadBalancer, Subnet, Option<IpAddr>), Error> {
     validate::max_len("name", req.name.as_deref(), 255)?;
     validate::max_len("description", req.description.as_deref(), 255)?;
     let tags = req.tags.clone().unwrap_or_default();
@@ -541,7 +560,7 @@ async fn create_load_balancer(
         )));
     }
     let project_id = owner_for_create(ctx, req.project_id.clone().or(req.tenant_id.clone()));
-    let mut lb = LoadBalancer {
+    let lb = LoadBalancer {
         id: new_id(),
         project_id,
         name: req.name,
@@ -561,26 +580,52 @@ async fn create_load_balancer(
         created_at: timestamp::now(),
         updated_at: None,
     };
+    Ok((lb, subnet, requested))
+}
+
+/// The requested VIP address, or a free one of the subnet.
+async fn vip_address(
+    state: &AppState,
+    subnet: &Subnet,
+    requested: Option<IpAddr>,
+) -> Result<IpAddr, Error> {
+    match requested {
+        Some(a) => Ok(a),
+        None => free_address(state, subnet).await,
+    }
+}
+
+/// Validate the load balancer and the graph below it, then record all of it in one
+/// transaction with one work item.
+async fn create_load_balancer(
+    state: &AppState,
+    ctx: &RequestContext,
+    mut req: CreateLoadBalancer,
+) -> Result<(LoadBalancer, Graph), Error> {
+    let listeners = req.listeners.take().unwrap_or_default();
+    let pools = req.pools.take().unwrap_or_default();
+    let (mut lb, subnet, requested) = new_load_balancer(state, ctx, req)?;
+    lb.vip_address = vip_address(state, &subnet, requested).await?.to_string();
+    let graph = graph::plan(state, &lb, listeners, pools)?;
     // Auto-allocation can race another replica for the same address; the unique index decides
     // and the loser tries the next one.
     for _ in 0..5 {
-        let address = match requested {
-            Some(a) => a,
-            None => free_address(state, &subnet).await?,
-        };
-        lb.vip_address = address.to_string();
         let mut tx = state.store.begin().await?;
         match tx.insert(&lb).await {
             Ok(()) => {
+                graph.insert(&mut tx).await?;
                 commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
-                return Ok(lb);
+                return Ok((lb, graph));
             }
             Err(StoreError::Conflict(_)) if requested.is_some() => {
                 return Err(Error::Conflict(format!(
-                    "The VIP IP address is already in use: {address}"
+                    "The VIP IP address is already in use: {}",
+                    lb.vip_address
                 )));
             }
-            Err(StoreError::Conflict(_)) => continue,
+            Err(StoreError::Conflict(_)) => {
+                lb.vip_address = free_address(state, &subnet).await?.to_string();
+            }
             Err(other) => return Err(other.into()),
         }
     }

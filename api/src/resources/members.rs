@@ -137,7 +137,8 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    fn new(m: Member) -> Self {
+    /// The view of a member.
+    pub(crate) fn new(m: Member) -> Self {
         MemberView {
             name: text_or_empty(&m.name),
             tenant_id: m.project_id.clone(),
@@ -400,6 +401,37 @@ fn same_endpoint(a: &Member, b: &Member) -> bool {
     a.address == b.address && a.protocol_port == b.protocol_port
 }
 
+/// A new member of `pool` from a create request, with Octavia's defaults, validated (fields,
+/// reserved addresses, SR-IOV, subnet). Shared by `POST .../members` and the load balancer graph
+/// create; duplicates among the pool's members are the caller's to check.
+pub(crate) fn build_member(
+    state: &AppState,
+    pool: &Pool,
+    req: CreateMember,
+    has_monitor: bool,
+) -> Result<Member, Error> {
+    if req.request_sriov == Some(true) {
+        return Err(Error::BadRequest(
+            "The load balancer flavor does not allow SR-IOV member ports.".into(),
+        ));
+    }
+    let m = new_member(pool, req, has_monitor);
+    validate::member(&m)?;
+    check_subnet(state, m.subnet_id.as_deref())?;
+    Ok(m)
+}
+
+/// Octavia's 409 when another member of the pool already uses the address and port.
+pub(crate) fn check_endpoint_free(existing: &[Member], m: &Member) -> Result<(), Error> {
+    if existing.iter().any(|e| e.id != m.id && same_endpoint(e, m)) {
+        return Err(Error::Conflict(format!(
+            "Another member on this pool is already using ip {} on protocol_port {}",
+            m.address, m.protocol_port
+        )));
+    }
+    Ok(())
+}
+
 async fn create_member(
     state: &AppState,
     ctx: &RequestContext,
@@ -407,22 +439,10 @@ async fn create_member(
     req: CreateMember,
 ) -> Result<Member, Error> {
     let pool: Pool = visible(state, ctx, pool_id).await?;
-    if req.request_sriov == Some(true) {
-        return Err(Error::BadRequest(
-            "The load balancer flavor does not allow SR-IOV member ports.".into(),
-        ));
-    }
-    let mut m = new_member(&pool, req, false);
-    validate::member(&m)?;
-    check_subnet(state, m.subnet_id.as_deref())?;
+    let mut m = build_member(state, &pool, req, false)?;
     let mut tx = state.store.begin().await?;
     let existing: Vec<Member> = tx.children("pool_id", &pool.id).await?;
-    if existing.iter().any(|e| same_endpoint(e, &m)) {
-        return Err(Error::Conflict(format!(
-            "Another member on this pool is already using ip {} on protocol_port {}",
-            m.address, m.protocol_port
-        )));
-    }
+    check_endpoint_free(&existing, &m)?;
     if pool_has_monitor(&mut tx, &pool.id).await? {
         m.operating_status = OperatingStatus::Offline;
     }

@@ -1,6 +1,7 @@
 //! The Octavia v2 resources. Each module holds one resource's request and response shapes, its
 //! thin handlers and the service function each handler calls.
 
+pub mod graph;
 pub mod health_monitors;
 pub mod l7policies;
 pub mod l7rules;

@@ -156,7 +156,7 @@ pub struct PoolView {
 
 /// What a pool view needs besides the pool.
 #[derive(Debug, Default)]
-struct Relations {
+pub(crate) struct Relations {
     listeners: HashMap<String, Vec<String>>,
     members: HashMap<String, Vec<String>>,
     monitors: HashMap<String, Vec<String>>,
@@ -190,7 +190,18 @@ impl Relations {
         })
     }
 
-    fn view(&self, p: Pool) -> PoolView {
+    /// Relations known without the store: the listeners a pool serves.
+    pub(crate) fn of_listeners(pool_id: &str, listener_ids: Vec<String>) -> Self {
+        let mut listeners = HashMap::new();
+        listeners.insert(pool_id.to_string(), listener_ids);
+        Relations {
+            listeners,
+            ..Relations::default()
+        }
+    }
+
+    /// The view of a pool with these relations.
+    pub(crate) fn view(&self, p: Pool) -> PoolView {
         let empty = Vec::new();
         PoolView {
             name: text_or_empty(&p.name),
@@ -387,6 +398,49 @@ fn check_capabilities(state: &AppState, lb: &LoadBalancer, p: &Pool) -> Result<(
     Ok(())
 }
 
+/// A new pool of `lb` from a create request, with Octavia's defaults, validated (fields, TLS and
+/// session persistence rules, provider capabilities). Shared by `POST /pools` and the load
+/// balancer graph create; the listener it may serve is the caller's to check.
+pub(crate) fn build_pool(
+    state: &AppState,
+    lb: &LoadBalancer,
+    req: CreatePool,
+) -> Result<Pool, Error> {
+    let tls = req.tls_enabled.unwrap_or(false);
+    let pool = Pool {
+        id: new_id(),
+        project_id: lb.project_id.clone(),
+        loadbalancer_id: lb.id.clone(),
+        name: req.name,
+        description: req.description,
+        admin_state_up: req.admin_state_up.unwrap_or(true),
+        provisioning_status: ProvisioningStatus::PendingCreate,
+        operating_status: OperatingStatus::Offline,
+        protocol: req.protocol,
+        lb_algorithm: req.lb_algorithm,
+        session_persistence: req.session_persistence,
+        tls_container_ref: req.tls_container_ref,
+        ca_tls_container_ref: req.ca_tls_container_ref,
+        crl_container_ref: req.crl_container_ref,
+        tls_enabled: tls,
+        tls_ciphers: req
+            .tls_ciphers
+            .or_else(|| tls.then(|| validate::DEFAULT_TLS_CIPHERS.to_string())),
+        tls_versions: req
+            .tls_versions
+            .or_else(|| tls.then(validate::default_tls_versions)),
+        alpn_protocols: req
+            .alpn_protocols
+            .or_else(|| tls.then(validate::default_alpn_protocols)),
+        tags: req.tags.unwrap_or_default(),
+        created_at: timestamp::now(),
+        updated_at: None,
+    };
+    validate::pool(&pool)?;
+    check_capabilities(state, lb, &pool)?;
+    Ok(pool)
+}
+
 async fn create_pool(
     state: &AppState,
     ctx: &RequestContext,
@@ -423,42 +477,12 @@ async fn create_pool(
             ));
         }
     }
-    let tls = req.tls_enabled.unwrap_or(false);
-    let pool = Pool {
-        id: new_id(),
-        project_id: lb.project_id.clone(),
-        loadbalancer_id: lb.id.clone(),
-        name: req.name,
-        description: req.description,
-        admin_state_up: req.admin_state_up.unwrap_or(true),
-        provisioning_status: ProvisioningStatus::PendingCreate,
-        operating_status: OperatingStatus::Offline,
-        protocol: req.protocol,
-        lb_algorithm: req.lb_algorithm,
-        session_persistence: req.session_persistence,
-        tls_container_ref: req.tls_container_ref,
-        ca_tls_container_ref: req.ca_tls_container_ref,
-        crl_container_ref: req.crl_container_ref,
-        tls_enabled: tls,
-        tls_ciphers: req
-            .tls_ciphers
-            .or_else(|| tls.then(|| validate::DEFAULT_TLS_CIPHERS.to_string())),
-        tls_versions: req
-            .tls_versions
-            .or_else(|| tls.then(validate::default_tls_versions)),
-        alpn_protocols: req
-            .alpn_protocols
-            .or_else(|| tls.then(validate::default_alpn_protocols)),
-        tags: req.tags.unwrap_or_default(),
-        created_at: timestamp::now(),
-        updated_at: None,
-    };
-    validate::pool(&pool)?;
-    check_capabilities(state, &lb, &pool)?;
+    let listener_id = req.listener_id.clone();
+    let pool = build_pool(state, &lb, req)?;
     let mut tx = state.store.begin().await?;
     lock_tree(&mut tx, &lb.id).await?;
     tx.insert(&pool).await?;
-    if let Some(listener_id) = &req.listener_id {
+    if let Some(listener_id) = &listener_id {
         let mut l: Listener = tx
             .get(listener_id)
             .await?

@@ -1,0 +1,250 @@
+//! The HAProxy driver: Fulcrum's embedded data plane. Every load balancer is one supervised
+//! HAProxy on this host, configured from the whole desired tree.
+//!
+//! - [`render`] turns a load balancer tree into an HAProxy configuration (pure, deterministic);
+//! - [`process`] keeps one daemonized master-worker HAProxy per load balancer in line with it;
+//! - [`stats`] reads the runtime API into operating statuses and counters.
+//!
+//! Processes survive a restart of Fulcrum and are adopted again (their configuration and pid file
+//! are in the state directory); a process that dies is restarted when its status is observed.
+//! TLS material comes from a [`CertificateStore`] and is written next to the configuration.
+
+mod process;
+mod render;
+mod stats;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fulcrum_core::driver::{
+    Capabilities, Driver, DriverError, LoadBalancerGraph, Observation,
+};
+use fulcrum_core::events::{Event, EventBus};
+use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol};
+use fulcrum_core::secrets::CertificateStore;
+use serde::Deserialize;
+
+pub use process::Instance;
+pub use render::{RenderError, RenderSettings, render};
+
+/// The oldest HAProxy this driver's configurations are written for.
+pub const MIN_VERSION: (u32, u32) = (2, 4);
+
+/// How the HAProxy driver runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyConfig {
+    /// The `haproxy` binary.
+    pub binary: PathBuf,
+    /// Where each load balancer's configuration, sockets and pid file live.
+    pub state_dir: PathBuf,
+}
+
+/// The HAProxy driver.
+pub struct HaproxyDriver {
+    config: HaproxyConfig,
+    certificates: Arc<dyn CertificateStore>,
+    events: EventBus,
+}
+
+impl HaproxyDriver {
+    /// A driver with its configuration, certificate source and events channel.
+    pub fn new(
+        config: HaproxyConfig,
+        certificates: Arc<dyn CertificateStore>,
+        events: EventBus,
+    ) -> Self {
+        HaproxyDriver {
+            config,
+            certificates,
+            events,
+        }
+    }
+
+    fn instance(&self, id: &str) -> Instance {
+        Instance::new(&self.config.state_dir, id, &self.config.binary)
+    }
+
+    /// Write the TLS material the tree refers to into the instance's directory.
+    async fn materialize(
+        &self,
+        graph: &LoadBalancerGraph,
+        dir: &Path,
+    ) -> Result<HashMap<String, PathBuf>, DriverError> {
+        let certs_dir = dir.join("certs");
+        let mut files = HashMap::new();
+        for reference in references(graph) {
+            let pem = self
+                .certificates
+                .fetch(&reference)
+                .map_err(DriverError::Permanent)?;
+            tokio::fs::create_dir_all(&certs_dir)
+                .await
+                .map_err(|e| DriverError::Transient(format!("creating {certs_dir:?}: {e}")))?;
+            let path = certs_dir.join(format!("{}.pem", file_name(&reference)));
+            if tokio::fs::read(&path).await.ok().as_deref() != Some(pem.as_slice()) {
+                tokio::fs::write(&path, &pem)
+                    .await
+                    .map_err(|e| DriverError::Transient(format!("writing {path:?}: {e}")))?;
+            }
+            files.insert(reference, path);
+        }
+        Ok(files)
+    }
+}
+
+/// Every certificate reference a tree uses.
+fn references(graph: &LoadBalancerGraph) -> Vec<String> {
+    let mut refs: Vec<String> = Vec::new();
+    for l in &graph.listeners {
+        refs.extend(l.default_tls_container_ref.iter().cloned());
+        refs.extend(l.sni_container_refs.iter().cloned());
+        refs.extend(l.client_ca_tls_container_ref.iter().cloned());
+        refs.extend(l.client_crl_container_ref.iter().cloned());
+    }
+    for p in &graph.pools {
+        refs.extend(p.tls_container_ref.iter().cloned());
+        refs.extend(p.ca_tls_container_ref.iter().cloned());
+        refs.extend(p.crl_container_ref.iter().cloned());
+    }
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// A file name for a reference: its characters that are safe in a path, plus a short hash so that
+/// distinct references never share a file.
+fn file_name(reference: &str) -> String {
+    let safe: String = reference
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(64)
+        .collect();
+    let hash = reference
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{safe}-{hash:016x}")
+}
+
+#[async_trait]
+impl Driver for HaproxyDriver {
+    fn name(&self) -> &str {
+        "haproxy"
+    }
+
+    fn description(&self) -> &str {
+        "HAProxy on this host: one supervised process per load balancer."
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        use ListenerProtocol as L;
+        Capabilities {
+            listener_protocols: vec![L::Http, L::Https, L::Tcp, L::TerminatedHttps, L::Prometheus],
+            pool_protocols: vec![
+                PoolProtocol::Http,
+                PoolProtocol::Https,
+                PoolProtocol::Tcp,
+                PoolProtocol::Proxy,
+                PoolProtocol::ProxyV2,
+            ],
+            lb_algorithms: vec![
+                LbAlgorithm::RoundRobin,
+                LbAlgorithm::LeastConnections,
+                LbAlgorithm::SourceIp,
+            ],
+            health_monitor_types: vec![
+                HealthMonitorType::Http,
+                HealthMonitorType::Https,
+                HealthMonitorType::Tcp,
+                HealthMonitorType::TlsHello,
+            ],
+            l7_listener_protocols: vec![L::Http, L::TerminatedHttps],
+        }
+    }
+
+    fn observes_data_plane(&self) -> bool {
+        true
+    }
+
+    async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let instance = self.instance(&graph.load_balancer.id);
+        let files = self.materialize(graph, &instance.dir).await?;
+        let settings = RenderSettings {
+            runtime_dir: instance.dir.clone(),
+            files,
+        };
+        let config = render(graph, &settings).map_err(|e| DriverError::Permanent(e.to_string()))?;
+        instance.ensure(&config).await
+    }
+
+    async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        self.instance(load_balancer_id).destroy().await
+    }
+
+    async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
+        let lb_id = &graph.load_balancer.id;
+        let instance = self.instance(lb_id);
+        if instance.running_pid().is_none() && instance.current_config().is_some() {
+            tracing::warn!(load_balancer = %lb_id, "haproxy is not running; restarting it");
+            self.events.publish(Event::AlertRaised {
+                key: format!("haproxy-process:{lb_id}"),
+                load_balancer_id: lb_id.clone(),
+                provider: "haproxy".into(),
+                message: "the HAProxy process had died and was restarted".into(),
+            });
+            instance.restart().await?;
+        }
+        let csv = stats::command(&instance.stats_socket(), "show stat")
+            .await
+            .map_err(|e| DriverError::Transient(format!("reading haproxy stats: {e}")))?;
+        Ok(stats::parse(&csv, graph))
+    }
+
+    async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
+        let mut ids = Vec::new();
+        let mut dir = match tokio::fs::read_dir(&self.config.state_dir).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+            Err(e) => return Err(DriverError::Transient(format!("listing state: {e}"))),
+        };
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            if entry.path().join("haproxy.cfg").exists() {
+                ids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// Check that `binary` exists and is at least [`MIN_VERSION`]; returns its version text.
+pub fn check_binary(binary: &Path) -> Result<String, String> {
+    let out = std::process::Command::new(binary)
+        .arg("-v")
+        .output()
+        .map_err(|e| {
+            format!(
+                "the haproxy binary {} cannot be run ({e}); install it with `apt-get install haproxy`",
+                binary.display()
+            )
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let version = text
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if found < MIN_VERSION {
+        return Err(format!(
+            "haproxy {version} at {} is too old: Fulcrum needs {}.{} or newer",
+            binary.display(),
+            MIN_VERSION.0,
+            MIN_VERSION.1
+        ));
+    }
+    Ok(version)
+}

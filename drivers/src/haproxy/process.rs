@@ -1,0 +1,215 @@
+//! One load balancer = one HAProxy in master-worker mode, daemonized so that it keeps serving
+//! while Fulcrum restarts. Its files live in `<state_dir>/<load balancer id>/`: the configuration,
+//! the master's pid file, the master CLI socket and the stats socket.
+//!
+//! A new configuration is written next to the live one, checked with `haproxy -c`, renamed into
+//! place, and applied with a hitless reload through the master CLI (the old worker finishes its
+//! connections while the new one takes new ones).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fulcrum_core::driver::DriverError;
+use tokio::process::Command;
+
+use super::stats;
+
+/// The files of one load balancer's HAProxy.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// `<state_dir>/<id>`.
+    pub dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl Instance {
+    /// The instance of load balancer `id` under `state_dir`.
+    pub fn new(state_dir: &Path, id: &str, binary: &Path) -> Self {
+        Instance {
+            dir: state_dir.join(id),
+            binary: binary.to_path_buf(),
+        }
+    }
+
+    /// The live configuration file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("haproxy.cfg")
+    }
+
+    fn pid_path(&self) -> PathBuf {
+        self.dir.join("haproxy.pid")
+    }
+
+    fn master_socket(&self) -> PathBuf {
+        self.dir.join("master.sock")
+    }
+
+    /// The stats socket the configuration declares.
+    pub fn stats_socket(&self) -> PathBuf {
+        self.dir.join("stats.sock")
+    }
+
+    /// The master's pid, if its process is alive and is this instance's HAProxy.
+    pub fn running_pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.pid_path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        let ours = cmdline.contains("haproxy")
+            && cmdline.contains(self.config_path().to_string_lossy().as_ref());
+        ours.then_some(pid)
+    }
+
+    /// The live configuration text, if any.
+    pub fn current_config(&self) -> Option<String> {
+        std::fs::read_to_string(self.config_path()).ok()
+    }
+
+    /// Make the running HAProxy serve `config`: no-op when it already does, a start when none
+    /// runs, a hitless reload otherwise.
+    pub async fn ensure(&self, config: &str) -> Result<(), DriverError> {
+        let running = self.running_pid();
+        if running.is_some() && self.current_config().as_deref() == Some(config) {
+            return Ok(());
+        }
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| io_error("creating the state directory", e))?;
+        self.install(config).await?;
+        match running {
+            Some(_) => self.reload().await,
+            None => self.start().await,
+        }
+    }
+
+    /// Start from the configuration already in place (after a crash).
+    pub async fn restart(&self) -> Result<(), DriverError> {
+        self.start().await
+    }
+
+    async fn install(&self, config: &str) -> Result<(), DriverError> {
+        let candidate = self.dir.join("haproxy.cfg.new");
+        tokio::fs::write(&candidate, config)
+            .await
+            .map_err(|e| io_error("writing the configuration", e))?;
+        let check = Command::new(&self.binary)
+            .arg("-c")
+            .arg("-q")
+            .arg("-f")
+            .arg(&candidate)
+            .output()
+            .await
+            .map_err(|e| io_error("running haproxy -c", e))?;
+        if !check.status.success() {
+            let _ = tokio::fs::remove_file(&candidate).await;
+            return Err(DriverError::Permanent(format!(
+                "haproxy rejected the configuration: {}",
+                String::from_utf8_lossy(&check.stderr).trim()
+            )));
+        }
+        tokio::fs::rename(&candidate, self.config_path())
+            .await
+            .map_err(|e| io_error("installing the configuration", e))
+    }
+
+    async fn start(&self) -> Result<(), DriverError> {
+        let _ = tokio::fs::remove_file(self.master_socket()).await;
+        let out = Command::new(&self.binary)
+            .arg("-W")
+            .arg("-D")
+            .arg("-S")
+            .arg(self.master_socket())
+            .arg("-p")
+            .arg(self.pid_path())
+            .arg("-f")
+            .arg(self.config_path())
+            .output()
+            .await
+            .map_err(|e| io_error("starting haproxy", e))?;
+        if !out.status.success() {
+            return Err(DriverError::Transient(format!(
+                "haproxy did not start: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        self.wait_for_stats(None).await
+    }
+
+    /// Reload through the master CLI and wait until a new worker serves.
+    async fn reload(&self) -> Result<(), DriverError> {
+        let before = self.worker_pids().await;
+        stats::command(&self.master_socket(), "reload")
+            .await
+            .map_err(|e| io_error("reloading haproxy", e))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let now = self.worker_pids().await;
+            if now.iter().any(|p| !before.contains(p)) {
+                return self.wait_for_stats(None).await;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Err(DriverError::Transient(
+            "haproxy did not start a new worker after reload".into(),
+        ))
+    }
+
+    /// Pids of the current workers, from the master CLI's `show proc`.
+    async fn worker_pids(&self) -> Vec<String> {
+        let Ok(text) = stats::command(&self.master_socket(), "show proc").await else {
+            return vec![];
+        };
+        text.lines()
+            .filter(|l| l.contains(" worker ") && !l.trim_start().starts_with('#'))
+            .filter(|l| !l.contains("[was:") && !l.contains("old workers"))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    }
+
+    async fn wait_for_stats(&self, deadline: Option<Instant>) -> Result<(), DriverError> {
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(10));
+        while Instant::now() < deadline {
+            if stats::command(&self.stats_socket(), "show info").await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Err(DriverError::Transient(
+            "haproxy started but its stats socket does not answer".into(),
+        ))
+    }
+
+    /// Stop the process (its connections are cut) and remove every file.
+    pub async fn destroy(&self) -> Result<(), DriverError> {
+        if let Some(pid) = self.running_pid() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status()
+                    .await;
+            }
+        }
+        match tokio::fs::remove_dir_all(&self.dir).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error("removing the state directory", e)),
+        }
+    }
+}
+
+fn io_error(what: &str, e: std::io::Error) -> DriverError {
+    DriverError::Transient(format!("{what}: {e}"))
+}

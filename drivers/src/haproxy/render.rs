@@ -1,0 +1,1663 @@
+//! Renders one desired load balancer into an HAProxy 2.6 configuration file.
+//!
+//! The mapping follows Octavia's amphora templates (`combined_listeners`), with two differences:
+//! there is one backend per pool (not per listener and pool), so request headers are inserted in
+//! the frontend; and redirects are `http-request redirect` rules so that they keep their position
+//! among `http-request deny` rules.
+//!
+//! Rendering is pure and deterministic: listeners are ordered by port and id, pools and members by
+//! id, policies by position and id, rules by id.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use fulcrum_core::driver::LoadBalancerGraph;
+use fulcrum_core::model::{
+    ClientAuthentication, HealthMonitor, HealthMonitorType, L7CompareType, L7Policy,
+    L7PolicyAction, L7Rule, L7RuleType, LbAlgorithm, Listener, ListenerProtocol, Member, Pool,
+    PoolProtocol, ProvisioningStatus, SessionPersistenceType,
+};
+
+/// Inputs besides the graph.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSettings {
+    /// Directory of this load balancer's runtime files; the stats socket is `<dir>/stats.sock`.
+    pub runtime_dir: PathBuf,
+    /// PEM file (certificate + key [+ chain]) for each TLS container reference used by the graph
+    /// (listener default_tls_container_ref, sni_container_refs; pool tls_container_ref), and CA/CRL
+    /// files for client_ca_tls_container_ref, client_crl_container_ref, ca_tls_container_ref, crl_container_ref.
+    pub files: HashMap<String, PathBuf>,
+}
+
+/// Why a graph cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// HAProxy cannot realize this option.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A referenced certificate file is missing from RenderSettings::files.
+    #[error("no file for reference {0}")]
+    MissingFile(String),
+}
+
+type Result<T> = std::result::Result<T, RenderError>;
+
+fn unsupported<T>(message: impl Into<String>) -> Result<T> {
+    Err(RenderError::Unsupported(message.into()))
+}
+
+/// Renders the whole configuration file of one load balancer.
+pub fn render(graph: &LoadBalancerGraph, settings: &RenderSettings) -> Result<String> {
+    let ctx = Ctx::new(graph, settings);
+    let mut out = String::new();
+    global(&mut out, settings)?;
+    for listener in &ctx.listeners {
+        out.push('\n');
+        out.push_str(&section(
+            &format!("frontend {}", name(&listener.id)?),
+            frontend(&ctx, listener)?,
+        ));
+    }
+    for pool in &ctx.pools {
+        out.push('\n');
+        out.push_str(&section(
+            &format!("backend {}", name(&pool.id)?),
+            backend(&ctx, pool)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The live objects of the graph, in rendering order.
+struct Ctx<'a> {
+    graph: &'a LoadBalancerGraph,
+    settings: &'a RenderSettings,
+    listeners: Vec<&'a Listener>,
+    pools: Vec<&'a Pool>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(graph: &'a LoadBalancerGraph, settings: &'a RenderSettings) -> Self {
+        let mut listeners: Vec<&Listener> = graph
+            .listeners
+            .iter()
+            .filter(|l| live(l.provisioning_status))
+            .collect();
+        listeners.sort_by(|a, b| (a.protocol_port, &a.id).cmp(&(b.protocol_port, &b.id)));
+        let mut pools: Vec<&Pool> = graph
+            .pools
+            .iter()
+            .filter(|p| live(p.provisioning_status))
+            .collect();
+        pools.sort_by(|a, b| a.id.cmp(&b.id));
+        Ctx {
+            graph,
+            settings,
+            listeners,
+            pools,
+        }
+    }
+
+    /// A live pool by id.
+    fn pool(&self, id: &str) -> Option<&'a Pool> {
+        self.pools.iter().copied().find(|p| p.id == id)
+    }
+
+    /// The path of the file for a container reference, ready to be a config word.
+    fn file(&self, reference: &str) -> Result<String> {
+        match self.settings.files.get(reference) {
+            Some(path) => word(&path.to_string_lossy()),
+            None => Err(RenderError::MissingFile(reference.to_string())),
+        }
+    }
+
+    /// The enabled policies of a listener that have enabled rules, in position order, with
+    /// those rules.
+    fn policies(&self, listener_id: &str) -> Vec<(&'a L7Policy, Vec<&'a L7Rule>)> {
+        let mut policies: Vec<&L7Policy> = self
+            .graph
+            .l7policies
+            .iter()
+            .filter(|p| p.listener_id == listener_id && p.admin_state_up)
+            .filter(|p| live(p.provisioning_status))
+            .collect();
+        policies.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
+        policies
+            .into_iter()
+            .map(|p| (p, self.rules(&p.id)))
+            .filter(|(_, rules)| !rules.is_empty())
+            .collect()
+    }
+
+    fn rules(&self, policy_id: &str) -> Vec<&'a L7Rule> {
+        let mut rules: Vec<&L7Rule> = self
+            .graph
+            .l7rules
+            .iter()
+            .filter(|r| r.l7policy_id == policy_id && r.admin_state_up)
+            .filter(|r| live(r.provisioning_status))
+            .collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        rules
+    }
+
+    /// The listeners that send traffic to a pool (as default pool or by an L7 policy).
+    fn users_of(&self, pool_id: &str) -> Vec<&'a Listener> {
+        self.listeners
+            .iter()
+            .copied()
+            .filter(|l| {
+                l.default_pool_id.as_deref() == Some(pool_id)
+                    || self.graph.l7policies.iter().any(|p| {
+                        p.listener_id == l.id
+                            && live(p.provisioning_status)
+                            && p.action == L7PolicyAction::RedirectToPool
+                            && p.redirect_pool_id.as_deref() == Some(pool_id)
+                    })
+            })
+            .collect()
+    }
+
+    /// The mode of a pool's backend.
+    fn pool_mode(&self, pool: &Pool) -> Result<Mode> {
+        match pool.protocol {
+            PoolProtocol::Http => Ok(Mode::Http),
+            PoolProtocol::Tcp | PoolProtocol::Https => Ok(Mode::Tcp),
+            PoolProtocol::Proxy | PoolProtocol::ProxyV2 => {
+                let users = self.users_of(&pool.id);
+                let http = users
+                    .iter()
+                    .any(|l| matches!(listener_mode(l.protocol), Ok(Mode::Http)));
+                Ok(if http { Mode::Http } else { Mode::Tcp })
+            }
+            PoolProtocol::Udp | PoolProtocol::Sctp => unsupported(format!(
+                "{} protocol pools are not supported.",
+                pool.protocol
+            )),
+        }
+    }
+
+    /// The backend a listener may send traffic to, if the pool is live and enabled.
+    fn target(&self, listener: &Listener, pool_id: &str) -> Result<Option<&'a Pool>> {
+        let Some(pool) = self.pool(pool_id).filter(|p| p.admin_state_up) else {
+            return Ok(None);
+        };
+        if listener_mode(listener.protocol)? == Mode::Http && self.pool_mode(pool)? == Mode::Tcp {
+            return unsupported(format!(
+                "A {} listener cannot use a {} pool.",
+                listener.protocol, pool.protocol
+            ));
+        }
+        Ok(Some(pool))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Http,
+    Tcp,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Http => "http",
+            Mode::Tcp => "tcp",
+        }
+    }
+}
+
+fn listener_mode(protocol: ListenerProtocol) -> Result<Mode> {
+    match protocol {
+        ListenerProtocol::Http
+        | ListenerProtocol::TerminatedHttps
+        | ListenerProtocol::Prometheus => Ok(Mode::Http),
+        ListenerProtocol::Tcp | ListenerProtocol::Https => Ok(Mode::Tcp),
+        ListenerProtocol::Udp | ListenerProtocol::Sctp => {
+            unsupported(format!("{protocol} protocol listeners are not supported."))
+        }
+    }
+}
+
+fn live(status: ProvisioningStatus) -> bool {
+    status != ProvisioningStatus::PendingDelete
+}
+
+/// A section header followed by its indented lines.
+fn section(header: &str, lines: Vec<String>) -> String {
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let _ = writeln!(out, "    {line}");
+    }
+    out
+}
+
+fn global(out: &mut String, settings: &RenderSettings) -> Result<()> {
+    let socket = word(&settings.runtime_dir.join("stats.sock").to_string_lossy())?;
+    let global = vec![
+        "maxconn 50000".to_string(),
+        format!("stats socket {socket} mode 600 level admin"),
+        "stats timeout 30s".to_string(),
+    ];
+    let defaults = [
+        "timeout connect 5s",
+        "timeout client 50s",
+        "timeout server 50s",
+        "option redispatch",
+        "retries 3",
+    ];
+    out.push_str(&section("global", global));
+    out.push('\n');
+    out.push_str(&section(
+        "defaults",
+        defaults.iter().map(|s| s.to_string()).collect(),
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quoting.
+
+/// Characters that need no quoting in a configuration word.
+fn plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._~/:=+,@!%^*-[]()|?&".contains(c)
+}
+
+/// A value as one configuration word: bare when it is plain, else single-quoted (HAProxy takes
+/// everything inside single quotes literally; an embedded quote is written `'\''`).
+fn word(value: &str) -> Result<String> {
+    if value.chars().any(|c| c.is_control()) {
+        return unsupported(format!("Value {value:?} contains a control character."));
+    }
+    if !value.is_empty() && value.chars().all(plain) {
+        return Ok(value.to_string());
+    }
+    Ok(format!("'{}'", value.replace('\'', r"'\''")))
+}
+
+/// A value as a log-format word (a literal `%` is written `%%`).
+fn log_format_word(value: &str) -> Result<String> {
+    word(&value.replace('%', "%%"))
+}
+
+/// An ACL pattern, protected from being read as a flag.
+fn pattern(value: &str) -> Result<String> {
+    let quoted = word(value)?;
+    Ok(if value.starts_with('-') {
+        format!("-- {quoted}")
+    } else {
+        quoted
+    })
+}
+
+/// An object id used as a proxy, server or ACL name.
+fn name(id: &str) -> Result<&str> {
+    if !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        Ok(id)
+    } else {
+        unsupported(format!("Id {id:?} cannot be an HAProxy name."))
+    }
+}
+
+/// A header, cookie or DN field name used as a sample fetch argument.
+fn fetch_arg(key: Option<&str>, what: &str) -> Result<String> {
+    let key = key.unwrap_or_default();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!$&*+-.^_`|~".contains(c);
+    if key.is_empty() || !key.chars().all(token) {
+        return unsupported(format!("{what} rule key {key:?} is not supported."));
+    }
+    Ok(key.to_string())
+}
+
+/// An IP address (IPv6 in brackets) and port.
+fn host_port(address: &str, port: i64) -> Result<String> {
+    match ip(address)? {
+        std::net::IpAddr::V4(a) => Ok(format!("{a}:{port}")),
+        std::net::IpAddr::V6(a) => Ok(format!("[{a}]:{port}")),
+    }
+}
+
+fn ip(address: &str) -> Result<std::net::IpAddr> {
+    match address.parse() {
+        Ok(ip) => Ok(ip),
+        Err(_) => unsupported(format!("Address {address:?} is not an IP address.")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frontends.
+
+fn frontend(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
+    let mode = listener_mode(listener.protocol)?;
+    let mut lines = vec![format!("mode {}", mode.as_str()), bind(ctx, listener)?];
+    if listener.connection_limit >= 0 {
+        lines.push(format!("maxconn {}", listener.connection_limit));
+    }
+    lines.push(format!("timeout client {}ms", listener.timeout_client_data));
+    if mode == Mode::Tcp && listener.timeout_tcp_inspect > 0 {
+        lines.push(format!(
+            "tcp-request inspect-delay {}ms",
+            listener.timeout_tcp_inspect
+        ));
+    }
+    if !listener.admin_state_up || !ctx.graph.load_balancer.admin_state_up {
+        lines.push("disabled".to_string());
+    }
+    allowed_cidrs(listener, &mut lines)?;
+    if listener.protocol == ListenerProtocol::Prometheus {
+        lines.push("http-request use-service prometheus-exporter if { path /metrics }".to_string());
+        return Ok(lines);
+    }
+    if mode == Mode::Http {
+        insert_headers(listener, &mut lines);
+        hsts(listener, &mut lines);
+    }
+    l7(ctx, listener, mode, &mut lines)?;
+    if let Some(id) = &listener.default_pool_id
+        && let Some(pool) = ctx.target(listener, id)?
+    {
+        lines.push(format!("default_backend {}", name(&pool.id)?));
+    }
+    Ok(lines)
+}
+
+fn bind(ctx: &Ctx, listener: &Listener) -> Result<String> {
+    let address = &ctx.graph.load_balancer.vip_address;
+    let mut line = format!("bind {}", host_port(address, listener.protocol_port)?);
+    if listener.protocol == ListenerProtocol::TerminatedHttps {
+        for option in bind_tls(ctx, listener)? {
+            line.push(' ');
+            line.push_str(&option);
+        }
+    }
+    Ok(line)
+}
+
+fn bind_tls(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
+    let Some(default) = &listener.default_tls_container_ref else {
+        return unsupported("A TERMINATED_HTTPS listener needs a default_tls_container_ref.");
+    };
+    let mut options = vec!["ssl".to_string(), format!("crt {}", ctx.file(default)?)];
+    let mut seen = vec![default];
+    for sni in &listener.sni_container_refs {
+        if !seen.contains(&sni) {
+            options.push(format!("crt {}", ctx.file(sni)?));
+            seen.push(sni);
+        }
+    }
+    options.extend(client_auth(ctx, listener)?);
+    options.extend(tls_options(
+        listener.tls_versions.as_deref(),
+        listener.tls_ciphers.as_deref(),
+        listener.alpn_protocols.as_deref(),
+    )?);
+    Ok(options)
+}
+
+fn client_auth(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
+    let verify = match listener.client_authentication {
+        ClientAuthentication::None => return Ok(Vec::new()),
+        ClientAuthentication::Optional => "optional",
+        ClientAuthentication::Mandatory => "required",
+    };
+    let Some(ca) = &listener.client_ca_tls_container_ref else {
+        return unsupported("Client authentication needs a client_ca_tls_container_ref.");
+    };
+    let mut options = vec![
+        format!("ca-file {}", ctx.file(ca)?),
+        format!("verify {verify}"),
+    ];
+    if let Some(crl) = &listener.client_crl_container_ref {
+        options.push(format!("crl-file {}", ctx.file(crl)?));
+    }
+    Ok(options)
+}
+
+/// `ssl-min-ver`/`ssl-max-ver`, `ciphers`/`ciphersuites` and `alpn` options, on a bind or server.
+fn tls_options(
+    versions: Option<&[String]>,
+    ciphers: Option<&str>,
+    alpn: Option<&[String]>,
+) -> Result<Vec<String>> {
+    let mut options = Vec::new();
+    if let Some(versions) = versions.filter(|v| !v.is_empty()) {
+        let ranks = versions
+            .iter()
+            .map(|v| tls_version(v))
+            .collect::<Result<Vec<_>>>()?;
+        let (min, max) = (ranks.iter().min(), ranks.iter().max());
+        if let (Some(min), Some(max)) = (min, max) {
+            options.push(format!("ssl-min-ver {}", TLS_VERSIONS[*min]));
+            options.push(format!("ssl-max-ver {}", TLS_VERSIONS[*max]));
+        }
+    }
+    if let Some(ciphers) = ciphers {
+        let (suites, classic): (Vec<&str>, Vec<&str>) = ciphers
+            .split(':')
+            .filter(|c| !c.is_empty())
+            .partition(|c| c.starts_with("TLS_"));
+        if !classic.is_empty() {
+            options.push(format!("ciphers {}", word(&classic.join(":"))?));
+        }
+        if !suites.is_empty() {
+            options.push(format!("ciphersuites {}", word(&suites.join(":"))?));
+        }
+    }
+    if let Some(alpn) = alpn.filter(|a| !a.is_empty()) {
+        if alpn.iter().any(|p| p.is_empty() || p.contains(',')) {
+            return unsupported(format!("ALPN protocols {alpn:?} are not supported."));
+        }
+        options.push(format!("alpn {}", word(&alpn.join(","))?));
+    }
+    Ok(options)
+}
+
+/// HAProxy's TLS version names, lowest first.
+const TLS_VERSIONS: [&str; 5] = ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+fn tls_version(version: &str) -> Result<usize> {
+    let canonical = if version == "TLSv1" {
+        "TLSv1.0"
+    } else {
+        version
+    };
+    match TLS_VERSIONS.iter().position(|v| *v == canonical) {
+        Some(rank) => Ok(rank),
+        None => unsupported(format!("TLS version {version} is not supported.")),
+    }
+}
+
+fn allowed_cidrs(listener: &Listener, lines: &mut Vec<String>) -> Result<()> {
+    if listener.allowed_cidrs.is_empty() {
+        return Ok(());
+    }
+    let cidrs = listener
+        .allowed_cidrs
+        .iter()
+        .map(|c| word(c))
+        .collect::<Result<Vec<_>>>()?;
+    lines.push(format!("acl allowed-cidr src {}", cidrs.join(" ")));
+    lines.push("tcp-request connection reject if !allowed-cidr".to_string());
+    Ok(())
+}
+
+/// Headers set from the client connection, by name.
+const SOURCE_HEADERS: [(&str, &str); 4] = [
+    ("X-Forwarded-Port", "%[dst_port]"),
+    ("X-Forwarded-IP", "%[src]"),
+    ("X-Client-IP", "%[src]"),
+    ("X-Real-IP", "%[src]"),
+];
+
+/// Headers set from the client certificate, by name (TERMINATED_HTTPS only).
+const CLIENT_CERT_HEADERS: [(&str, &str); 8] = [
+    ("X-SSL-Client-Verify", "%[ssl_c_verify]"),
+    ("X-SSL-Client-Has-Cert", "%[ssl_c_used]"),
+    ("X-SSL-Client-DN", "%{+Q}[ssl_c_s_dn]"),
+    ("X-SSL-Client-CN", "%{+Q}[ssl_c_s_dn(cn)]"),
+    ("X-SSL-Issuer", "%{+Q}[ssl_c_i_dn]"),
+    ("X-SSL-Client-SHA1", "%{+Q}[ssl_c_sha1,hex]"),
+    ("X-SSL-Client-Not-Before", "%{+Q}[ssl_c_notbefore]"),
+    ("X-SSL-Client-Not-After", "%{+Q}[ssl_c_notafter]"),
+];
+
+fn header_on(listener: &Listener, header: &str) -> bool {
+    listener
+        .insert_headers
+        .get(header)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn insert_headers(listener: &Listener, lines: &mut Vec<String>) {
+    let tls = listener.protocol == ListenerProtocol::TerminatedHttps;
+    if header_on(listener, "X-Forwarded-For") {
+        lines.push("option forwardfor".to_string());
+    }
+    if header_on(listener, "X-Forwarded-Proto") {
+        let proto = if tls { "https" } else { "http" };
+        lines.push(format!("http-request set-header X-Forwarded-Proto {proto}"));
+    }
+    let cert_headers: &[(&str, &str)] = if tls { &CLIENT_CERT_HEADERS } else { &[] };
+    for (header, value) in SOURCE_HEADERS.iter().chain(cert_headers) {
+        if header_on(listener, header) {
+            lines.push(format!("http-request set-header {header} {value}"));
+        }
+    }
+}
+
+fn hsts(listener: &Listener, lines: &mut Vec<String>) {
+    if listener.protocol != ListenerProtocol::TerminatedHttps {
+        return;
+    }
+    let Some(max_age) = listener.hsts_max_age else {
+        return;
+    };
+    let mut value = format!("max-age={max_age}");
+    if listener.hsts_include_subdomains {
+        value.push_str("; includeSubDomains");
+    }
+    if listener.hsts_preload {
+        value.push_str("; preload");
+    }
+    lines.push(format!(
+        "http-response set-header Strict-Transport-Security '{value}'"
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// L7 policies.
+
+fn l7(ctx: &Ctx, listener: &Listener, mode: Mode, lines: &mut Vec<String>) -> Result<()> {
+    let policies = ctx.policies(&listener.id);
+    if policies.is_empty() {
+        return Ok(());
+    }
+    if mode != Mode::Http {
+        return unsupported(format!(
+            "L7 policies are not supported on {} listeners.",
+            listener.protocol
+        ));
+    }
+    for (_, rules) in &policies {
+        for rule in rules {
+            lines.push(acl(rule)?);
+        }
+    }
+    let mut routes = Vec::new();
+    for (policy, rules) in &policies {
+        let conditions = rules
+            .iter()
+            .map(|r| {
+                Ok(format!(
+                    "{}{}",
+                    if r.invert { "!" } else { "" },
+                    name(&r.id)?
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?
+            .join(" ");
+        match policy.action {
+            L7PolicyAction::RedirectToPool => {
+                let target = policy.redirect_pool_id.as_deref().unwrap_or_default();
+                if let Some(pool) = ctx.target(listener, target)? {
+                    routes.push(format!("use_backend {} if {conditions}", name(&pool.id)?));
+                }
+            }
+            _ => lines.push(format!("{} if {conditions}", http_request(policy)?)),
+        }
+    }
+    lines.extend(routes);
+    Ok(())
+}
+
+/// The `http-request` action of a REJECT or redirect policy.
+fn http_request(policy: &L7Policy) -> Result<String> {
+    let (kind, target) = match policy.action {
+        L7PolicyAction::Reject => return Ok("http-request deny deny_status 403".to_string()),
+        L7PolicyAction::RedirectToUrl => ("location", &policy.redirect_url),
+        L7PolicyAction::RedirectPrefix => ("prefix", &policy.redirect_prefix),
+        L7PolicyAction::RedirectToPool => unreachable!("handled by the caller"),
+    };
+    let Some(target) = target else {
+        return unsupported(format!(
+            "{} policy {} has no target.",
+            policy.action, policy.id
+        ));
+    };
+    let code = policy.redirect_http_code.unwrap_or(302);
+    if ![301, 302, 303, 307, 308].contains(&code) {
+        return unsupported(format!("Redirect code {code} is not supported."));
+    }
+    Ok(format!(
+        "http-request redirect {kind} {} code {code}",
+        log_format_word(target)?
+    ))
+}
+
+fn match_method(compare: L7CompareType) -> &'static str {
+    match compare {
+        L7CompareType::EqualTo => "str",
+        L7CompareType::StartsWith => "beg",
+        L7CompareType::EndsWith => "end",
+        L7CompareType::Contains => "sub",
+        L7CompareType::Regex => "reg",
+    }
+}
+
+fn acl(rule: &L7Rule) -> Result<String> {
+    let m = match_method(rule.compare_type);
+    let key = rule.key.as_deref();
+    let body = match rule.kind {
+        L7RuleType::HostName => {
+            format!(
+                "req.hdr(host),field(1,:) -i -m {m} {}",
+                pattern(&rule.value)?
+            )
+        }
+        L7RuleType::Path => format!("path -m {m} {}", pattern(&rule.value)?),
+        L7RuleType::FileType => match rule.compare_type {
+            L7CompareType::EqualTo => {
+                format!("path_end -m str {}", pattern(&format!(".{}", rule.value))?)
+            }
+            L7CompareType::Regex => format!("path -m reg {}", pattern(&rule.value)?),
+            other => return unsupported(format!("FILE_TYPE rules cannot compare with {other}.")),
+        },
+        L7RuleType::Header => {
+            format!(
+                "req.hdr({}) -m {m} {}",
+                fetch_arg(key, "HEADER")?,
+                pattern(&rule.value)?
+            )
+        }
+        L7RuleType::Cookie => {
+            format!(
+                "req.cook({}) -m {m} {}",
+                fetch_arg(key, "COOKIE")?,
+                pattern(&rule.value)?
+            )
+        }
+        L7RuleType::SslConnHasCert => "ssl_c_used".to_string(),
+        L7RuleType::SslVerifyResult => match rule.value.trim().parse::<u32>() {
+            Ok(code) => format!("ssl_c_verify eq {code}"),
+            Err(_) => {
+                return unsupported(format!(
+                    "SSL_VERIFY_RESULT value {:?} is not a number.",
+                    rule.value
+                ));
+            }
+        },
+        L7RuleType::SslDnField => format!(
+            "ssl_c_s_dn({}) -m {m} {}",
+            fetch_arg(key, "SSL_DN_FIELD")?,
+            pattern(&rule.value)?
+        ),
+    };
+    Ok(format!("acl {} {body}", name(&rule.id)?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends.
+
+fn backend(ctx: &Ctx, pool: &Pool) -> Result<Vec<String>> {
+    let mode = ctx.pool_mode(pool)?;
+    let balance = match pool.lb_algorithm {
+        LbAlgorithm::RoundRobin => "roundrobin",
+        LbAlgorithm::LeastConnections => "leastconn",
+        LbAlgorithm::SourceIp => "source",
+        LbAlgorithm::SourceIpPort => {
+            return unsupported("SOURCE_IP_PORT algorithm is not supported.");
+        }
+    };
+    let mut lines = vec![
+        format!("mode {}", mode.as_str()),
+        format!("balance {balance}"),
+    ];
+    if !pool.admin_state_up {
+        lines.push("disabled".to_string());
+    }
+    let cookie = persistence(pool, mode, &mut lines)?;
+    let (connect, data) = match ctx.users_of(&pool.id).first() {
+        Some(l) => (l.timeout_member_connect, l.timeout_member_data),
+        None => (5000, 50000),
+    };
+    lines.push(format!("timeout connect {connect}ms"));
+    lines.push(format!("timeout server {data}ms"));
+    let monitor = ctx
+        .graph
+        .health_monitor_of(&pool.id)
+        .filter(|h| h.admin_state_up && live(h.provisioning_status));
+    if let Some(monitor) = monitor {
+        monitor_lines(monitor, &mut lines)?;
+    }
+    let mut members: Vec<&Member> = ctx
+        .graph
+        .members_of(&pool.id)
+        .filter(|m| live(m.provisioning_status))
+        .collect();
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    for member in members {
+        lines.push(server(ctx, pool, member, monitor, cookie)?);
+    }
+    Ok(lines)
+}
+
+/// Session persistence lines; returns whether servers carry a cookie.
+fn persistence(pool: &Pool, mode: Mode, lines: &mut Vec<String>) -> Result<bool> {
+    let Some(sp) = &pool.session_persistence else {
+        return Ok(false);
+    };
+    match sp.kind {
+        SessionPersistenceType::SourceIp => {
+            lines.push("stick-table type ip size 10k".to_string());
+            lines.push("stick on src".to_string());
+        }
+        SessionPersistenceType::HttpCookie if mode == Mode::Http => {
+            lines.push("cookie SRV insert indirect nocache".to_string());
+            return Ok(true);
+        }
+        SessionPersistenceType::AppCookie if mode == Mode::Http => {
+            let cookie = fetch_arg(sp.cookie_name.as_deref(), "APP_COOKIE persistence")?;
+            lines.push("stick-table type string len 64 size 10k".to_string());
+            lines.push(format!("stick store-response res.cook({cookie})"));
+            lines.push(format!("stick match req.cook({cookie})"));
+        }
+        // Cookies cannot be seen in TCP mode; HAProxy would ignore these, and so does Octavia.
+        SessionPersistenceType::HttpCookie | SessionPersistenceType::AppCookie => {}
+    }
+    Ok(false)
+}
+
+fn monitor_lines(monitor: &HealthMonitor, lines: &mut Vec<String>) -> Result<()> {
+    lines.push(format!("timeout check {}s", monitor.timeout.max(1)));
+    match monitor.kind {
+        HealthMonitorType::Http | HealthMonitorType::Https => {
+            lines.push("option httpchk".to_string());
+            lines.push(http_check_send(monitor)?);
+            let codes = expected_codes(monitor.expected_codes.as_deref().unwrap_or("200"))?;
+            lines.push(format!("http-check expect status {codes}"));
+        }
+        HealthMonitorType::Tcp => {}
+        HealthMonitorType::TlsHello => lines.push("option ssl-hello-chk".to_string()),
+        HealthMonitorType::Ping | HealthMonitorType::UdpConnect | HealthMonitorType::Sctp => {
+            return unsupported(format!(
+                "{} health monitors are not supported.",
+                monitor.kind
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn http_check_send(monitor: &HealthMonitor) -> Result<String> {
+    let method = monitor.http_method.map_or("GET", |m| m.as_str());
+    let path = word(monitor.url_path.as_deref().unwrap_or("/"))?;
+    let mut line = format!("http-check send meth {method} uri {path}");
+    if let Some(version) = monitor.http_version {
+        let version = format!("{version:.1}");
+        if version != "1.0" && version != "1.1" {
+            return unsupported(format!("HTTP version {version} is not supported."));
+        }
+        let _ = write!(line, " ver HTTP/{version}");
+    }
+    if let Some(domain) = &monitor.domain_name {
+        let _ = write!(line, " hdr Host {}", word(domain)?);
+    }
+    Ok(line)
+}
+
+/// Octavia's expected codes ("200", "200,202", "200-204") as HAProxy's status list, which takes
+/// the same syntax.
+fn expected_codes(codes: &str) -> Result<String> {
+    let valid_code = |c: &str| c.len() == 3 && c.chars().all(|d| d.is_ascii_digit());
+    let valid = codes.split(',').all(|part| {
+        let mut bounds = part.splitn(2, '-');
+        let low = bounds.next().unwrap_or_default();
+        valid_code(low)
+            && bounds
+                .next()
+                .is_none_or(|high| valid_code(high) && low <= high)
+    });
+    if valid {
+        Ok(codes.to_string())
+    } else {
+        unsupported(format!("Expected codes {codes:?} are not supported."))
+    }
+}
+
+fn server(
+    ctx: &Ctx,
+    pool: &Pool,
+    member: &Member,
+    monitor: Option<&HealthMonitor>,
+    cookie: bool,
+) -> Result<String> {
+    let mut line = format!(
+        "server {} {} weight {}",
+        name(&member.id)?,
+        host_port(&member.address, member.protocol_port)?,
+        member.weight
+    );
+    if let Some(monitor) = monitor {
+        line.push_str(&server_check(pool, member, monitor)?);
+    }
+    if cookie {
+        let _ = write!(line, " cookie {}", name(&member.id)?);
+    }
+    match pool.protocol {
+        PoolProtocol::Proxy => line.push_str(" send-proxy"),
+        PoolProtocol::ProxyV2 => line.push_str(" send-proxy-v2"),
+        _ => {}
+    }
+    if member.backup {
+        line.push_str(" backup");
+    }
+    if !member.admin_state_up {
+        line.push_str(" disabled");
+    }
+    if pool.tls_enabled {
+        for option in server_tls(ctx, pool)? {
+            line.push(' ');
+            line.push_str(&option);
+        }
+    }
+    Ok(line)
+}
+
+fn server_check(pool: &Pool, member: &Member, monitor: &HealthMonitor) -> Result<String> {
+    let mut check = " check".to_string();
+    if monitor.kind == HealthMonitorType::Https && !pool.tls_enabled {
+        check.push_str(" check-ssl verify none");
+    }
+    let _ = write!(
+        check,
+        " inter {}s fall {} rise {}",
+        monitor.delay.max(1),
+        monitor.max_retries_down,
+        monitor.max_retries
+    );
+    if let Some(address) = &member.monitor_address {
+        let _ = write!(check, " addr {}", ip(address)?);
+    }
+    if let Some(port) = member.monitor_port {
+        let _ = write!(check, " port {port}");
+    }
+    Ok(check)
+}
+
+fn server_tls(ctx: &Ctx, pool: &Pool) -> Result<Vec<String>> {
+    let mut options = vec!["ssl".to_string()];
+    match &pool.ca_tls_container_ref {
+        Some(ca) => {
+            options.push(format!("ca-file {}", ctx.file(ca)?));
+            options.push("verify required".to_string());
+            if let Some(crl) = &pool.crl_container_ref {
+                options.push(format!("crl-file {}", ctx.file(crl)?));
+            }
+        }
+        None => options.push("verify none".to_string()),
+    }
+    if let Some(crt) = &pool.tls_container_ref {
+        options.push(format!("crt {}", ctx.file(crt)?));
+    }
+    options.extend(tls_options(
+        pool.tls_versions.as_deref(),
+        pool.tls_ciphers.as_deref(),
+        pool.alpn_protocols.as_deref(),
+    )?);
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::process::Command;
+
+    use fulcrum_core::model::{HttpMethod, LoadBalancer, OperatingStatus, SessionPersistence};
+
+    use super::*;
+
+    const ACTIVE: ProvisioningStatus = ProvisioningStatus::Active;
+    const ONLINE: OperatingStatus = OperatingStatus::Online;
+
+    fn graph() -> LoadBalancerGraph {
+        LoadBalancerGraph {
+            load_balancer: LoadBalancer {
+                id: "lb1".into(),
+                project_id: None,
+                name: None,
+                description: None,
+                admin_state_up: true,
+                provisioning_status: ACTIVE,
+                operating_status: ONLINE,
+                vip_address: "127.0.0.1".into(),
+                vip_port_id: "port".into(),
+                vip_subnet_id: "subnet".into(),
+                vip_network_id: "net".into(),
+                vip_qos_policy_id: None,
+                provider: "haproxy".into(),
+                flavor_id: None,
+                availability_zone: None,
+                tags: vec![],
+                created_at: String::new(),
+                updated_at: None,
+            },
+            listeners: vec![],
+            pools: vec![],
+            members: vec![],
+            health_monitors: vec![],
+            l7policies: vec![],
+            l7rules: vec![],
+        }
+    }
+
+    fn listener(id: &str, protocol: ListenerProtocol, port: i64, pool: Option<&str>) -> Listener {
+        Listener {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            protocol,
+            protocol_port: port,
+            connection_limit: -1,
+            default_tls_container_ref: None,
+            sni_container_refs: vec![],
+            default_pool_id: pool.map(Into::into),
+            insert_headers: BTreeMap::new(),
+            timeout_client_data: 50000,
+            timeout_member_connect: 5000,
+            timeout_member_data: 50000,
+            timeout_tcp_inspect: 0,
+            tags: vec![],
+            client_ca_tls_container_ref: None,
+            client_authentication: ClientAuthentication::None,
+            client_crl_container_ref: None,
+            allowed_cidrs: vec![],
+            tls_ciphers: None,
+            tls_versions: None,
+            alpn_protocols: None,
+            hsts_max_age: None,
+            hsts_include_subdomains: false,
+            hsts_preload: false,
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn pool(id: &str, protocol: PoolProtocol, lb_algorithm: LbAlgorithm) -> Pool {
+        Pool {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            protocol,
+            lb_algorithm,
+            session_persistence: None,
+            tls_container_ref: None,
+            ca_tls_container_ref: None,
+            crl_container_ref: None,
+            tls_enabled: false,
+            tls_ciphers: None,
+            tls_versions: None,
+            alpn_protocols: None,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn member(id: &str, pool_id: &str, address: &str, port: i64) -> Member {
+        Member {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            pool_id: pool_id.into(),
+            name: None,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            address: address.into(),
+            protocol_port: port,
+            weight: 1,
+            backup: false,
+            subnet_id: None,
+            monitor_address: None,
+            monitor_port: None,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn monitor(pool_id: &str, kind: HealthMonitorType) -> HealthMonitor {
+        HealthMonitor {
+            id: format!("hm-{pool_id}"),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            pool_id: pool_id.into(),
+            name: None,
+            kind,
+            delay: 5,
+            timeout: 3,
+            max_retries: 2,
+            max_retries_down: 3,
+            http_method: None,
+            url_path: None,
+            expected_codes: None,
+            http_version: None,
+            domain_name: None,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn policy(id: &str, listener_id: &str, position: i64, action: L7PolicyAction) -> L7Policy {
+        L7Policy {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            listener_id: listener_id.into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            action,
+            redirect_pool_id: None,
+            redirect_url: None,
+            redirect_prefix: None,
+            redirect_http_code: None,
+            position,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn rule(
+        id: &str,
+        policy_id: &str,
+        kind: L7RuleType,
+        compare: L7CompareType,
+        value: &str,
+    ) -> L7Rule {
+        L7Rule {
+            id: id.into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            l7policy_id: policy_id.into(),
+            kind,
+            compare_type: compare,
+            key: None,
+            value: value.into(),
+            invert: false,
+            admin_state_up: true,
+            provisioning_status: ACTIVE,
+            operating_status: ONLINE,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        }
+    }
+
+    fn settings(dir: &Path) -> RenderSettings {
+        RenderSettings {
+            runtime_dir: dir.to_path_buf(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// Renders, checks the text with the real HAProxy, and returns it.
+    fn render_checked(graph: &LoadBalancerGraph, settings: &RenderSettings) -> String {
+        let text = render(graph, settings).expect("renders");
+        assert_eq!(render(graph, settings).unwrap(), text, "deterministic");
+        haproxy_check(&text);
+        text
+    }
+
+    fn haproxy_check(text: &str) {
+        let binary = Path::new("/usr/sbin/haproxy");
+        if !binary.exists() {
+            println!(
+                "skipping HAProxy validation: {} is absent",
+                binary.display()
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("haproxy.cfg");
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(binary)
+            .arg("-c")
+            .arg("-dW")
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "haproxy -c failed:\n{}\n--- config ---\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn has(text: &str, line: &str) {
+        assert!(
+            text.lines().any(|l| l.trim() == line),
+            "missing line {line:?} in:\n{text}"
+        );
+    }
+
+    fn unsupported_message(graph: &LoadBalancerGraph) -> String {
+        match render(graph, &settings(Path::new("/run/x"))) {
+            Err(RenderError::Unsupported(message)) => message,
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_listener_round_robin_pool_with_http_monitor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = graph();
+        let mut l = listener("l1", ListenerProtocol::Http, 8080, Some("p1"));
+        l.connection_limit = 1000;
+        l.timeout_client_data = 20000;
+        l.timeout_member_connect = 4000;
+        l.timeout_member_data = 30000;
+        for h in [
+            "X-Forwarded-For",
+            "X-Forwarded-Port",
+            "X-Forwarded-Proto",
+            "X-Real-IP",
+        ] {
+            l.insert_headers.insert(h.into(), "true".into());
+        }
+        l.insert_headers
+            .insert("X-Client-IP".into(), "false".into());
+        g.listeners.push(l);
+        g.pools
+            .push(pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin));
+        let mut m2 = member("m2", "p1", "::1", 81);
+        m2.monitor_address = Some("127.0.0.2".into());
+        m2.monitor_port = Some(9000);
+        g.members.extend([member("m1", "p1", "10.0.0.1", 80), m2]);
+        let mut hm = monitor("p1", HealthMonitorType::Http);
+        hm.http_method = Some(HttpMethod::Head);
+        hm.url_path = Some("/health check".into());
+        hm.expected_codes = Some("200-204,301".into());
+        hm.http_version = Some(1.1);
+        hm.domain_name = Some("example.com".into());
+        g.health_monitors.push(hm);
+        let text = render_checked(&g, &settings(dir.path()));
+        has(
+            &text,
+            &format!(
+                "stats socket {}/stats.sock mode 600 level admin",
+                dir.path().display()
+            ),
+        );
+        has(&text, "maxconn 50000");
+        has(&text, "frontend l1");
+        has(&text, "bind 127.0.0.1:8080");
+        has(&text, "mode http");
+        has(&text, "maxconn 1000");
+        has(&text, "timeout client 20000ms");
+        has(&text, "option forwardfor");
+        has(
+            &text,
+            "http-request set-header X-Forwarded-Port %[dst_port]",
+        );
+        has(&text, "http-request set-header X-Forwarded-Proto http");
+        has(&text, "http-request set-header X-Real-IP %[src]");
+        assert!(!text.contains("X-Client-IP"));
+        has(&text, "default_backend p1");
+        has(&text, "backend p1");
+        has(&text, "balance roundrobin");
+        has(&text, "timeout connect 4000ms");
+        has(&text, "timeout server 30000ms");
+        has(&text, "timeout check 3s");
+        has(&text, "option httpchk");
+        has(
+            &text,
+            "http-check send meth HEAD uri '/health check' ver HTTP/1.1 hdr Host example.com",
+        );
+        has(&text, "http-check expect status 200-204,301");
+        has(
+            &text,
+            "server m1 10.0.0.1:80 weight 1 check inter 5s fall 3 rise 2",
+        );
+        has(
+            &text,
+            "server m2 [::1]:81 weight 1 check inter 5s fall 3 rise 2 addr 127.0.0.2 port 9000",
+        );
+        assert!(!text.contains("daemon") && !text.contains("\n    log "));
+    }
+
+    #[test]
+    fn tcp_listener_with_source_ip_persistence() {
+        let mut g = graph();
+        let mut l = listener("l1", ListenerProtocol::Tcp, 3306, Some("p1"));
+        l.timeout_tcp_inspect = 500;
+        g.listeners.push(l);
+        let mut p = pool("p1", PoolProtocol::Tcp, LbAlgorithm::SourceIp);
+        p.session_persistence = Some(persistence(SessionPersistenceType::SourceIp, None));
+        g.pools.push(p);
+        g.members.push(member("m1", "p1", "10.0.0.1", 3306));
+        g.health_monitors
+            .push(monitor("p1", HealthMonitorType::Tcp));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "mode tcp");
+        has(&text, "tcp-request inspect-delay 500ms");
+        has(&text, "balance source");
+        has(&text, "stick-table type ip size 10k");
+        has(&text, "stick on src");
+        has(
+            &text,
+            "server m1 10.0.0.1:3306 weight 1 check inter 5s fall 3 rise 2",
+        );
+        assert!(!text.contains("httpchk"));
+    }
+
+    fn persistence(kind: SessionPersistenceType, cookie: Option<&str>) -> SessionPersistence {
+        SessionPersistence {
+            kind,
+            cookie_name: cookie.map(Into::into),
+            persistence_timeout: None,
+            persistence_granularity: None,
+        }
+    }
+
+    #[test]
+    fn http_cookie_persistence() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Http, 80, Some("p1")));
+        let mut p = pool("p1", PoolProtocol::Http, LbAlgorithm::LeastConnections);
+        p.session_persistence = Some(persistence(SessionPersistenceType::HttpCookie, None));
+        g.pools.push(p);
+        g.members.extend([
+            member("m1", "p1", "10.0.0.1", 80),
+            member("m2", "p1", "10.0.0.2", 80),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "balance leastconn");
+        has(&text, "cookie SRV insert indirect nocache");
+        has(&text, "server m1 10.0.0.1:80 weight 1 cookie m1");
+        has(&text, "server m2 10.0.0.2:80 weight 1 cookie m2");
+    }
+
+    #[test]
+    fn app_cookie_persistence() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Http, 80, Some("p1")));
+        let mut p = pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin);
+        p.session_persistence = Some(persistence(
+            SessionPersistenceType::AppCookie,
+            Some("JSESSIONID"),
+        ));
+        g.pools.push(p);
+        g.members.push(member("m1", "p1", "10.0.0.1", 80));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "stick-table type string len 64 size 10k");
+        has(&text, "stick store-response res.cook(JSESSIONID)");
+        has(&text, "stick match req.cook(JSESSIONID)");
+    }
+
+    #[test]
+    fn l7_policies_in_position_order_with_inverted_rules() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Http, 80, Some("p1")));
+        g.pools.extend([
+            pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin),
+            pool("p2", PoolProtocol::Http, LbAlgorithm::RoundRobin),
+        ]);
+        g.members.extend([
+            member("m1", "p1", "10.0.0.1", 80),
+            member("m2", "p2", "10.0.0.2", 80),
+        ]);
+        let mut to_pool = policy("pol-pool", "l1", 1, L7PolicyAction::RedirectToPool);
+        to_pool.redirect_pool_id = Some("p2".into());
+        let mut to_url = policy("pol-url", "l1", 3, L7PolicyAction::RedirectToUrl);
+        to_url.redirect_url = Some("https://example.com/a%20b".into());
+        to_url.redirect_http_code = Some(301);
+        let reject = policy("pol-reject", "l1", 2, L7PolicyAction::Reject);
+        let mut disabled = policy("pol-off", "l1", 4, L7PolicyAction::Reject);
+        disabled.admin_state_up = false;
+        let empty = policy("pol-empty", "l1", 5, L7PolicyAction::Reject);
+        g.l7policies
+            .extend([to_url, to_pool, reject, disabled, empty]);
+        let mut header = rule(
+            "r-header",
+            "pol-pool",
+            L7RuleType::Header,
+            L7CompareType::Contains,
+            "it's a test",
+        );
+        header.key = Some("X-Group".into());
+        let mut cookie = rule(
+            "r-cookie",
+            "pol-reject",
+            L7RuleType::Cookie,
+            L7CompareType::EqualTo,
+            "-bad",
+        );
+        cookie.key = Some("session".into());
+        let mut host = rule(
+            "r-host",
+            "pol-reject",
+            L7RuleType::HostName,
+            L7CompareType::EndsWith,
+            ".example.com",
+        );
+        host.invert = true;
+        g.l7rules.extend([
+            rule(
+                "r-path",
+                "pol-pool",
+                L7RuleType::Path,
+                L7CompareType::StartsWith,
+                "/api",
+            ),
+            header,
+            cookie,
+            host,
+            rule(
+                "r-file",
+                "pol-url",
+                L7RuleType::FileType,
+                L7CompareType::EqualTo,
+                "jpg",
+            ),
+            rule(
+                "r-regex",
+                "pol-url",
+                L7RuleType::FileType,
+                L7CompareType::Regex,
+                r"\.(png|gif)$",
+            ),
+            rule(
+                "r-off",
+                "pol-off",
+                L7RuleType::Path,
+                L7CompareType::EqualTo,
+                "/off",
+            ),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "acl r-path path -m beg /api");
+        has(
+            &text,
+            "acl r-header req.hdr(X-Group) -m sub 'it'\\''s a test'",
+        );
+        has(&text, "acl r-cookie req.cook(session) -m str -- -bad");
+        has(
+            &text,
+            "acl r-host req.hdr(host),field(1,:) -i -m end .example.com",
+        );
+        has(&text, "acl r-file path_end -m str .jpg");
+        has(&text, r"acl r-regex path -m reg '\.(png|gif)$'");
+        has(
+            &text,
+            "http-request deny deny_status 403 if r-cookie !r-host",
+        );
+        has(
+            &text,
+            "http-request redirect location https://example.com/a%%20b code 301 if r-file r-regex",
+        );
+        has(&text, "use_backend p2 if r-header r-path");
+        assert!(!text.contains("r-off") && !text.contains("pol-empty"));
+        let deny = text.find("http-request deny").unwrap();
+        let redirect = text.find("http-request redirect").unwrap();
+        let use_backend = text.find("use_backend").unwrap();
+        let default_backend = text.find("default_backend p1").unwrap();
+        assert!(deny < redirect && redirect < use_backend && use_backend < default_backend);
+    }
+
+    /// Writes a self-signed certificate and key as one PEM file; None without openssl.
+    fn self_signed(dir: &Path, cn: &str) -> Option<PathBuf> {
+        let (key, crt) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
+        let status = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-subj")
+            .arg(format!("/CN={cn}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt)
+            .output()
+            .ok()?
+            .status;
+        if !status.success() {
+            return None;
+        }
+        let pem = dir.join(format!("{cn}.pem"));
+        let mut text = std::fs::read(&crt).ok()?;
+        text.extend(std::fs::read(&key).ok()?);
+        std::fs::write(&pem, text).ok()?;
+        Some(pem)
+    }
+
+    #[test]
+    fn terminated_https_with_sni_and_client_auth() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(default_pem) = self_signed(dir.path(), "default") else {
+            println!("skipping: openssl is not available");
+            return;
+        };
+        let sni_pem = self_signed(dir.path(), "sni").unwrap();
+        let ca_pem = dir.path().join("sni.crt");
+        let mut s = settings(dir.path());
+        s.files.insert("ref-default".into(), default_pem.clone());
+        s.files.insert("ref-sni".into(), sni_pem.clone());
+        s.files.insert("ref-ca".into(), ca_pem.clone());
+        let mut g = graph();
+        let mut l = listener("l1", ListenerProtocol::TerminatedHttps, 443, Some("p1"));
+        l.default_tls_container_ref = Some("ref-default".into());
+        l.sni_container_refs = vec!["ref-sni".into()];
+        l.client_ca_tls_container_ref = Some("ref-ca".into());
+        l.client_authentication = ClientAuthentication::Mandatory;
+        l.tls_versions = Some(vec!["TLSv1.3".into(), "TLSv1.2".into()]);
+        l.tls_ciphers = Some(
+            "ECDHE-RSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES256-GCM-SHA384".into(),
+        );
+        l.alpn_protocols = Some(vec!["h2".into(), "http/1.1".into()]);
+        l.hsts_max_age = Some(31536000);
+        l.hsts_include_subdomains = true;
+        l.hsts_preload = true;
+        for h in [
+            "X-Forwarded-Proto",
+            "X-SSL-Client-Verify",
+            "X-SSL-Client-CN",
+            "X-SSL-Client-SHA1",
+        ] {
+            l.insert_headers.insert(h.into(), "True".into());
+        }
+        g.listeners.push(l);
+        let mut p = pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin);
+        p.tls_enabled = true;
+        p.ca_tls_container_ref = Some("ref-ca".into());
+        p.tls_container_ref = Some("ref-sni".into());
+        g.pools.push(p);
+        g.members.push(member("m1", "p1", "10.0.0.1", 443));
+        let mut rule_cn = rule(
+            "r-dn",
+            "pol",
+            L7RuleType::SslDnField,
+            L7CompareType::EqualTo,
+            "admin",
+        );
+        rule_cn.key = Some("CN".into());
+        g.l7policies
+            .push(policy("pol", "l1", 1, L7PolicyAction::Reject));
+        g.l7rules.extend([
+            rule(
+                "r-cert",
+                "pol",
+                L7RuleType::SslConnHasCert,
+                L7CompareType::EqualTo,
+                "True",
+            ),
+            rule(
+                "r-verify",
+                "pol",
+                L7RuleType::SslVerifyResult,
+                L7CompareType::EqualTo,
+                "0",
+            ),
+            rule_cn,
+        ]);
+        let text = render_checked(&g, &s);
+        let (d, n, c) = (default_pem.display(), sni_pem.display(), ca_pem.display());
+        has(
+            &text,
+            &format!(
+                "bind 127.0.0.1:443 ssl crt {d} crt {n} ca-file {c} verify required ssl-min-ver TLSv1.2 \
+             ssl-max-ver TLSv1.3 ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384 \
+             ciphersuites TLS_AES_128_GCM_SHA256 alpn h2,http/1.1"
+            ),
+        );
+        has(
+            &text,
+            "http-response set-header Strict-Transport-Security 'max-age=31536000; includeSubDomains; preload'",
+        );
+        has(&text, "http-request set-header X-Forwarded-Proto https");
+        has(
+            &text,
+            "http-request set-header X-SSL-Client-Verify %[ssl_c_verify]",
+        );
+        has(
+            &text,
+            "http-request set-header X-SSL-Client-CN %{+Q}[ssl_c_s_dn(cn)]",
+        );
+        has(
+            &text,
+            "http-request set-header X-SSL-Client-SHA1 %{+Q}[ssl_c_sha1,hex]",
+        );
+        has(&text, "acl r-cert ssl_c_used");
+        has(&text, "acl r-verify ssl_c_verify eq 0");
+        has(&text, "acl r-dn ssl_c_s_dn(CN) -m str admin");
+        has(
+            &text,
+            &format!("server m1 10.0.0.1:443 weight 1 ssl ca-file {c} verify required crt {n}"),
+        );
+
+        s.files.remove("ref-sni");
+        assert_eq!(
+            render(&g, &s),
+            Err(RenderError::MissingFile("ref-sni".into()))
+        );
+    }
+
+    #[test]
+    fn prometheus_listener() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Prometheus, 9100, None));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "bind 127.0.0.1:9100");
+        has(&text, "mode http");
+        has(
+            &text,
+            "http-request use-service prometheus-exporter if { path /metrics }",
+        );
+        assert!(!text.contains("backend"));
+    }
+
+    #[test]
+    fn allowed_cidrs_and_ipv6_vip() {
+        let mut g = graph();
+        g.load_balancer.vip_address = "::1".into();
+        let mut l = listener("l1", ListenerProtocol::Http, 80, Some("p1"));
+        l.allowed_cidrs = vec!["10.0.0.0/8".into(), "2001:db8::/32".into()];
+        l.admin_state_up = false;
+        g.listeners.push(l);
+        g.pools
+            .push(pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "bind [::1]:80");
+        has(&text, "disabled");
+        has(&text, "acl allowed-cidr src 10.0.0.0/8 2001:db8::/32");
+        has(&text, "tcp-request connection reject if !allowed-cidr");
+    }
+
+    #[test]
+    fn weight_zero_disabled_backup_and_proxy_members() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Http, 80, Some("p1")));
+        g.pools
+            .push(pool("p1", PoolProtocol::Proxy, LbAlgorithm::RoundRobin));
+        let mut drained = member("m1", "p1", "10.0.0.1", 80);
+        drained.weight = 0;
+        let mut off = member("m2", "p1", "10.0.0.2", 80);
+        off.admin_state_up = false;
+        let mut backup = member("m3", "p1", "10.0.0.3", 80);
+        backup.backup = true;
+        let mut gone = member("m4", "p1", "10.0.0.4", 80);
+        gone.provisioning_status = ProvisioningStatus::PendingDelete;
+        g.members.extend([backup, off, drained, gone]);
+        g.health_monitors
+            .push(monitor("p1", HealthMonitorType::Https));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        let check = "check check-ssl verify none inter 5s fall 3 rise 2";
+        has(&text, "mode http");
+        has(
+            &text,
+            &format!("server m1 10.0.0.1:80 weight 0 {check} send-proxy"),
+        );
+        has(
+            &text,
+            &format!("server m2 10.0.0.2:80 weight 1 {check} send-proxy disabled"),
+        );
+        has(
+            &text,
+            &format!("server m3 10.0.0.3:80 weight 1 {check} send-proxy backup"),
+        );
+        assert!(!text.contains("m4"));
+    }
+
+    #[test]
+    fn unsupported_options() {
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Udp, 53, None));
+        assert_eq!(
+            unsupported_message(&g),
+            "UDP protocol listeners are not supported."
+        );
+
+        let mut g = graph();
+        g.pools
+            .push(pool("p1", PoolProtocol::Udp, LbAlgorithm::RoundRobin));
+        assert_eq!(
+            unsupported_message(&g),
+            "UDP protocol pools are not supported."
+        );
+
+        let mut g = graph();
+        g.pools
+            .push(pool("p1", PoolProtocol::Tcp, LbAlgorithm::SourceIpPort));
+        assert_eq!(
+            unsupported_message(&g),
+            "SOURCE_IP_PORT algorithm is not supported."
+        );
+
+        let mut g = graph();
+        g.pools
+            .push(pool("p1", PoolProtocol::Tcp, LbAlgorithm::RoundRobin));
+        g.health_monitors
+            .push(monitor("p1", HealthMonitorType::Ping));
+        assert_eq!(
+            unsupported_message(&g),
+            "PING health monitors are not supported."
+        );
+    }
+}

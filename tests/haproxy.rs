@@ -1,0 +1,423 @@
+//! The HAProxy driver with real HAProxy processes and real backend servers on loopback.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Db, Options, TestServer, assert_fault};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An HTTP backend that answers with its name; `/health` fails while `healthy` is false.
+struct Backend {
+    addr: SocketAddr,
+    healthy: Arc<AtomicBool>,
+}
+
+async fn backend(name: &'static str) -> Backend {
+    let healthy = Arc::new(AtomicBool::new(true));
+    let flag = healthy.clone();
+    let app = axum::Router::new()
+        .route(
+            "/health",
+            axum::routing::get(move || {
+                let flag = flag.clone();
+                async move {
+                    if flag.load(Ordering::Relaxed) {
+                        (axum::http::StatusCode::OK, "ok")
+                    } else {
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "sick")
+                    }
+                }
+            }),
+        )
+        .fallback(move || async move { name });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Backend { addr, healthy }
+}
+
+/// A TCP echo backend.
+async fn echo_backend() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = sock.read(&mut buf).await {
+                    if n == 0 || sock.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+async fn start(db: Db) -> TestServer {
+    TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A load balancer with one listener and one pool of `members`.
+struct Lb {
+    id: String,
+    url: String,
+    vip: String,
+    port: u16,
+    listener: String,
+    pool: String,
+}
+
+async fn http_lb(s: &TestServer, protocol: &str, pool: Value, members: &[SocketAddr]) -> Lb {
+    let lb = s.active_lb("h").await;
+    let lb_id = id(&lb);
+    let vip = lb["vip_address"].as_str().unwrap().to_string();
+    let port = free_port();
+    let listener = s
+        .create(
+            "/v2/lbaas/listeners",
+            "listener",
+            json!({"loadbalancer_id": lb_id, "protocol": protocol, "protocol_port": port}),
+        )
+        .await;
+    s.settle(&lb_id).await;
+    let mut pool = pool;
+    pool["listener_id"] = json!(id(&listener));
+    let pool = s.create("/v2/lbaas/pools", "pool", pool).await;
+    s.settle(&lb_id).await;
+    for m in members {
+        s.create(
+            &format!("/v2/lbaas/pools/{}/members", id(&pool)),
+            "member",
+            json!({"address": m.ip().to_string(), "protocol_port": m.port()}),
+        )
+        .await;
+        s.settle(&lb_id).await;
+    }
+    Lb {
+        url: format!("http://{vip}:{port}"),
+        id: lb_id,
+        vip,
+        port,
+        listener: id(&listener),
+        pool: id(&pool),
+    }
+}
+
+fn rr_pool() -> Value {
+    json!({"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})
+}
+
+async fn hits(url: &str, n: usize) -> HashMap<String, usize> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let mut out = HashMap::new();
+    for _ in 0..n {
+        let resp = http.get(url).send().await.expect("request through the LB");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        *out.entry(if status == 200 { body } else { format!("status {status}") }).or_default() += 1;
+    }
+    out
+}
+
+async fn member_status(s: &TestServer, pool: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = s.get(&format!("/v2/lbaas/pools/{pool}/members")).await;
+        let statuses: Vec<&str> = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["operating_status"].as_str().unwrap())
+            .collect();
+        if statuses.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no member became {want}: {statuses:?}\n{}", s.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn round_robin_and_health(db: Db) {
+    let s = start(db).await;
+    let (a, b) = (backend("a").await, backend("b").await);
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr, b.addr]).await;
+    let spread = hits(&lb.url, 10).await;
+    assert_eq!(spread.get("a"), Some(&5), "{spread:?}");
+    assert_eq!(spread.get("b"), Some(&5), "{spread:?}");
+
+    s.create(
+        "/v2/lbaas/healthmonitors",
+        "healthmonitor",
+        json!({"pool_id": lb.pool, "type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 1,
+               "max_retries_down": 1, "url_path": "/health"}),
+    )
+    .await;
+    s.settle(&lb.id).await;
+    member_status(&s, &lb.pool, "ONLINE").await;
+    b.healthy.store(false, Ordering::Relaxed);
+    member_status(&s, &lb.pool, "ERROR").await;
+    let spread = hits(&lb.url, 6).await;
+    assert_eq!(spread.get("a"), Some(&6), "a failing member gets no traffic: {spread:?}");
+    let pool = s.get(&format!("/v2/lbaas/pools/{}", lb.pool)).await;
+    assert_eq!(pool["pool"]["operating_status"], "DEGRADED");
+    b.healthy.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = s.get(&format!("/v2/lbaas/pools/{}/members", lb.pool)).await;
+        if v["members"].as_array().unwrap().iter().all(|m| m["operating_status"] == "ONLINE") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "member never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(hits(&lb.url, 4).await.get("b"), Some(&2));
+
+    let stats = s.get(&format!("/v2/lbaas/listeners/{}/stats", lb.listener)).await;
+    assert!(stats["stats"]["total_connections"].as_i64().unwrap() >= 20, "{stats}");
+    assert!(stats["stats"]["bytes_out"].as_i64().unwrap() > 0, "{stats}");
+}
+
+async fn draining_and_persistence(db: Db) {
+    let s = start(db).await;
+    let (a, b) = (backend("a").await, backend("b").await);
+    let lb = http_lb(
+        &s,
+        "HTTP",
+        json!({"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "session_persistence": {"type": "HTTP_COOKIE"}}),
+        &[a.addr, b.addr],
+    )
+    .await;
+    // Cookie persistence keeps one client on one member.
+    let http = reqwest::Client::new();
+    let first = http.get(&lb.url).send().await.unwrap();
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let who = first.text().await.unwrap();
+    for _ in 0..6 {
+        let body = http.get(&lb.url).header("Cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        assert_eq!(body, who, "the cookie pins the client");
+    }
+    // Weight 0 drains a member; admin_state_up=false takes it out.
+    let members = s.get(&format!("/v2/lbaas/pools/{}/members", lb.pool)).await;
+    let member_b = members["members"].as_array().unwrap().iter()
+        .find(|m| m["protocol_port"] == b.addr.port()).unwrap().clone();
+    let path = format!("/v2/lbaas/pools/{}/members/{}", lb.pool, id(&member_b));
+    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"weight": 0}}))).await.0, 200);
+    s.settle(&lb.id).await;
+    assert_eq!(hits(&lb.url, 6).await.get("a"), Some(&6));
+    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"weight": 1, "admin_state_up": false}}))).await.0, 200);
+    s.settle(&lb.id).await;
+    assert_eq!(hits(&lb.url, 6).await.get("a"), Some(&6));
+    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"admin_state_up": true}}))).await.0, 200);
+    s.settle(&lb.id).await;
+    assert_eq!(hits(&lb.url, 6).await.get("b"), Some(&3));
+}
+
+async fn l7_routing_and_cidrs(db: Db) {
+    let s = start(db).await;
+    let (a, api) = (backend("a").await, backend("api").await);
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
+    let api_pool = s
+        .create("/v2/lbaas/pools", "pool", json!({"loadbalancer_id": lb.id, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}))
+        .await;
+    s.settle(&lb.id).await;
+    s.create(&format!("/v2/lbaas/pools/{}/members", id(&api_pool)), "member",
+        json!({"address": "127.0.0.1", "protocol_port": api.addr.port()})).await;
+    s.settle(&lb.id).await;
+    let to_api = s.create("/v2/lbaas/l7policies", "l7policy",
+        json!({"listener_id": lb.listener, "action": "REDIRECT_TO_POOL", "redirect_pool_id": id(&api_pool)})).await;
+    s.settle(&lb.id).await;
+    s.create(&format!("/v2/lbaas/l7policies/{}/rules", id(&to_api)), "rule",
+        json!({"type": "PATH", "compare_type": "STARTS_WITH", "value": "/api"})).await;
+    s.settle(&lb.id).await;
+    let reject = s.create("/v2/lbaas/l7policies", "l7policy",
+        json!({"listener_id": lb.listener, "action": "REJECT"})).await;
+    s.settle(&lb.id).await;
+    s.create(&format!("/v2/lbaas/l7policies/{}/rules", id(&reject)), "rule",
+        json!({"type": "HEADER", "key": "X-Evil", "compare_type": "EQUAL_TO", "value": "yes"})).await;
+    s.settle(&lb.id).await;
+
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(format!("{}/api/x", lb.url)).send().await.unwrap().text().await.unwrap(), "api");
+    assert_eq!(http.get(format!("{}/web", lb.url)).send().await.unwrap().text().await.unwrap(), "a");
+    let denied = http.get(format!("{}/web", lb.url)).header("X-Evil", "yes").send().await.unwrap();
+    assert_eq!(denied.status(), 403);
+
+    // allowed_cidrs refuses clients outside the list.
+    let listener = format!("/v2/lbaas/listeners/{}", lb.listener);
+    assert_eq!(s.call("PUT", &listener, Some(json!({"listener": {"allowed_cidrs": ["10.0.0.0/8"]}}))).await.0, 200);
+    s.settle(&lb.id).await;
+    assert!(reqwest::get(&lb.url).await.is_err(), "a client from 127.0.0.1 is refused");
+    assert_eq!(s.call("PUT", &listener, Some(json!({"listener": {"allowed_cidrs": ["127.0.0.0/8"]}}))).await.0, 200);
+    s.settle(&lb.id).await;
+    assert_eq!(reqwest::get(&lb.url).await.unwrap().status(), 200);
+}
+
+fn make_cert(dir: &Path, name: &str, host: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (key, crt) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.crt")));
+    let ok = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
+        .arg(format!("/CN={host}"))
+        .arg("-addext")
+        .arg(format!("subjectAltName=DNS:{host}"))
+        .arg("-keyout").arg(&key).arg("-out").arg(&crt)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut pem = std::fs::read(&crt).unwrap();
+    pem.extend(std::fs::read(&key).unwrap());
+    std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
+}
+
+/// GET over TLS with curl, resolving `host` to the VIP and trusting `ca`; returns the body.
+fn curl_tls(host: &str, lb: &Lb, ca: &Path) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "5", "--cacert"])
+        .arg(ca)
+        .arg("--resolve")
+        .arg(format!("{host}:{}:{}", lb.port, lb.vip))
+        .arg(format!("https://{host}:{}/", lb.port))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {host}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn terminated_https_with_sni(db: Db) {
+    let s = start(db).await;
+    let certs = s.dir().join("certs");
+    make_cert(&certs, "site-a", "a.test");
+    make_cert(&certs, "site-b", "b.test");
+    let a = backend("a").await;
+    let lb_obj = s.active_lb("tls").await;
+    let lb_id = id(&lb_obj);
+    let port = free_port();
+    let got = s.call("POST", "/v2/lbaas/listeners", Some(json!({"listener": {
+        "loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS", "protocol_port": port,
+        "default_tls_container_ref": "missing-cert"}}))).await;
+    assert_fault(&got, 400, "Could not retrieve certificate");
+    let listener = s.create("/v2/lbaas/listeners", "listener", json!({
+        "loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS", "protocol_port": port,
+        "default_tls_container_ref": "site-a", "sni_container_refs": ["site-a", "site-b"]})).await;
+    s.settle(&lb_id).await;
+    let pool = s.create("/v2/lbaas/pools", "pool", json!({"listener_id": id(&listener), "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})).await;
+    s.settle(&lb_id).await;
+    s.create(&format!("/v2/lbaas/pools/{}/members", id(&pool)), "member", json!({"address": "127.0.0.1", "protocol_port": a.addr.port()})).await;
+    s.settle(&lb_id).await;
+    let lb = Lb { id: lb_id, url: String::new(), vip: lb_obj["vip_address"].as_str().unwrap().into(), port, listener: id(&listener), pool: id(&pool) };
+    assert_eq!(curl_tls("a.test", &lb, &certs.join("site-a.crt")), "a");
+    // SNI picks the second certificate: verification against b's own certificate succeeds.
+    assert_eq!(curl_tls("b.test", &lb, &certs.join("site-b.crt")), "a");
+}
+
+async fn hitless_reload_and_healing(db: Db) {
+    let mut s = start(db).await;
+    let (e1, e2) = (echo_backend().await, echo_backend().await);
+    let lb = http_lb(&s, "TCP", json!({"protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}), &[e1]).await;
+    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.unwrap();
+    conn.write_all(b"before").await.unwrap();
+    let mut buf = [0u8; 6];
+    conn.read_exact(&mut buf).await.unwrap();
+    // Adding a member reloads HAProxy; the established connection keeps working.
+    s.create(&format!("/v2/lbaas/pools/{}/members", lb.pool), "member",
+        json!({"address": "127.0.0.1", "protocol_port": e2.port()})).await;
+    s.settle(&lb.id).await;
+    conn.write_all(b"after!").await.unwrap();
+    conn.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"after!");
+    drop(conn);
+
+    // A killed HAProxy is restarted.
+    let dir = s.dir().join("haproxy").join(&lb.id);
+    let pid = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap();
+    std::process::Command::new("kill").args(["-KILL", pid.trim()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "haproxy was not restarted:\n{}", s.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A restart of Fulcrum leaves the load balancer serving (the process is adopted).
+    s.restart().await;
+    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.unwrap();
+    conn.write_all(b"again!").await.unwrap();
+    conn.read_exact(&mut buf).await.unwrap();
+
+    // Deleting leaves no process, socket or file.
+    let pid = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap();
+    let lb_path = format!("/v2/lbaas/loadbalancers/{}?cascade=true", lb.id);
+    assert_eq!(s.call("DELETE", &lb_path, None).await.0, 204);
+    s.wait_for(&format!("/v2/lbaas/loadbalancers/{}", lb.id), "loadbalancer", "DELETED").await;
+    assert!(!dir.exists(), "state directory removed");
+    assert!(!Path::new(&format!("/proc/{}", pid.trim())).exists(), "process gone");
+}
+
+async fn unsupported_options_are_refused(db: Db) {
+    let s = start(db).await;
+    let lb = s.active_lb("u").await;
+    let got = s.call("POST", "/v2/lbaas/listeners", Some(json!({"listener": {
+        "loadbalancer_id": id(&lb), "protocol": "UDP", "protocol_port": 53}}))).await;
+    assert_fault(&got, 501, "Provider 'haproxy' does not support a requested option");
+    let got = s.call("POST", "/v2/lbaas/pools", Some(json!({"pool": {
+        "loadbalancer_id": id(&lb), "protocol": "HTTP", "lb_algorithm": "SOURCE_IP_PORT"}}))).await;
+    assert_fault(&got, 501, "Provider 'haproxy' does not support a requested option");
+    assert_eq!(s.get("/v2/lbaas/listeners").await["listeners"], json!([]));
+}
+
+on_both_databases!(round_robin_and_health);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_and_cookie_persistence() {
+    draining_and_persistence(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l7_policies_and_allowed_cidrs() {
+    l7_routing_and_cidrs(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_https_serves_certificates_by_sni() {
+    terminated_https_with_sni(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_is_hitless_and_dead_processes_heal() {
+    hitless_reload_and_healing(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_refuses_what_it_cannot_do() {
+    unsupported_options_are_refused(Db::Postgres).await
+}
