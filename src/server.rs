@@ -54,7 +54,9 @@ pub fn build_providers(config: &Config, events: &EventBus) -> anyhow::Result<Pro
                 certificates(config),
                 events.clone(),
             ))),
-            other => bail!("unknown provider {other:?} in providers.enabled (known: haproxy, noop)"),
+            other => {
+                bail!("unknown provider {other:?} in providers.enabled (known: haproxy, noop)")
+            }
         }
     }
     Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
@@ -62,7 +64,9 @@ pub fn build_providers(config: &Config, events: &EventBus) -> anyhow::Result<Pro
 
 /// The configured certificate source.
 pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
-    Arc::new(DirectoryCertificates::new(&config.providers.certificates_dir))
+    Arc::new(DirectoryCertificates::new(
+        &config.providers.certificates_dir,
+    ))
 }
 
 /// Check everything that can be checked without serving: networks, providers, log format.

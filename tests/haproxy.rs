@@ -136,13 +136,21 @@ fn rr_pool() -> Value {
 }
 
 async fn hits(url: &str, n: usize) -> HashMap<String, usize> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let mut out = HashMap::new();
     for _ in 0..n {
         let resp = http.get(url).send().await.expect("request through the LB");
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap();
-        *out.entry(if status == 200 { body } else { format!("status {status}") }).or_default() += 1;
+        *out.entry(if status == 200 {
+            body
+        } else {
+            format!("status {status}")
+        })
+        .or_default() += 1;
     }
     out
 }
@@ -160,7 +168,11 @@ async fn member_status(s: &TestServer, pool: &str, want: &str) {
         if statuses.contains(&want) {
             return;
         }
-        assert!(Instant::now() < deadline, "no member became {want}: {statuses:?}\n{}", s.log());
+        assert!(
+            Instant::now() < deadline,
+            "no member became {want}: {statuses:?}\n{}",
+            s.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -185,14 +197,23 @@ async fn round_robin_and_health(db: Db) {
     b.healthy.store(false, Ordering::Relaxed);
     member_status(&s, &lb.pool, "ERROR").await;
     let spread = hits(&lb.url, 6).await;
-    assert_eq!(spread.get("a"), Some(&6), "a failing member gets no traffic: {spread:?}");
+    assert_eq!(
+        spread.get("a"),
+        Some(&6),
+        "a failing member gets no traffic: {spread:?}"
+    );
     let pool = s.get(&format!("/v2/lbaas/pools/{}", lb.pool)).await;
     assert_eq!(pool["pool"]["operating_status"], "DEGRADED");
     b.healthy.store(true, Ordering::Relaxed);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let v = s.get(&format!("/v2/lbaas/pools/{}/members", lb.pool)).await;
-        if v["members"].as_array().unwrap().iter().all(|m| m["operating_status"] == "ONLINE") {
+        if v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["operating_status"] == "ONLINE")
+        {
             break;
         }
         assert!(Instant::now() < deadline, "member never came back");
@@ -200,9 +221,24 @@ async fn round_robin_and_health(db: Db) {
     }
     assert_eq!(hits(&lb.url, 4).await.get("b"), Some(&2));
 
-    let stats = s.get(&format!("/v2/lbaas/listeners/{}/stats", lb.listener)).await;
-    assert!(stats["stats"]["total_connections"].as_i64().unwrap() >= 20, "{stats}");
-    assert!(stats["stats"]["bytes_out"].as_i64().unwrap() > 0, "{stats}");
+    // Counters are read from HAProxy on every observation round.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = s
+            .get(&format!("/v2/lbaas/listeners/{}/stats", lb.listener))
+            .await;
+        let total = stats["stats"]["total_connections"].as_i64().unwrap();
+        if total >= 20 {
+            assert!(stats["stats"]["bytes_out"].as_i64().unwrap() > 0, "{stats}");
+            let lb_stats = s
+                .get(&format!("/v2/lbaas/loadbalancers/{}/stats", lb.id))
+                .await;
+            assert!(lb_stats["stats"]["total_connections"].as_i64().unwrap() >= 20);
+            break;
+        }
+        assert!(Instant::now() < deadline, "counters never moved: {stats}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn draining_and_persistence(db: Db) {
@@ -218,24 +254,66 @@ async fn draining_and_persistence(db: Db) {
     // Cookie persistence keeps one client on one member.
     let http = reqwest::Client::new();
     let first = http.get(&lb.url).send().await.unwrap();
-    let cookie = first.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let who = first.text().await.unwrap();
     for _ in 0..6 {
-        let body = http.get(&lb.url).header("Cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let body = http
+            .get(&lb.url)
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(body, who, "the cookie pins the client");
     }
     // Weight 0 drains a member; admin_state_up=false takes it out.
     let members = s.get(&format!("/v2/lbaas/pools/{}/members", lb.pool)).await;
-    let member_b = members["members"].as_array().unwrap().iter()
-        .find(|m| m["protocol_port"] == b.addr.port()).unwrap().clone();
+    let member_b = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["protocol_port"] == b.addr.port())
+        .unwrap()
+        .clone();
     let path = format!("/v2/lbaas/pools/{}/members/{}", lb.pool, id(&member_b));
-    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"weight": 0}}))).await.0, 200);
+    assert_eq!(
+        s.call("PUT", &path, Some(json!({"member": {"weight": 0}})))
+            .await
+            .0,
+        200
+    );
     s.settle(&lb.id).await;
     assert_eq!(hits(&lb.url, 6).await.get("a"), Some(&6));
-    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"weight": 1, "admin_state_up": false}}))).await.0, 200);
+    assert_eq!(
+        s.call(
+            "PUT",
+            &path,
+            Some(json!({"member": {"weight": 1, "admin_state_up": false}}))
+        )
+        .await
+        .0,
+        200
+    );
     s.settle(&lb.id).await;
     assert_eq!(hits(&lb.url, 6).await.get("a"), Some(&6));
-    assert_eq!(s.call("PUT", &path, Some(json!({"member": {"admin_state_up": true}}))).await.0, 200);
+    assert_eq!(
+        s.call(
+            "PUT",
+            &path,
+            Some(json!({"member": {"admin_state_up": true}}))
+        )
+        .await
+        .0,
+        200
+    );
     s.settle(&lb.id).await;
     assert_eq!(hits(&lb.url, 6).await.get("b"), Some(&3));
 }
@@ -245,53 +323,130 @@ async fn l7_routing_and_cidrs(db: Db) {
     let (a, api) = (backend("a").await, backend("api").await);
     let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
     let api_pool = s
-        .create("/v2/lbaas/pools", "pool", json!({"loadbalancer_id": lb.id, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}))
+        .create(
+            "/v2/lbaas/pools",
+            "pool",
+            json!({"loadbalancer_id": lb.id, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}),
+        )
         .await;
     s.settle(&lb.id).await;
-    s.create(&format!("/v2/lbaas/pools/{}/members", id(&api_pool)), "member",
-        json!({"address": "127.0.0.1", "protocol_port": api.addr.port()})).await;
+    s.create(
+        &format!("/v2/lbaas/pools/{}/members", id(&api_pool)),
+        "member",
+        json!({"address": "127.0.0.1", "protocol_port": api.addr.port()}),
+    )
+    .await;
     s.settle(&lb.id).await;
     let to_api = s.create("/v2/lbaas/l7policies", "l7policy",
         json!({"listener_id": lb.listener, "action": "REDIRECT_TO_POOL", "redirect_pool_id": id(&api_pool)})).await;
     s.settle(&lb.id).await;
-    s.create(&format!("/v2/lbaas/l7policies/{}/rules", id(&to_api)), "rule",
-        json!({"type": "PATH", "compare_type": "STARTS_WITH", "value": "/api"})).await;
+    s.create(
+        &format!("/v2/lbaas/l7policies/{}/rules", id(&to_api)),
+        "rule",
+        json!({"type": "PATH", "compare_type": "STARTS_WITH", "value": "/api"}),
+    )
+    .await;
     s.settle(&lb.id).await;
-    let reject = s.create("/v2/lbaas/l7policies", "l7policy",
-        json!({"listener_id": lb.listener, "action": "REJECT"})).await;
+    let reject = s
+        .create(
+            "/v2/lbaas/l7policies",
+            "l7policy",
+            json!({"listener_id": lb.listener, "action": "REJECT"}),
+        )
+        .await;
     s.settle(&lb.id).await;
-    s.create(&format!("/v2/lbaas/l7policies/{}/rules", id(&reject)), "rule",
-        json!({"type": "HEADER", "key": "X-Evil", "compare_type": "EQUAL_TO", "value": "yes"})).await;
+    s.create(
+        &format!("/v2/lbaas/l7policies/{}/rules", id(&reject)),
+        "rule",
+        json!({"type": "HEADER", "key": "X-Evil", "compare_type": "EQUAL_TO", "value": "yes"}),
+    )
+    .await;
     s.settle(&lb.id).await;
 
     let http = reqwest::Client::new();
-    assert_eq!(http.get(format!("{}/api/x", lb.url)).send().await.unwrap().text().await.unwrap(), "api");
-    assert_eq!(http.get(format!("{}/web", lb.url)).send().await.unwrap().text().await.unwrap(), "a");
-    let denied = http.get(format!("{}/web", lb.url)).header("X-Evil", "yes").send().await.unwrap();
+    assert_eq!(
+        http.get(format!("{}/api/x", lb.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "api"
+    );
+    assert_eq!(
+        http.get(format!("{}/web", lb.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "a"
+    );
+    let denied = http
+        .get(format!("{}/web", lb.url))
+        .header("X-Evil", "yes")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(denied.status(), 403);
 
     // allowed_cidrs refuses clients outside the list.
     let listener = format!("/v2/lbaas/listeners/{}", lb.listener);
-    assert_eq!(s.call("PUT", &listener, Some(json!({"listener": {"allowed_cidrs": ["10.0.0.0/8"]}}))).await.0, 200);
+    assert_eq!(
+        s.call(
+            "PUT",
+            &listener,
+            Some(json!({"listener": {"allowed_cidrs": ["10.0.0.0/8"]}}))
+        )
+        .await
+        .0,
+        200
+    );
     s.settle(&lb.id).await;
-    assert!(reqwest::get(&lb.url).await.is_err(), "a client from 127.0.0.1 is refused");
-    assert_eq!(s.call("PUT", &listener, Some(json!({"listener": {"allowed_cidrs": ["127.0.0.0/8"]}}))).await.0, 200);
+    assert!(
+        reqwest::get(&lb.url).await.is_err(),
+        "a client from 127.0.0.1 is refused"
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            &listener,
+            Some(json!({"listener": {"allowed_cidrs": ["127.0.0.0/8"]}}))
+        )
+        .await
+        .0,
+        200
+    );
     s.settle(&lb.id).await;
     assert_eq!(reqwest::get(&lb.url).await.unwrap().status(), 200);
 }
 
 fn make_cert(dir: &Path, name: &str, host: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    let (key, crt) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.crt")));
+    let (key, crt) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.crt")),
+    );
     let ok = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        ])
         .arg(format!("/CN={host}"))
         .arg("-addext")
         .arg(format!("subjectAltName=DNS:{host}"))
-        .arg("-keyout").arg(&key).arg("-out").arg(&crt)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let mut pem = std::fs::read(&crt).unwrap();
     pem.extend(std::fs::read(&key).unwrap());
     std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
@@ -307,7 +462,11 @@ fn curl_tls(host: &str, lb: &Lb, ca: &Path) -> String {
         .arg(format!("https://{host}:{}/", lb.port))
         .output()
         .unwrap();
-    assert!(out.status.success(), "curl {host}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "curl {host}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -320,19 +479,43 @@ async fn terminated_https_with_sni(db: Db) {
     let lb_obj = s.active_lb("tls").await;
     let lb_id = id(&lb_obj);
     let port = free_port();
-    let got = s.call("POST", "/v2/lbaas/listeners", Some(json!({"listener": {
+    let got = s
+        .call(
+            "POST",
+            "/v2/lbaas/listeners",
+            Some(json!({"listener": {
         "loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS", "protocol_port": port,
-        "default_tls_container_ref": "missing-cert"}}))).await;
+        "default_tls_container_ref": "missing-cert"}})),
+        )
+        .await;
     assert_fault(&got, 400, "Could not retrieve certificate");
-    let listener = s.create("/v2/lbaas/listeners", "listener", json!({
+    let listener = s
+        .create(
+            "/v2/lbaas/listeners",
+            "listener",
+            json!({
         "loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS", "protocol_port": port,
-        "default_tls_container_ref": "site-a", "sni_container_refs": ["site-a", "site-b"]})).await;
+        "default_tls_container_ref": "site-a", "sni_container_refs": ["site-a", "site-b"]}),
+        )
+        .await;
     s.settle(&lb_id).await;
     let pool = s.create("/v2/lbaas/pools", "pool", json!({"listener_id": id(&listener), "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})).await;
     s.settle(&lb_id).await;
-    s.create(&format!("/v2/lbaas/pools/{}/members", id(&pool)), "member", json!({"address": "127.0.0.1", "protocol_port": a.addr.port()})).await;
+    s.create(
+        &format!("/v2/lbaas/pools/{}/members", id(&pool)),
+        "member",
+        json!({"address": "127.0.0.1", "protocol_port": a.addr.port()}),
+    )
+    .await;
     s.settle(&lb_id).await;
-    let lb = Lb { id: lb_id, url: String::new(), vip: lb_obj["vip_address"].as_str().unwrap().into(), port, listener: id(&listener), pool: id(&pool) };
+    let lb = Lb {
+        id: lb_id,
+        url: String::new(),
+        vip: lb_obj["vip_address"].as_str().unwrap().into(),
+        port,
+        listener: id(&listener),
+        pool: id(&pool),
+    };
     assert_eq!(curl_tls("a.test", &lb, &certs.join("site-a.crt")), "a");
     // SNI picks the second certificate: verification against b's own certificate succeeds.
     assert_eq!(curl_tls("b.test", &lb, &certs.join("site-b.crt")), "a");
@@ -341,14 +524,26 @@ async fn terminated_https_with_sni(db: Db) {
 async fn hitless_reload_and_healing(db: Db) {
     let mut s = start(db).await;
     let (e1, e2) = (echo_backend().await, echo_backend().await);
-    let lb = http_lb(&s, "TCP", json!({"protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}), &[e1]).await;
-    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.unwrap();
+    let lb = http_lb(
+        &s,
+        "TCP",
+        json!({"protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}),
+        &[e1],
+    )
+    .await;
+    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port))
+        .await
+        .unwrap();
     conn.write_all(b"before").await.unwrap();
     let mut buf = [0u8; 6];
     conn.read_exact(&mut buf).await.unwrap();
     // Adding a member reloads HAProxy; the established connection keeps working.
-    s.create(&format!("/v2/lbaas/pools/{}/members", lb.pool), "member",
-        json!({"address": "127.0.0.1", "protocol_port": e2.port()})).await;
+    s.create(
+        &format!("/v2/lbaas/pools/{}/members", lb.pool),
+        "member",
+        json!({"address": "127.0.0.1", "protocol_port": e2.port()}),
+    )
+    .await;
     s.settle(&lb.id).await;
     conn.write_all(b"after!").await.unwrap();
     conn.read_exact(&mut buf).await.unwrap();
@@ -358,19 +553,36 @@ async fn hitless_reload_and_healing(db: Db) {
     // A killed HAProxy is restarted.
     let dir = s.dir().join("haproxy").join(&lb.id);
     let pid = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap();
-    std::process::Command::new("kill").args(["-KILL", pid.trim()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.is_ok() {
+        let now = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap_or_default();
+        let restarted = !now.trim().is_empty()
+            && now != pid
+            && Path::new(&format!("/proc/{}", now.trim())).exists();
+        if restarted
+            && tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port))
+                .await
+                .is_ok()
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "haproxy was not restarted:\n{}", s.log());
+        assert!(
+            Instant::now() < deadline,
+            "haproxy was not restarted:\n{}",
+            s.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // A restart of Fulcrum leaves the load balancer serving (the process is adopted).
     s.restart().await;
-    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port)).await.unwrap();
+    let mut conn = tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port))
+        .await
+        .unwrap();
     conn.write_all(b"again!").await.unwrap();
     conn.read_exact(&mut buf).await.unwrap();
 
@@ -378,20 +590,48 @@ async fn hitless_reload_and_healing(db: Db) {
     let pid = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap();
     let lb_path = format!("/v2/lbaas/loadbalancers/{}?cascade=true", lb.id);
     assert_eq!(s.call("DELETE", &lb_path, None).await.0, 204);
-    s.wait_for(&format!("/v2/lbaas/loadbalancers/{}", lb.id), "loadbalancer", "DELETED").await;
+    s.wait_for(
+        &format!("/v2/lbaas/loadbalancers/{}", lb.id),
+        "loadbalancer",
+        "DELETED",
+    )
+    .await;
     assert!(!dir.exists(), "state directory removed");
-    assert!(!Path::new(&format!("/proc/{}", pid.trim())).exists(), "process gone");
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "process gone"
+    );
 }
 
 async fn unsupported_options_are_refused(db: Db) {
     let s = start(db).await;
     let lb = s.active_lb("u").await;
-    let got = s.call("POST", "/v2/lbaas/listeners", Some(json!({"listener": {
-        "loadbalancer_id": id(&lb), "protocol": "UDP", "protocol_port": 53}}))).await;
-    assert_fault(&got, 501, "Provider 'haproxy' does not support a requested option");
-    let got = s.call("POST", "/v2/lbaas/pools", Some(json!({"pool": {
-        "loadbalancer_id": id(&lb), "protocol": "HTTP", "lb_algorithm": "SOURCE_IP_PORT"}}))).await;
-    assert_fault(&got, 501, "Provider 'haproxy' does not support a requested option");
+    let got = s
+        .call(
+            "POST",
+            "/v2/lbaas/listeners",
+            Some(json!({"listener": {
+        "loadbalancer_id": id(&lb), "protocol": "UDP", "protocol_port": 53}})),
+        )
+        .await;
+    assert_fault(
+        &got,
+        501,
+        "Provider 'haproxy' does not support a requested option",
+    );
+    let got = s
+        .call(
+            "POST",
+            "/v2/lbaas/pools",
+            Some(json!({"pool": {
+        "loadbalancer_id": id(&lb), "protocol": "HTTP", "lb_algorithm": "SOURCE_IP_PORT"}})),
+        )
+        .await;
+    assert_fault(
+        &got,
+        501,
+        "Provider 'haproxy' does not support a requested option",
+    );
     assert_eq!(s.get("/v2/lbaas/listeners").await["listeners"], json!([]));
 }
 

@@ -55,9 +55,14 @@ mod tests {
     #[test]
     fn references_map_to_files_in_the_directory() {
         let store = DirectoryCertificates::new("/certs");
-        assert_eq!(store.path_of("web").unwrap(), PathBuf::from("/certs/web.pem"));
         assert_eq!(
-            store.path_of("https://kms.example/v1/containers/web-2").unwrap(),
+            store.path_of("web").unwrap(),
+            PathBuf::from("/certs/web.pem")
+        );
+        assert_eq!(
+            store
+                .path_of("https://kms.example/v1/containers/web-2")
+                .unwrap(),
             PathBuf::from("/certs/web-2.pem")
         );
         assert!(store.path_of("..").is_none());

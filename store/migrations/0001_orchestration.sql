@@ -200,7 +200,9 @@ CREATE TABLE work_items (
 );
 CREATE INDEX work_items_due ON work_items (not_before);
 
--- Counters observed on the data plane, per listener.
+-- Counters observed on the data plane, per listener. A data plane's counters restart at zero
+-- when its process is replaced (a reload); the raw_* columns hold the last values read, so that
+-- the cumulative columns keep growing across restarts.
 CREATE TABLE listener_stats (
     listener_id TEXT PRIMARY KEY,
     loadbalancer_id TEXT NOT NULL,
@@ -208,6 +210,10 @@ CREATE TABLE listener_stats (
     bytes_out BIGINT NOT NULL,
     active_connections BIGINT NOT NULL,
     total_connections BIGINT NOT NULL,
-    request_errors BIGINT NOT NULL
+    request_errors BIGINT NOT NULL,
+    raw_bytes_in BIGINT NOT NULL,
+    raw_bytes_out BIGINT NOT NULL,
+    raw_total_connections BIGINT NOT NULL,
+    raw_request_errors BIGINT NOT NULL
 );
 CREATE INDEX listener_stats_tree ON listener_stats (loadbalancer_id);

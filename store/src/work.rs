@@ -355,28 +355,81 @@ impl Store {
     }
 }
 
+/// Add a counter reading to a cumulative value: the growth since the last reading, or the whole
+/// reading when the counter restarted (it went down).
+fn accumulate(cumulative: i64, last_raw: i64, raw: i64) -> i64 {
+    cumulative + if raw >= last_raw { raw - last_raw } else { raw }
+}
+
 async fn write_stats(
     tx: &mut crate::Tx,
     lb_id: &str,
     stats: &std::collections::HashMap<String, Stats>,
 ) -> Result<(), StoreError> {
-    for (listener_id, s) in stats {
+    if stats.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT listener_id, bytes_in, bytes_out, total_connections, request_errors, raw_bytes_in, \
+         raw_bytes_out, raw_total_connections, raw_request_errors FROM listener_stats \
+         WHERE loadbalancer_id = $1",
+    )
+    .bind(lb_id)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut previous: std::collections::HashMap<String, [i64; 8]> =
+        std::collections::HashMap::new();
+    for row in rows {
+        let mut v = [0i64; 8];
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = row.try_get(i + 1)?;
+        }
+        previous.insert(row.try_get(0)?, v);
+    }
+    for (listener_id, raw) in stats {
+        let [b_in, b_out, total, errors, r_in, r_out, r_total, r_errors] =
+            previous.get(listener_id).copied().unwrap_or_default();
         sqlx::query(
             "INSERT INTO listener_stats (listener_id, loadbalancer_id, bytes_in, bytes_out, \
-             active_connections, total_connections, request_errors) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             active_connections, total_connections, request_errors, raw_bytes_in, raw_bytes_out, \
+             raw_total_connections, raw_request_errors) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (listener_id) DO UPDATE SET bytes_in = excluded.bytes_in, \
              bytes_out = excluded.bytes_out, active_connections = excluded.active_connections, \
-             total_connections = excluded.total_connections, request_errors = excluded.request_errors",
+             total_connections = excluded.total_connections, request_errors = excluded.request_errors, \
+             raw_bytes_in = excluded.raw_bytes_in, raw_bytes_out = excluded.raw_bytes_out, \
+             raw_total_connections = excluded.raw_total_connections, \
+             raw_request_errors = excluded.raw_request_errors",
         )
         .bind(listener_id.as_str())
         .bind(lb_id)
-        .bind(s.bytes_in)
-        .bind(s.bytes_out)
-        .bind(s.active_connections)
-        .bind(s.total_connections)
-        .bind(s.request_errors)
+        .bind(accumulate(b_in, r_in, raw.bytes_in))
+        .bind(accumulate(b_out, r_out, raw.bytes_out))
+        .bind(raw.active_connections)
+        .bind(accumulate(total, r_total, raw.total_connections))
+        .bind(accumulate(errors, r_errors, raw.request_errors))
+        .bind(raw.bytes_in)
+        .bind(raw.bytes_out)
+        .bind(raw.total_connections)
+        .bind(raw.request_errors)
         .execute(tx.conn())
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accumulate;
+
+    #[test]
+    fn counters_survive_restarts() {
+        assert_eq!(accumulate(100, 40, 50), 110, "growth is added");
+        assert_eq!(
+            accumulate(100, 40, 5),
+            105,
+            "a restarted counter adds its whole reading"
+        );
+        assert_eq!(accumulate(0, 0, 0), 0);
+    }
 }

@@ -540,7 +540,16 @@ pub(crate) fn build_listener(
 fn check_listener(state: &AppState, lb: &LoadBalancer, listener: &Listener) -> Result<(), Error> {
     let vip = validate::ip_address("vip_address", &lb.vip_address)?;
     validate::listener(listener, vip)?;
-    check_capabilities(state, lb, listener)
+    check_capabilities(state, lb, listener)?;
+    super::check_certificates(
+        state,
+        listener
+            .default_tls_container_ref
+            .iter()
+            .chain(&listener.sni_container_refs)
+            .chain(&listener.client_ca_tls_container_ref)
+            .chain(&listener.client_crl_container_ref),
+    )
 }
 
 /// Octavia's 409 when another listener of the load balancer already uses the port on the same

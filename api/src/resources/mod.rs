@@ -215,3 +215,23 @@ pub fn unsupported(provider: &str, option: impl Into<String>) -> Error {
         option: option.into(),
     }
 }
+
+/// Every certificate reference must resolve, or Octavia's 400 names those that do not.
+pub fn check_certificates<'a>(
+    state: &AppState,
+    references: impl IntoIterator<Item = &'a String>,
+) -> Result<(), Error> {
+    let missing: Vec<String> = references
+        .into_iter()
+        .filter(|r| state.certificates.fetch(r).is_err())
+        .map(|r| format!("'{r}'"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "Could not retrieve certificate: [{}]",
+            missing.join(", ")
+        )))
+    }
+}

@@ -381,7 +381,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What the provider and the certificate store must support for a pool.
 fn check_capabilities(state: &AppState, lb: &LoadBalancer, p: &Pool) -> Result<(), Error> {
+    super::check_certificates(
+        state,
+        p.tls_container_ref
+            .iter()
+            .chain(&p.ca_tls_container_ref)
+            .chain(&p.crl_container_ref),
+    )?;
     let caps = state.providers.get(&lb.provider)?.capabilities();
     if !caps.pool_protocols.contains(&p.protocol) {
         return Err(unsupported(

@@ -15,14 +15,12 @@ mod stats;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fulcrum_core::driver::{
-    Capabilities, Driver, DriverError, LoadBalancerGraph, Observation,
-};
+use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
 use fulcrum_core::events::{Event, EventBus};
-use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol};
+use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, Stats};
 use fulcrum_core::secrets::CertificateStore;
 use serde::Deserialize;
 
@@ -47,6 +45,9 @@ pub struct HaproxyDriver {
     config: HaproxyConfig,
     certificates: Arc<dyn CertificateStore>,
     events: EventBus,
+    /// Per load balancer and listener, the counters of workers replaced by reloads: a new worker
+    /// starts from zero, so its readings are added to these.
+    retired_counters: Mutex<HashMap<String, HashMap<String, Stats>>>,
 }
 
 impl HaproxyDriver {
@@ -60,6 +61,31 @@ impl HaproxyDriver {
             config,
             certificates,
             events,
+            retired_counters: Mutex::default(),
+        }
+    }
+
+    fn retired(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Stats>>> {
+        self.retired_counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keep the counters of the worker a reload is about to replace.
+    async fn retire_counters(&self, instance: &Instance, graph: &LoadBalancerGraph) {
+        let Ok(csv) = stats::command(&instance.stats_socket(), "show stat").await else {
+            return;
+        };
+        let seen = stats::parse(&csv, graph).listener_stats;
+        let mut retired = self.retired();
+        let totals = retired.entry(graph.load_balancer.id.clone()).or_default();
+        for (listener, s) in seen {
+            let entry = totals.entry(listener).or_default();
+            *entry = *entry
+                + Stats {
+                    active_connections: 0,
+                    ..s
+                };
         }
     }
 
@@ -119,12 +145,18 @@ fn references(graph: &LoadBalancerGraph) -> Vec<String> {
 fn file_name(reference: &str) -> String {
     let safe: String = reference
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
-    let hash = reference
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = reference.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     format!("{safe}-{hash:016x}")
 }
 
@@ -176,10 +208,16 @@ impl Driver for HaproxyDriver {
             files,
         };
         let config = render(graph, &settings).map_err(|e| DriverError::Permanent(e.to_string()))?;
+        let reloads = instance.running_pid().is_some()
+            && instance.current_config().as_deref() != Some(config.as_str());
+        if reloads {
+            self.retire_counters(&instance, graph).await;
+        }
         instance.ensure(&config).await
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        self.retired().remove(load_balancer_id);
         self.instance(load_balancer_id).destroy().await
     }
 
@@ -199,7 +237,15 @@ impl Driver for HaproxyDriver {
         let csv = stats::command(&instance.stats_socket(), "show stat")
             .await
             .map_err(|e| DriverError::Transient(format!("reading haproxy stats: {e}")))?;
-        Ok(stats::parse(&csv, graph))
+        let mut observation = stats::parse(&csv, graph);
+        if let Some(retired) = self.retired().get(lb_id) {
+            for (listener, counters) in observation.listener_stats.iter_mut() {
+                if let Some(old) = retired.get(listener) {
+                    *counters = *counters + *old;
+                }
+            }
+        }
+        Ok(observation)
     }
 
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
@@ -236,7 +282,9 @@ pub fn check_binary(binary: &Path) -> Result<String, String> {
         .nth(1)
         .unwrap_or("")
         .to_string();
-    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = version
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if found < MIN_VERSION {
         return Err(format!(

@@ -135,12 +135,17 @@ impl Instance {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        self.wait_for_stats(None).await
+        self.wait_for_stats().await
     }
 
     /// Reload through the master CLI and wait until a new worker serves.
     async fn reload(&self) -> Result<(), DriverError> {
         let before = self.worker_pids().await;
+        if before.is_empty() {
+            return Err(DriverError::Transient(
+                "the haproxy master CLI does not list a worker".into(),
+            ));
+        }
         stats::command(&self.master_socket(), "reload")
             .await
             .map_err(|e| io_error("reloading haproxy", e))?;
@@ -148,31 +153,42 @@ impl Instance {
         while Instant::now() < deadline {
             let now = self.worker_pids().await;
             if now.iter().any(|p| !before.contains(p)) {
-                return self.wait_for_stats(None).await;
+                return self.wait_for_stats().await;
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         Err(DriverError::Transient(
             "haproxy did not start a new worker after reload".into(),
         ))
     }
 
-    /// Pids of the current workers, from the master CLI's `show proc`.
+    /// Pids of the current workers (not the old ones finishing connections after a reload), from
+    /// the master CLI's `show proc`; empty while the master is busy re-executing.
     async fn worker_pids(&self) -> Vec<String> {
-        let Ok(text) = stats::command(&self.master_socket(), "show proc").await else {
+        let Ok(text) = stats::command_within(
+            &self.master_socket(),
+            "show proc",
+            Duration::from_millis(250),
+        )
+        .await
+        else {
             return vec![];
         };
         text.lines()
-            .filter(|l| l.contains(" worker ") && !l.trim_start().starts_with('#'))
-            .filter(|l| !l.contains("[was:") && !l.contains("old workers"))
+            .take_while(|l| !l.starts_with("# old workers"))
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.split_whitespace().nth(1) == Some("worker"))
             .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
             .collect()
     }
 
-    async fn wait_for_stats(&self, deadline: Option<Instant>) -> Result<(), DriverError> {
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(10));
+    async fn wait_for_stats(&self) -> Result<(), DriverError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if stats::command(&self.stats_socket(), "show info").await.is_ok() {
+            if stats::command(&self.stats_socket(), "show info")
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(2)).await;

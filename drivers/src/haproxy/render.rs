@@ -233,10 +233,15 @@ fn section(header: &str, lines: Vec<String>) -> String {
     out
 }
 
+/// Connections one load balancer's HAProxy accepts in all. Every load balancer is a process on a
+/// shared host, so this stays within common file-descriptor limits (HAProxy needs about two per
+/// connection).
+pub const GLOBAL_MAXCONN: u32 = 4096;
+
 fn global(out: &mut String, settings: &RenderSettings) -> Result<()> {
     let socket = word(&settings.runtime_dir.join("stats.sock").to_string_lossy())?;
     let global = vec![
-        "maxconn 50000".to_string(),
+        format!("maxconn {GLOBAL_MAXCONN}"),
         format!("stats socket {socket} mode 600 level admin"),
         "stats timeout 30s".to_string(),
     ];
@@ -1193,7 +1198,7 @@ mod tests {
                 dir.path().display()
             ),
         );
-        has(&text, "maxconn 50000");
+        has(&text, "maxconn 4096");
         has(&text, "frontend l1");
         has(&text, "bind 127.0.0.1:8080");
         has(&text, "mode http");

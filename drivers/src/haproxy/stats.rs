@@ -3,19 +3,41 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use fulcrum_core::driver::{LoadBalancerGraph, Observation};
 use fulcrum_core::model::{OperatingStatus, Stats};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-/// Send one command to a runtime API socket and read the whole answer.
+/// How long one runtime API command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Send one command to a runtime API socket (a worker's stats socket or the master CLI) and read
+/// the whole answer. The write side is closed after the command, which makes the master CLI end
+/// the session instead of waiting for more commands.
 pub async fn command(socket: &Path, cmd: &str) -> std::io::Result<String> {
-    let mut stream = UnixStream::connect(socket).await?;
-    stream.write_all(format!("{cmd}\n").as_bytes()).await?;
-    let mut out = String::new();
-    stream.read_to_string(&mut out).await?;
-    Ok(out)
+    command_within(socket, cmd, COMMAND_TIMEOUT).await
+}
+
+/// [`command`] with its own time limit.
+pub async fn command_within(socket: &Path, cmd: &str, limit: Duration) -> std::io::Result<String> {
+    let exchange = async {
+        let mut stream = UnixStream::connect(socket).await?;
+        stream.write_all(format!("{cmd}\n").as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut out = String::new();
+        stream.read_to_string(&mut out).await?;
+        Ok(out)
+    };
+    tokio::time::timeout(limit, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{cmd:?} on {} timed out", socket.display()),
+            ))
+        })
 }
 
 /// One row of `show stat`, by column name.
@@ -105,7 +127,12 @@ fn settle_parents(
         let statuses: Vec<S> = graph
             .members_of(&pool.id)
             .filter(|m| m.admin_state_up)
-            .map(|m| obs.operating_status.get(&m.id).copied().unwrap_or(S::Offline))
+            .map(|m| {
+                obs.operating_status
+                    .get(&m.id)
+                    .copied()
+                    .unwrap_or(S::Offline)
+            })
             .collect();
         let down = statuses.iter().filter(|s| **s == S::Error).count();
         let status = if !pool.admin_state_up {
