@@ -40,6 +40,8 @@ bind = "127.0.0.1:0"
 url = "{url}"
 [log]
 level = "warn"
+[providers]
+default = "noop"
 [reconciler]
 concurrency = 64
 sync_interval_seconds = 3600

@@ -1,0 +1,237 @@
+//! HAProxy driver benchmark: starts `fulcrum serve` with the HAProxy driver and two HTTP backends
+//! on loopback, then reports
+//! - time from `POST` of a load balancer (one HTTP listener, one pool, two members, in one call)
+//!   until it is ACTIVE *and* answers through its VIP: median and p99 over 50 runs;
+//! - time to apply a member change (until ACTIVE again): median and p99 over 20 runs;
+//! - requests per second through one load balancer and straight to one member, measured in the
+//!   same run with the same client, and their ratio.
+//!
+//! Run with `cargo bench --bench haproxy` (needs /usr/sbin/haproxy).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SUBNET: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000002";
+
+struct Server {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("haproxy")) {
+            for e in entries.flatten() {
+                if let Ok(pid) = std::fs::read_to_string(e.path().join("haproxy.pid")) {
+                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+                }
+            }
+        }
+    }
+}
+
+fn start_server() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\n[log]\nlevel = \"warn\"\n\
+         [providers]\ndefault = \"haproxy\"\ncertificates_dir = \"{}\"\n\
+         [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
+         [reconciler]\nobserve_interval_seconds = 3600\nsync_interval_seconds = 3600\n",
+        dir.path().join("bench.db").display(),
+        dir.path().join("certs").display(),
+        dir.path().join("haproxy").display(),
+    );
+    let path = dir.path().join("bench.toml");
+    std::fs::write(&path, config).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["--config", path.to_str().unwrap(), "serve"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fulcrum");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("ready line");
+    let base = line
+        .trim()
+        .strip_prefix("fulcrum listening on ")
+        .expect("server started")
+        .to_string();
+    Server { child, base, dir }
+}
+
+async fn backend(name: &'static str) -> SocketAddr {
+    let app = axum::Router::new().fallback(move || async move { name });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+async fn wait_active(http: &reqwest::Client, base: &str, lb: &str) {
+    loop {
+        let v: Value = http
+            .get(format!(
+                "{base}/v2/lbaas/loadbalancers/{lb}?fields=provisioning_status"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match v["loadbalancer"]["provisioning_status"].as_str() {
+            Some("ACTIVE") => return,
+            Some("ERROR") => panic!("load balancer {lb} went to ERROR"),
+            _ => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn summary(mut ms: Vec<f64>) -> String {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    format!(
+        "median {:.1} ms, p99 {:.1} ms (n={})",
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.99),
+        ms.len()
+    )
+}
+
+/// Requests per second of GET `url` with `clients` keep-alive clients for `seconds`.
+async fn throughput(url: &str, clients: usize, seconds: f64) -> f64 {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url, count) = (http.clone(), url.to_string(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let resp = http.get(&url).send().await.expect("GET");
+                assert_eq!(resp.status(), 200);
+                resp.bytes().await.unwrap();
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let server = start_server();
+    let base = server.base.clone();
+    let (a, b) = (backend("a").await, backend("b").await);
+    let http = reqwest::Client::new();
+    let probe = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    println!("fulcrum HAProxy driver benchmark (HAProxy 2.6, SQLite, loopback)");
+
+    let mut to_serving = Vec::new();
+    let mut last: Option<(String, String, String)> = None;
+    for i in 0..50 {
+        let body = json!({"loadbalancer": {
+            "name": format!("bench-{i}"), "vip_subnet_id": SUBNET,
+            "listeners": [{"protocol": "HTTP", "protocol_port": 8080,
+                "default_pool": {"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                    "members": [
+                        {"address": "127.0.0.1", "protocol_port": a.port()},
+                        {"address": "127.0.0.1", "protocol_port": b.port()}]}}]}});
+        let started = Instant::now();
+        let resp = http
+            .post(format!("{base}/v2/lbaas/loadbalancers"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let lb: Value = resp.json().await.unwrap();
+        let id = lb["loadbalancer"]["id"].as_str().unwrap().to_string();
+        let vip = lb["loadbalancer"]["vip_address"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        wait_active(&http, &base, &id).await;
+        let url = format!("http://{vip}:8080/");
+        while !probe
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        to_serving.push(started.elapsed().as_secs_f64() * 1000.0);
+        let pool = lb["loadbalancer"]["pools"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if let Some((old, _, _)) = last.replace((id, vip, pool)) {
+            let resp = http
+                .delete(format!("{base}/v2/lbaas/loadbalancers/{old}?cascade=true"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 204);
+        }
+    }
+    println!("POST until ACTIVE and serving:  {}", summary(to_serving));
+
+    let (lb, vip, pool) = last.expect("a load balancer");
+    let members: Value = http
+        .get(format!("{base}/v2/lbaas/pools/{pool}/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member = members["members"][0]["id"].as_str().unwrap().to_string();
+    let mut changes = Vec::new();
+    for i in 0..20 {
+        let started = Instant::now();
+        let resp = http
+            .put(format!("{base}/v2/lbaas/pools/{pool}/members/{member}"))
+            .json(&json!({"member": {"weight": 1 + (i % 5)}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        wait_active(&http, &base, &lb).await;
+        changes.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("member change until ACTIVE:     {}", summary(changes));
+
+    let direct = throughput(&format!("http://{a}/"), 16, 4.0).await;
+    let through = throughput(&format!("http://{vip}:8080/"), 16, 4.0).await;
+    println!("straight to one member:         {direct:>8.0} requests/s");
+    println!(
+        "through the load balancer:      {through:>8.0} requests/s ({:.0}% of direct)",
+        100.0 * through / direct
+    );
+}
