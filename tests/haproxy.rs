@@ -204,6 +204,7 @@ async fn round_robin_and_health(db: Db) {
     );
     let pool = s.get(&format!("/v2/lbaas/pools/{}", lb.pool)).await;
     assert_eq!(pool["pool"]["operating_status"], "DEGRADED");
+    assert!(s.log().contains("member down"), "the change is reported");
     b.healthy.store(true, Ordering::Relaxed);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -635,7 +636,46 @@ async fn unsupported_options_are_refused(db: Db) {
     assert_eq!(s.get("/v2/lbaas/listeners").await["listeners"], json!([]));
 }
 
-on_both_databases!(round_robin_and_health);
+async fn full_sync_repairs_drift(db: Db) {
+    let s = TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            sync_interval_seconds: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let a = backend("a").await;
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
+    // Drift: the backend loses the load balancer entirely (process and files gone).
+    let dir = s.dir().join("haproxy").join(&lb.id);
+    let pid = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    // An orphan: a load balancer the store does not know.
+    let orphan = s.dir().join("haproxy").join("not-in-the-store");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("haproxy.cfg"), "global\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let serving = reqwest::get(&lb.url).await.is_ok_and(|r| r.status() == 200);
+        if serving && !orphan.exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "full sync did not repair drift:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+on_both_databases!(round_robin_and_health, full_sync_repairs_drift);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_and_cookie_persistence() {

@@ -107,6 +107,8 @@ pub struct Options {
     pub lease_seconds: u64,
     /// Provider of load balancers created without one.
     pub default_provider: &'static str,
+    /// Seconds between full syncs.
+    pub sync_interval_seconds: u64,
 }
 
 impl Default for Options {
@@ -117,6 +119,7 @@ impl Default for Options {
             noop_fail: None,
             lease_seconds: 30,
             default_provider: "noop",
+            sync_interval_seconds: 60,
         }
     }
 }
@@ -158,13 +161,14 @@ impl TestServer {
              [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
              [providers.noop]\nlatency_ms = {}\n{fail}\
              [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n\
-             observe_interval_seconds = 1\n{}",
+             observe_interval_seconds = 1\nsync_interval_seconds = {}\n{}",
             db.url,
             options.default_provider,
             dir.path().join("certs").display(),
             dir.path().join("haproxy").display(),
             options.noop_latency_ms,
             options.lease_seconds,
+            options.sync_interval_seconds,
             options.extra_toml
         );
         let config_path = dir.path().join("fulcrum.toml");

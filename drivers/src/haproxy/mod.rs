@@ -296,3 +296,45 @@ pub fn check_binary(binary: &Path) -> Result<String, String> {
     }
     Ok(version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_haproxy(dir: &Path, version: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("haproxy");
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho 'HAProxy version {version} 2020/01/01'\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn binary_check_names_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            check_binary(&fake_haproxy(dir.path(), "2.6.12-1")).unwrap(),
+            "2.6.12-1"
+        );
+        let old = tempfile::tempdir().unwrap();
+        let err = check_binary(&fake_haproxy(old.path(), "1.8.19")).unwrap_err();
+        assert!(err.contains("too old"), "{err}");
+        let err = check_binary(Path::new("/nonexistent/haproxy")).unwrap_err();
+        assert!(err.contains("apt-get install haproxy"), "{err}");
+    }
+
+    #[test]
+    fn reference_file_names_are_distinct_and_safe() {
+        let a = file_name("https://kms/v1/containers/a");
+        let b = file_name("https://kms/v1/containers/b");
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+}
