@@ -208,8 +208,8 @@ impl Driver for HaproxyDriver {
             files,
         };
         let config = render(graph, &settings).map_err(|e| DriverError::Permanent(e.to_string()))?;
-        let reloads = instance.running_pid().is_some()
-            && instance.current_config().as_deref() != Some(config.as_str());
+        let reloads = instance.current_config().as_deref() != Some(config.as_str())
+            && instance.is_running().await;
         if reloads {
             self.retire_counters(&instance, graph).await;
         }
@@ -224,7 +224,7 @@ impl Driver for HaproxyDriver {
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb_id = &graph.load_balancer.id;
         let instance = self.instance(lb_id);
-        if instance.running_pid().is_none() && instance.current_config().is_some() {
+        if instance.current_config().is_some() && !instance.is_running().await {
             tracing::warn!(load_balancer = %lb_id, "haproxy is not running; restarting it");
             self.events.publish(Event::AlertRaised {
                 key: format!("haproxy-process:{lb_id}"),

@@ -2,9 +2,10 @@
 //! while Fulcrum restarts. Its files live in `<state_dir>/<load balancer id>/`: the configuration,
 //! the master's pid file, the master CLI socket and the stats socket.
 //!
-//! A new configuration is written next to the live one, checked with `haproxy -c`, renamed into
-//! place, and applied with a hitless reload through the master CLI (the old worker finishes its
-//! connections while the new one takes new ones).
+//! A new configuration for a running HAProxy is written next to the live one, checked with
+//! `haproxy -c`, renamed into place, and applied with a hitless reload through the master CLI (the
+//! old worker finishes its connections while the new one takes new ones). A first start needs no
+//! separate check: HAProxy validates the configuration itself before it binds anything.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -63,6 +64,24 @@ impl Instance {
         ours.then_some(pid)
     }
 
+    /// Whether this instance's HAProxy is alive: its master answers on the CLI socket or its pid
+    /// file names a live HAProxy. Both are looked at twice, a moment apart, because during a reload
+    /// the master re-executes itself and is briefly unreachable.
+    pub async fn is_running(&self) -> bool {
+        if !self.pid_path().exists() && !self.master_socket().exists() {
+            return false;
+        }
+        for attempt in 0..2 {
+            if self.running_pid().is_some() || !self.worker_pids().await.is_empty() {
+                return true;
+            }
+            if attempt == 0 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+        false
+    }
+
     /// The live configuration text, if any.
     pub fn current_config(&self) -> Option<String> {
         std::fs::read_to_string(self.config_path()).ok()
@@ -71,17 +90,22 @@ impl Instance {
     /// Make the running HAProxy serve `config`: no-op when it already does, a start when none
     /// runs, a hitless reload otherwise.
     pub async fn ensure(&self, config: &str) -> Result<(), DriverError> {
-        let running = self.running_pid();
-        if running.is_some() && self.current_config().as_deref() == Some(config) {
+        let running = self.is_running().await;
+        if running && self.current_config().as_deref() == Some(config) {
             return Ok(());
         }
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| io_error("creating the state directory", e))?;
-        self.install(config).await?;
-        match running {
-            Some(_) => self.reload().await,
-            None => self.start().await,
+        if running {
+            self.install_checked(config).await?;
+            self.reload().await
+        } else {
+            // Nothing serves yet, so there is nothing to protect: HAProxy's own start-up runs the
+            // same checks as `haproxy -c` before it binds anything, and refuses to start on an
+            // invalid configuration. That saves a whole extra process start.
+            self.write_atomically(config).await?;
+            self.start().await
         }
     }
 
@@ -90,7 +114,19 @@ impl Instance {
         self.start().await
     }
 
-    async fn install(&self, config: &str) -> Result<(), DriverError> {
+    async fn write_atomically(&self, config: &str) -> Result<(), DriverError> {
+        let candidate = self.dir.join("haproxy.cfg.new");
+        tokio::fs::write(&candidate, config)
+            .await
+            .map_err(|e| io_error("writing the configuration", e))?;
+        tokio::fs::rename(&candidate, self.config_path())
+            .await
+            .map_err(|e| io_error("installing the configuration", e))
+    }
+
+    /// Write the configuration next to the live one, check it with `haproxy -c`, then rename it
+    /// into place: a configuration HAProxy refuses never replaces a working one.
+    async fn install_checked(&self, config: &str) -> Result<(), DriverError> {
         let candidate = self.dir.join("haproxy.cfg.new");
         tokio::fs::write(&candidate, config)
             .await
@@ -130,10 +166,24 @@ impl Instance {
             .await
             .map_err(|e| io_error("starting haproxy", e))?;
         if !out.status.success() {
-            return Err(DriverError::Transient(format!(
-                "haproxy did not start: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let message = format!("haproxy did not start: {}", stderr.trim());
+            // A port in use may free up; a configuration HAProxy refuses will not fix itself.
+            return Err(if stderr.contains("cannot bind") {
+                DriverError::Transient(message)
+            } else {
+                DriverError::Permanent(message)
+            });
+        }
+        // The daemonized master writes its pid file shortly after the starting process exits.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.running_pid().is_none() {
+            if Instant::now() > deadline {
+                return Err(DriverError::Transient(
+                    "haproxy started but wrote no pid file".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         self.wait_for_stats().await
     }

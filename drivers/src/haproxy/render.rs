@@ -244,6 +244,8 @@ fn global(out: &mut String, settings: &RenderSettings) -> Result<()> {
         format!("maxconn {GLOBAL_MAXCONN}"),
         format!("stats socket {socket} mode 600 level admin"),
         "stats timeout 30s".to_string(),
+        // Many load balancers share this host: one thread each avoids oversubscribing its cores.
+        "nbthread 1".to_string(),
     ];
     let defaults = [
         "timeout connect 5s",
