@@ -114,6 +114,7 @@ pub async fn serve(
         certificates: certificates(&config),
         work_ready: work_ready.clone(),
         events: events.clone(),
+        views: Default::default(),
         vip_cursor: AtomicU64::new(0),
     });
 

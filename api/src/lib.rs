@@ -17,6 +17,7 @@ pub mod providers;
 pub mod resources;
 pub mod state;
 pub mod versions;
+pub mod view_cache;
 
 use std::sync::Arc;
 

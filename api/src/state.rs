@@ -99,6 +99,8 @@ pub struct AppState {
     pub work_ready: Arc<Notify>,
     /// The orchestration → management events channel.
     pub events: fulcrum_core::events::EventBus,
+    /// Rendered load balancers for repeated `GET`s.
+    pub views: crate::view_cache::ViewCache,
     /// Where the next VIP search starts (a hint; the store decides what is free).
     pub vip_cursor: AtomicU64,
 }

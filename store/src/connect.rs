@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use fulcrum_core::model::{Kind, Stats};
@@ -39,6 +41,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// Bumped after every committed write transaction of this process (see [`Store::read_epoch`]).
+    epoch: Arc<AtomicU64>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -88,6 +92,7 @@ impl Store {
             read,
             write,
             backend,
+            epoch: Arc::default(),
         })
     }
 
@@ -121,7 +126,16 @@ impl Store {
 
     /// Start a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx::new(self.write.begin().await?))
+        Ok(Tx::new(self.write.begin().await?, self.epoch.clone()))
+    }
+
+    /// A number that changes whenever any write commits, for caching reads in this process; `None`
+    /// when other processes may write too (PostgreSQL replicas), where no such cache is safe.
+    ///
+    /// Take it *before* reading: an entry read at epoch `e` is current exactly while the epoch is
+    /// still `e`, because the epoch moves only after a commit has become visible.
+    pub fn read_epoch(&self) -> Option<u64> {
+        (self.backend == Backend::Sqlite).then(|| self.epoch.load(Ordering::Acquire))
     }
 
     pub(crate) fn write_pool(&self) -> &AnyPool {
@@ -144,6 +158,57 @@ impl Store {
             Some(row) => Ok(Some(decode(&row)?)),
             None => Ok(None),
         }
+    }
+
+    /// One object by id together with the ids of its children of other kinds, in one query:
+    /// `children` names each child kind and the column that points at the parent. The ids of each
+    /// child kind come back in creation order.
+    pub async fn get_with_children<T: Record>(
+        &self,
+        id: &str,
+        children: &[(Kind, &str)],
+    ) -> Result<Option<(T, Vec<Vec<String>>)>, StoreError> {
+        let table = Table::of(T::KIND);
+        let mut columns = table.column_list();
+        for (kind, parent_column) in children {
+            let child = Table::of(*kind);
+            if child.column(parent_column).is_none() {
+                return Err(StoreError::InvalidQuery(format!(
+                    "no column {parent_column} in {}",
+                    child.name
+                )));
+            }
+            let aggregate = match self.backend {
+                Backend::Sqlite => format!(
+                    "(SELECT group_concat(id, ',') FROM (SELECT id FROM {} WHERE \"{parent_column}\" = $1 ORDER BY created_at, id))",
+                    child.name
+                ),
+                Backend::Postgres => format!(
+                    "(SELECT string_agg(id, ',' ORDER BY created_at, id) FROM {} WHERE \"{parent_column}\" = $1)",
+                    child.name
+                ),
+            };
+            columns.push_str(", ");
+            columns.push_str(&aggregate);
+        }
+        let sql = format!("SELECT {columns} FROM {} WHERE id = $1", table.name);
+        let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let object = decode::<T>(&row)?;
+        let ids = (0..children.len())
+            .map(|i| {
+                let joined: Option<String> = row.try_get(table.columns.len() + i)?;
+                Ok(joined
+                    .map(|j| j.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default())
+            })
+            .collect::<Result<Vec<Vec<String>>, StoreError>>()?;
+        Ok(Some((object, ids)))
     }
 
     /// A page of objects.
@@ -335,24 +400,69 @@ where
     rows.iter().map(decode::<T>).collect()
 }
 
+/// Read a whole tree: the load balancer row with a count of each child kind in one query, then
+/// only the child tables that hold rows (a fresh load balancer costs one query, not seven).
 pub(crate) async fn read_tree(
     conn: &mut sqlx::AnyConnection,
     load_balancer_id: &str,
 ) -> Result<Option<Tree>, StoreError> {
-    let mut lbs = select_where(&mut *conn, "id", load_balancer_id).await?;
-    let Some(load_balancer) = lbs.pop() else {
+    const CHILDREN: [Kind; 6] = [
+        Kind::Listener,
+        Kind::Pool,
+        Kind::Member,
+        Kind::HealthMonitor,
+        Kind::L7Policy,
+        Kind::L7Rule,
+    ];
+    let table = Table::of(Kind::LoadBalancer);
+    let counts: Vec<String> = CHILDREN
+        .iter()
+        .map(|k| {
+            format!(
+                "(SELECT COUNT(*) FROM {} WHERE loadbalancer_id = $1)",
+                Table::of(*k).name
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {}, {} FROM {} WHERE id = $1",
+        table.column_list(),
+        counts.join(", "),
+        table.name
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(load_balancer_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
-    let by_tree = "loadbalancer_id";
+    let load_balancer = decode(&row)?;
+    let mut has = [false; 6];
+    for (i, slot) in has.iter_mut().enumerate() {
+        *slot = row.try_get::<i64, _>(table.columns.len() + i)? > 0;
+    }
+    async fn rows<T: Record>(
+        conn: &mut sqlx::AnyConnection,
+        present: bool,
+        id: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        if present {
+            select_where(conn, "loadbalancer_id", id).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
+    let id = load_balancer_id;
     Ok(Some(Tree {
         rows: fulcrum_core::driver::LoadBalancerGraph {
             load_balancer,
-            listeners: select_where(&mut *conn, by_tree, load_balancer_id).await?,
-            pools: select_where(&mut *conn, by_tree, load_balancer_id).await?,
-            members: select_where(&mut *conn, by_tree, load_balancer_id).await?,
-            health_monitors: select_where(&mut *conn, by_tree, load_balancer_id).await?,
-            l7policies: select_where(&mut *conn, by_tree, load_balancer_id).await?,
-            l7rules: select_where(&mut *conn, by_tree, load_balancer_id).await?,
+            listeners: rows(conn, has[0], id).await?,
+            pools: rows(conn, has[1], id).await?,
+            members: rows(conn, has[2], id).await?,
+            health_monitors: rows(conn, has[3], id).await?,
+            l7policies: rows(conn, has[4], id).await?,
+            l7rules: rows(conn, has[5], id).await?,
         },
     }))
 }

@@ -1,6 +1,9 @@
 //! [`Tx`]: one write transaction. The API records intent through it: the desired objects, their
 //! `PENDING_*` statuses and the work item for the reconciler, committed together or not at all.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use fulcrum_core::model::{Kind, LoadBalancer, ProvisioningStatus};
 use fulcrum_core::timestamp;
 use sqlx::{Any, Transaction};
@@ -25,16 +28,18 @@ pub enum LockOutcome {
 /// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
     inner: Transaction<'static, Any>,
+    epoch: Arc<AtomicU64>,
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>) -> Self {
-        Tx { inner }
+    pub(crate) fn new(inner: Transaction<'static, Any>, epoch: Arc<AtomicU64>) -> Self {
+        Tx { inner, epoch }
     }
 
-    /// Make every change of this transaction durable.
+    /// Make every change of this transaction durable (and invalidate reads cached before it).
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await?;
+        self.epoch.fetch_add(1, Ordering::Release);
         Ok(())
     }
 

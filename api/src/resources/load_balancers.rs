@@ -237,22 +237,52 @@ pub struct DeleteParams {
     pub cascade: Option<String>,
 }
 
-async fn view_of(state: &AppState, lb: LoadBalancer) -> Result<LoadBalancerView, Error> {
-    let ids = [lb.id.as_str()];
-    let listeners = state
+/// The rendered view of a load balancer the caller may see, from the view cache when no write
+/// happened since it was rendered.
+async fn cached_view(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<std::sync::Arc<Value>, Error> {
+    let epoch = state.store.read_epoch();
+    if let Some((project, view)) = epoch.and_then(|e| state.views.get(id, e)) {
+        return if ctx.can_see(project.as_deref()) {
+            Ok(view)
+        } else {
+            Err(Error::not_found("Load Balancer", id))
+        };
+    }
+    let view = view_by_id(state, ctx, id).await?;
+    let project = view.project_id.clone();
+    let value = std::sync::Arc::new(to_value(&view));
+    if let Some(e) = epoch {
+        state.views.put(id, e, project, value.clone());
+    }
+    Ok(value)
+}
+
+/// A load balancer the caller may see, with the ids of its listeners and pools, in one query.
+async fn view_by_id(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<LoadBalancerView, Error> {
+    let found = state
         .store
-        .related(Kind::Listener, "loadbalancer_id", "id", &ids)
+        .get_with_children::<LoadBalancer>(
+            id,
+            &[
+                (Kind::Listener, "loadbalancer_id"),
+                (Kind::Pool, "loadbalancer_id"),
+            ],
+        )
         .await?;
-    let pools = state
-        .store
-        .related(Kind::Pool, "loadbalancer_id", "id", &ids)
-        .await?;
-    let empty = Vec::new();
-    let (l, p) = (
-        listeners.get(&lb.id).unwrap_or(&empty).clone(),
-        pools.get(&lb.id).unwrap_or(&empty).clone(),
-    );
-    Ok(LoadBalancerView::new(lb, &l, &p))
+    match found {
+        Some((lb, children)) if ctx.can_see(lb.project_id.as_deref()) => {
+            Ok(LoadBalancerView::new(lb, &children[0], &children[1]))
+        }
+        _ => Err(Error::not_found("Load Balancer", id)),
+    }
 }
 
 /// List load balancers.
@@ -304,9 +334,12 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
-    let view = view_of(&state, lb).await?;
-    Ok(Json(show_body("loadbalancer", &view, raw.as_deref())))
+    let view = cached_view(&state, &ctx, &id).await?;
+    Ok(Json(show_body(
+        "loadbalancer",
+        view.as_ref(),
+        raw.as_deref(),
+    )))
 }
 
 /// Create a load balancer, optionally with its whole tree of listeners, pools, members, health
@@ -343,10 +376,15 @@ pub async fn update(
     Path(id): Path<String>,
     OctaviaBody(req): OctaviaBody<UpdateLoadBalancer>,
 ) -> ApiResult<Json<LoadBalancerBody>> {
-    let lb = update_load_balancer(&state, &ctx, &id, req).await?;
-    Ok(Json(LoadBalancerBody {
-        loadbalancer: view_of(&state, lb).await?,
-    }))
+    let updated = update_load_balancer(&state, &ctx, &id, req).await?;
+    let current = view_by_id(&state, &ctx, &id).await?;
+    // The object as this request left it (the reconciler may already have moved on).
+    let view = LoadBalancerView {
+        listeners: current.listeners,
+        pools: current.pools,
+        ..LoadBalancerView::new(updated, &[], &[])
+    };
+    Ok(Json(LoadBalancerBody { loadbalancer: view }))
 }
 
 /// Delete a load balancer (`?cascade=true` deletes everything below it).
