@@ -59,18 +59,25 @@ pub fn parse<T: Rooted>(bytes: &[u8]) -> Result<T, Error> {
 fn describe(root: &str, err: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = err.path().to_string();
     let message = err.inner().to_string();
-    // serde's own messages carry a " at line x column y" suffix only for text input; values have none.
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        let parent = path
-            .rsplit_once('.')
-            .map(|(p, _)| format!("{root}.{p}"))
-            .unwrap_or_else(|| root.to_string());
-        let parent = if path == "." || path.is_empty() {
-            root.to_string()
-        } else {
-            parent
-        };
+        // The path ends at the unknown field; its parent objects, without list positions, name the
+        // argument as Octavia does ("pool.session_persistence").
+        let mut segments: Vec<&str> = path
+            .split('.')
+            .map(|s| s.split('[').next().unwrap_or(""))
+            .filter(|s| !s.is_empty() && *s != "?")
+            .collect();
+        if segments.last() == Some(&field) {
+            segments.pop();
+        }
+        let mut parent = root.to_string();
+        for segment in segments {
+            if segment != root {
+                parent.push('.');
+                parent.push_str(segment);
+            }
+        }
         return Error::InvalidInput(format!("Unknown attribute for argument {parent}: {field}"));
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -120,6 +127,18 @@ mod tests {
         port: i64,
         #[serde(default)]
         name: Option<String>,
+        #[serde(default)]
+        inner: Option<Inner>,
+        #[serde(default)]
+        items: Vec<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        #[serde(default)]
+        size: i64,
     }
     impl Rooted for Thing {
         const ROOT: &'static str = "thing";
@@ -147,6 +166,14 @@ mod tests {
         assert_eq!(
             err(r#"{"other": {}}"#),
             "Unknown attribute for argument thing: other"
+        );
+        assert_eq!(
+            err(r#"{"thing": {"port": 1, "inner": {"colour": 1}}}"#),
+            "Unknown attribute for argument thing.inner: colour"
+        );
+        assert_eq!(
+            err(r#"{"thing": {"port": 1, "items": [{"size": 1}, {"colour": 1}]}}"#),
+            "Unknown attribute for argument thing.items: colour"
         );
     }
 }
