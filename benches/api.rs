@@ -6,35 +6,23 @@
 //! Run with `cargo bench --bench api`. Set `FULCRUM_BENCH_DATABASE=postgres://...` to measure on
 //! PostgreSQL instead of a temporary SQLite file.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{Server, gets_per_second};
 use serde_json::{Value, json};
 
 const SUBNET: &str = "bench-subnet";
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = std::env::var("FULCRUM_BENCH_DATABASE")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let config = format!(
-        r#"[server]
+    Server::start(|dir| {
+        let url = std::env::var("FULCRUM_BENCH_DATABASE")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
+        format!(
+            r#"[server]
 bind = "127.0.0.1:0"
 [database]
 url = "{url}"
@@ -58,28 +46,8 @@ cidr = "127.16.0.0/16"
 allocation_start = "127.16.0.1"
 allocation_end = "127.16.255.254"
 "#
-    );
-    let path = dir.path().join("bench.toml");
-    std::fs::write(&path, config).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-        .args(["--config", path.to_str().unwrap(), "serve"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fulcrum");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let base = line
-        .trim()
-        .strip_prefix("fulcrum listening on ")
-        .expect("server started")
-        .to_string();
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
+        )
+    })
 }
 
 fn rss_mib(pid: u32) -> f64 {
@@ -142,29 +110,6 @@ async fn creates_until_active(
     started.elapsed().as_secs_f64()
 }
 
-/// Requests per second of GET `path` with `clients` clients for `seconds`.
-async fn gets_per_second(http: &reqwest::Client, url: String, clients: usize, seconds: f64) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let count = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (http, url, count) = (http.clone(), url.clone(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let resp = http.get(&url).send().await.expect("GET");
-                assert_eq!(resp.status(), 200);
-                resp.bytes().await.expect("body");
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("client");
-    }
-    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-}
-
 #[tokio::main]
 async fn main() {
     let server = start_server();
@@ -192,7 +137,7 @@ async fn main() {
         );
     }
 
-    let baseline = gets_per_second(&http, format!("{base}/v2"), 8, 3.0).await;
+    let baseline = gets_per_second(&format!("{base}/v2"), 8, 3.0).await;
     let v: Value = http
         .get(format!("{base}/v2/lbaas/loadbalancers?limit=1"))
         .send()
@@ -202,13 +147,7 @@ async fn main() {
         .await
         .unwrap();
     let one = v["loadbalancers"][0]["id"].as_str().unwrap().to_string();
-    let get_one = gets_per_second(
-        &http,
-        format!("{base}/v2/lbaas/loadbalancers/{one}"),
-        8,
-        3.0,
-    )
-    .await;
+    let get_one = gets_per_second(&format!("{base}/v2/lbaas/loadbalancers/{one}"), 8, 3.0).await;
     println!("GET /v2 (static baseline):         {baseline:>8.0} requests/s");
     println!(
         "GET one load balancer:             {get_one:>8.0} requests/s ({:.2} of baseline)",
@@ -218,13 +157,7 @@ async fn main() {
     // Fill up to 10,000 stored load balancers, then list pages of 1,000.
     let rest = 10_000 - created;
     creates_until_active(&http, &base, 64, rest).await;
-    let lists = gets_per_second(
-        &http,
-        format!("{base}/v2/lbaas/loadbalancers?limit=1000"),
-        4,
-        3.0,
-    )
-    .await;
+    let lists = gets_per_second(&format!("{base}/v2/lbaas/loadbalancers?limit=1000"), 4, 3.0).await;
     println!(
         "list of 1,000 load balancers:      {lists:>8.1} requests/s ({:.0} objects/s)",
         lists * 1000.0

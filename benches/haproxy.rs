@@ -8,66 +8,15 @@
 //!
 //! Run with `cargo bench --bench haproxy` (needs /usr/sbin/haproxy).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{Server, gets_per_second};
 use serde_json::{Value, json};
 
 const SUBNET: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000002";
-
-struct Server {
-    child: Child,
-    base: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("haproxy")) {
-            for e in entries.flatten() {
-                if let Ok(pid) = std::fs::read_to_string(e.path().join("haproxy.pid")) {
-                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
-                }
-            }
-        }
-    }
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = format!(
-        "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\n[log]\nlevel = \"warn\"\n\
-         [providers]\ndefault = \"haproxy\"\ncertificates_dir = \"{}\"\n\
-         [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
-         [reconciler]\nobserve_interval_seconds = 3600\nsync_interval_seconds = 3600\n",
-        dir.path().join("bench.db").display(),
-        dir.path().join("certs").display(),
-        dir.path().join("haproxy").display(),
-    );
-    let path = dir.path().join("bench.toml");
-    std::fs::write(&path, config).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-        .args(["--config", path.to_str().unwrap(), "serve"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fulcrum");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let base = line
-        .trim()
-        .strip_prefix("fulcrum listening on ")
-        .expect("server started")
-        .to_string();
-    Server { child, base, dir }
-}
 
 async fn backend(name: &'static str) -> SocketAddr {
     let app = axum::Router::new().fallback(move || async move { name });
@@ -112,37 +61,19 @@ fn summary(mut ms: Vec<f64>) -> String {
     )
 }
 
-/// Requests per second of GET `url` with `clients` keep-alive clients for `seconds`.
-async fn throughput(url: &str, clients: usize, seconds: f64) -> f64 {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (http, url, count) = (http.clone(), url.to_string(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let resp = http.get(&url).send().await.expect("GET");
-                let status = resp.status();
-                let body = resp.bytes().await.unwrap();
-                assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-}
-
 #[tokio::main]
 async fn main() {
-    let server = start_server();
+    let server = Server::start(|dir| {
+        format!(
+            "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\n[log]\nlevel = \"warn\"\n\
+             [providers]\ndefault = \"haproxy\"\ncertificates_dir = \"{}\"\n\
+             [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
+             [reconciler]\nobserve_interval_seconds = 3600\nsync_interval_seconds = 3600\n",
+            dir.join("bench.db").display(),
+            dir.join("certs").display(),
+            dir.join("haproxy").display(),
+        )
+    });
     let base = server.base.clone();
     let (a, b) = (backend("a").await, backend("b").await);
     let http = reqwest::Client::new();
@@ -232,8 +163,8 @@ async fn main() {
     // median of three rounds each.
     let (mut direct, mut through) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        direct.push(throughput(&format!("http://{a}/"), 16, 2.0).await);
-        through.push(throughput(&format!("http://{vip}:8080/"), 16, 2.0).await);
+        direct.push(gets_per_second(&format!("http://{a}/"), 16, 2.0).await);
+        through.push(gets_per_second(&format!("http://{vip}:8080/"), 16, 2.0).await);
     }
     direct.sort_by(|x, y| x.partial_cmp(y).unwrap());
     through.sort_by(|x, y| x.partial_cmp(y).unwrap());

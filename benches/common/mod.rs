@@ -1,0 +1,87 @@
+//! What both benchmarks share: a `fulcrum serve` process on a temporary directory, and a GET
+//! load generator.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A running `fulcrum serve`; killed, with every HAProxy it started, when dropped.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Start with the configuration `config` returns for a fresh temporary directory.
+    pub fn start(config: impl FnOnce(&Path) -> String) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bench.toml");
+        std::fs::write(&path, config(dir.path())).expect("config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .args(["--config", path.to_str().unwrap(), "serve"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start fulcrum");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("ready line");
+        let base = line
+            .trim()
+            .strip_prefix("fulcrum listening on ")
+            .expect("server started")
+            .to_string();
+        Server { child, base, dir }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("haproxy")) {
+            for e in entries.flatten() {
+                if let Ok(pid) = std::fs::read_to_string(e.path().join("haproxy.pid")) {
+                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+                }
+            }
+        }
+    }
+}
+
+/// Requests per second of `GET url` from `clients` keep-alive clients during `seconds`; every
+/// answer must be 200.
+pub async fn gets_per_second(url: &str, clients: usize, seconds: f64) -> f64 {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("client");
+    let count = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url, count) = (http.clone(), url.to_string(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let resp = http.get(&url).send().await.expect("GET");
+                let status = resp.status();
+                let body = resp.bytes().await.expect("body");
+                assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client");
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
