@@ -11,9 +11,11 @@
 pub mod auth;
 pub mod body;
 pub mod fault;
+pub mod flavors;
 pub mod listing;
 pub mod neutron;
 pub mod providers;
+pub mod quotas;
 pub mod resources;
 pub mod state;
 pub mod versions;
@@ -93,6 +95,8 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(neutron::networks))
         .routes(routes!(neutron::subnets))
         .routes(routes!(neutron::ports))
+        .merge(quotas::router())
+        .merge(flavors::router())
 }
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.

@@ -47,6 +47,17 @@ pub struct Store {
 
 static INSTALL_DRIVERS: Once = Once::new();
 
+/// Every migration, in order: version, name, SQL (portable between SQLite and PostgreSQL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "orchestration",
+        include_str!("../migrations/0001_orchestration.sql"),
+    ),
+    (2, "quotas", include_str!("../migrations/0002_quotas.sql")),
+    (3, "flavors", include_str!("../migrations/0003_flavors.sql")),
+];
+
 const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
 
@@ -104,14 +115,19 @@ impl Store {
     /// Apply every migration not yet applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = Migrator {
-            migrations: vec![Migration::new(
-                1,
-                "orchestration".into(),
-                MigrationType::Simple,
-                include_str!("../migrations/0001_orchestration.sql").into(),
-                false,
-            )]
-            .into(),
+            migrations: MIGRATIONS
+                .iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(
+                        *version,
+                        (*name).into(),
+                        MigrationType::Simple,
+                        (*sql).into(),
+                        false,
+                    )
+                })
+                .collect::<Vec<_>>()
+                .into(),
             ..Migrator::DEFAULT
         };
         migrator.run(&self.write).await?;
