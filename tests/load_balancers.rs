@@ -299,6 +299,33 @@ async fn discovery_and_neutron(db: Db) {
         lb["vip_address"]
     );
 
+    // Every response carries a request id; a client that accepts no JSON gets 406.
+    let resp = s
+        .http
+        .get(format!("{}/v2/lbaas/loadbalancers", s.base))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-openstack-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("req-"), "{id}");
+    let resp = s
+        .http
+        .get(format!("{}/v2/lbaas/loadbalancers", s.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 406);
+    assert!(resp.headers().contains_key("x-openstack-request-id"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Only content type application/json is accepted."
+    );
+
     let providers = s.get("/v2/lbaas/providers").await;
     let names: Vec<&str> = providers["providers"]
         .as_array()

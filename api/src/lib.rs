@@ -13,6 +13,7 @@ pub mod body;
 pub mod fault;
 pub mod flavors;
 pub mod listing;
+pub mod middleware;
 pub mod neutron;
 pub mod providers;
 pub mod quotas;
@@ -118,6 +119,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/v2.0", axum::routing::get(versions::v2))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::openstack_protocol))
         .with_state(state)
 }
 
