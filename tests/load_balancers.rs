@@ -326,6 +326,15 @@ async fn discovery_and_neutron(db: Db) {
         "Only content type application/json is accepted."
     );
 
+    // No amphora provider: no amphorae.
+    let amphorae = s.get("/v2/octavia/amphorae").await;
+    assert_eq!(amphorae["amphorae"], json!([]));
+    assert_fault(
+        &s.call("GET", "/v2.0/octavia/amphorae/a1", None).await,
+        404,
+        "Amphora a1 not found.",
+    );
+
     let providers = s.get("/v2/lbaas/providers").await;
     let names: Vec<&str> = providers["providers"]
         .as_array()

@@ -8,6 +8,7 @@
 //! Routes are declared with `utoipa-axum`, so the OpenAPI document ([`openapi`]) is generated from
 //! the same handlers that serve requests and cannot drift from them.
 
+pub mod amphorae;
 pub mod auth;
 pub mod body;
 pub mod fault;
@@ -45,7 +46,7 @@ use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers,
     tags(
         (name = "loadbalancers"), (name = "listeners"), (name = "pools"), (name = "members"),
         (name = "healthmonitors"), (name = "l7policies"), (name = "l7rules"),
-        (name = "providers"), (name = "versions"), (name = "networking")
+        (name = "providers"), (name = "amphorae"), (name = "versions"), (name = "networking")
     )
 )]
 struct ApiDoc;
@@ -96,6 +97,7 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(neutron::networks))
         .routes(routes!(neutron::subnets))
         .routes(routes!(neutron::ports))
+        .merge(amphorae::router())
         .merge(quotas::router())
         .merge(flavors::router())
 }

@@ -1,0 +1,60 @@
+//! `/v2/octavia/amphorae`: answered as Octavia answers it when no amphora provider is enabled.
+//! Fulcrum's drivers run no amphorae, so the list is empty and every amphora is unknown.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::Path;
+use fulcrum_core::Error;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::fault::ApiResult;
+use crate::listing::Link;
+
+/// `{"amphorae": [], "amphorae_links": []}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AmphoraList {
+    /// Always empty.
+    #[schema(value_type = Vec<Object>)]
+    pub amphorae: Vec<serde_json::Value>,
+    /// Always empty.
+    pub amphorae_links: Vec<Link>,
+}
+
+/// List amphorae (none).
+#[utoipa::path(get, path = "/v2/octavia/amphorae", tag = "amphorae",
+    responses((status = 200, body = AmphoraList)))]
+pub async fn list() -> Json<AmphoraList> {
+    Json(AmphoraList {
+        amphorae: vec![],
+        amphorae_links: vec![],
+    })
+}
+
+/// Show an amphora (never found).
+#[utoipa::path(get, path = "/v2/octavia/amphorae/{id}", tag = "amphorae",
+    params(("id" = String, Path, description = "Amphora id")),
+    responses((status = 404, body = crate::fault::Fault)))]
+pub async fn show(Path(id): Path<String>) -> ApiResult<Json<AmphoraList>> {
+    Err(Error::not_found("Amphora", id).into())
+}
+
+/// Fail an amphora over (never found).
+#[utoipa::path(put, path = "/v2/octavia/amphorae/{id}/failover", tag = "amphorae",
+    params(("id" = String, Path, description = "Amphora id")),
+    responses((status = 404, body = crate::fault::Fault)))]
+pub async fn failover(Path(id): Path<String>) -> ApiResult<Json<AmphoraList>> {
+    Err(Error::not_found("Amphora", id).into())
+}
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(failover))
+}
