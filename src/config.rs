@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use fulcrum_api::ApiDefaults;
+use fulcrum_api::{ApiDefaults, QuotaDefaults};
 use fulcrum_core::network::{Network, Subnet};
 use fulcrum_drivers::haproxy::HaproxyConfig;
 use fulcrum_drivers::noop::NoopConfig;
@@ -28,6 +28,8 @@ pub struct Config {
     pub reconciler: ReconcilerConfig,
     /// API defaults.
     pub api: ApiDefaults,
+    /// Default per-project quotas.
+    pub quotas: QuotaDefaults,
     /// Built-in VIP networks.
     pub network: NetworkConfig,
 }
@@ -155,5 +157,6 @@ mod tests {
         assert_eq!(c.server.bind, "127.0.0.1:9876");
         assert_eq!(c.providers.default, "haproxy");
         assert_eq!(c.network.subnets.len(), 1);
+        assert_eq!(c.quotas, QuotaDefaults::default());
     }
 }

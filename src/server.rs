@@ -77,6 +77,7 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     build_providers(config, &EventBus::default())?;
+    config.quotas.validate().map_err(anyhow::Error::msg)?;
     if config.providers.enabled.iter().any(|p| p == "haproxy") {
         check_binary(&config.providers.haproxy.binary).map_err(anyhow::Error::msg)?;
     }
@@ -110,6 +111,7 @@ pub async fn serve(
         networks: Arc::new(networks),
         providers: providers.clone(),
         defaults: config.api.clone(),
+        quota_defaults: config.quotas,
         auth: Arc::new(NoAuth),
         certificates: certificates(&config),
         work_ready: work_ready.clone(),

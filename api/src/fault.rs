@@ -46,6 +46,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Validation(_) | Error::InvalidInput(_) | Error::BadRequest(_) => {
             StatusCode::BAD_REQUEST
         }
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::ProviderUnsupported { .. } => StatusCode::NOT_IMPLEMENTED,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -33,6 +33,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use quotas::QuotaDefaults;
 pub use state::{ApiDefaults, AppState, Providers};
 
 use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
@@ -46,7 +47,8 @@ use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers,
     tags(
         (name = "loadbalancers"), (name = "listeners"), (name = "pools"), (name = "members"),
         (name = "healthmonitors"), (name = "l7policies"), (name = "l7rules"),
-        (name = "providers"), (name = "amphorae"), (name = "versions"), (name = "networking")
+        (name = "flavors"), (name = "availabilityzones"),
+        (name = "providers"), (name = "quotas"), (name = "amphorae"), (name = "versions"), (name = "networking")
     )
 )]
 struct ApiDoc;
@@ -120,6 +122,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             }),
         )
         .route("/v2.0", axum::routing::get(versions::v2))
+        .route("/v2.0/", axum::routing::get(neutron::version))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::openstack_protocol))
         .with_state(state)

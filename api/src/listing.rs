@@ -30,6 +30,20 @@ pub struct ListParams {
 
 /// Parse the query string of a list request for objects of `kind`.
 pub fn parse(raw: Option<&str>, kind: Kind, max_limit: u64) -> Result<ListParams, Error> {
+    parse_with(
+        raw,
+        &|field| ListQuery::is_scalar_field(kind, field),
+        max_limit,
+    )
+}
+
+/// Parse the query string of a list request whose filterable and sortable fields are those
+/// `is_field` accepts.
+pub fn parse_with(
+    raw: Option<&str>,
+    is_field: &dyn Fn(&str) -> bool,
+    max_limit: u64,
+) -> Result<ListParams, Error> {
     let mut params = ListParams::default();
     params.query.limit = Some(max_limit);
     let mut sort_keys: Option<String> = None;
@@ -70,8 +84,7 @@ pub fn parse(raw: Option<&str>, kind: Kind, max_limit: u64) -> Result<ListParams
                     "tenant_id" => "project_id".to_string(),
                     other => other.to_string(),
                 };
-                if !ListQuery::is_scalar_field(kind, &field) || !seen_filters.insert(field.clone())
-                {
+                if !is_field(&field) || !seen_filters.insert(field.clone()) {
                     return Err(Error::InvalidInput(
                         "One or more arguments are either duplicate or invalid".into(),
                     ));
@@ -94,7 +107,7 @@ pub fn parse(raw: Option<&str>, kind: Kind, max_limit: u64) -> Result<ListParams
         params.query.sort = sort;
     }
     for (key, _) in &params.query.sort {
-        if !ListQuery::is_scalar_field(kind, key) {
+        if !is_field(key) {
             return Err(Error::InvalidInput(format!(
                 "Supplied sort key '{key}' is not valid."
             )));

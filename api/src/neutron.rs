@@ -38,6 +38,15 @@ impl NeutronFilter {
     }
 }
 
+/// The Neutron version document at `/v2.0/`, which OpenStack SDKs read before using a network
+/// endpoint.
+pub async fn version(headers: axum::http::HeaderMap) -> Json<Value> {
+    let href = crate::resources::base_url(&headers, "/v2.0/");
+    Json(json!({
+        "version": {"id": "v2.0", "status": "CURRENT", "links": [{"href": href, "rel": "self"}]}
+    }))
+}
+
 /// Networks, in Neutron's shape.
 #[utoipa::path(get, path = "/v2.0/networks", tag = "networking", params(NeutronFilter),
     responses((status = 200, description = "`{\"networks\": [...]}`")))]

@@ -1,12 +1,560 @@
-//! Placeholder.
+//! `/v2/lbaas/quotas`: per-project quotas with Octavia's shapes (both the current field names and
+//! the deprecated `load_balancer`/`health_monitor`), and their enforcement on create.
+//!
+//! A quota is explicit (stored, [`QuotaLimits`]) or the configured default ([`QuotaDefaults`]);
+//! -1 is unlimited. [`reserve`] is what every create calls inside its own transaction before it
+//! inserts: it takes the project's quota lock and counts the project's objects, so that the count
+//! and the insert commit together and concurrent creates of one project cannot overshoot.
 
 use std::sync::Arc;
 
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use fulcrum_core::Error;
+use fulcrum_core::model::Kind;
+use fulcrum_core::patch::Patch;
+use fulcrum_store::{QuotaLimits, Tx};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::auth::RequestContext;
+use crate::body::{OctaviaBody, Rooted};
+use crate::fault::ApiResult;
+use crate::listing::Link;
+
+/// A limit meaning "no limit".
+pub const UNLIMITED: i64 = -1;
+/// The largest limit Octavia accepts.
+pub const MAX_QUOTA: i64 = 2_000_000_000;
+
+/// The `[quotas]` configuration section: each project's limits unless set explicitly, as
+/// Octavia's `[quotas]` options (-1 is unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDefaults {
+    /// Load balancers per project.
+    pub default_load_balancer_quota: i64,
+    /// Listeners per project.
+    pub default_listener_quota: i64,
+    /// Pools per project.
+    pub default_pool_quota: i64,
+    /// Health monitors per project.
+    pub default_health_monitor_quota: i64,
+    /// Members per project.
+    pub default_member_quota: i64,
+    /// L7 policies per project.
+    pub default_l7policy_quota: i64,
+    /// L7 rules per project.
+    pub default_l7rule_quota: i64,
+}
+
+impl Default for QuotaDefaults {
+    fn default() -> Self {
+        QuotaDefaults {
+            default_load_balancer_quota: UNLIMITED,
+            default_listener_quota: UNLIMITED,
+            default_pool_quota: UNLIMITED,
+            default_health_monitor_quota: UNLIMITED,
+            default_member_quota: UNLIMITED,
+            default_l7policy_quota: UNLIMITED,
+            default_l7rule_quota: UNLIMITED,
+        }
+    }
+}
+
+impl QuotaDefaults {
+    /// The default limit of one kind.
+    pub fn of(&self, kind: Kind) -> i64 {
+        match kind {
+            Kind::LoadBalancer => self.default_load_balancer_quota,
+            Kind::Listener => self.default_listener_quota,
+            Kind::Pool => self.default_pool_quota,
+            Kind::HealthMonitor => self.default_health_monitor_quota,
+            Kind::Member => self.default_member_quota,
+            Kind::L7Policy => self.default_l7policy_quota,
+            Kind::L7Rule => self.default_l7rule_quota,
+        }
+    }
+
+    /// Every default as an explicit limit.
+    pub fn limits(&self) -> QuotaLimits {
+        let mut limits = QuotaLimits::default();
+        for kind in Kind::ALL {
+            *limits.slot(kind) = Some(self.of(kind));
+        }
+        limits
+    }
+
+    /// Check that every default is a valid quota (-1 or more, at most 2,000,000,000).
+    pub fn validate(&self) -> Result<(), String> {
+        match Kind::ALL
+            .into_iter()
+            .find(|k| !(UNLIMITED..=MAX_QUOTA).contains(&self.of(*k)))
+        {
+            Some(kind) => Err(format!(
+                "quotas: the default {kind} quota {} is not between -1 and {MAX_QUOTA}",
+                self.of(kind)
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The limit that applies: the explicit one, or the default.
+fn effective(explicit: &QuotaLimits, defaults: &QuotaDefaults, kind: Kind) -> i64 {
+    explicit.of(kind).unwrap_or_else(|| defaults.of(kind))
+}
+
+/// Make sure `project` may create `wanted` more objects of each kind, inside the transaction that
+/// will insert them: takes the project's quota lock (so concurrent creates of the project wait
+/// for this transaction) and counts what it has. Objects without a project count against
+/// nothing; kinds whose limit is unlimited take no lock. Octavia's 403 names the first kind
+/// whose quota would be exceeded.
+pub async fn reserve(
+    state: &AppState,
+    tx: &mut Tx,
+    project: Option<&str>,
+    wanted: &[(Kind, usize)],
+) -> Result<(), Error> {
+    let Some(project) = project else {
+        return Ok(());
+    };
+    if wanted.iter().all(|(_, n)| *n == 0) {
+        return Ok(());
+    }
+    let explicit = tx.quota(project).await?.unwrap_or_default();
+    let limited: Vec<(Kind, i64, i64)> = wanted
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| {
+            (
+                *k,
+                *n as i64,
+                effective(&explicit, &state.quota_defaults, *k),
+            )
+        })
+        .filter(|(_, _, limit)| *limit != UNLIMITED)
+        .collect();
+    if limited.is_empty() {
+        return Ok(());
+    }
+    tx.lock_project(project).await?;
+    for (kind, adding, limit) in limited {
+        if tx.count_in_project(kind, project).await? + adding > limit {
+            return Err(Error::quota_met(kind.display_name()));
+        }
+    }
+    Ok(())
+}
+
+/// A project's quotas as Octavia shows them: every limit under its current name and, for load
+/// balancers and health monitors, under the deprecated name too. In lists, `null` means the
+/// configured default.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuotaView {
+    /// The project.
+    pub project_id: String,
+    /// Same as `project_id`.
+    pub tenant_id: String,
+    /// Load balancers.
+    pub loadbalancer: Option<i64>,
+    /// Deprecated name of `loadbalancer`.
+    pub load_balancer: Option<i64>,
+    /// Listeners.
+    pub listener: Option<i64>,
+    /// Pools.
+    pub pool: Option<i64>,
+    /// Health monitors.
+    pub healthmonitor: Option<i64>,
+    /// Deprecated name of `healthmonitor`.
+    pub health_monitor: Option<i64>,
+    /// Members.
+    pub member: Option<i64>,
+    /// L7 policies.
+    pub l7policy: Option<i64>,
+    /// L7 rules.
+    pub l7rule: Option<i64>,
+}
+
+impl QuotaView {
+    /// The view of a project's limits.
+    pub fn new(project_id: &str, limits: &QuotaLimits) -> Self {
+        QuotaView {
+            project_id: project_id.to_string(),
+            tenant_id: project_id.to_string(),
+            loadbalancer: limits.load_balancer,
+            load_balancer: limits.load_balancer,
+            listener: limits.listener,
+            pool: limits.pool,
+            healthmonitor: limits.health_monitor,
+            health_monitor: limits.health_monitor,
+            member: limits.member,
+            l7policy: limits.l7policy,
+            l7rule: limits.l7rule,
+        }
+    }
+}
+
+/// `{"quota": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaBody {
+    /// The quotas.
+    pub quota: QuotaView,
+}
+
+/// `{"quotas": [...], "quotas_links": []}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaList {
+    /// Projects with explicitly set quotas.
+    pub quotas: Vec<QuotaView>,
+    /// Paging links (always empty).
+    pub quotas_links: Vec<Link>,
+}
+
+/// Body of `PUT /v2/lbaas/quotas/{project_id}`: an absent limit is kept, `null` returns it to
+/// the default, -1 is unlimited.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateQuota {
+    /// Load balancers.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub loadbalancer: Patch<i64>,
+    /// Deprecated name of `loadbalancer` (which wins when both are given).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub load_balancer: Patch<i64>,
+    /// Listeners.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub listener: Patch<i64>,
+    /// Pools.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub pool: Patch<i64>,
+    /// Health monitors.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub healthmonitor: Patch<i64>,
+    /// Deprecated name of `healthmonitor` (which wins when both are given).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub health_monitor: Patch<i64>,
+    /// Members.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub member: Patch<i64>,
+    /// L7 policies.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub l7policy: Patch<i64>,
+    /// L7 rules.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub l7rule: Patch<i64>,
+}
+
+impl Rooted for UpdateQuota {
+    const ROOT: &'static str = "quota";
+}
+
+/// A new name's patch, or the deprecated name's when the new one is absent.
+fn either(current: Patch<i64>, deprecated: Patch<i64>) -> Patch<i64> {
+    if current.is_present() {
+        current
+    } else {
+        deprecated
+    }
+}
+
+impl UpdateQuota {
+    /// Each kind's patch under the name it was given with, aliases resolved.
+    fn into_patches(self) -> Vec<(Kind, &'static str, Patch<i64>)> {
+        let lb_name = if self.loadbalancer.is_present() || !self.load_balancer.is_present() {
+            "loadbalancer"
+        } else {
+            "load_balancer"
+        };
+        let hm_name = if self.healthmonitor.is_present() || !self.health_monitor.is_present() {
+            "healthmonitor"
+        } else {
+            "health_monitor"
+        };
+        vec![
+            (
+                Kind::LoadBalancer,
+                lb_name,
+                either(self.loadbalancer, self.load_balancer),
+            ),
+            (Kind::Listener, "listener", self.listener),
+            (Kind::Pool, "pool", self.pool),
+            (
+                Kind::HealthMonitor,
+                hm_name,
+                either(self.healthmonitor, self.health_monitor),
+            ),
+            (Kind::Member, "member", self.member),
+            (Kind::L7Policy, "l7policy", self.l7policy),
+            (Kind::L7Rule, "l7rule", self.l7rule),
+        ]
+    }
+}
+
+/// Octavia's range check of one limit (wsme's `IntegerType(minimum=-1, maximum=2000000000)`).
+fn check_limit(field: &str, value: i64) -> Result<(), Error> {
+    if value < UNLIMITED {
+        return Err(Error::invalid_field(
+            field,
+            value,
+            "Value should be greater or equal to -1",
+        ));
+    }
+    if value > MAX_QUOTA {
+        return Err(Error::invalid_field(
+            field,
+            value,
+            &format!("Value should be lower or equal to {MAX_QUOTA}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Apply a validated update to stored limits.
+fn apply(limits: &mut QuotaLimits, req: UpdateQuota) -> Result<(), Error> {
+    let patches = req.into_patches();
+    for (_, field, patch) in &patches {
+        if let Some(v) = patch.value() {
+            check_limit(field, *v)?;
+        }
+    }
+    for (kind, _, patch) in patches {
+        patch.apply_opt(limits.slot(kind));
+    }
+    Ok(())
+}
+
+fn forbidden() -> Error {
+    Error::Forbidden("Policy does not allow this request to be performed.".into())
+}
+
+/// Anyone may read their own project's quotas; only admins others'.
+fn check_read(ctx: &RequestContext, project_id: &str) -> Result<(), Error> {
+    if ctx.is_admin || ctx.project_id.as_deref() == Some(project_id) {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
+
+/// Only admins change quotas (Octavia's `load-balancer:write-quota`).
+fn check_write(ctx: &RequestContext) -> Result<(), Error> {
+    if ctx.is_admin {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
+
+/// A project's effective limits: explicit ones, the defaults for the rest.
+async fn effective_limits(state: &AppState, project_id: &str) -> Result<QuotaLimits, Error> {
+    let explicit = state.store.quota(project_id).await?.unwrap_or_default();
+    let mut limits = QuotaLimits::default();
+    for kind in Kind::ALL {
+        *limits.slot(kind) = Some(effective(&explicit, &state.quota_defaults, kind));
+    }
+    Ok(limits)
+}
+
+/// The `project_id=` filter of a list query.
+fn project_filter(raw: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "project_id")
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn list_quotas(
+    state: &AppState,
+    ctx: &RequestContext,
+    raw: Option<&str>,
+) -> Result<Vec<QuotaView>, Error> {
+    let mut filter = project_filter(raw);
+    if !ctx.is_admin {
+        filter = ctx.project_id.clone();
+    }
+    let rows = state.store.quotas(filter.as_deref()).await?;
+    Ok(rows
+        .iter()
+        .map(|(project, limits)| QuotaView::new(project, limits))
+        .collect())
+}
+
+async fn update_quota(
+    state: &AppState,
+    ctx: &RequestContext,
+    project_id: &str,
+    req: UpdateQuota,
+) -> Result<QuotaLimits, Error> {
+    check_write(ctx)?;
+    let mut tx = state.store.begin().await?;
+    tx.lock_project(project_id).await?;
+    let mut limits = tx.quota(project_id).await?.unwrap_or_default();
+    apply(&mut limits, req)?;
+    tx.set_quota(project_id, &limits).await?;
+    tx.commit().await?;
+    effective_limits(state, project_id).await
+}
+
+async fn delete_quota(
+    state: &AppState,
+    ctx: &RequestContext,
+    project_id: &str,
+) -> Result<(), Error> {
+    check_write(ctx)?;
+    let mut tx = state.store.begin().await?;
+    tx.delete_quota(project_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// List the projects whose quotas were set explicitly (`null`: the default applies).
+#[utoipa::path(get, path = "/v2/lbaas/quotas", tag = "quotas",
+    params(("project_id" = Option<String>, Query, description = "Only this project")),
+    responses((status = 200, body = QuotaList)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<QuotaList>> {
+    let quotas = list_quotas(&state, &ctx, raw.as_deref()).await?;
+    Ok(Json(QuotaList {
+        quotas,
+        quotas_links: vec![],
+    }))
+}
+
+/// A project's quotas in effect: explicit where set, the configured defaults elsewhere.
+#[utoipa::path(get, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
+    params(("project_id" = String, Path, description = "Project id")),
+    responses((status = 200, body = QuotaBody), (status = 403, body = crate::fault::Fault)))]
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(project_id): Path<String>,
+) -> ApiResult<Json<QuotaBody>> {
+    check_read(&ctx, &project_id)?;
+    let limits = effective_limits(&state, &project_id).await?;
+    Ok(Json(QuotaBody {
+        quota: QuotaView::new(&project_id, &limits),
+    }))
+}
+
+/// Set any or all of a project's quotas (`null` returns one to the default).
+#[utoipa::path(put, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
+    params(("project_id" = String, Path, description = "Project id")),
+    request_body(content = inline(UpdateQuota), description = "`{\"quota\": {...}}`"),
+    responses((status = 202, body = QuotaBody), (status = 400, body = crate::fault::Fault),
+              (status = 403, body = crate::fault::Fault)))]
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(project_id): Path<String>,
+    OctaviaBody(req): OctaviaBody<UpdateQuota>,
+) -> ApiResult<(StatusCode, Json<QuotaBody>)> {
+    let limits = update_quota(&state, &ctx, &project_id, req).await?;
+    let quota = QuotaView::new(&project_id, &limits);
+    Ok((StatusCode::ACCEPTED, Json(QuotaBody { quota })))
+}
+
+/// Reset a project's quotas to the configured defaults.
+#[utoipa::path(delete, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
+    params(("project_id" = String, Path, description = "Project id")),
+    responses((status = 204), (status = 403, body = crate::fault::Fault)))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(project_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    delete_quota(&state, &ctx, &project_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The configured default quotas, as they apply to a project.
+#[utoipa::path(get, path = "/v2/lbaas/quotas/{project_id}/default", tag = "quotas",
+    params(("project_id" = String, Path, description = "Project id")),
+    responses((status = 200, body = QuotaBody), (status = 403, body = crate::fault::Fault)))]
+pub async fn defaults(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(project_id): Path<String>,
+) -> ApiResult<Json<QuotaBody>> {
+    check_read(&ctx, &project_id)?;
+    let limits = state.quota_defaults.limits();
+    Ok(Json(QuotaBody {
+        quota: QuotaView::new(&project_id, &limits),
+    }))
+}
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show, update, delete))
+        .routes(routes!(defaults))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<UpdateQuota, Error> {
+        crate::body::parse::<UpdateQuota>(body.as_bytes())
+    }
+
+    #[test]
+    fn aliases_absent_and_null() {
+        let mut limits = QuotaLimits {
+            listener: Some(3),
+            pool: Some(4),
+            ..QuotaLimits::default()
+        };
+        let req =
+            parse(r#"{"quota": {"load_balancer": 2, "health_monitor": 7, "pool": null}}"#).unwrap();
+        apply(&mut limits, req).unwrap();
+        assert_eq!(limits.load_balancer, Some(2));
+        assert_eq!(limits.health_monitor, Some(7));
+        assert_eq!(limits.listener, Some(3), "absent is kept");
+        assert_eq!(limits.pool, None, "null is the default");
+        let req = parse(r#"{"quota": {"loadbalancer": 5, "load_balancer": 9}}"#).unwrap();
+        apply(&mut limits, req).unwrap();
+        assert_eq!(limits.load_balancer, Some(5), "the current name wins");
+    }
+
+    #[test]
+    fn bad_limits() {
+        let mut limits = QuotaLimits::default();
+        let err = apply(&mut limits, parse(r#"{"quota": {"member": -2}}"#).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("member"), "{err}");
+        let err = apply(
+            &mut limits,
+            parse(r#"{"quota": {"l7rule": 2000000001}}"#).unwrap(),
+        );
+        assert!(err.is_err());
+        assert_eq!(limits, QuotaLimits::default(), "nothing applied");
+        assert!(parse(r#"{"quota": {"pool": "x"}}"#).is_err());
+        assert!(parse(r#"{"quota": {"colour": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn defaults_are_validated() {
+        assert!(QuotaDefaults::default().validate().is_ok());
+        let bad = QuotaDefaults {
+            default_pool_quota: -5,
+            ..QuotaDefaults::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("Pool"));
+    }
 }

@@ -91,6 +91,8 @@ pub struct AppState {
     pub providers: Providers,
     /// Configuration defaults.
     pub defaults: ApiDefaults,
+    /// Quotas of projects without explicit ones (the `[quotas]` section).
+    pub quota_defaults: crate::quotas::QuotaDefaults,
     /// Who is asking.
     pub auth: Arc<dyn Authenticator>,
     /// Where TLS material named by certificate references comes from.

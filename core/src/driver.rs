@@ -149,4 +149,49 @@ pub trait Driver: Send + Sync {
     /// Ids of every load balancer the backend holds that this driver created, so that a full sync
     /// can remove orphans.
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError>;
+
+    /// The flavor metadata keys it understands, as (name, description) pairs (Octavia's
+    /// `get_supported_flavor_metadata`). None by default.
+    fn flavor_capabilities(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Check the metadata of a flavor profile (Octavia's `validate_flavor`); the error text is
+    /// shown to the client. By default only `{}` is accepted.
+    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), String> {
+        accept_keys("flavor", metadata, &[])
+    }
+
+    /// The availability zone metadata keys it understands, as (name, description) pairs
+    /// (Octavia's `get_supported_availability_zone_metadata`). None by default.
+    fn availability_zone_capabilities(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Check the metadata of an availability zone profile (Octavia's
+    /// `validate_availability_zone`). By default only `{}` is accepted.
+    fn validate_availability_zone(&self, metadata: &serde_json::Value) -> Result<(), String> {
+        accept_keys("availability zone", metadata, &[])
+    }
+}
+
+/// Accept a metadata object whose keys are all among `known`; `what` names the metadata in the
+/// error ("flavor", "availability zone").
+pub fn accept_keys(what: &str, metadata: &serde_json::Value, known: &[&str]) -> Result<(), String> {
+    let serde_json::Value::Object(map) = metadata else {
+        return Err(format!("The {what} metadata must be a JSON object."));
+    };
+    let unknown: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Unsupported {what} metadata key(s): {}",
+            unknown.join(", ")
+        ))
+    }
 }

@@ -49,6 +49,10 @@ pub enum Error {
     /// (an unknown provider, a disabled option): 400, message as given.
     #[error("{0}")]
     BadRequest(String),
+    /// The caller may not do this: a quota is met (Octavia's `QuotaException`) or a policy
+    /// forbids the request: 403, message as given.
+    #[error("{0}")]
+    Forbidden(String),
     /// A fault on Fulcrum's side (database unreachable, bug): 500. Never used for client input.
     #[error("{0}")]
     Internal(String),
@@ -73,6 +77,11 @@ impl Error {
         Error::InvalidInput(format!(
             "Invalid input for field/attribute {field}. Value: '{value}'. {reason}"
         ))
+    }
+
+    /// Octavia's `QuotaException` for a resource display name, e.g. "Load Balancer".
+    pub fn quota_met(resource: &str) -> Self {
+        Error::Forbidden(format!("Quota has been met for resources: {resource}"))
     }
 
     /// Octavia's `InvalidOption`: "<value> is not a valid option for <option>".

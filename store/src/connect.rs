@@ -158,6 +158,10 @@ impl Store {
         &self.write
     }
 
+    pub(crate) fn read_pool(&self) -> &AnyPool {
+        &self.read
+    }
+
     /// One object by id.
     pub async fn get<T: Record>(&self, id: &str) -> Result<Option<T>, StoreError> {
         let table = Table::of(T::KIND);

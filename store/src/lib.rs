@@ -11,7 +11,9 @@
 
 mod connect;
 mod error;
+mod flavors;
 mod list;
+mod quotas;
 mod record;
 mod table;
 mod tx;
@@ -19,7 +21,11 @@ mod work;
 
 pub use connect::{Backend, Store, StoreOptions};
 pub use error::StoreError;
+pub use flavors::{
+    AvailabilityZone, AvailabilityZoneProfile, Catalog, CatalogRecord, Flavor, FlavorProfile,
+};
 pub use list::{ListQuery, SortDir, TagFilter};
+pub use quotas::QuotaLimits;
 pub use record::{Record, Tree};
 pub use tx::{LockOutcome, Tx};
 pub use work::{Outcome, WorkAction, WorkItem};

@@ -157,7 +157,7 @@ pub(crate) fn build_list(
         };
         sort.push((name.clone(), *dir, col));
     }
-    for default in ["created_at", "id"] {
+    for default in ["created_at", table.key] {
         if !sort.iter().any(|(n, _, _)| n == default) {
             sort.push((default.into(), SortDir::Asc, Col::Text));
         }

@@ -82,10 +82,18 @@ impl Tree {
 
 /// Bind every column of a record to a query, in table order.
 pub(crate) fn bind_record<'q, T: Record>(
-    mut query: Query<'q, Any, AnyArguments<'q>>,
+    query: Query<'q, Any, AnyArguments<'q>>,
     record: &T,
 ) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
-    let table = Table::of(T::KIND);
+    bind_row(query, Table::of(T::KIND), record)
+}
+
+/// Bind every column of any serializable row of `table`, in table order.
+pub(crate) fn bind_row<'q, T: Serialize>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    table: &Table,
+    record: &T,
+) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
     let Value::Object(map) = serde_json::to_value(record).map_err(|e| corrupt(table, e))? else {
         return Err(corrupt(table, "not an object"));
     };
@@ -116,7 +124,14 @@ pub(crate) fn bind_value<'q>(
 
 /// Read a row selected with [`Table::column_list`] back into its model.
 pub(crate) fn decode<T: Record>(row: &AnyRow) -> Result<T, StoreError> {
-    let table = Table::of(T::KIND);
+    decode_row(Table::of(T::KIND), row)
+}
+
+/// Read a row of `table` selected with [`Table::column_list`] into any deserializable type.
+pub(crate) fn decode_row<T: DeserializeOwned>(
+    table: &Table,
+    row: &AnyRow,
+) -> Result<T, StoreError> {
     let mut map = Map::with_capacity(table.columns.len());
     for (i, (name, col)) in table.columns.iter().enumerate() {
         let value = match col {

@@ -25,6 +25,8 @@ pub(crate) struct Table {
     pub name: &'static str,
     /// The column that holds the load balancer id of the row's tree.
     pub tree_column: &'static str,
+    /// The primary key column (the last default sort key and the paging marker).
+    pub key: &'static str,
     /// Columns in order.
     pub columns: &'static [(&'static str, Col)],
 }
@@ -70,6 +72,7 @@ macro_rules! table {
         static $ident: Table = Table {
             name: $name,
             tree_column: $tree,
+            key: "id",
             columns: &[
                 (COMMON_HEAD[0].0, Text),
                 (COMMON_HEAD[1].0, Text),

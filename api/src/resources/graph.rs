@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use fulcrum_core::Error;
 use fulcrum_core::model::{
-    ClientAuthentication, HealthMonitor, HealthMonitorType, HttpMethod, L7Policy, L7PolicyAction,
-    L7Rule, LbAlgorithm, Listener, ListenerProtocol, LoadBalancer, Member, Pool, PoolProtocol,
-    SessionPersistence,
+    ClientAuthentication, HealthMonitor, HealthMonitorType, HttpMethod, Kind, L7Policy,
+    L7PolicyAction, L7Rule, LbAlgorithm, Listener, ListenerProtocol, LoadBalancer, Member, Pool,
+    PoolProtocol, SessionPersistence,
 };
 use fulcrum_core::validate;
 use fulcrum_store::Tx;
@@ -527,6 +527,26 @@ fn plan_policy(
 }
 
 impl Graph {
+    /// How many objects of each kind creating it adds, the load balancer included (for quotas).
+    pub fn quota_counts(&self) -> [(Kind, usize); 7] {
+        let policies = self.listeners.iter().flat_map(|l| &l.policies);
+        [
+            (Kind::LoadBalancer, 1),
+            (Kind::Listener, self.listeners.len()),
+            (Kind::Pool, self.pools.len()),
+            (
+                Kind::Member,
+                self.pools.iter().map(|p| p.members.len()).sum(),
+            ),
+            (
+                Kind::HealthMonitor,
+                self.pools.iter().filter(|p| p.monitor.is_some()).count(),
+            ),
+            (Kind::L7Policy, policies.clone().count()),
+            (Kind::L7Rule, policies.map(|(_, rules)| rules.len()).sum()),
+        ]
+    }
+
     /// Insert every object, parents first, in the load balancer's transaction.
     pub async fn insert(&self, tx: &mut Tx) -> Result<(), Error> {
         for p in &self.pools {

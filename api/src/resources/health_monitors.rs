@@ -373,6 +373,8 @@ async fn create_monitor(
         ));
     }
     lock_pool(&mut tx, &pool).await?;
+    let project = h.project_id.as_deref();
+    crate::quotas::reserve(state, &mut tx, project, &[(Kind::HealthMonitor, 1)]).await?;
     tx.insert(&h).await?;
     commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
     Ok(h)

@@ -503,6 +503,8 @@ async fn create_policy(
     let wanted = policy.position;
     let moved = place(&mut policy, siblings, wanted);
     lock_tree(&mut tx, &lb.id).await?;
+    let adding = [(Kind::L7Policy, 1), (Kind::L7Rule, rules.len())];
+    crate::quotas::reserve(state, &mut tx, policy.project_id.as_deref(), &adding).await?;
     tx.set_status(
         Kind::Listener,
         &listener.id,

@@ -360,6 +360,8 @@ async fn create_rule(
         .count();
     check_rule_count(&policy.id, existing + 1)?;
     lock_policy(&mut tx, &policy).await?;
+    let project = rule.project_id.as_deref();
+    crate::quotas::reserve(state, &mut tx, project, &[(Kind::L7Rule, 1)]).await?;
     tx.insert(&rule).await?;
     commit_work(state, tx, &policy.loadbalancer_id, WorkAction::Apply).await?;
     Ok(rule)

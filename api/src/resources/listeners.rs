@@ -596,6 +596,8 @@ async fn store(
     if is_new {
         let siblings = tx.children::<Listener>("loadbalancer_id", &lb.id).await?;
         check_port_free(&siblings, &listener)?;
+        let project = listener.project_id.as_deref();
+        crate::quotas::reserve(state, &mut tx, project, &[(Kind::Listener, 1)]).await?;
         tx.insert(&listener).await?;
     } else {
         tx.update(&listener).await?;

@@ -570,24 +570,12 @@ fn new_load_balancer(
     state: &AppState,
     ctx: &RequestContext,
     req: CreateLoadBalancer,
+    resolved: crate::flavors::Resolved,
 ) -> Result<(LoadBalancer, Subnet, Option<IpAddr>), Error> {
     validate::max_len("name", req.name.as_deref(), 255)?;
     validate::max_len("description", req.description.as_deref(), 255)?;
     let tags = req.tags.clone().unwrap_or_default();
     validate::strings_max_len("tags", &tags, 255)?;
-    let provider = req
-        .provider
-        .clone()
-        .unwrap_or_else(|| state.providers.default_name().to_string());
-    state.providers.get(&provider)?;
-    if let Some(flavor) = &req.flavor_id {
-        return Err(Error::validation(format!("Invalid flavor_id {flavor}.")));
-    }
-    if let Some(zone) = &req.availability_zone {
-        return Err(Error::validation(format!(
-            "Invalid availability zone {zone}."
-        )));
-    }
     let (subnet, requested) = resolve_vip(state, &req)?;
     if let Some(addr) = requested
         && !subnet.cidr.contains(&addr)
@@ -611,9 +599,9 @@ fn new_load_balancer(
         vip_subnet_id: subnet.id.clone(),
         vip_network_id: subnet.network_id.clone(),
         vip_qos_policy_id: req.vip_qos_policy_id,
-        provider,
-        flavor_id: None,
-        availability_zone: None,
+        provider: resolved.provider,
+        flavor_id: resolved.flavor_id,
+        availability_zone: resolved.availability_zone,
         tags,
         created_at: timestamp::now(),
         updated_at: None,
@@ -642,13 +630,22 @@ async fn create_load_balancer(
 ) -> Result<(LoadBalancer, Graph), Error> {
     let listeners = req.listeners.take().unwrap_or_default();
     let pools = req.pools.take().unwrap_or_default();
-    let (mut lb, subnet, requested) = new_load_balancer(state, ctx, req)?;
+    let resolved = crate::flavors::resolve_for_load_balancer(
+        state,
+        req.provider.as_deref(),
+        req.flavor_id.as_deref(),
+        req.availability_zone.as_deref(),
+    )
+    .await?;
+    let (mut lb, subnet, requested) = new_load_balancer(state, ctx, req, resolved)?;
     lb.vip_address = vip_address(state, &subnet, requested).await?.to_string();
     let graph = graph::plan(state, &lb, listeners, pools)?;
     // Auto-allocation can race another replica for the same address; the unique index decides
     // and the loser tries the next one.
     for _ in 0..5 {
         let mut tx = state.store.begin().await?;
+        let project = lb.project_id.as_deref();
+        crate::quotas::reserve(state, &mut tx, project, &graph.quota_counts()).await?;
         match tx.insert(&lb).await {
             Ok(()) => {
                 graph.insert(&mut tx).await?;

@@ -447,6 +447,8 @@ async fn create_member(
         m.operating_status = OperatingStatus::Offline;
     }
     lock_pool(&mut tx, &pool).await?;
+    let project = m.project_id.as_deref();
+    crate::quotas::reserve(state, &mut tx, project, &[(Kind::Member, 1)]).await?;
     tx.insert(&m).await?;
     commit_work(state, tx, &pool.loadbalancer_id, WorkAction::Apply).await?;
     Ok(m)
@@ -576,6 +578,8 @@ async fn batch_update_members(
         check_subnet(state, m.subnet_id.as_deref())?;
     }
     lock_pool(&mut tx, &pool).await?;
+    let new_members = [(Kind::Member, plan.create.len())];
+    crate::quotas::reserve(state, &mut tx, pool.project_id.as_deref(), &new_members).await?;
     for m in &plan.create {
         tx.insert(m).await?;
     }

@@ -489,6 +489,8 @@ async fn create_pool(
     let pool = build_pool(state, &lb, req)?;
     let mut tx = state.store.begin().await?;
     lock_tree(&mut tx, &lb.id).await?;
+    let project = pool.project_id.as_deref();
+    crate::quotas::reserve(state, &mut tx, project, &[(Kind::Pool, 1)]).await?;
     tx.insert(&pool).await?;
     if let Some(listener_id) = &listener_id {
         let mut l: Listener = tx

@@ -110,6 +110,36 @@ impl Driver for NoopDriver {
         Capabilities::everything()
     }
 
+    fn flavor_capabilities(&self) -> Vec<(String, String)> {
+        vec![(
+            "amp_image_tag".into(),
+            "The glance image tag to use for this load balancer.".into(),
+        )]
+    }
+
+    /// Like Octavia's noop provider: any metadata is accepted.
+    fn validate_flavor(&self, _metadata: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn availability_zone_capabilities(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "compute_zone".into(),
+                "The compute availability zone to use for this loadbalancer.".into(),
+            ),
+            (
+                "volume_zone".into(),
+                "The volume availability zone to use for this loadbalancer.".into(),
+            ),
+        ]
+    }
+
+    /// Like Octavia's noop provider: any metadata is accepted.
+    fn validate_availability_zone(&self, _metadata: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         self.delay().await;
         self.injected_failure(graph)?;

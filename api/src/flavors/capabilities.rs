@@ -1,0 +1,108 @@
+//! `GET /v2/lbaas/providers/{provider}/flavor_capabilities` and
+//! `.../availability_zone_capabilities`: the metadata keys a provider's profiles may hold.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use fulcrum_core::Error;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::require_admin;
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::fault::ApiResult;
+
+/// One metadata key a provider understands.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Capability {
+    /// The key.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// `{"flavor_capabilities": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlavorCapabilities {
+    /// The flavor metadata keys.
+    pub flavor_capabilities: Vec<Capability>,
+}
+
+/// `{"availability_zone_capabilities": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailabilityZoneCapabilities {
+    /// The availability zone metadata keys.
+    pub availability_zone_capabilities: Vec<Capability>,
+}
+
+/// Capabilities filtered by the `name` and `description` query parameters and projected with
+/// `fields`, as Octavia does.
+fn filtered(pairs: Vec<(String, String)>, raw: Option<&str>) -> Vec<Value> {
+    let query: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let wanted = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let (name, description) = (wanted("name"), wanted("description"));
+    let fields = crate::listing::fields_of(raw);
+    pairs
+        .into_iter()
+        .filter(|(n, _)| name.as_ref().is_none_or(|want| want == n))
+        .filter(|(_, d)| description.as_ref().is_none_or(|want| want == d))
+        .map(|(name, description)| Capability { name, description })
+        .map(|c| crate::listing::project(crate::resources::to_value(&c), &fields))
+        .collect()
+}
+
+/// The capabilities of an enabled provider, for administrators.
+fn capabilities_of(
+    state: &AppState,
+    ctx: &RequestContext,
+    provider: &str,
+    zone: bool,
+) -> Result<Vec<(String, String)>, Error> {
+    require_admin(ctx)?;
+    let driver = state.providers.get(provider)?;
+    Ok(if zone {
+        driver.availability_zone_capabilities()
+    } else {
+        driver.flavor_capabilities()
+    })
+}
+
+/// The flavor metadata keys a provider supports.
+#[utoipa::path(get, path = "/v2/lbaas/providers/{provider}/flavor_capabilities", tag = "providers",
+    params(("provider" = String, Path, description = "Provider name")),
+    responses((status = 200, body = FlavorCapabilities), (status = 400, body = crate::fault::Fault),
+              (status = 403, body = crate::fault::Fault)))]
+pub async fn flavor_capabilities(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(provider): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = capabilities_of(&state, &ctx, &provider, false)?;
+    Ok(Json(
+        serde_json::json!({ "flavor_capabilities": filtered(pairs, raw.as_deref()) }),
+    ))
+}
+
+/// The availability zone metadata keys a provider supports.
+#[utoipa::path(get, path = "/v2/lbaas/providers/{provider}/availability_zone_capabilities",
+    tag = "providers",
+    params(("provider" = String, Path, description = "Provider name")),
+    responses((status = 200, body = AvailabilityZoneCapabilities),
+              (status = 400, body = crate::fault::Fault), (status = 403, body = crate::fault::Fault)))]
+pub async fn availability_zone_capabilities(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Path(provider): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = capabilities_of(&state, &ctx, &provider, true)?;
+    Ok(Json(serde_json::json!({
+        "availability_zone_capabilities": filtered(pairs, raw.as_deref())
+    })))
+}

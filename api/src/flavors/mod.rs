@@ -1,0 +1,264 @@
+//! Octavia's operator catalog: provider capabilities (`/providers/{provider}/..._capabilities`),
+//! flavor profiles and flavors, availability zone profiles and availability zones, and how a load
+//! balancer create resolves its `flavor_id` and `availability_zone` against them.
+//!
+//! Profiles and capabilities are for administrators only; flavors and zones may be read by
+//! everyone and written by administrators.
+
+pub mod capabilities;
+pub mod catalog;
+pub mod profiles;
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use fulcrum_core::Error;
+use fulcrum_store::{
+    AvailabilityZone, AvailabilityZoneProfile, CatalogRecord, Flavor, FlavorProfile,
+};
+use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::listing::ListParams;
+use crate::resources::base_url;
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(capabilities::flavor_capabilities))
+        .routes(routes!(capabilities::availability_zone_capabilities))
+        .routes(routes!(
+            profiles::list_flavor_profiles,
+            profiles::create_flavor_profile
+        ))
+        .routes(routes!(
+            profiles::show_flavor_profile,
+            profiles::update_flavor_profile,
+            profiles::delete_flavor_profile
+        ))
+        .routes(routes!(catalog::list_flavors, catalog::create_flavor))
+        .routes(routes!(
+            catalog::show_flavor,
+            catalog::update_flavor,
+            catalog::delete_flavor
+        ))
+        .routes(routes!(
+            profiles::list_az_profiles,
+            profiles::create_az_profile
+        ))
+        .routes(routes!(
+            profiles::show_az_profile,
+            profiles::update_az_profile,
+            profiles::delete_az_profile
+        ))
+        .routes(routes!(catalog::list_zones, catalog::create_zone))
+        .routes(routes!(
+            catalog::show_zone,
+            catalog::update_zone,
+            catalog::delete_zone
+        ))
+}
+
+/// Octavia's 403 for a request its policy reserves to administrators.
+pub fn require_admin(ctx: &RequestContext) -> Result<(), Error> {
+    if ctx.is_admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "Policy does not allow this request to be performed.".into(),
+        ))
+    }
+}
+
+/// Octavia's 400 for a malformed UUID field.
+pub fn check_uuid(field: &str, value: &str) -> Result<(), Error> {
+    uuid::Uuid::parse_str(value)
+        .map(|_| ())
+        .map_err(|_| Error::invalid_field(field, value, "Value should be UUID format"))
+}
+
+/// Octavia's 400 for an explicit `null` where a value is required.
+pub fn not_null<T>(value: fulcrum_core::patch::Patch<T>, option: &str) -> Result<Option<T>, Error> {
+    use fulcrum_core::patch::Patch;
+    match value {
+        Patch::Absent => Ok(None),
+        Patch::Null => Err(Error::invalid_option("None", option)),
+        Patch::Value(v) => Ok(Some(v)),
+    }
+}
+
+/// Which metadata a profile holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataKind {
+    /// `flavor_data`.
+    Flavor,
+    /// `availability_zone_data`.
+    AvailabilityZone,
+}
+
+impl MetadataKind {
+    /// The field that holds it.
+    pub fn field(self) -> &'static str {
+        match self {
+            MetadataKind::Flavor => "flavor_data",
+            MetadataKind::AvailabilityZone => "availability_zone_data",
+        }
+    }
+}
+
+/// Check profile metadata: JSON text (Octavia's `InvalidOption` otherwise) that the named, enabled
+/// provider's driver accepts (400 with the driver's reason otherwise).
+pub fn validate_metadata(
+    state: &AppState,
+    kind: MetadataKind,
+    provider: &str,
+    text: &str,
+) -> Result<(), Error> {
+    fulcrum_core::validate::max_len(kind.field(), Some(text), 4096)?;
+    let metadata: Value =
+        serde_json::from_str(text).map_err(|_| Error::invalid_option(text, kind.field()))?;
+    let driver = state.providers.get(provider)?;
+    let verdict = match kind {
+        MetadataKind::Flavor => driver.validate_flavor(&metadata),
+        MetadataKind::AvailabilityZone => driver.validate_availability_zone(&metadata),
+    };
+    verdict.map_err(|reason| {
+        Error::BadRequest(format!(
+            "Provider '{provider}' does not support a requested option: {reason}"
+        ))
+    })
+}
+
+/// A page of catalog rows from a list query string (`limit`, `marker`, `sort`, `fields` and
+/// equality filters on the row's fields; no tags).
+pub async fn fetch_catalog_page<T: CatalogRecord>(
+    state: &AppState,
+    raw: Option<&str>,
+) -> Result<(ListParams, Vec<T>), Error> {
+    let is_field = |f: &str| f != "created_at" && T::CATALOG.is_scalar_field(f);
+    let params = crate::listing::parse_with(raw, &is_field, state.defaults.pagination_max_limit)?;
+    if params.query.tags != fulcrum_store::TagFilter::default() {
+        return Err(Error::InvalidInput(
+            "One or more arguments are either duplicate or invalid".into(),
+        ));
+    }
+    let items = state.store.catalog_list(&params.query).await?;
+    Ok((params, items))
+}
+
+/// A list body `{"<plural>": [...], "<links_key>": [...]}` (Octavia names the links of profiles
+/// in the singular: `flavorprofile_links`).
+pub fn catalog_body<T: CatalogRecord>(
+    params: &ListParams,
+    headers: &HeaderMap,
+    path: &str,
+    (plural, links_key): (&str, &str),
+    items: &[T],
+    rendered: Vec<Value>,
+) -> Value {
+    let links = params.links(
+        &base_url(headers, path),
+        items.len(),
+        items.first().map(CatalogRecord::key),
+        items.last().map(CatalogRecord::key),
+    );
+    let rendered: Vec<Value> = rendered.into_iter().map(|v| params.project(v)).collect();
+    let mut map = Map::new();
+    map.insert(plural.into(), Value::Array(rendered));
+    map.insert(links_key.into(), crate::resources::to_value(&links));
+    Value::Object(map)
+}
+
+/// What a load balancer create resolved its provider, flavor and zone to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The provider to realize it.
+    pub provider: String,
+    /// The flavor, if one was selected.
+    pub flavor_id: Option<String>,
+    /// The availability zone, if one was selected.
+    pub availability_zone: Option<String>,
+}
+
+/// Resolve the `provider`, `flavor_id` and `availability_zone` of a load balancer create as
+/// Octavia does: the flavor must exist and be enabled, and its profile's provider is used when no
+/// provider is given or must match the one given; the zone must exist, be enabled and belong to
+/// the same provider. The provider must be enabled.
+pub async fn resolve_for_load_balancer(
+    state: &AppState,
+    provider: Option<&str>,
+    flavor_id: Option<&str>,
+    availability_zone: Option<&str>,
+) -> Result<Resolved, Error> {
+    let flavor_provider = match flavor_id {
+        Some(id) => Some(flavor_provider(state, id).await?),
+        None => None,
+    };
+    let provider = match (provider, flavor_provider) {
+        (Some(given), Some(of_flavor)) if given != of_flavor => {
+            return Err(Error::BadRequest(format!(
+                "Flavor '{}' is not compatible with provider '{given}'",
+                flavor_id.unwrap_or_default()
+            )));
+        }
+        (Some(given), _) => given.to_string(),
+        (None, Some(of_flavor)) => of_flavor,
+        (None, None) => state.providers.default_name().to_string(),
+    };
+    state.providers.get(&provider)?;
+    if let Some(zone) = availability_zone {
+        check_zone(state, zone, &provider).await?;
+    }
+    Ok(Resolved {
+        provider,
+        flavor_id: flavor_id.map(str::to_owned),
+        availability_zone: availability_zone.map(str::to_owned),
+    })
+}
+
+/// The provider of an enabled flavor.
+async fn flavor_provider(state: &AppState, id: &str) -> Result<String, Error> {
+    let flavor: Flavor = state
+        .store
+        .catalog_get(id)
+        .await?
+        .ok_or_else(|| Error::validation("Invalid flavor_id."))?;
+    if !flavor.enabled {
+        return Err(Error::BadRequest(format!(
+            "The selected flavor is not allowed in this deployment: {id}"
+        )));
+    }
+    let profile: FlavorProfile = state
+        .store
+        .catalog_get(&flavor.flavor_profile_id)
+        .await?
+        .ok_or_else(|| Error::validation("Invalid flavor_id."))?;
+    Ok(profile.provider_name)
+}
+
+/// An enabled zone whose profile belongs to `provider`.
+async fn check_zone(state: &AppState, name: &str, provider: &str) -> Result<(), Error> {
+    let zone: AvailabilityZone = state
+        .store
+        .catalog_get(name)
+        .await?
+        .ok_or_else(|| Error::validation("Invalid availability zone."))?;
+    if !zone.enabled {
+        return Err(Error::BadRequest(format!(
+            "The selected availability_zone is not allowed in this deployment: {name}"
+        )));
+    }
+    let profile: Option<AvailabilityZoneProfile> = state
+        .store
+        .catalog_get(&zone.availability_zone_profile_id)
+        .await?;
+    match profile {
+        Some(p) if p.provider_name == provider => Ok(()),
+        _ => Err(Error::BadRequest(format!(
+            "Availability zone '{name}' is not compatible with provider '{provider}'"
+        ))),
+    }
+}
