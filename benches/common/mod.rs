@@ -47,13 +47,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("haproxy")) {
-            for e in entries.flatten() {
-                if let Ok(pid) = std::fs::read_to_string(e.path().join("haproxy.pid")) {
-                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
-                }
-            }
-        }
+        // Every HAProxy it started names this (unique) directory on its command line.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(self.dir.path())
+            .status();
     }
 }
 

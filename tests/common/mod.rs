@@ -362,14 +362,17 @@ impl Drop for TestServer {
     }
 }
 
-/// Stop every HAProxy a test left running under `state_dir`, so that no process outlives it.
+/// Stop every HAProxy a test left running under `state_dir`, so that no process outlives it: every
+/// process whose command line names the (unique) state directory, including one that was still
+/// daemonizing when the server was killed, hence the second pass.
 pub fn stop_haproxies(state_dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(state_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if let Ok(pid) = std::fs::read_to_string(entry.path().join("haproxy.pid")) {
-            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+    for pass in 0..2 {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(state_dir)
+            .status();
+        if pass == 0 {
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
