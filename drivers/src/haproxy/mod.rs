@@ -53,10 +53,15 @@ pub struct HaproxyDriver {
 impl HaproxyDriver {
     /// A driver with its configuration, certificate source and events channel.
     pub fn new(
-        config: HaproxyConfig,
+        mut config: HaproxyConfig,
         certificates: Arc<dyn CertificateStore>,
         events: EventBus,
     ) -> Self {
+        // HAProxy reads a socket path that is not absolute as an address: anchor a relative state
+        // directory where Fulcrum was started.
+        if let Ok(absolute) = std::path::absolute(&config.state_dir) {
+            config.state_dir = absolute;
+        }
         HaproxyDriver {
             config,
             certificates,
@@ -325,6 +330,24 @@ mod tests {
         assert!(err.contains("too old"), "{err}");
         let err = check_binary(Path::new("/nonexistent/haproxy")).unwrap_err();
         assert!(err.contains("apt-get install haproxy"), "{err}");
+    }
+
+    #[test]
+    fn a_relative_state_directory_is_anchored() {
+        let driver = HaproxyDriver::new(
+            HaproxyConfig {
+                binary: PathBuf::from("/usr/sbin/haproxy"),
+                state_dir: PathBuf::from("state/haproxy"),
+            },
+            Arc::new(fulcrum_core::secrets::DirectoryCertificates::new("certs")),
+            EventBus::default(),
+        );
+        let instance = driver.instance("lb-1");
+        assert!(
+            instance.stats_socket().is_absolute(),
+            "{:?}",
+            instance.stats_socket()
+        );
     }
 
     #[test]

@@ -1628,7 +1628,10 @@ mod tests {
             &text,
             &format!("server m3 10.0.0.3:80 weight 1 {check} send-proxy backup"),
         );
-        assert!(!text.contains("m4"));
+        assert!(
+            !text.lines().any(|l| l.trim().starts_with("server m4 ")),
+            "a member marked for deletion is not rendered"
+        );
     }
 
     #[test]
