@@ -70,6 +70,17 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether a process has exited (a zombie nobody reaped counts as exited).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
+    }
+}
+
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
@@ -561,9 +572,7 @@ async fn hitless_reload_and_healing(db: Db) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let now = std::fs::read_to_string(dir.join("haproxy.pid")).unwrap_or_default();
-        let restarted = !now.trim().is_empty()
-            && now != pid
-            && Path::new(&format!("/proc/{}", now.trim())).exists();
+        let restarted = !now.trim().is_empty() && now != pid && !process_gone(now.trim());
         if restarted
             && tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port))
                 .await
@@ -598,10 +607,7 @@ async fn hitless_reload_and_healing(db: Db) {
     )
     .await;
     assert!(!dir.exists(), "state directory removed");
-    assert!(
-        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
-        "process gone"
-    );
+    assert!(process_gone(pid.trim()), "process gone");
 }
 
 async fn unsupported_options_are_refused(db: Db) {

@@ -57,6 +57,9 @@ impl Instance {
             .trim()
             .parse()
             .ok()?;
+        if !is_alive(pid) {
+            return None;
+        }
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let cmdline = String::from_utf8_lossy(&cmdline);
         let ours = cmdline.contains("haproxy")
@@ -257,10 +260,10 @@ impl Instance {
                 .status()
                 .await;
             let deadline = Instant::now() + Duration::from_secs(5);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            while is_alive(pid) && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            if is_alive(pid) {
                 let _ = Command::new("kill")
                     .arg("-KILL")
                     .arg(pid.to_string())
@@ -274,6 +277,19 @@ impl Instance {
             Err(e) => Err(io_error("removing the state directory", e)),
         }
     }
+}
+
+/// Whether a process exists and has not exited. An exited daemon whose parent does not reap it
+/// (a container's PID 1 may not) stays in the process table as a zombie: that counts as gone.
+fn is_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 fn io_error(what: &str, e: std::io::Error) -> DriverError {
