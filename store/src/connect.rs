@@ -372,12 +372,6 @@ impl Store {
             .await?;
         sum_stats(&rows)
     }
-
-    /// How many objects of a kind are stored (all projects).
-    pub async fn count(&self, kind: Kind) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", Table::of(kind).name);
-        Ok(sqlx::query(&sql).fetch_one(&self.read).await?.try_get(0)?)
-    }
 }
 
 const STATS_SELECT_LISTENER: &str = "SELECT bytes_in, bytes_out, active_connections, total_connections, request_errors FROM listener_stats WHERE listener_id = $1";

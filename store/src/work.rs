@@ -342,17 +342,6 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
-
-    /// How many work items exist, and how many of those are leased right now.
-    pub async fn work_backlog(&self) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN lease_expires_at > $1 THEN 1 ELSE 0 END), 0) FROM work_items",
-        )
-        .bind(timestamp::now_millis())
-        .fetch_one(self.write_pool())
-        .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
-    }
 }
 
 /// Add a counter reading to a cumulative value: the growth since the last reading, or the whole

@@ -153,8 +153,8 @@ pub fn list_body(plural: &str, items: Vec<Value>, links: Vec<crate::listing::Lin
     Value::Object(map)
 }
 
-/// Whether a request may act on objects of a project; writes to another project's objects look
-/// like missing objects.
+/// The project a new load balancer belongs to: the caller's, or (for an unscoped caller) the one
+/// the body names.
 pub fn owner_for_create(ctx: &RequestContext, requested: Option<String>) -> Option<String> {
     ctx.project_id.clone().or(requested)
 }
