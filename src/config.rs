@@ -32,6 +32,42 @@ pub struct Config {
     pub quotas: QuotaDefaults,
     /// Built-in VIP networks.
     pub network: NetworkConfig,
+    /// How callers are authenticated.
+    pub auth: AuthConfig,
+    /// What callers may do.
+    pub policy: PolicyConfig,
+}
+
+/// `[auth]`: the authentication strategy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `noauth` or `keystone`.
+    pub strategy: AuthStrategy,
+    /// Keystone settings (required by the `keystone` strategy).
+    #[serde(default)]
+    pub keystone: Option<fulcrum_api::auth::keystone::KeystoneConfig>,
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthStrategy {
+    /// Octavia's `noauth`: project and roles from request headers.
+    Noauth,
+    /// Keystone tokens.
+    Keystone,
+}
+
+/// `[policy]`: Octavia's policy rules and their overrides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// A policy file (JSON or YAML) overriding rules.
+    #[serde(default)]
+    pub file: Option<std::path::PathBuf>,
+    /// Refuse the deprecated `load-balancer_*` roles.
+    pub enforce_new_defaults: bool,
 }
 
 /// HTTP server settings.

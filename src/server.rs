@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use fulcrum_api::auth::NoAuth;
+use fulcrum_api::auth::keystone::Keystone;
+use fulcrum_api::auth::{Authenticator, NoAuth};
+use fulcrum_api::policy::Policy;
 use fulcrum_api::{AppState, Providers};
 use fulcrum_core::driver::Driver;
 use fulcrum_core::events::EventBus;
@@ -18,7 +20,7 @@ use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::config::Config;
+use crate::config::{AuthStrategy, Config};
 use crate::reconciler::Reconciler;
 
 /// Connect to the configured database.
@@ -78,6 +80,8 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     build_providers(config, &EventBus::default())?;
     config.quotas.validate().map_err(anyhow::Error::msg)?;
+    build_policy(config)?;
+    build_auth(config)?;
     if config.providers.enabled.iter().any(|p| p == "haproxy") {
         check_binary(&config.providers.haproxy.binary).map_err(anyhow::Error::msg)?;
     }
@@ -87,6 +91,30 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
         .parse::<std::net::SocketAddr>()
         .with_context(|| format!("server.bind {:?} is not an address", config.server.bind))?;
     Ok(())
+}
+
+/// The policy: Octavia's defaults with the operator's overrides.
+fn build_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
+    let policy = Policy::load(
+        config.policy.file.as_deref(),
+        config.policy.enforce_new_defaults,
+    )?;
+    Ok(Arc::new(policy))
+}
+
+/// The configured authentication strategy.
+fn build_auth(config: &Config) -> anyhow::Result<Arc<dyn Authenticator>> {
+    Ok(match config.auth.strategy {
+        AuthStrategy::Noauth => Arc::new(NoAuth),
+        AuthStrategy::Keystone => {
+            let keystone = config
+                .auth
+                .keystone
+                .clone()
+                .context("auth.strategy \"keystone\" needs an [auth.keystone] section")?;
+            Arc::new(Keystone::new(keystone).map_err(anyhow::Error::msg)?)
+        }
+    })
 }
 
 /// Serve until `shutdown` resolves. Prints `fulcrum listening on http://ADDR` on stdout once the
@@ -112,7 +140,8 @@ pub async fn serve(
         providers: providers.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
-        auth: Arc::new(NoAuth),
+        auth: build_auth(&config)?,
+        policy: build_policy(&config)?,
         certificates: certificates(&config),
         work_ready: work_ready.clone(),
         events: events.clone(),

@@ -16,6 +16,7 @@ pub mod flavors;
 pub mod listing;
 pub mod middleware;
 pub mod neutron;
+pub mod policy;
 pub mod providers;
 pub mod quotas;
 pub mod resources;
@@ -110,10 +111,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole HTTP application. Octavia's `/v2.0/` prefix is accepted as an alias of `/v2/`.
+///
+/// Every route but version discovery at `/` and `/openapi.json` passes the [`auth::gate`].
 pub fn app(state: Arc<AppState>) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = Arc::new(doc);
     router
+        .route("/v2.0", axum::routing::get(versions::v2))
+        .route("/v2.0/", axum::routing::get(neutron::version))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::gate::gate,
+        ))
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -121,8 +130,6 @@ pub fn app(state: Arc<AppState>) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
-        .route("/v2.0", axum::routing::get(versions::v2))
-        .route("/v2.0/", axum::routing::get(neutron::version))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::openstack_protocol))
         .with_state(state)
@@ -158,4 +165,32 @@ pub fn rewrite_legacy_prefix(mut req: Request) -> Request {
         }
     }
     req
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use crate::policy::actions::for_route;
+
+    #[test]
+    fn every_route_is_governed_by_a_policy_rule() {
+        let doc = crate::openapi();
+        for (path, item) in doc.paths.paths {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ];
+            for (method, present) in methods {
+                if present {
+                    assert!(
+                        for_route(&method, &path).is_some(),
+                        "{method} {path} has no policy rule"
+                    );
+                }
+            }
+        }
+    }
 }

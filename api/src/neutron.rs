@@ -114,8 +114,8 @@ pub async fn ports(
     if let Some(id) = &filter.id {
         query.filters.push(("vip_port_id".into(), id.clone()));
     }
-    if let Some(project) = ctx.list_scope() {
-        query.filters.push(("project_id".into(), project.into()));
+    if let Some(project) = ctx.list_scope(None)? {
+        query.filters.push(("project_id".into(), project));
     }
     let lbs: Vec<LoadBalancer> = state.store.list(&query).await?;
     let items: Vec<Value> = lbs

@@ -337,28 +337,6 @@ fn apply(limits: &mut QuotaLimits, req: UpdateQuota) -> Result<(), Error> {
     Ok(())
 }
 
-fn forbidden() -> Error {
-    Error::Forbidden("Policy does not allow this request to be performed.".into())
-}
-
-/// Anyone may read their own project's quotas; only admins others'.
-fn check_read(ctx: &RequestContext, project_id: &str) -> Result<(), Error> {
-    if ctx.is_admin || ctx.project_id.as_deref() == Some(project_id) {
-        Ok(())
-    } else {
-        Err(forbidden())
-    }
-}
-
-/// Only admins change quotas (Octavia's `load-balancer:write-quota`).
-fn check_write(ctx: &RequestContext) -> Result<(), Error> {
-    if ctx.is_admin {
-        Ok(())
-    } else {
-        Err(forbidden())
-    }
-}
-
 /// A project's effective limits: explicit ones, the defaults for the rest.
 async fn effective_limits(state: &AppState, project_id: &str) -> Result<QuotaLimits, Error> {
     let explicit = state.store.quota(project_id).await?.unwrap_or_default();
@@ -381,10 +359,7 @@ async fn list_quotas(
     ctx: &RequestContext,
     raw: Option<&str>,
 ) -> Result<Vec<QuotaView>, Error> {
-    let mut filter = project_filter(raw);
-    if !ctx.is_admin {
-        filter = ctx.project_id.clone();
-    }
+    let filter = ctx.list_scope(project_filter(raw).as_deref())?;
     let rows = state.store.quotas(filter.as_deref()).await?;
     Ok(rows
         .iter()
@@ -398,7 +373,7 @@ async fn update_quota(
     project_id: &str,
     req: UpdateQuota,
 ) -> Result<QuotaLimits, Error> {
-    check_write(ctx)?;
+    ctx.authorize(Some(project_id))?;
     let mut tx = state.store.begin().await?;
     tx.lock_project(project_id).await?;
     let mut limits = tx.quota(project_id).await?.unwrap_or_default();
@@ -413,7 +388,7 @@ async fn delete_quota(
     ctx: &RequestContext,
     project_id: &str,
 ) -> Result<(), Error> {
-    check_write(ctx)?;
+    ctx.authorize(Some(project_id))?;
     let mut tx = state.store.begin().await?;
     tx.delete_quota(project_id).await?;
     tx.commit().await?;
@@ -445,7 +420,7 @@ pub async fn show(
     ctx: RequestContext,
     Path(project_id): Path<String>,
 ) -> ApiResult<Json<QuotaBody>> {
-    check_read(&ctx, &project_id)?;
+    ctx.authorize(Some(&project_id))?;
     let limits = effective_limits(&state, &project_id).await?;
     Ok(Json(QuotaBody {
         quota: QuotaView::new(&project_id, &limits),
@@ -491,7 +466,7 @@ pub async fn defaults(
     ctx: RequestContext,
     Path(project_id): Path<String>,
 ) -> ApiResult<Json<QuotaBody>> {
-    check_read(&ctx, &project_id)?;
+    ctx.authorize(Some(&project_id))?;
     let limits = state.quota_defaults.limits();
     Ok(Json(QuotaBody {
         quota: QuotaView::new(&project_id, &limits),

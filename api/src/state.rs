@@ -95,6 +95,8 @@ pub struct AppState {
     pub quota_defaults: crate::quotas::QuotaDefaults,
     /// Who is asking.
     pub auth: Arc<dyn Authenticator>,
+    /// What they may do.
+    pub policy: Arc<crate::policy::Policy>,
     /// Where TLS material named by certificate references comes from.
     pub certificates: Arc<dyn fulcrum_core::secrets::CertificateStore>,
     /// Woken after every committed write, so the local reconciler starts at once.

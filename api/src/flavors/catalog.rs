@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{catalog_body, check_uuid, fetch_catalog_page, not_null, require_admin};
+use super::{catalog_body, check_uuid, fetch_catalog_page, not_null};
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::body::{OctaviaBody, Rooted};
@@ -231,26 +231,19 @@ async fn insert<S: Selectable, P: CatalogRecord>(
 
 /// Checks shared by the create of both kinds.
 fn check_new(
-    ctx: &RequestContext,
     name: &str,
     description: Option<&str>,
     profile_field: &str,
     profile_id: &str,
 ) -> Result<(), Error> {
-    require_admin(ctx)?;
     validate::max_len("name", Some(name), 255)?;
     validate::max_len("description", description, 255)?;
     check_uuid(profile_field, profile_id)
 }
 
-async fn create_flavor_row(
-    state: &AppState,
-    ctx: &RequestContext,
-    req: CreateFlavor,
-) -> Result<Flavor, Error> {
+async fn create_flavor_row(state: &AppState, req: CreateFlavor) -> Result<Flavor, Error> {
     let profile = req.flavor_profile_id.clone();
     check_new(
-        ctx,
         &req.name,
         req.description.as_deref(),
         "flavor_profile_id",
@@ -267,14 +260,9 @@ async fn create_flavor_row(
     insert::<Flavor, FlavorProfile>(state, flavor, &profile, "Flavor profile").await
 }
 
-async fn create_zone_row(
-    state: &AppState,
-    ctx: &RequestContext,
-    req: CreateZone,
-) -> Result<AvailabilityZone, Error> {
+async fn create_zone_row(state: &AppState, req: CreateZone) -> Result<AvailabilityZone, Error> {
     let profile = req.availability_zone_profile_id.clone();
     check_new(
-        ctx,
         &req.name,
         req.description.as_deref(),
         "availability_zone_profile_id",
@@ -294,11 +282,9 @@ async fn create_zone_row(
 /// Change a flavor or zone: `change` applies the request to the stored row.
 async fn update<S: Selectable>(
     state: &AppState,
-    ctx: &RequestContext,
     key: &str,
     change: impl FnOnce(&mut S) -> Result<(), Error>,
 ) -> Result<S, Error> {
-    require_admin(ctx)?;
     let mut tx = state.store.begin().await?;
     let mut row: S = tx
         .catalog_get(key)
@@ -335,12 +321,7 @@ fn apply_common<S: Selectable>(
 }
 
 /// Delete a flavor or zone no load balancer names.
-async fn delete<S: Selectable>(
-    state: &AppState,
-    ctx: &RequestContext,
-    key: &str,
-) -> Result<(), Error> {
-    require_admin(ctx)?;
+async fn delete<S: Selectable>(state: &AppState, key: &str) -> Result<(), Error> {
     let mut tx = state.store.begin().await?;
     if tx.load_balancers_with(S::LB_COLUMN, key).await? > 0 {
         return Err(Error::Conflict(format!(
@@ -408,10 +389,10 @@ pub async fn list_flavors(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn create_flavor(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OctaviaBody(req): OctaviaBody<CreateFlavor>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let flavor = create_flavor_row(&state, &ctx, req).await?;
+    let flavor = create_flavor_row(&state, req).await?;
     Ok((StatusCode::CREATED, Json(rooted("flavor", flavor.view()))))
 }
 
@@ -434,11 +415,11 @@ pub async fn show_flavor(
     responses((status = 200, body = FlavorBody), (status = 404, body = crate::fault::Fault)))]
 pub async fn update_flavor(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
     OctaviaBody(req): OctaviaBody<UpdateFlavor>,
 ) -> ApiResult<Json<Value>> {
-    let flavor: Flavor = update(&state, &ctx, &id, |f: &mut Flavor| {
+    let flavor: Flavor = update(&state, &id, |f: &mut Flavor| {
         if let Some(name) = not_null(req.name, "name")? {
             validate::max_len("name", Some(&name), 255)?;
             f.name = name;
@@ -456,10 +437,10 @@ pub async fn update_flavor(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn delete_flavor(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete::<Flavor>(&state, &ctx, &id).await?;
+    delete::<Flavor>(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -485,10 +466,10 @@ pub async fn list_zones(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn create_zone(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OctaviaBody(req): OctaviaBody<CreateZone>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let zone = create_zone_row(&state, &ctx, req).await?;
+    let zone = create_zone_row(&state, req).await?;
     Ok((
         StatusCode::CREATED,
         Json(rooted("availability_zone", zone.view())),
@@ -516,11 +497,11 @@ pub async fn show_zone(
     responses((status = 200, body = ZoneBody), (status = 404, body = crate::fault::Fault)))]
 pub async fn update_zone(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(name): Path<String>,
     OctaviaBody(req): OctaviaBody<UpdateZone>,
 ) -> ApiResult<Json<Value>> {
-    let zone: AvailabilityZone = update(&state, &ctx, &name, |z: &mut AvailabilityZone| {
+    let zone: AvailabilityZone = update(&state, &name, |z: &mut AvailabilityZone| {
         apply_common(z, req.description, req.enabled)
     })
     .await?;
@@ -534,9 +515,9 @@ pub async fn update_zone(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn delete_zone(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete::<AvailabilityZone>(&state, &ctx, &name).await?;
+    delete::<AvailabilityZone>(&state, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

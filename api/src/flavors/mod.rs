@@ -21,7 +21,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::RequestContext;
 use crate::listing::ListParams;
 use crate::resources::base_url;
 
@@ -60,17 +59,6 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
             catalog::update_zone,
             catalog::delete_zone
         ))
-}
-
-/// Octavia's 403 for a request its policy reserves to administrators.
-pub fn require_admin(ctx: &RequestContext) -> Result<(), Error> {
-    if ctx.is_admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(
-            "Policy does not allow this request to be performed.".into(),
-        ))
-    }
 }
 
 /// Octavia's 400 for a malformed UUID field.

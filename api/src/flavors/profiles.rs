@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{
-    MetadataKind, catalog_body, fetch_catalog_page, not_null, require_admin, validate_metadata,
-};
+use super::{MetadataKind, catalog_body, fetch_catalog_page, not_null, validate_metadata};
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::body::{OctaviaBody, Rooted};
@@ -249,12 +247,7 @@ async fn load<P: Profile>(state: &AppState, id: &str) -> Result<P, Error> {
 }
 
 /// Validate and store a new profile.
-async fn create<P: Profile>(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: ProfileInput,
-) -> Result<P, Error> {
-    require_admin(ctx)?;
+async fn create<P: Profile>(state: &AppState, input: ProfileInput) -> Result<P, Error> {
     let name = not_null(input.name, "name")?.unwrap_or_default();
     let provider = not_null(input.provider_name, "provider_name")?.unwrap_or_default();
     let data = not_null(input.data, P::KIND.field())?.unwrap_or_default();
@@ -271,13 +264,7 @@ async fn create<P: Profile>(
 }
 
 /// Change a profile; its provider and metadata only while nothing uses it.
-async fn update<P: Profile>(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-    input: ProfileInput,
-) -> Result<P, Error> {
-    require_admin(ctx)?;
+async fn update<P: Profile>(state: &AppState, id: &str, input: ProfileInput) -> Result<P, Error> {
     let name = not_null(input.name, "name")?;
     let provider = not_null(input.provider_name, "provider_name")?;
     let data = not_null(input.data, P::KIND.field())?;
@@ -314,8 +301,7 @@ async fn update<P: Profile>(
 }
 
 /// Delete a profile nothing uses.
-async fn delete<P: Profile>(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), Error> {
-    require_admin(ctx)?;
+async fn delete<P: Profile>(state: &AppState, id: &str) -> Result<(), Error> {
     let mut tx = state.store.begin().await?;
     if users::<P>(&mut tx, id).await? > 0 {
         return Err(in_use(P::DISPLAY, id));
@@ -330,12 +316,10 @@ async fn delete<P: Profile>(state: &AppState, ctx: &RequestContext, id: &str) ->
 /// A list response of profiles.
 async fn list<P: Profile>(
     state: &AppState,
-    ctx: &RequestContext,
     headers: &HeaderMap,
     path: &str,
     raw: Option<&str>,
 ) -> Result<Value, Error> {
-    require_admin(ctx)?;
     let (params, items) = fetch_catalog_page::<P>(state, raw).await?;
     let rendered = items.iter().map(Profile::view).collect();
     Ok(catalog_body(
@@ -349,13 +333,7 @@ async fn list<P: Profile>(
 }
 
 /// A show response of a profile.
-async fn show<P: Profile>(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-    raw: Option<&str>,
-) -> Result<Value, Error> {
-    require_admin(ctx)?;
+async fn show<P: Profile>(state: &AppState, id: &str, raw: Option<&str>) -> Result<Value, Error> {
     let profile: P = load(state, id).await?;
     Ok(show_body(P::ROOT, &profile.view(), raw))
 }
@@ -417,12 +395,12 @@ impl From<UpdateAzProfile> for ProfileInput {
               (status = 403, body = crate::fault::Fault)))]
 pub async fn list_flavor_profiles(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let body = list::<FlavorProfile>(&state, &ctx, &headers, uri.path(), raw.as_deref()).await?;
+    let body = list::<FlavorProfile>(&state, &headers, uri.path(), raw.as_deref()).await?;
     Ok(Json(body))
 }
 
@@ -433,10 +411,10 @@ pub async fn list_flavor_profiles(
               (status = 403, body = crate::fault::Fault)))]
 pub async fn create_flavor_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OctaviaBody(req): OctaviaBody<CreateFlavorProfile>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let profile: FlavorProfile = create(&state, &ctx, req.into()).await?;
+    let profile: FlavorProfile = create(&state, req.into()).await?;
     Ok(created(&profile))
 }
 
@@ -446,12 +424,12 @@ pub async fn create_flavor_profile(
     responses((status = 200, body = FlavorProfileBody), (status = 404, body = crate::fault::Fault)))]
 pub async fn show_flavor_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        show::<FlavorProfile>(&state, &ctx, &id, raw.as_deref()).await?,
+        show::<FlavorProfile>(&state, &id, raw.as_deref()).await?,
     ))
 }
 
@@ -462,11 +440,11 @@ pub async fn show_flavor_profile(
     responses((status = 200, body = FlavorProfileBody), (status = 409, body = crate::fault::Fault)))]
 pub async fn update_flavor_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
     OctaviaBody(req): OctaviaBody<UpdateFlavorProfile>,
 ) -> ApiResult<Json<Value>> {
-    let profile: FlavorProfile = update(&state, &ctx, &id, req.into()).await?;
+    let profile: FlavorProfile = update(&state, &id, req.into()).await?;
     Ok(updated(&profile))
 }
 
@@ -477,10 +455,10 @@ pub async fn update_flavor_profile(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn delete_flavor_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete::<FlavorProfile>(&state, &ctx, &id).await?;
+    delete::<FlavorProfile>(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -490,13 +468,13 @@ pub async fn delete_flavor_profile(
               (status = 403, body = crate::fault::Fault)))]
 pub async fn list_az_profiles(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let body =
-        list::<AvailabilityZoneProfile>(&state, &ctx, &headers, uri.path(), raw.as_deref()).await?;
+        list::<AvailabilityZoneProfile>(&state, &headers, uri.path(), raw.as_deref()).await?;
     Ok(Json(body))
 }
 
@@ -508,10 +486,10 @@ pub async fn list_az_profiles(
               (status = 403, body = crate::fault::Fault)))]
 pub async fn create_az_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     OctaviaBody(req): OctaviaBody<CreateAzProfile>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let profile: AvailabilityZoneProfile = create(&state, &ctx, req.into()).await?;
+    let profile: AvailabilityZoneProfile = create(&state, req.into()).await?;
     Ok(created(&profile))
 }
 
@@ -521,12 +499,12 @@ pub async fn create_az_profile(
     responses((status = 200, body = AzProfileBody), (status = 404, body = crate::fault::Fault)))]
 pub async fn show_az_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        show::<AvailabilityZoneProfile>(&state, &ctx, &id, raw.as_deref()).await?,
+        show::<AvailabilityZoneProfile>(&state, &id, raw.as_deref()).await?,
     ))
 }
 
@@ -537,11 +515,11 @@ pub async fn show_az_profile(
     responses((status = 200, body = AzProfileBody), (status = 409, body = crate::fault::Fault)))]
 pub async fn update_az_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
     OctaviaBody(req): OctaviaBody<UpdateAzProfile>,
 ) -> ApiResult<Json<Value>> {
-    let profile: AvailabilityZoneProfile = update(&state, &ctx, &id, req.into()).await?;
+    let profile: AvailabilityZoneProfile = update(&state, &id, req.into()).await?;
     Ok(updated(&profile))
 }
 
@@ -552,9 +530,9 @@ pub async fn update_az_profile(
               (status = 409, body = crate::fault::Fault)))]
 pub async fn delete_az_profile(
     State(state): State<Arc<AppState>>,
-    ctx: RequestContext,
+    _: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete::<AvailabilityZoneProfile>(&state, &ctx, &id).await?;
+    delete::<AvailabilityZoneProfile>(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -246,7 +246,7 @@ async fn cached_view(
 ) -> Result<std::sync::Arc<Value>, Error> {
     let epoch = state.store.read_epoch();
     if let Some((project, view)) = epoch.and_then(|e| state.views.get(id, e)) {
-        return if ctx.can_see(project.as_deref()) {
+        return if ctx.authorize_object(project.as_deref())? {
             Ok(view)
         } else {
             Err(Error::not_found("Load Balancer", id))
@@ -278,7 +278,7 @@ async fn view_by_id(
         )
         .await?;
     match found {
-        Some((lb, children)) if ctx.can_see(lb.project_id.as_deref()) => {
+        Some((lb, children)) if ctx.authorize_object(lb.project_id.as_deref())? => {
             Ok(LoadBalancerView::new(lb, &children[0], &children[1]))
         }
         _ => Err(Error::not_found("Load Balancer", id)),
@@ -568,7 +568,7 @@ async fn free_address(state: &AppState, subnet: &Subnet) -> Result<IpAddr, Error
 /// address; the VIP address itself is not chosen yet.
 fn new_load_balancer(
     state: &AppState,
-    ctx: &RequestContext,
+    project_id: Option<String>,
     req: CreateLoadBalancer,
     resolved: crate::flavors::Resolved,
 ) -> Result<(LoadBalancer, Subnet, Option<IpAddr>), Error> {
@@ -585,7 +585,6 @@ fn new_load_balancer(
             subnet.id
         )));
     }
-    let project_id = owner_for_create(ctx, req.project_id.clone().or(req.tenant_id.clone()));
     let lb = LoadBalancer {
         id: new_id(),
         project_id,
@@ -628,6 +627,7 @@ async fn create_load_balancer(
     ctx: &RequestContext,
     mut req: CreateLoadBalancer,
 ) -> Result<(LoadBalancer, Graph), Error> {
+    let project_id = owner_for_create(ctx, req.project_id.take().or(req.tenant_id.take()))?;
     let listeners = req.listeners.take().unwrap_or_default();
     let pools = req.pools.take().unwrap_or_default();
     let resolved = crate::flavors::resolve_for_load_balancer(
@@ -637,7 +637,7 @@ async fn create_load_balancer(
         req.availability_zone.as_deref(),
     )
     .await?;
-    let (mut lb, subnet, requested) = new_load_balancer(state, ctx, req, resolved)?;
+    let (mut lb, subnet, requested) = new_load_balancer(state, project_id, req, resolved)?;
     lb.vip_address = vip_address(state, &subnet, requested).await?.to_string();
     let graph = graph::plan(state, &lb, listeners, pools)?;
     // Auto-allocation can race another replica for the same address; the unique index decides

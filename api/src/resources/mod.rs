@@ -51,16 +51,14 @@ pub fn base_url(headers: &HeaderMap, path: &str) -> String {
     format!("http://{host}{path}")
 }
 
-/// Load an object the caller may see, or Octavia's 404.
+/// Load an object the request may act on: Octavia's 404 when it does not exist or the caller may
+/// not know of it, 403 when the request's policy rule refuses the caller on its project.
 pub async fn visible<T: Record + HasProject>(
     state: &AppState,
     ctx: &RequestContext,
     id: &str,
 ) -> Result<T, Error> {
-    match state.store.get::<T>(id).await? {
-        Some(obj) if ctx.can_see(obj.project()) => Ok(obj),
-        _ => Err(Error::not_found(T::KIND.display_name(), id)),
-    }
+    authorized(ctx, state.store.get::<T>(id).await?, id)
 }
 
 /// The same, inside a transaction.
@@ -69,8 +67,16 @@ pub async fn visible_in<T: Record + HasProject>(
     ctx: &RequestContext,
     id: &str,
 ) -> Result<T, Error> {
-    match tx.get::<T>(id).await? {
-        Some(obj) if ctx.can_see(obj.project()) => Ok(obj),
+    authorized(ctx, tx.get::<T>(id).await?, id)
+}
+
+fn authorized<T: Record + HasProject>(
+    ctx: &RequestContext,
+    found: Option<T>,
+    id: &str,
+) -> Result<T, Error> {
+    match found {
+        Some(obj) if ctx.authorize_object(obj.project())? => Ok(obj),
         _ => Err(Error::not_found(T::KIND.display_name(), id)),
     }
 }
@@ -153,14 +159,21 @@ pub fn list_body(plural: &str, items: Vec<Value>, links: Vec<crate::listing::Lin
     Value::Object(map)
 }
 
-/// The project a new load balancer belongs to: the caller's, or (for an unscoped caller) the one
-/// the body names.
-pub fn owner_for_create(ctx: &RequestContext, requested: Option<String>) -> Option<String> {
-    ctx.project_id.clone().or(requested)
+/// The project a new load balancer belongs to (the one the body names, else the caller's),
+/// after the request's policy rule allowed the caller to create in it.
+pub fn owner_for_create(
+    ctx: &RequestContext,
+    requested: Option<String>,
+) -> Result<Option<String>, Error> {
+    let project = requested.or_else(|| ctx.project_id.clone());
+    ctx.authorize(project.as_deref())?;
+    Ok(project)
 }
 
-/// A page of objects of one kind the caller may see, with `fixed` filters the URL implies (the
-/// pool of `/pools/{id}/members`, ...).
+/// A page of objects of one kind the caller may list. With `fixed` filters the URL implies (the
+/// pool of `/pools/{id}/members`, ...), the caller was authorized on that parent already and the
+/// page holds its children; otherwise the project scope comes from
+/// [`RequestContext::list_scope`] (a `project_id=` filter included).
 pub async fn fetch_page<T: Record>(
     state: &AppState,
     ctx: &RequestContext,
@@ -172,12 +185,21 @@ pub async fn fetch_page<T: Record>(
         params.query.filters.retain(|(k, _)| k != key);
         params.query.filters.push(((*key).into(), (*value).into()));
     }
-    if let Some(project) = ctx.list_scope() {
-        params.query.filters.retain(|(k, _)| k != "project_id");
-        params
+    if fixed.is_empty() {
+        let requested = params
             .query
             .filters
-            .push(("project_id".into(), project.into()));
+            .iter()
+            .find(|(k, _)| k == "project_id")
+            .map(|(_, v)| v.clone());
+        if let Some(project) = ctx.list_scope(requested.as_deref())? {
+            params.query.filters.retain(|(k, _)| k != "project_id");
+            params.query.filters.push(("project_id".into(), project));
+        }
+    } else if !ctx.was_authorized() {
+        return Err(Error::Internal(
+            "child list without an authorized parent".into(),
+        ));
     }
     let items = state.store.list(&params.query).await?;
     Ok((params, items))

@@ -1,0 +1,397 @@
+//! Keystone token validation, as keystonemiddleware's `auth_token` does it for Octavia.
+//!
+//! Every request's `X-Auth-Token` is validated with `GET /v3/auth/tokens` (`X-Subject-Token`),
+//! authenticated with Fulcrum's own service token, which is obtained with the configured
+//! password and obtained again when it expires or Keystone stops accepting it. Validations are
+//! cached (by a SHA-256 of the token) until the token expires or `cache_seconds` pass. A Keystone
+//! that cannot be reached is [`AuthError::Unavailable`] (503), never an open door. The service
+//! password is sent to Keystone only and never logged.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{AuthError, Authenticator};
+use crate::policy::Credentials;
+
+/// `[auth.keystone]`: where Keystone is and who Fulcrum is to it.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeystoneConfig {
+    /// Keystone's v3 endpoint, e.g. `http://keystone:5000/v3`.
+    pub auth_url: String,
+    /// What 401 answers send clients to (`WWW-Authenticate: Keystone uri="..."`); defaults to
+    /// `auth_url`.
+    #[serde(default)]
+    pub www_authenticate_uri: Option<String>,
+    /// Fulcrum's service user (it needs the `service` or `admin` role to validate tokens).
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// The project its token is scoped to.
+    pub project_name: String,
+    /// The user's domain.
+    #[serde(default = "default_domain")]
+    pub user_domain_name: String,
+    /// The project's domain.
+    #[serde(default = "default_domain")]
+    pub project_domain_name: String,
+    /// Longest a validated token is trusted without asking Keystone again (never past its
+    /// expiry).
+    #[serde(default = "default_cache_seconds")]
+    pub cache_seconds: u64,
+    /// Timeout of each call to Keystone.
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+fn default_domain() -> String {
+    "Default".into()
+}
+
+fn default_cache_seconds() -> u64 {
+    300
+}
+
+fn default_timeout_seconds() -> u64 {
+    5
+}
+
+impl std::fmt::Debug for KeystoneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeystoneConfig")
+            .field("auth_url", &self.auth_url)
+            .field("www_authenticate_uri", &self.www_authenticate_uri)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("project_name", &self.project_name)
+            .field("user_domain_name", &self.user_domain_name)
+            .field("project_domain_name", &self.project_domain_name)
+            .field("cache_seconds", &self.cache_seconds)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// Most validated tokens kept at once.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// A service token is renewed this long before it expires.
+const RENEW_MARGIN: Duration = Duration::from_secs(1);
+
+struct ServiceToken {
+    token: String,
+    renew_at: Instant,
+}
+
+struct Cached {
+    creds: Credentials,
+    until: Instant,
+}
+
+/// The Keystone strategy.
+pub struct Keystone {
+    config: KeystoneConfig,
+    base: String,
+    http: reqwest::Client,
+    service: tokio::sync::Mutex<Option<ServiceToken>>,
+    cache: std::sync::Mutex<HashMap<[u8; 32], Cached>>,
+}
+
+impl std::fmt::Debug for Keystone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keystone")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: TokenData,
+}
+
+#[derive(Deserialize)]
+struct TokenData {
+    expires_at: String,
+    #[serde(default)]
+    user: Option<Named>,
+    #[serde(default)]
+    project: Option<Named>,
+    #[serde(default)]
+    roles: Vec<Named>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+impl Keystone {
+    /// A validator for `config`.
+    pub fn new(config: KeystoneConfig) -> Result<Keystone, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let base = config.auth_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "auth.keystone.auth_url {base:?} is not an http(s) URL"
+            ));
+        }
+        Ok(Keystone {
+            config,
+            base,
+            http,
+            service: tokio::sync::Mutex::new(None),
+            cache: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Fulcrum's own token, obtained again when `stale` (Keystone refused it) or about to expire.
+    async fn service_token(&self, stale: Option<&str>) -> Result<String, AuthError> {
+        let mut slot = self.service.lock().await;
+        if let Some(current) = slot.as_ref() {
+            let refused = stale == Some(current.token.as_str());
+            if !refused && Instant::now() < current.renew_at {
+                return Ok(current.token.clone());
+            }
+        }
+        let c = &self.config;
+        let body = serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": c.username,
+                "domain": {"name": c.user_domain_name},
+                "password": c.password,
+            }}},
+            "scope": {"project": {
+                "name": c.project_name,
+                "domain": {"name": c.project_domain_name},
+            }},
+        }});
+        let response = self
+            .http
+            .post(format!("{}/auth/tokens?nocatalog", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| unavailable("requesting a service token", &e))?;
+        let status = response.status();
+        if status.as_u16() == 401 || status.as_u16() == 403 {
+            return Err(AuthError::Unavailable(format!(
+                "Keystone refused the service credentials of user {:?} in project {:?} ({status})",
+                c.username, c.project_name
+            )));
+        }
+        if !status.is_success() {
+            return Err(AuthError::Unavailable(format!(
+                "Keystone answered {status} to a service token request"
+            )));
+        }
+        let token = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| AuthError::Unavailable("service token response has no token".into()))?;
+        let parsed: TokenBody = response
+            .json()
+            .await
+            .map_err(|e| unavailable("reading a service token", &e))?;
+        let lifetime = remaining(&parsed.token.expires_at)
+            .ok_or_else(|| AuthError::Unavailable("service token has no valid expiry".into()))?;
+        *slot = Some(ServiceToken {
+            token: token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_MARGIN),
+        });
+        Ok(token)
+    }
+
+    /// Ask Keystone about a token.
+    async fn validate(&self, token: &str) -> Result<(Credentials, Duration), AuthError> {
+        let mut refused: Option<String> = None;
+        for _ in 0..2 {
+            let service = self.service_token(refused.as_deref()).await?;
+            let response = self
+                .http
+                .get(format!("{}/auth/tokens?nocatalog", self.base))
+                .header("X-Auth-Token", &service)
+                .header("X-Subject-Token", token)
+                .send()
+                .await
+                .map_err(|e| unavailable("validating a token", &e))?;
+            match response.status().as_u16() {
+                200 => {
+                    let body: TokenBody = response
+                        .json()
+                        .await
+                        .map_err(|e| unavailable("reading a token", &e))?;
+                    let lifetime =
+                        remaining(&body.token.expires_at).ok_or(AuthError::Unauthorized)?;
+                    return Ok((credentials_of(body.token), lifetime));
+                }
+                // Unknown, expired or revoked.
+                404 => return Err(AuthError::Unauthorized),
+                // Fulcrum's own token was not accepted (expired, revoked): get a new one once.
+                401 if refused.is_none() => refused = Some(service),
+                status => {
+                    return Err(AuthError::Unavailable(format!(
+                        "Keystone answered {status} to a token validation"
+                    )));
+                }
+            }
+        }
+        Err(AuthError::Unavailable(
+            "Keystone keeps refusing Fulcrum's service token".into(),
+        ))
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Credentials> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(key)
+            .filter(|c| Instant::now() < c.until)
+            .map(|c| c.creds.clone())
+    }
+
+    fn remember(&self, key: [u8; 32], creds: Credentials, lifetime: Duration) {
+        let ttl = lifetime.min(Duration::from_secs(self.config.cache_seconds));
+        if ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, c| now < c.until);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            key,
+            Cached {
+                creds,
+                until: now + ttl,
+            },
+        );
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for Keystone {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Credentials, AuthError> {
+        let token = headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Unauthorized)?;
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(creds) = self.cached(&key) {
+            return Ok(creds);
+        }
+        let (creds, lifetime) = self.validate(token).await?;
+        self.remember(key, creds.clone(), lifetime);
+        Ok(creds)
+    }
+
+    fn www_authenticate(&self) -> Option<String> {
+        let uri = self
+            .config
+            .www_authenticate_uri
+            .as_deref()
+            .unwrap_or(&self.config.auth_url);
+        Some(format!("Keystone uri=\"{uri}\""))
+    }
+}
+
+fn unavailable(doing: &str, e: &reqwest::Error) -> AuthError {
+    // reqwest's errors name the URL and the cause, never a request body.
+    AuthError::Unavailable(format!("{doing}: {e}"))
+}
+
+/// Time left until an ISO 8601 `expires_at`; `None` if unparseable or past.
+fn remaining(expires_at: &str) -> Option<Duration> {
+    let at = OffsetDateTime::parse(expires_at, &Rfc3339).ok()?;
+    let left = at - OffsetDateTime::now_utc();
+    left.is_positive().then(|| left.unsigned_abs())
+}
+
+fn credentials_of(token: TokenData) -> Credentials {
+    Credentials {
+        project_id: token.project.and_then(|p| p.id),
+        user_id: token.user.and_then(|u| u.id),
+        roles: token.roles.into_iter().filter_map(|r| r.name).collect(),
+        is_admin: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_parsing() {
+        assert!(remaining("2000-01-01T00:00:00.000000Z").is_none());
+        assert!(remaining("not a date").is_none());
+        let later = (OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .format(&Rfc3339)
+            .unwrap();
+        let left = remaining(&later).unwrap();
+        assert!(left > Duration::from_secs(3500) && left <= Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn the_password_is_not_in_debug_output() {
+        let config = KeystoneConfig {
+            auth_url: "http://127.0.0.1:1/v3".into(),
+            www_authenticate_uri: None,
+            username: "fulcrum".into(),
+            password: "s3cr3t-value".into(),
+            project_name: "service".into(),
+            user_domain_name: default_domain(),
+            project_domain_name: default_domain(),
+            cache_seconds: 300,
+            timeout_seconds: 5,
+        };
+        let keystone = Keystone::new(config).unwrap();
+        assert!(!format!("{keystone:?}").contains("s3cr3t-value"));
+        assert_eq!(
+            keystone.www_authenticate().as_deref(),
+            Some("Keystone uri=\"http://127.0.0.1:1/v3\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_keystone_is_unavailable_not_open() {
+        let config = KeystoneConfig {
+            auth_url: "http://127.0.0.1:9/v3".into(),
+            www_authenticate_uri: None,
+            username: "fulcrum".into(),
+            password: "pw-never-shown".into(),
+            project_name: "service".into(),
+            user_domain_name: default_domain(),
+            project_domain_name: default_domain(),
+            cache_seconds: 300,
+            timeout_seconds: 2,
+        };
+        let keystone = Keystone::new(config).unwrap();
+        let mut headers = HeaderMap::new();
+        assert!(matches!(
+            keystone.authenticate(&headers).await,
+            Err(AuthError::Unauthorized)
+        ));
+        headers.insert("x-auth-token", "abc".parse().unwrap());
+        match keystone.authenticate(&headers).await {
+            Err(AuthError::Unavailable(reason)) => assert!(!reason.contains("pw-never-shown")),
+            other => panic!("expected unavailable, got {other:?}"),
+        }
+    }
+}
