@@ -74,7 +74,14 @@ async fn capabilities(db: Db) {
     let haproxy = s
         .get("/v2/lbaas/providers/haproxy/flavor_capabilities")
         .await;
-    assert_eq!(haproxy["flavor_capabilities"], json!([]));
+    assert_eq!(
+        haproxy["flavor_capabilities"][0]["name"], "nbthread",
+        "{haproxy}"
+    );
+    assert_eq!(
+        haproxy["flavor_capabilities"][1]["name"], "maxconn",
+        "{haproxy}"
+    );
     let zones = s
         .get("/v2/lbaas/providers/noop/availability_zone_capabilities?name=volume_zone")
         .await;

@@ -83,3 +83,25 @@ pub async fn gets_per_second(url: &str, clients: usize, seconds: f64) -> f64 {
     }
     count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
+
+/// Requests per second `wrk` (a separate process, one thread, `connections` keep-alive
+/// connections) gets from `url` in `seconds`; `None` when wrk is not installed.
+pub fn wrk_requests_per_second(url: &str, connections: usize, seconds: u64) -> Option<f64> {
+    let out = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            url,
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("Non-2xx"),
+        "wrk saw errors from {url}:\n{text}"
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}

@@ -13,7 +13,8 @@ use crate::model::{
     LoadBalancer, Member, OperatingStatus, Pool, PoolProtocol, Stats,
 };
 
-/// The desired state of one load balancer: the object and everything below it.
+/// The desired state of one load balancer: the object and everything below it, with the provider
+/// metadata of its flavor and availability zone (what Octavia hands a provider driver on create).
 ///
 /// Objects marked for deletion are not part of it: a driver removes from the backend whatever the
 /// graph no longer contains.
@@ -33,6 +34,14 @@ pub struct LoadBalancerGraph {
     pub l7policies: Vec<L7Policy>,
     /// The rules of all those policies.
     pub l7rules: Vec<L7Rule>,
+    /// The `flavor_data` of the profile behind the load balancer's `flavor_id`, as this provider's
+    /// [`Driver::validate_flavor`] accepted it when the profile was stored; empty when the load
+    /// balancer has no flavor (or its flavor can no longer be resolved).
+    pub flavor_metadata: serde_json::Map<String, serde_json::Value>,
+    /// The `availability_zone_data` of the profile behind its `availability_zone`, as
+    /// [`Driver::validate_availability_zone`] accepted it; empty when it has no zone (or its zone
+    /// can no longer be resolved).
+    pub availability_zone_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl LoadBalancerGraph {
@@ -157,7 +166,8 @@ pub trait Driver: Send + Sync {
     }
 
     /// Check the metadata of a flavor profile (Octavia's `validate_flavor`); the error text is
-    /// shown to the client. By default only `{}` is accepted.
+    /// shown to the client. What it accepts reaches [`Driver::apply`] as
+    /// [`LoadBalancerGraph::flavor_metadata`]. By default only `{}` is accepted.
     fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), String> {
         accept_keys("flavor", metadata, &[])
     }
@@ -169,7 +179,8 @@ pub trait Driver: Send + Sync {
     }
 
     /// Check the metadata of an availability zone profile (Octavia's
-    /// `validate_availability_zone`). By default only `{}` is accepted.
+    /// `validate_availability_zone`). What it accepts reaches [`Driver::apply`] as
+    /// [`LoadBalancerGraph::availability_zone_metadata`]. By default only `{}` is accepted.
     fn validate_availability_zone(&self, metadata: &serde_json::Value) -> Result<(), String> {
         accept_keys("availability zone", metadata, &[])
     }

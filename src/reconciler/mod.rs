@@ -256,6 +256,7 @@ impl Reconciler {
         let result = match item.action {
             WorkAction::Delete => timed(deadline, driver.remove(lb_id)).await,
             WorkAction::Apply | WorkAction::Sync => {
+                warn_unresolved_metadata(&tree);
                 timed(deadline, driver.apply(&tree.desired())).await
             }
         };
@@ -320,6 +321,15 @@ impl Reconciler {
             .complete(item, &self.owner, tree, Outcome::Failed, None)
             .await
             .map(|_| ())
+    }
+}
+
+/// Say that a tree is applied without flavor or zone metadata it names. The API refuses to delete
+/// a flavor, zone or profile in use, so this takes a row removed behind its back or a delete racing
+/// the load balancer's create; the load balancer keeps working with the driver's defaults.
+fn warn_unresolved_metadata(tree: &fulcrum_store::Tree) {
+    for warning in &tree.metadata_warnings {
+        tracing::warn!(load_balancer = %tree.rows.load_balancer.id, "{warning}");
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::flavors::{metadata_subqueries, resolve_metadata};
 use crate::list::{ListQuery, build_list};
 use crate::record::{Record, Tree, decode};
 use crate::table::Table;
@@ -414,8 +415,9 @@ where
     rows.iter().map(decode::<T>).collect()
 }
 
-/// Read a whole tree: the load balancer row with a count of each child kind in one query, then
-/// only the child tables that hold rows (a fresh load balancer costs one query, not seven).
+/// Read a whole tree: the load balancer row with a count of each child kind and the metadata of
+/// its flavor and zone in one query, then only the child tables that hold rows (a fresh load
+/// balancer costs one query, not seven).
 pub(crate) async fn read_tree(
     conn: &mut sqlx::AnyConnection,
     load_balancer_id: &str,
@@ -439,9 +441,10 @@ pub(crate) async fn read_tree(
         })
         .collect();
     let sql = format!(
-        "SELECT {}, {} FROM {} WHERE id = $1",
+        "SELECT {}, {}, {} FROM {} WHERE id = $1",
         table.column_list(),
         counts.join(", "),
+        metadata_subqueries(),
         table.name
     );
     let Some(row) = sqlx::query(&sql)
@@ -456,6 +459,12 @@ pub(crate) async fn read_tree(
     for (i, slot) in has.iter_mut().enumerate() {
         *slot = row.try_get::<i64, _>(table.columns.len() + i)? > 0;
     }
+    let metadata_at = table.columns.len() + CHILDREN.len();
+    let metadata = resolve_metadata(
+        &load_balancer,
+        row.try_get(metadata_at)?,
+        row.try_get(metadata_at + 1)?,
+    );
     async fn rows<T: Record>(
         conn: &mut sqlx::AnyConnection,
         present: bool,
@@ -477,6 +486,9 @@ pub(crate) async fn read_tree(
             health_monitors: rows(conn, has[3], id).await?,
             l7policies: rows(conn, has[4], id).await?,
             l7rules: rows(conn, has[5], id).await?,
+            flavor_metadata: metadata.flavor,
+            availability_zone_metadata: metadata.availability_zone,
         },
+        metadata_warnings: metadata.warnings,
     }))
 }

@@ -3,8 +3,10 @@
 //! by name), so they have their own small [`CatalogRecord`] mapping next to [`crate::Record`],
 //! reusing its row encoding and the list builder.
 
+use fulcrum_core::model::LoadBalancer;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use sqlx::Row;
 
 use crate::list::{ListQuery, build_list};
@@ -339,6 +341,89 @@ impl Tx {
     }
 }
 
+/// The provider metadata a load balancer's flavor and zone resolve to, as read with its row.
+#[derive(Debug)]
+pub(crate) struct ResolvedMetadata {
+    /// `flavor_data` of its flavor's profile.
+    pub flavor: Map<String, Value>,
+    /// `availability_zone_data` of its zone's profile.
+    pub availability_zone: Map<String, Value>,
+    /// What could not be resolved, for whoever applies the tree to say.
+    pub warnings: Vec<String>,
+}
+
+/// Two scalar subqueries to select next to a `load_balancers` row: the `flavor_data` of its
+/// flavor's profile and the `availability_zone_data` of its zone's profile, each NULL when the
+/// load balancer names none, when a row on the way is gone, or when the profile belongs to another
+/// provider than the load balancer's (its driver never validated that metadata). Both are index
+/// lookups by key, so a load balancer without flavor or zone pays next to nothing.
+pub(crate) fn metadata_subqueries() -> String {
+    format!(
+        "(SELECT p.flavor_data FROM {flavors} f JOIN {profiles} p ON p.id = f.flavor_profile_id \
+         WHERE f.id = load_balancers.flavor_id AND p.provider_name = load_balancers.provider), \
+         (SELECT p.availability_zone_data FROM {zones} z JOIN {zone_profiles} p \
+         ON p.id = z.availability_zone_profile_id \
+         WHERE z.name = load_balancers.availability_zone \
+         AND p.provider_name = load_balancers.provider)",
+        flavors = FLAVORS.name,
+        profiles = FLAVOR_PROFILES.name,
+        zones = AZS.name,
+        zone_profiles = AZ_PROFILES.name,
+    )
+}
+
+/// Decode what [`metadata_subqueries`] selected for `load_balancer`.
+pub(crate) fn resolve_metadata(
+    load_balancer: &LoadBalancer,
+    flavor_data: Option<String>,
+    zone_data: Option<String>,
+) -> ResolvedMetadata {
+    let mut warnings = Vec::new();
+    let flavor = metadata_object(
+        "flavor",
+        load_balancer.flavor_id.as_deref(),
+        flavor_data,
+        &load_balancer.provider,
+        &mut warnings,
+    );
+    let availability_zone = metadata_object(
+        "availability zone",
+        load_balancer.availability_zone.as_deref(),
+        zone_data,
+        &load_balancer.provider,
+        &mut warnings,
+    );
+    ResolvedMetadata {
+        flavor,
+        availability_zone,
+        warnings,
+    }
+}
+
+/// The metadata object of the flavor or zone `named` (empty when none is named); a warning when a
+/// named one did not resolve to a JSON object.
+fn metadata_object(
+    what: &str,
+    named: Option<&str>,
+    text: Option<String>,
+    provider: &str,
+    warnings: &mut Vec<String>,
+) -> Map<String, Value> {
+    let Some(name) = named else {
+        return Map::new();
+    };
+    let problem = match text.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(map))) => return map,
+        Some(_) => format!("the profile of {what} {name} does not hold a JSON object"),
+        None => format!(
+            "{what} {name} or its profile no longer exists, or the profile is not for provider \
+             '{provider}'"
+        ),
+    };
+    warnings.push(format!("{problem}; applying without {what} metadata"));
+    Map::new()
+}
+
 async fn count_where(
     tx: &mut Tx,
     table: &Table,
@@ -360,4 +445,174 @@ async fn count_where(
         .fetch_one(tx.conn())
         .await?;
     Ok(row.try_get(0)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use fulcrum_core::model::{OperatingStatus, ProvisioningStatus};
+    use serde_json::json;
+
+    use super::*;
+    use crate::StoreOptions;
+
+    async fn store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}", dir.join("catalog.db").display());
+        let store = Store::connect(&StoreOptions {
+            url,
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn load_balancer(
+        id: &str,
+        vip: &str,
+        provider: &str,
+        flavor: Option<&str>,
+        zone: Option<&str>,
+    ) -> LoadBalancer {
+        LoadBalancer {
+            id: id.into(),
+            project_id: None,
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: ProvisioningStatus::Active,
+            operating_status: OperatingStatus::Online,
+            vip_address: vip.into(),
+            vip_port_id: "port".into(),
+            vip_subnet_id: "subnet".into(),
+            vip_network_id: "net".into(),
+            vip_qos_policy_id: None,
+            provider: provider.into(),
+            flavor_id: flavor.map(Into::into),
+            availability_zone: zone.map(Into::into),
+            tags: vec![],
+            created_at: "2024-01-01T00:00:00".into(),
+            updated_at: None,
+        }
+    }
+
+    /// A haproxy flavor `f1` with `{"nbthread": 2}`, a haproxy zone `az1` with `{"rack": "r1"}`,
+    /// and load balancers: `with` (both), `plain` (neither), `other` (a noop one naming both).
+    async fn seed(store: &Store) {
+        let mut tx = store.begin().await.unwrap();
+        tx.catalog_insert(&FlavorProfile {
+            id: "fp1".into(),
+            name: "fp".into(),
+            provider_name: "haproxy".into(),
+            flavor_data: "{\"nbthread\": 2}".into(),
+            created_at: "t".into(),
+        })
+        .await
+        .unwrap();
+        tx.catalog_insert(&Flavor {
+            id: "f1".into(),
+            name: "gold".into(),
+            description: None,
+            enabled: true,
+            flavor_profile_id: "fp1".into(),
+            created_at: "t".into(),
+        })
+        .await
+        .unwrap();
+        tx.catalog_insert(&AvailabilityZoneProfile {
+            id: "azp1".into(),
+            name: "azp".into(),
+            provider_name: "haproxy".into(),
+            availability_zone_data: "{\"rack\": \"r1\"}".into(),
+            created_at: "t".into(),
+        })
+        .await
+        .unwrap();
+        tx.catalog_insert(&AvailabilityZone {
+            name: "az1".into(),
+            description: None,
+            enabled: true,
+            availability_zone_profile_id: "azp1".into(),
+            created_at: "t".into(),
+        })
+        .await
+        .unwrap();
+        for lb in [
+            load_balancer("with", "127.0.10.5", "haproxy", Some("f1"), Some("az1")),
+            load_balancer("plain", "127.0.10.6", "haproxy", None, None),
+            load_balancer("other", "127.0.10.7", "noop", Some("f1"), Some("az1")),
+        ] {
+            tx.insert(&lb).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tree_carries_the_metadata_of_its_flavor_and_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        seed(&store).await;
+
+        let tree = store.tree("with").await.unwrap().unwrap();
+        assert!(
+            tree.metadata_warnings.is_empty(),
+            "{:?}",
+            tree.metadata_warnings
+        );
+        let desired = tree.desired();
+        assert_eq!(
+            Value::Object(desired.flavor_metadata),
+            json!({"nbthread": 2})
+        );
+        assert_eq!(
+            Value::Object(desired.availability_zone_metadata),
+            json!({"rack": "r1"})
+        );
+
+        let plain = store.tree("plain").await.unwrap().unwrap();
+        assert!(plain.metadata_warnings.is_empty());
+        assert!(plain.rows.flavor_metadata.is_empty());
+        assert!(plain.rows.availability_zone_metadata.is_empty());
+    }
+
+    #[tokio::test]
+    async fn metadata_of_another_provider_or_of_deleted_rows_is_left_out_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        seed(&store).await;
+
+        let other = store.tree("other").await.unwrap().unwrap();
+        assert!(other.rows.flavor_metadata.is_empty());
+        assert!(other.rows.availability_zone_metadata.is_empty());
+        assert_eq!(
+            other.metadata_warnings.len(),
+            2,
+            "{:?}",
+            other.metadata_warnings
+        );
+        assert!(
+            other.metadata_warnings[0].contains("flavor f1")
+                && other.metadata_warnings[0].contains("not for provider 'noop'"),
+            "{:?}",
+            other.metadata_warnings
+        );
+
+        // Rows removed behind the API's back (it refuses to delete what is in use).
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.catalog_delete::<Flavor>("f1").await.unwrap());
+        tx.commit().await.unwrap();
+        let tree = store.tree("with").await.unwrap().unwrap();
+        assert!(tree.rows.flavor_metadata.is_empty());
+        assert_eq!(
+            Value::Object(tree.rows.availability_zone_metadata.clone()),
+            json!({"rack": "r1"})
+        );
+        assert_eq!(
+            tree.metadata_warnings,
+            [
+                "flavor f1 or its profile no longer exists, or the profile is not for provider \
+              'haproxy'; applying without flavor metadata"
+            ]
+        );
+    }
 }

@@ -51,11 +51,16 @@ record!(HealthMonitor, Kind::HealthMonitor);
 record!(L7Policy, Kind::L7Policy);
 record!(L7Rule, Kind::L7Rule);
 
-/// Every stored row of one load balancer's tree, including rows marked for deletion.
+/// Every stored row of one load balancer's tree, including rows marked for deletion, with the
+/// flavor and availability zone metadata it names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tree {
     /// The stored rows, in the shape drivers take.
     pub rows: LoadBalancerGraph,
+    /// Why metadata the load balancer names could not be resolved (its flavor or zone, or their
+    /// profile, is gone or belongs to another provider); empty normally. The tree then carries
+    /// no metadata of that kind, and whoever applies it says so.
+    pub metadata_warnings: Vec<String>,
 }
 
 impl Tree {
@@ -76,6 +81,8 @@ impl Tree {
             health_monitors: keep(&g.health_monitors),
             l7policies: keep(&g.l7policies),
             l7rules: keep(&g.l7rules),
+            flavor_metadata: g.flavor_metadata.clone(),
+            availability_zone_metadata: g.availability_zone_metadata.clone(),
         }
     }
 }

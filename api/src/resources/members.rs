@@ -566,6 +566,12 @@ async fn batch_update_members(
     additive_only: bool,
 ) -> Result<(), Error> {
     let pool: Pool = visible(state, ctx, pool_id).await?;
+    // A batch creates and deletes members too: Octavia checks those rules as well.
+    let project = pool.project_id.as_deref();
+    ctx.require("os_load-balancer_api:member:post", project)?;
+    if !additive_only {
+        ctx.require("os_load-balancer_api:member:delete", project)?;
+    }
     check_batch_keys(&items)?;
     let mut tx = state.store.begin().await?;
     let existing: Vec<Member> = tx.children("pool_id", &pool.id).await?;

@@ -1,6 +1,7 @@
 //! The HAProxy driver: Fulcrum's embedded data plane. Every load balancer is one supervised
 //! HAProxy on this host, configured from the whole desired tree.
 //!
+//! - [`flavor`] reads the flavor metadata it understands (`nbthread`, `maxconn`), strictly;
 //! - [`render`] turns a load balancer tree into an HAProxy configuration (pure, deterministic);
 //! - [`process`] keeps one daemonized master-worker HAProxy per load balancer in line with it;
 //! - [`stats`] reads the runtime API into operating statuses and counters.
@@ -9,6 +10,7 @@
 //! are in the state directory); a process that dies is restarted when its status is observed.
 //! TLS material comes from a [`CertificateStore`] and is written next to the configuration.
 
+mod flavor;
 mod process;
 mod render;
 mod stats;
@@ -203,6 +205,14 @@ impl Driver for HaproxyDriver {
 
     fn observes_data_plane(&self) -> bool {
         true
+    }
+
+    fn flavor_capabilities(&self) -> Vec<(String, String)> {
+        flavor::capabilities()
+    }
+
+    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), String> {
+        flavor::validate(metadata)
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {

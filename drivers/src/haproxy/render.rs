@@ -6,7 +6,9 @@
 //! among `http-request deny` rules.
 //!
 //! Rendering is pure and deterministic: listeners are ordered by port and id, pools and members by
-//! id, policies by position and id, rules by id.
+//! id, policies by position and id, rules by id. The global section takes the process settings of
+//! the load balancer's flavor metadata (`nbthread`, `maxconn`), read into a fixed struct, so the
+//! order of keys in the metadata never shows.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,6 +20,8 @@ use fulcrum_core::model::{
     L7PolicyAction, L7Rule, L7RuleType, LbAlgorithm, Listener, ListenerProtocol, Member, Pool,
     PoolProtocol, ProvisioningStatus, SessionPersistenceType,
 };
+
+use super::flavor::ProcessTuning;
 
 /// Inputs besides the graph.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +43,9 @@ pub enum RenderError {
     /// A referenced certificate file is missing from RenderSettings::files.
     #[error("no file for reference {0}")]
     MissingFile(String),
+    /// The flavor metadata is not what this driver accepts.
+    #[error("invalid flavor metadata: {0}")]
+    Flavor(String),
 }
 
 type Result<T> = std::result::Result<T, RenderError>;
@@ -49,9 +56,11 @@ fn unsupported<T>(message: impl Into<String>) -> Result<T> {
 
 /// Renders the whole configuration file of one load balancer.
 pub fn render(graph: &LoadBalancerGraph, settings: &RenderSettings) -> Result<String> {
+    let tuning =
+        ProcessTuning::from_metadata(&graph.flavor_metadata).map_err(RenderError::Flavor)?;
     let ctx = Ctx::new(graph, settings);
     let mut out = String::new();
-    global(&mut out, settings)?;
+    global(&mut out, settings, tuning)?;
     for listener in &ctx.listeners {
         out.push('\n');
         out.push_str(&section(
@@ -233,19 +242,15 @@ fn section(header: &str, lines: Vec<String>) -> String {
     out
 }
 
-/// Connections one load balancer's HAProxy accepts in all. Every load balancer is a process on a
-/// shared host, so this stays within common file-descriptor limits (HAProxy needs about two per
-/// connection).
-pub const GLOBAL_MAXCONN: u32 = 4096;
-
-fn global(out: &mut String, settings: &RenderSettings) -> Result<()> {
+/// The global section: process settings from the flavor (see [`ProcessTuning`]) and the stats
+/// socket.
+fn global(out: &mut String, settings: &RenderSettings, tuning: ProcessTuning) -> Result<()> {
     let socket = word(&settings.runtime_dir.join("stats.sock").to_string_lossy())?;
     let global = vec![
-        format!("maxconn {GLOBAL_MAXCONN}"),
+        format!("maxconn {}", tuning.maxconn),
         format!("stats socket {socket} mode 600 level admin"),
         "stats timeout 30s".to_string(),
-        // Many load balancers share this host: one thread each avoids oversubscribing its cores.
-        "nbthread 1".to_string(),
+        format!("nbthread {}", tuning.nbthread),
     ];
     let defaults = [
         "timeout connect 5s",
@@ -940,6 +945,8 @@ mod tests {
             health_monitors: vec![],
             l7policies: vec![],
             l7rules: vec![],
+            flavor_metadata: serde_json::Map::new(),
+            availability_zone_metadata: serde_json::Map::new(),
         }
     }
 
@@ -1632,6 +1639,90 @@ mod tests {
             !text.lines().any(|l| l.trim().starts_with("server m4 ")),
             "a member marked for deletion is not rendered"
         );
+    }
+
+    fn flavor(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn flavor_sets_threads_and_connection_limit_of_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = graph();
+        let mut l = listener("l1", ListenerProtocol::Http, 8080, Some("p1"));
+        l.connection_limit = 100;
+        g.listeners.push(l);
+        g.pools
+            .push(pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin));
+        g.members.push(member("m1", "p1", "10.0.0.1", 80));
+        let plain = render_checked(&g, &settings(dir.path()));
+        has(&plain, "nbthread 1");
+        has(&plain, "maxconn 4096");
+
+        g.flavor_metadata = flavor(&[("nbthread", 2.into()), ("maxconn", 2000.into())]);
+        let tuned = render_checked(&g, &settings(dir.path()));
+        has(&tuned, "nbthread 2");
+        has(&tuned, "maxconn 2000");
+        has(&tuned, "maxconn 100");
+        let changed: Vec<(&str, &str)> = plain
+            .lines()
+            .zip(tuned.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ("    maxconn 4096", "    maxconn 2000"),
+                ("    nbthread 1", "    nbthread 2")
+            ],
+            "only the global section changes:\n{tuned}"
+        );
+
+        // The same metadata in another key order renders the same text.
+        g.flavor_metadata = flavor(&[("maxconn", 2000.into()), ("nbthread", 2.into())]);
+        assert_eq!(render(&g, &settings(dir.path())).unwrap(), tuned);
+        // Zone metadata is not the HAProxy driver's concern.
+        g.availability_zone_metadata = flavor(&[("compute_zone", "nova".into())]);
+        assert_eq!(render(&g, &settings(dir.path())).unwrap(), tuned);
+    }
+
+    #[test]
+    fn flavor_limits_are_valid_haproxy_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = graph();
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Tcp, 3306, None));
+        g.flavor_metadata = flavor(&[("nbthread", 64.into()), ("maxconn", 500_000.into())]);
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "nbthread 64");
+        has(&text, "maxconn 500000");
+        g.flavor_metadata = flavor(&[("nbthread", 1.into()), ("maxconn", 1.into())]);
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "maxconn 1");
+    }
+
+    #[test]
+    fn flavor_metadata_the_driver_refuses_is_not_rendered() {
+        for (metadata, reason) in [
+            (
+                flavor(&[("nbthread", "two".into())]),
+                "Flavor metadata key nbthread must be an integer from 1 to 64, not \"two\".",
+            ),
+            (
+                flavor(&[("bogus", 1.into())]),
+                "Unsupported flavor metadata key(s): bogus",
+            ),
+        ] {
+            let mut g = graph();
+            g.flavor_metadata = metadata;
+            assert_eq!(
+                render(&g, &settings(Path::new("/run/x"))),
+                Err(RenderError::Flavor(reason.to_string()))
+            );
+        }
     }
 
     #[test]
