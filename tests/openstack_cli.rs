@@ -196,4 +196,50 @@ fn scenario(cli: &Cli) {
     assert_eq!(members.as_array().unwrap().len(), 1);
     cli.run(&["loadbalancer", "delete", "--cascade", "--wait", "cli-lb"]);
     assert_eq!(cli.json(&["loadbalancer", "list"]), Value::Array(vec![]));
+
+    // Quotas (`quota set` resolves the project through Keystone, so it is exercised in the
+    // Keystone scenario), flavor profiles and flavors.
+    let quota = cli.json(&[
+        "loadbalancer",
+        "quota",
+        "show",
+        "0123456789abcdef0123456789abcdef",
+    ]);
+    assert_eq!(quota["load_balancer"], -1, "{quota}");
+    let profile = cli.json(&[
+        "loadbalancer",
+        "flavorprofile",
+        "create",
+        "--name",
+        "fp-cli",
+        "--provider",
+        "noop",
+        "--flavor-data",
+        r#"{"amp_image_tag": "edge"}"#,
+    ]);
+    assert_eq!(profile["provider_name"], "noop");
+    let flavor = cli.json(&[
+        "loadbalancer",
+        "flavor",
+        "create",
+        "--name",
+        "small",
+        "--flavorprofile",
+        "fp-cli",
+        "--enable",
+    ]);
+    assert_eq!(flavor["flavor_profile_id"], profile["id"]);
+    let lb = cli.json(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "flavored",
+        "--vip-subnet-id",
+        "fulcrum-loopback-v4",
+        "--flavor",
+        "small",
+        "--wait",
+    ]);
+    assert_eq!(lb["flavor_id"], flavor["id"]);
+    cli.run(&["loadbalancer", "delete", "--wait", "flavored"]);
 }
