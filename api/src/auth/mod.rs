@@ -78,21 +78,6 @@ impl RequestContext {
         }
     }
 
-    /// An administrator acting for every project under Octavia's default policy (for tools and
-    /// tests that call service functions directly).
-    pub fn unrestricted() -> Self {
-        let creds = Credentials {
-            is_admin: true,
-            ..Credentials::default()
-        };
-        RequestContext::new(creds, Arc::new(Policy::octavia_defaults(false)), None)
-    }
-
-    /// The caller's credentials.
-    pub fn credentials(&self) -> &Credentials {
-        &self.creds
-    }
-
     /// Whether `rule` lets the caller act on objects of `project`.
     pub fn allows(&self, rule: &str, project: Option<&str>) -> bool {
         self.policy.allows(
