@@ -80,8 +80,11 @@ pub fn parse_with(
             "not-tags" => push_tags(&mut params.query.tags.not_all, &value),
             "not-tags-any" => push_tags(&mut params.query.tags.not_any, &value),
             _ => {
+                // Octavia also takes its database attribute names (openstacksdk filters
+                // listeners by `load_balancer_id`).
                 let field = match key.as_str() {
                     "tenant_id" => "project_id".to_string(),
+                    "load_balancer_id" => "loadbalancer_id".to_string(),
                     other => other.to_string(),
                 };
                 if !is_field(&field) || !seen_filters.insert(field.clone()) {
