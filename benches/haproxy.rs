@@ -85,6 +85,7 @@ async fn main() {
     println!("fulcrum HAProxy driver benchmark (HAProxy 2.6, SQLite, loopback)");
 
     let mut to_serving = Vec::new();
+    let mut to_active = Vec::new();
     let mut last: Option<(String, String, String)> = None;
     for i in 0..50 {
         let body = json!({"loadbalancer": {
@@ -109,6 +110,7 @@ async fn main() {
             .unwrap()
             .to_string();
         wait_active(&http, &base, &id).await;
+        to_active.push(started.elapsed().as_secs_f64() * 1000.0);
         let url = format!("http://{vip}:8080/");
         while !probe
             .get(&url)
@@ -132,7 +134,15 @@ async fn main() {
             assert_eq!(resp.status(), 204);
         }
     }
-    println!("POST until ACTIVE and serving:  {}", summary(to_serving));
+    println!(
+        "POST until ACTIVE and serving:  {}",
+        summary(to_serving.clone())
+    );
+    // FULCRUM_BENCH_VERBOSE=1 prints every run, and the part of it until ACTIVE.
+    if std::env::var_os("FULCRUM_BENCH_VERBOSE").is_some() {
+        println!("  each run (ms): {to_serving:.0?}");
+        println!("  until ACTIVE:  {to_active:.0?}");
+    }
 
     let (lb, vip, pool) = last.expect("a load balancer");
     let members: Value = http
