@@ -10,99 +10,38 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
+use common::cli::{Cli, build_tree, openstack_cli};
 use common::keystone::{FulcrumAuth, Keystone, USER_PASSWORD, unique};
 use common::{Db, Options, TestServer};
 use serde_json::Value;
 
-fn openstack_cli() -> Option<PathBuf> {
-    let path = std::env::var_os("FULCRUM_TEST_OPENSTACK")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/openstack"))
-        });
-    path.exists().then_some(path)
-}
-
 /// The CLI as one Keystone user, configured only through `OS_*` variables (no clouds.yaml).
-struct Cli {
-    bin: PathBuf,
-    home: PathBuf,
-    env: Vec<(&'static str, String)>,
-}
-
-impl Cli {
-    fn new(
-        bin: &Path,
-        home: &Path,
-        auth_url: &str,
-        region: &str,
-        user: &str,
-        password: &str,
-        project: &str,
-    ) -> Cli {
-        Cli {
-            bin: bin.to_path_buf(),
-            home: home.to_path_buf(),
-            env: vec![
-                ("OS_AUTH_URL", auth_url.to_string()),
-                ("OS_IDENTITY_API_VERSION", "3".to_string()),
-                ("OS_USERNAME", user.to_string()),
-                ("OS_PASSWORD", password.to_string()),
-                ("OS_PROJECT_NAME", project.to_string()),
-                ("OS_USER_DOMAIN_NAME", "Default".to_string()),
-                ("OS_PROJECT_DOMAIN_NAME", "Default".to_string()),
-                ("OS_REGION_NAME", region.to_string()),
-                ("OS_INTERFACE", "public".to_string()),
-            ],
-        }
-    }
-
-    /// Run `openstack <args>` in a clean environment.
-    fn output(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("LANG", "C.UTF-8")
-            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .expect("openstack runs")
-    }
-
-    /// Run `openstack <args>`; panics with its output when it fails.
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "openstack {}: {}\n{stdout}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    }
-
-    /// Run `openstack <args>`, expect it to fail, return its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(
-            !out.status.success(),
-            "openstack {} succeeded: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).to_string()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-f", "json"]);
-        serde_json::from_str(&self.run(&all)).expect("JSON output")
-    }
+fn keystone_cli(
+    bin: &Path,
+    home: &Path,
+    auth_url: &str,
+    region: &str,
+    user: &str,
+    password: &str,
+    project: &str,
+) -> Cli {
+    Cli::new(
+        bin,
+        home,
+        &[
+            ("OS_AUTH_URL", auth_url),
+            ("OS_IDENTITY_API_VERSION", "3"),
+            ("OS_USERNAME", user),
+            ("OS_PASSWORD", password),
+            ("OS_PROJECT_NAME", project),
+            ("OS_USER_DOMAIN_NAME", "Default"),
+            ("OS_PROJECT_DOMAIN_NAME", "Default"),
+            ("OS_REGION_NAME", region),
+            ("OS_INTERFACE", "public"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,7 +78,7 @@ async fn openstack_cli_through_keystone() {
     let member = admin.user_with_roles(&project, &["member"]).await;
     let home = s.dir().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let as_member = Cli::new(
+    let as_member = keystone_cli(
         &bin,
         &home,
         &ks.url,
@@ -148,7 +87,7 @@ async fn openstack_cli_through_keystone() {
         USER_PASSWORD,
         &project.name,
     );
-    let as_admin = Cli::new(
+    let as_admin = keystone_cli(
         &bin,
         &home,
         &ks.url,
@@ -180,112 +119,8 @@ fn scenario(member: &Cli, admin: &Cli, project_id: &str) {
         common::DEFAULT_SUBNET,
         "the subnet name resolved through the catalog's network endpoint"
     );
-    let listener = member.json(&[
-        "loadbalancer",
-        "listener",
-        "create",
-        "--name",
-        "web",
-        "--protocol",
-        "HTTP",
-        "--protocol-port",
-        "80",
-        "--wait",
-        "cli-lb",
-    ]);
-    assert_eq!(listener["protocol_port"], 80);
+    let listener = build_tree(member, "cli-lb");
     assert_eq!(listener["project_id"], project_id);
-    member.json(&[
-        "loadbalancer",
-        "pool",
-        "create",
-        "--name",
-        "p1",
-        "--listener",
-        "web",
-        "--protocol",
-        "HTTP",
-        "--lb-algorithm",
-        "ROUND_ROBIN",
-        "--wait",
-    ]);
-    let created = member.json(&[
-        "loadbalancer",
-        "member",
-        "create",
-        "--address",
-        "127.0.0.1",
-        "--protocol-port",
-        "8080",
-        "--wait",
-        "p1",
-    ]);
-    let member_id = created["id"].as_str().unwrap().to_string();
-    member.run(&[
-        "loadbalancer",
-        "member",
-        "set",
-        "--weight",
-        "3",
-        "--wait",
-        "p1",
-        &member_id,
-    ]);
-    let shown = member.json(&["loadbalancer", "member", "show", "p1", &member_id]);
-    assert_eq!(shown["weight"], 3);
-    let hm = member.json(&[
-        "loadbalancer",
-        "healthmonitor",
-        "create",
-        "--delay",
-        "5",
-        "--timeout",
-        "3",
-        "--max-retries",
-        "3",
-        "--type",
-        "HTTP",
-        "--wait",
-        "p1",
-    ]);
-    assert_eq!(hm["url_path"], "/");
-    member.json(&[
-        "loadbalancer",
-        "l7policy",
-        "create",
-        "--action",
-        "REJECT",
-        "--name",
-        "deny",
-        "--wait",
-        "web",
-    ]);
-    let rule = member.json(&[
-        "loadbalancer",
-        "l7rule",
-        "create",
-        "--compare-type",
-        "STARTS_WITH",
-        "--type",
-        "PATH",
-        "--value",
-        "/admin",
-        "--wait",
-        "deny",
-    ]);
-    assert_eq!(rule["value"], "/admin");
-
-    // `status show` prints JSON by itself.
-    let status: Value =
-        serde_json::from_str(&member.run(&["loadbalancer", "status", "show", "cli-lb"])).unwrap();
-    let tree = &status["loadbalancer"];
-    assert_eq!(tree["provisioning_status"], "ACTIVE");
-    assert_eq!(
-        tree["listeners"][0]["pools"][0]["members"][0]["address"],
-        "127.0.0.1"
-    );
-    let stats = member.json(&["loadbalancer", "stats", "show", "cli-lb"]);
-    assert_eq!(stats["total_connections"], 0);
 
     // Quotas: the member reads its project's; only an admin sets them.
     let quota = member.json(&["loadbalancer", "quota", "show", project_id]);

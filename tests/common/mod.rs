@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod keystone;
 
 use std::io::{BufRead, BufReader};
