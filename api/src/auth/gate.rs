@@ -53,7 +53,7 @@ pub async fn gate(
     let ctx = RequestContext::new(creds, state.policy.clone(), action);
     match action {
         Some(action) if action.target == TargetFrom::Caller => {
-            if let Err(e) = ctx.authorize(ctx.project_id.as_deref()) {
+            if let Err(e) = ctx.authorize(ctx.project_id()) {
                 return crate::fault::ApiError(e).into_response();
             }
         }

@@ -53,11 +53,6 @@ pub trait Authenticator: Send + Sync {
 /// The caller of a request, the policy in force and the rule governing the request.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
-    /// The caller's project, if the request is scoped to one.
-    pub project_id: Option<String>,
-    /// Whether the caller is an administrator (Octavia's `context_is_admin`, or noauth without a
-    /// project).
-    pub is_admin: bool,
     creds: Credentials,
     policy: Arc<Policy>,
     action: Option<Action>,
@@ -69,13 +64,22 @@ impl RequestContext {
     pub fn new(mut creds: Credentials, policy: Arc<Policy>, action: Option<Action>) -> Self {
         creds.is_admin = creds.is_admin || policy.is_admin(&creds);
         RequestContext {
-            project_id: creds.project_id.clone(),
-            is_admin: creds.is_admin,
             creds,
             policy,
             action,
             authorized: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The caller's project, if the request is scoped to one.
+    pub fn project_id(&self) -> Option<&str> {
+        self.creds.project_id.as_deref()
+    }
+
+    /// Whether the caller is an administrator (Octavia's `context_is_admin`, or noauth without a
+    /// project).
+    pub fn is_admin(&self) -> bool {
+        self.creds.is_admin
     }
 
     /// Whether `rule` lets the caller act on objects of `project`.
@@ -111,12 +115,12 @@ impl RequestContext {
     /// Whether the caller may know that an object of `project` exists: it is their project's, or
     /// the resource's `get_one` rule lets them read it. Other objects are answered with 404.
     pub fn can_see(&self, project: Option<&str>) -> bool {
-        if self.creds.project_id.is_some() && self.creds.project_id.as_deref() == project {
+        if self.project_id().is_some() && self.project_id() == project {
             return true;
         }
         match self.action {
             Some(action) => self.allows(&action.sibling("get_one"), project),
-            None => self.is_admin,
+            None => self.is_admin(),
         }
     }
 
@@ -136,10 +140,10 @@ impl RequestContext {
     pub fn list_scope(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
         let Some(action) = self.action else {
             self.mark_authorized();
-            return Ok(if self.is_admin {
+            return Ok(if self.is_admin() {
                 requested.map(str::to_owned)
             } else {
-                self.project_id.clone()
+                self.project_id().map(str::to_owned)
             });
         };
         if self.allows(&action.sibling("get_all-global"), requested) {
@@ -148,7 +152,7 @@ impl RequestContext {
         }
         let project = requested
             .map(str::to_owned)
-            .or_else(|| self.project_id.clone())
+            .or_else(|| self.project_id().map(str::to_owned))
             .ok_or_else(|| Error::Forbidden(FORBIDDEN.into()))?;
         self.authorize(Some(&project))?;
         Ok(Some(project))

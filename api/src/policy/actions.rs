@@ -1,5 +1,8 @@
 //! Which rule governs each route, and what its target is.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use axum::http::Method;
 
 /// Where a rule's target project comes from.
@@ -396,16 +399,25 @@ pub fn for_route(method: &Method, path: &str) -> Option<Governed> {
     if UNGOVERNED.contains(&path) || PUBLIC_PATHS.contains(&path) {
         return Some(Governed::AuthenticationOnly);
     }
-    ROUTES
-        .iter()
-        .find(|(m, p, _, _)| *p == path && *m == method.as_str())
-        .map(|(_, _, rule, target)| {
-            Governed::Rule(Action {
-                rule: rule_name(rule),
-                target: *target,
-            })
-        })
+    ROUTE_ACTIONS
+        .get(&(method.as_str(), path))
+        .map(|action| Governed::Rule(*action))
 }
+
+/// [`ROUTES`] by method and route, with full rule names; built once, looked up per request.
+static ROUTE_ACTIONS: LazyLock<HashMap<(&'static str, &'static str), Action>> =
+    LazyLock::new(|| {
+        ROUTES
+            .iter()
+            .map(|(method, path, rule, target)| {
+                let action = Action {
+                    rule: rule_name(rule),
+                    target: *target,
+                };
+                ((*method, *path), action)
+            })
+            .collect()
+    });
 
 /// The full rule name of a table entry (`loadbalancer:get_one` →
 /// `os_load-balancer_api:loadbalancer:get_one`), found among the defaults so it is `'static`.

@@ -165,7 +165,7 @@ pub fn owner_for_create(
     ctx: &RequestContext,
     requested: Option<String>,
 ) -> Result<Option<String>, Error> {
-    let project = requested.or_else(|| ctx.project_id.clone());
+    let project = requested.or_else(|| ctx.project_id().map(str::to_owned));
     ctx.authorize(project.as_deref())?;
     Ok(project)
 }
