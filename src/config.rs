@@ -5,8 +5,6 @@ use std::path::Path;
 
 use fulcrum_api::{ApiDefaults, QuotaDefaults};
 use fulcrum_core::network::{Network, Subnet};
-use fulcrum_drivers::haproxy::HaproxyConfig;
-use fulcrum_drivers::noop::NoopConfig;
 use serde::Deserialize;
 
 /// The built-in defaults, compiled in.
@@ -110,21 +108,26 @@ pub enum LogFormat {
     Json,
 }
 
-/// Driver settings.
+/// Driver settings: which providers are enabled, and one section per driver
+/// (`[providers.<name>]`) that only that driver's factory reads.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProvidersConfig {
     /// Enabled provider names.
     pub enabled: Vec<String>,
     /// Default provider.
     pub default: String,
-    /// The noop driver.
-    #[serde(default)]
-    pub noop: NoopConfig,
-    /// The HAProxy driver.
-    pub haproxy: HaproxyConfig,
     /// Directory of PEM bundles that certificate references name.
     pub certificates_dir: std::path::PathBuf,
+    /// Every other key: a driver's own section, by driver name.
+    #[serde(flatten)]
+    pub sections: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl ProvidersConfig {
+    /// The section of one driver, `null` when the configuration has none.
+    pub fn section(&self, name: &str) -> &serde_json::Value {
+        self.sections.get(name).unwrap_or(&serde_json::Value::Null)
+    }
 }
 
 /// Reconciler settings.

@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckConfig => {
-            server::check(&config)?;
+            server::check(&config, &fulcrum_drivers::factories())?;
             println!("configuration is valid");
             Ok(())
         }

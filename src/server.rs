@@ -6,16 +6,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use fulcrum_api::AppState;
 use fulcrum_api::auth::keystone::Keystone;
 use fulcrum_api::auth::{Authenticator, NoAuth};
 use fulcrum_api::policy::Policy;
-use fulcrum_api::{AppState, Providers};
-use fulcrum_core::driver::Driver;
+use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::StaticNetworks;
 use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates};
-use fulcrum_drivers::haproxy::{HaproxyDriver, check_binary};
-use fulcrum_drivers::noop::NoopDriver;
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -45,22 +43,61 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Build the enabled drivers.
-pub fn build_providers(config: &Config, events: &EventBus) -> anyhow::Result<Providers> {
-    let mut drivers: Vec<Arc<dyn Driver>> = Vec::new();
-    for name in &config.providers.enabled {
-        match name.as_str() {
-            "noop" => drivers.push(Arc::new(NoopDriver::new(config.providers.noop.clone()))),
-            "haproxy" => drivers.push(Arc::new(HaproxyDriver::new(
-                config.providers.haproxy.clone(),
-                certificates(config),
-                events.clone(),
-            ))),
-            other => {
-                bail!("unknown provider {other:?} in providers.enabled (known: haproxy, noop)")
-            }
-        }
+/// The factories of the enabled providers, in `enabled` order. Every `[providers.<name>]`
+/// section must belong to a known driver, so that a misspelt section is not silently ignored.
+fn enabled_factories(
+    config: &Config,
+    factories: &[Arc<dyn DriverFactory>],
+) -> anyhow::Result<Vec<Arc<dyn DriverFactory>>> {
+    let known = || {
+        factories
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let find = |name: &str| factories.iter().find(|f| f.name() == name);
+    if let Some(section) = config.providers.sections.keys().find(|s| find(s).is_none()) {
+        bail!(
+            "unknown section [providers.{section}] (known drivers: {})",
+            known()
+        );
     }
+    config
+        .providers
+        .enabled
+        .iter()
+        .map(|name| {
+            find(name).cloned().with_context(|| {
+                format!(
+                    "unknown provider {name:?} in providers.enabled (known: {})",
+                    known()
+                )
+            })
+        })
+        .collect()
+}
+
+/// What every driver is built with.
+fn driver_context(config: &Config) -> DriverContext {
+    DriverContext {
+        certificates: certificates(config),
+    }
+}
+
+/// Build the enabled drivers from `factories`.
+pub fn build_providers(
+    config: &Config,
+    factories: &[Arc<dyn DriverFactory>],
+) -> anyhow::Result<Providers> {
+    let context = driver_context(config);
+    let drivers = enabled_factories(config, factories)?
+        .into_iter()
+        .map(|f| {
+            f.build(&context, config.providers.section(f.name()))
+                .with_context(|| format!("building the {} provider", f.name()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
 }
 
@@ -71,20 +108,24 @@ pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
     ))
 }
 
-/// Check everything that can be checked without serving: networks, providers, log format.
-pub fn check(config: &Config) -> anyhow::Result<()> {
+/// Check everything that can be checked without serving: networks, providers (each driver's
+/// preflight), quotas, policy, authentication, the bind address.
+pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::Result<()> {
     StaticNetworks::new(
         config.network.networks.clone(),
         config.network.subnets.clone(),
     )
     .map_err(anyhow::Error::msg)?;
-    build_providers(config, &EventBus::default())?;
+    let context = driver_context(config);
+    for factory in enabled_factories(config, factories)? {
+        factory
+            .preflight(&context, config.providers.section(factory.name()))
+            .with_context(|| format!("checking the {} provider", factory.name()))?;
+    }
+    build_providers(config, factories)?;
     config.quotas.validate().map_err(anyhow::Error::msg)?;
     build_policy(config)?;
     build_auth(config)?;
-    if config.providers.enabled.iter().any(|p| p == "haproxy") {
-        check_binary(&config.providers.haproxy.binary).map_err(anyhow::Error::msg)?;
-    }
     config
         .server
         .bind
@@ -123,7 +164,8 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    check(&config)?;
+    let factories = fulcrum_drivers::factories();
+    check(&config, &factories)?;
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let networks = StaticNetworks::new(
@@ -132,7 +174,7 @@ pub async fn serve(
     )
     .map_err(anyhow::Error::msg)?;
     let events = EventBus::default();
-    let providers = build_providers(&config, &events)?;
+    let providers = build_providers(&config, &factories)?;
     let work_ready = Arc::new(Notify::new());
     let state = Arc::new(AppState {
         store: store.clone(),

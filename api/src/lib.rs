@@ -35,7 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use quotas::QuotaDefaults;
-pub use state::{ApiDefaults, AppState, Providers};
+pub use state::{ApiDefaults, AppState};
 
 use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
 

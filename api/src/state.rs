@@ -1,11 +1,9 @@
 //! [`AppState`]: what every handler shares.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use fulcrum_core::Error;
-use fulcrum_core::driver::Driver;
+use fulcrum_core::driver::Providers;
 use fulcrum_core::network::Networks;
 use fulcrum_store::Store;
 use tokio::sync::Notify;
@@ -37,47 +35,6 @@ impl Default for ApiDefaults {
             timeout_tcp_inspect: 0,
             pagination_max_limit: 1000,
         }
-    }
-}
-
-/// The enabled providers (drivers) by name, and the default one.
-#[derive(Clone)]
-pub struct Providers {
-    drivers: BTreeMap<String, Arc<dyn Driver>>,
-    default: String,
-}
-
-impl Providers {
-    /// Providers from drivers; `default` must be one of them.
-    pub fn new(drivers: Vec<Arc<dyn Driver>>, default: &str) -> Result<Self, String> {
-        let drivers: BTreeMap<String, Arc<dyn Driver>> = drivers
-            .into_iter()
-            .map(|d| (d.name().to_owned(), d))
-            .collect();
-        if !drivers.contains_key(default) {
-            return Err(format!("default provider {default:?} is not enabled"));
-        }
-        Ok(Providers {
-            drivers,
-            default: default.to_owned(),
-        })
-    }
-
-    /// The driver of a provider name, or Octavia's "not enabled" error.
-    pub fn get(&self, name: &str) -> Result<&Arc<dyn Driver>, Error> {
-        self.drivers
-            .get(name)
-            .ok_or_else(|| Error::BadRequest(format!("Provider '{name}' is not enabled.")))
-    }
-
-    /// The default provider's name.
-    pub fn default_name(&self) -> &str {
-        &self.default
-    }
-
-    /// Every enabled driver.
-    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Driver>> {
-        self.drivers.values()
     }
 }
 

@@ -1,8 +1,24 @@
-//! Fulcrum's drivers: one module per backend, each implementing [`fulcrum_core::driver::Driver`].
+//! Fulcrum's drivers: one module per backend, each implementing [`fulcrum_core::driver::Driver`]
+//! and registering a [`DriverFactory`] in [`factories`].
 //!
 //! - [`haproxy`]: the embedded default; one supervised HAProxy per load balancer on this host.
 //! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
 //!   API without a data plane.
+//!
+//! Adding a backend is a new folder here plus one line in [`factories`]; the binary builds
+//! whatever `[providers] enabled` names from that list.
+
+use std::sync::Arc;
+
+use fulcrum_core::driver::DriverFactory;
 
 pub mod haproxy;
 pub mod noop;
+
+/// Every driver this build knows, by factory.
+pub fn factories() -> Vec<Arc<dyn DriverFactory>> {
+    vec![
+        Arc::new(haproxy::HaproxyFactory),
+        Arc::new(noop::NoopFactory),
+    ]
+}

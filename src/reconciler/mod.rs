@@ -16,8 +16,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fulcrum_api::Providers;
-use fulcrum_core::driver::{Driver, DriverError};
+use fulcrum_core::driver::{Driver, DriverError, Providers};
 use fulcrum_core::events::{Event, EventBus};
 use fulcrum_core::model::{OperatingStatus, ProvisioningStatus};
 use fulcrum_store::{Outcome, Store, WorkAction, WorkItem};
@@ -145,6 +144,9 @@ impl Reconciler {
                 continue;
             }
             if let Some(observation) = observe(driver.as_ref(), &tree).await {
+                for event in &observation.events {
+                    self.events.publish(event.clone());
+                }
                 self.publish_member_changes(&tree, &observation);
                 self.store.record_observation(&tree, &observation).await?;
             }
@@ -246,7 +248,7 @@ impl Reconciler {
                         item,
                         &tree,
                         &provider,
-                        DriverError::Permanent(e.to_string()),
+                        DriverError::invalid_configuration(e.to_string()),
                     )
                     .await;
             }
@@ -297,11 +299,14 @@ impl Reconciler {
         err: DriverError,
     ) -> Result<(), fulcrum_store::StoreError> {
         let lb_id = item.load_balancer_id.as_str();
-        let retry =
-            matches!(err, DriverError::Transient(_)) && item.attempts < self.config.max_attempts;
-        tracing::warn!(load_balancer = %lb_id, provider, attempt = item.attempts, retry, error = %err, "driver failed");
+        let retry = err.is_transient() && item.attempts < self.config.max_attempts;
+        tracing::warn!(load_balancer = %lb_id, provider, attempt = item.attempts, retry, kind = err.kind().as_str(), error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string), "driver failed");
         if retry {
-            let delay = self.config.retry_base_ms * (1 << (item.attempts - 1).clamp(0, 10));
+            let backoff = self.config.retry_base_ms * (1 << (item.attempts - 1).clamp(0, 10));
+            let hinted = err
+                .retry_after()
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let delay = backoff.max(hinted);
             return self
                 .store
                 .retry_later(item, &self.owner, delay, &err.to_string())
@@ -343,7 +348,7 @@ async fn timed(
 ) -> Result<(), DriverError> {
     match tokio::time::timeout(deadline, fut).await {
         Ok(r) => r,
-        Err(_) => Err(DriverError::Transient(format!(
+        Err(_) => Err(DriverError::transient(format!(
             "the driver did not finish within {} ms",
             deadline.as_millis()
         ))),

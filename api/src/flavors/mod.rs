@@ -115,7 +115,8 @@ pub fn validate_metadata(
     };
     verdict.map_err(|reason| {
         Error::BadRequest(format!(
-            "Provider '{provider}' does not support a requested option: {reason}"
+            "Provider '{provider}' does not support a requested option: {}",
+            reason.message()
         ))
     })
 }

@@ -10,6 +10,7 @@
 //! are in the state directory); a process that dies is restarted when its status is observed.
 //! TLS material comes from a [`CertificateStore`] and is written next to the configuration.
 
+mod factory;
 mod flavor;
 mod process;
 mod render;
@@ -20,21 +21,27 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
-use fulcrum_core::events::{Event, EventBus};
+use fulcrum_core::driver::{
+    Capabilities, Driver, DriverError, DriverErrorKind, LoadBalancerGraph, Observation,
+};
+use fulcrum_core::events::Event;
 use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, Stats};
 use fulcrum_core::secrets::CertificateStore;
 use serde::Deserialize;
 
+pub use factory::HaproxyFactory;
 pub use process::Instance;
 pub use render::{RenderError, RenderSettings, render};
 
 /// The oldest HAProxy this driver's configurations are written for.
 pub const MIN_VERSION: (u32, u32) = (2, 4);
 
-/// How the HAProxy driver runs.
+/// The providers list's description of this driver.
+const DESCRIPTION: &str = "HAProxy on this host: one supervised process per load balancer.";
+
+/// How the HAProxy driver runs (`[providers.haproxy]`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct HaproxyConfig {
     /// The `haproxy` binary.
     pub binary: PathBuf,
@@ -42,23 +49,27 @@ pub struct HaproxyConfig {
     pub state_dir: PathBuf,
 }
 
+impl Default for HaproxyConfig {
+    fn default() -> Self {
+        HaproxyConfig {
+            binary: PathBuf::from("/usr/sbin/haproxy"),
+            state_dir: PathBuf::from("state/haproxy"),
+        }
+    }
+}
+
 /// The HAProxy driver.
 pub struct HaproxyDriver {
     config: HaproxyConfig,
     certificates: Arc<dyn CertificateStore>,
-    events: EventBus,
     /// Per load balancer and listener, the counters of workers replaced by reloads: a new worker
     /// starts from zero, so its readings are added to these.
     retired_counters: Mutex<HashMap<String, HashMap<String, Stats>>>,
 }
 
 impl HaproxyDriver {
-    /// A driver with its configuration, certificate source and events channel.
-    pub fn new(
-        mut config: HaproxyConfig,
-        certificates: Arc<dyn CertificateStore>,
-        events: EventBus,
-    ) -> Self {
+    /// A driver with its configuration and certificate source.
+    pub fn new(mut config: HaproxyConfig, certificates: Arc<dyn CertificateStore>) -> Self {
         // HAProxy reads a socket path that is not absolute as an address: anchor a relative state
         // directory where Fulcrum was started.
         if let Ok(absolute) = std::path::absolute(&config.state_dir) {
@@ -67,7 +78,6 @@ impl HaproxyDriver {
         HaproxyDriver {
             config,
             certificates,
-            events,
             retired_counters: Mutex::default(),
         }
     }
@@ -112,15 +122,15 @@ impl HaproxyDriver {
             let pem = self
                 .certificates
                 .fetch(&reference)
-                .map_err(DriverError::Permanent)?;
+                .map_err(|e| DriverError::new(DriverErrorKind::NotFound, e))?;
             tokio::fs::create_dir_all(&certs_dir)
                 .await
-                .map_err(|e| DriverError::Transient(format!("creating {certs_dir:?}: {e}")))?;
+                .map_err(|e| DriverError::transient(format!("creating {certs_dir:?}: {e}")))?;
             let path = certs_dir.join(format!("{}.pem", file_name(&reference)));
             if tokio::fs::read(&path).await.ok().as_deref() != Some(pem.as_slice()) {
                 tokio::fs::write(&path, &pem)
                     .await
-                    .map_err(|e| DriverError::Transient(format!("writing {path:?}: {e}")))?;
+                    .map_err(|e| DriverError::transient(format!("writing {path:?}: {e}")))?;
             }
             files.insert(reference, path);
         }
@@ -174,7 +184,7 @@ impl Driver for HaproxyDriver {
     }
 
     fn description(&self) -> &str {
-        "HAProxy on this host: one supervised process per load balancer."
+        DESCRIPTION
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -211,8 +221,8 @@ impl Driver for HaproxyDriver {
         flavor::capabilities()
     }
 
-    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), String> {
-        flavor::validate(metadata)
+    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), DriverError> {
+        flavor::validate(metadata).map_err(DriverError::invalid_configuration)
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
@@ -222,7 +232,7 @@ impl Driver for HaproxyDriver {
             runtime_dir: instance.dir.clone(),
             files,
         };
-        let config = render(graph, &settings).map_err(|e| DriverError::Permanent(e.to_string()))?;
+        let config = render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string()))?;
         let reloads = instance.current_config().as_deref() != Some(config.as_str())
             && instance.is_running().await;
         if reloads {
@@ -239,9 +249,10 @@ impl Driver for HaproxyDriver {
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb_id = &graph.load_balancer.id;
         let instance = self.instance(lb_id);
+        let mut events = Vec::new();
         if instance.current_config().is_some() && !instance.is_running().await {
             tracing::warn!(load_balancer = %lb_id, "haproxy is not running; restarting it");
-            self.events.publish(Event::AlertRaised {
+            events.push(Event::AlertRaised {
                 key: format!("haproxy-process:{lb_id}"),
                 load_balancer_id: lb_id.clone(),
                 provider: "haproxy".into(),
@@ -251,8 +262,9 @@ impl Driver for HaproxyDriver {
         }
         let csv = stats::command(&instance.stats_socket(), "show stat")
             .await
-            .map_err(|e| DriverError::Transient(format!("reading haproxy stats: {e}")))?;
+            .map_err(|e| DriverError::transient(format!("reading haproxy stats: {e}")))?;
         let mut observation = stats::parse(&csv, graph);
+        observation.events = events;
         if let Some(retired) = self.retired().get(lb_id) {
             for (listener, counters) in observation.listener_stats.iter_mut() {
                 if let Some(old) = retired.get(listener) {
@@ -268,7 +280,7 @@ impl Driver for HaproxyDriver {
         let mut dir = match tokio::fs::read_dir(&self.config.state_dir).await {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
-            Err(e) => return Err(DriverError::Transient(format!("listing state: {e}"))),
+            Err(e) => return Err(DriverError::transient(format!("listing state: {e}"))),
         };
         while let Ok(Some(entry)) = dir.next_entry().await {
             if entry.path().join("haproxy.cfg").exists() {
@@ -350,7 +362,6 @@ mod tests {
                 state_dir: PathBuf::from("state/haproxy"),
             },
             Arc::new(fulcrum_core::secrets::DirectoryCertificates::new("certs")),
-            EventBus::default(),
         );
         let instance = driver.instance("lb-1");
         assert!(

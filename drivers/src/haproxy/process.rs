@@ -144,7 +144,7 @@ impl Instance {
             .map_err(|e| io_error("running haproxy -c", e))?;
         if !check.status.success() {
             let _ = tokio::fs::remove_file(&candidate).await;
-            return Err(DriverError::Permanent(format!(
+            return Err(DriverError::rejected(format!(
                 "haproxy rejected the configuration: {}",
                 String::from_utf8_lossy(&check.stderr).trim()
             )));
@@ -173,17 +173,17 @@ impl Instance {
             let message = format!("haproxy did not start: {}", stderr.trim());
             // A port in use may free up; a configuration HAProxy refuses will not fix itself.
             return Err(if stderr.contains("cannot bind") {
-                DriverError::Transient(message)
+                DriverError::transient(message)
             } else {
-                DriverError::Permanent(message)
+                DriverError::rejected(message)
             });
         }
         // The daemonized master writes its pid file shortly after the starting process exits.
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.running_pid().is_none() {
             if Instant::now() > deadline {
-                return Err(DriverError::Transient(
-                    "haproxy started but wrote no pid file".into(),
+                return Err(DriverError::transient(
+                    "haproxy started but wrote no pid file",
                 ));
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -195,8 +195,8 @@ impl Instance {
     async fn reload(&self) -> Result<(), DriverError> {
         let before = self.worker_pids().await;
         if before.is_empty() {
-            return Err(DriverError::Transient(
-                "the haproxy master CLI does not list a worker".into(),
+            return Err(DriverError::transient(
+                "the haproxy master CLI does not list a worker",
             ));
         }
         stats::command(&self.master_socket(), "reload")
@@ -210,8 +210,8 @@ impl Instance {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Err(DriverError::Transient(
-            "haproxy did not start a new worker after reload".into(),
+        Err(DriverError::transient(
+            "haproxy did not start a new worker after reload",
         ))
     }
 
@@ -246,8 +246,8 @@ impl Instance {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        Err(DriverError::Transient(
-            "haproxy started but its stats socket does not answer".into(),
+        Err(DriverError::transient(
+            "haproxy started but its stats socket does not answer",
         ))
     }
 
@@ -293,5 +293,5 @@ fn is_alive(pid: u32) -> bool {
 }
 
 fn io_error(what: &str, e: std::io::Error) -> DriverError {
-    DriverError::Transient(format!("{what}: {e}"))
+    DriverError::transient(format!("{what}: {e}"))
 }

@@ -8,15 +8,44 @@
 //! name contains a marker (permanently, or transiently for the first few attempts).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
+use fulcrum_core::driver::{
+    Capabilities, Driver, DriverContext, DriverError, DriverFactory, LoadBalancerGraph,
+    Observation, parse_section,
+};
 use fulcrum_core::model::{OperatingStatus, Stats};
 use serde::Deserialize;
 
-/// How the noop driver behaves.
+/// The providers list's description of this driver.
+const DESCRIPTION: &str =
+    "The Octavia-compatible noop provider: accepts everything, realizes nothing.";
+
+/// Builds [`NoopDriver`]s from `[providers.noop]`.
+#[derive(Debug, Default)]
+pub struct NoopFactory;
+
+impl DriverFactory for NoopFactory {
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+
+    fn description(&self) -> &'static str {
+        DESCRIPTION
+    }
+
+    fn build(
+        &self,
+        _context: &DriverContext,
+        section: &serde_json::Value,
+    ) -> Result<Arc<dyn Driver>, DriverError> {
+        Ok(Arc::new(NoopDriver::new(parse_section("noop", section)?)))
+    }
+}
+
+/// How the noop driver behaves (`[providers.noop]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoopConfig {
@@ -77,7 +106,7 @@ impl NoopDriver {
             return Ok(());
         }
         if self.config.transient_failures == 0 {
-            return Err(DriverError::Permanent(format!(
+            return Err(DriverError::rejected(format!(
                 "load balancer {} is configured to fail",
                 lb.id
             )));
@@ -86,7 +115,7 @@ impl NoopDriver {
         let seen = attempts.entry(lb.id.clone()).or_default();
         *seen += 1;
         if *seen <= self.config.transient_failures {
-            Err(DriverError::Transient(format!(
+            Err(DriverError::transient(format!(
                 "injected failure {} of {}",
                 seen, self.config.transient_failures
             )))
@@ -103,7 +132,7 @@ impl Driver for NoopDriver {
     }
 
     fn description(&self) -> &str {
-        "The Octavia-compatible noop provider: accepts everything, realizes nothing."
+        DESCRIPTION
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -118,7 +147,7 @@ impl Driver for NoopDriver {
     }
 
     /// Like Octavia's noop provider: any metadata is accepted.
-    fn validate_flavor(&self, _metadata: &serde_json::Value) -> Result<(), String> {
+    fn validate_flavor(&self, _metadata: &serde_json::Value) -> Result<(), DriverError> {
         Ok(())
     }
 
@@ -136,7 +165,7 @@ impl Driver for NoopDriver {
     }
 
     /// Like Octavia's noop provider: any metadata is accepted.
-    fn validate_availability_zone(&self, _metadata: &serde_json::Value) -> Result<(), String> {
+    fn validate_availability_zone(&self, _metadata: &serde_json::Value) -> Result<(), DriverError> {
         Ok(())
     }
 

@@ -3,81 +3,30 @@
 //! Drivers are level-triggered. [`Driver::apply`] is handed the *whole* desired load balancer and
 //! makes the backend match it; applying the same graph twice changes nothing. Deltas are an
 //! optimization a driver may make internally, never part of this interface.
+//!
+//! - [`graph`]: the desired tree a driver is handed;
+//! - [`error`]: how a driver call fails, in kinds the reconciler acts on;
+//! - [`factory`]: how a backend registers itself and is built from its configuration section;
+//! - [`providers`]: the enabled drivers by name.
+
+mod error;
+mod factory;
+mod graph;
+mod providers;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+use crate::events::Event;
 use crate::model::{
-    HealthMonitor, HealthMonitorType, L7Policy, L7Rule, LbAlgorithm, Listener, ListenerProtocol,
-    LoadBalancer, Member, OperatingStatus, Pool, PoolProtocol, Stats,
+    HealthMonitorType, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
 };
 
-/// The desired state of one load balancer: the object and everything below it, with the provider
-/// metadata of its flavor and availability zone (what Octavia hands a provider driver on create).
-///
-/// Objects marked for deletion are not part of it: a driver removes from the backend whatever the
-/// graph no longer contains.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadBalancerGraph {
-    /// The load balancer.
-    pub load_balancer: LoadBalancer,
-    /// Its listeners.
-    pub listeners: Vec<Listener>,
-    /// Its pools.
-    pub pools: Vec<Pool>,
-    /// The members of all its pools.
-    pub members: Vec<Member>,
-    /// The health monitors of all its pools.
-    pub health_monitors: Vec<HealthMonitor>,
-    /// The L7 policies of all its listeners.
-    pub l7policies: Vec<L7Policy>,
-    /// The rules of all those policies.
-    pub l7rules: Vec<L7Rule>,
-    /// The `flavor_data` of the profile behind the load balancer's `flavor_id`, as this provider's
-    /// [`Driver::validate_flavor`] accepted it when the profile was stored; empty when the load
-    /// balancer has no flavor (or its flavor can no longer be resolved).
-    pub flavor_metadata: serde_json::Map<String, serde_json::Value>,
-    /// The `availability_zone_data` of the profile behind its `availability_zone`, as
-    /// [`Driver::validate_availability_zone`] accepted it; empty when it has no zone (or its zone
-    /// can no longer be resolved).
-    pub availability_zone_metadata: serde_json::Map<String, serde_json::Value>,
-}
-
-impl LoadBalancerGraph {
-    /// The members of one pool.
-    pub fn members_of<'a>(&'a self, pool_id: &'a str) -> impl Iterator<Item = &'a Member> + 'a {
-        self.members.iter().filter(move |m| m.pool_id == pool_id)
-    }
-
-    /// The health monitor of one pool, if it has one.
-    pub fn health_monitor_of(&self, pool_id: &str) -> Option<&HealthMonitor> {
-        self.health_monitors.iter().find(|h| h.pool_id == pool_id)
-    }
-
-    /// The L7 policies of one listener, in position order.
-    pub fn policies_of(&self, listener_id: &str) -> Vec<&L7Policy> {
-        let mut policies: Vec<&L7Policy> = self
-            .l7policies
-            .iter()
-            .filter(|p| p.listener_id == listener_id)
-            .collect();
-        policies.sort_by_key(|p| p.position);
-        policies
-    }
-
-    /// The rules of one L7 policy.
-    pub fn rules_of<'a>(&'a self, policy_id: &'a str) -> impl Iterator<Item = &'a L7Rule> + 'a {
-        self.l7rules
-            .iter()
-            .filter(move |r| r.l7policy_id == policy_id)
-    }
-
-    /// A pool by id.
-    pub fn pool(&self, id: &str) -> Option<&Pool> {
-        self.pools.iter().find(|p| p.id == id)
-    }
-}
+pub use error::{DriverError, DriverErrorKind};
+pub use factory::{DriverContext, DriverFactory, parse_section};
+pub use graph::LoadBalancerGraph;
+pub use providers::Providers;
 
 /// What a backend can realize. The API refuses anything outside it before storing a thing.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,17 +56,6 @@ impl Capabilities {
     }
 }
 
-/// How a driver call failed, which decides what the reconciler does next.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DriverError {
-    /// Worth retrying (backend busy, timeout, connection refused).
-    #[error("transient backend error: {0}")]
-    Transient(String),
-    /// Retrying will not help (the backend refused the configuration).
-    #[error("backend error: {0}")]
-    Permanent(String),
-}
-
 /// What the data plane says about a load balancer tree right now.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observation {
@@ -125,6 +63,9 @@ pub struct Observation {
     pub operating_status: HashMap<String, OperatingStatus>,
     /// Counters per listener id.
     pub listener_stats: HashMap<String, Stats>,
+    /// What the driver noticed while observing that management should know (a process it had
+    /// to restart, a device it saw); recorded durably with the observation.
+    pub events: Vec<Event>,
 }
 
 /// A backend that realizes load balancers.
@@ -168,7 +109,7 @@ pub trait Driver: Send + Sync {
     /// Check the metadata of a flavor profile (Octavia's `validate_flavor`); the error text is
     /// shown to the client. What it accepts reaches [`Driver::apply`] as
     /// [`LoadBalancerGraph::flavor_metadata`]. By default only `{}` is accepted.
-    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), String> {
+    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), DriverError> {
         accept_keys("flavor", metadata, &[])
     }
 
@@ -181,16 +122,22 @@ pub trait Driver: Send + Sync {
     /// Check the metadata of an availability zone profile (Octavia's
     /// `validate_availability_zone`). What it accepts reaches [`Driver::apply`] as
     /// [`LoadBalancerGraph::availability_zone_metadata`]. By default only `{}` is accepted.
-    fn validate_availability_zone(&self, metadata: &serde_json::Value) -> Result<(), String> {
+    fn validate_availability_zone(&self, metadata: &serde_json::Value) -> Result<(), DriverError> {
         accept_keys("availability zone", metadata, &[])
     }
 }
 
 /// Accept a metadata object whose keys are all among `known`; `what` names the metadata in the
 /// error ("flavor", "availability zone").
-pub fn accept_keys(what: &str, metadata: &serde_json::Value, known: &[&str]) -> Result<(), String> {
+pub fn accept_keys(
+    what: &str,
+    metadata: &serde_json::Value,
+    known: &[&str],
+) -> Result<(), DriverError> {
     let serde_json::Value::Object(map) = metadata else {
-        return Err(format!("The {what} metadata must be a JSON object."));
+        return Err(DriverError::invalid_configuration(format!(
+            "The {what} metadata must be a JSON object."
+        )));
     };
     let unknown: Vec<&str> = map
         .keys()
@@ -200,9 +147,9 @@ pub fn accept_keys(what: &str, metadata: &serde_json::Value, known: &[&str]) -> 
     if unknown.is_empty() {
         Ok(())
     } else {
-        Err(format!(
+        Err(DriverError::invalid_configuration(format!(
             "Unsupported {what} metadata key(s): {}",
             unknown.join(", ")
-        ))
+        )))
     }
 }
