@@ -1,5 +1,6 @@
-//! Start-up and shutdown: connect and migrate the store, build the drivers and networks, serve the
-//! API, run the reconciler, and on SIGTERM/SIGINT stop accepting requests and finish in-flight work.
+//! Start-up and shutdown: connect and migrate the store, build the drivers (from their factories)
+//! and networks, serve the API, run the background tasks, and on SIGTERM/SIGINT stop accepting
+//! requests and finish in-flight work.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -14,12 +15,13 @@ use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::StaticNetworks;
 use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates};
+use fulcrum_core::tasks::{TaskStatuses, Wake, run_tasks};
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::config::{AuthStrategy, Config};
-use crate::reconciler::Reconciler;
+use crate::tasks::{self, TaskContext};
 
 /// Connect to the configured database.
 pub async fn connect_store(config: &Config) -> anyhow::Result<Store> {
@@ -164,8 +166,23 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let factories = fulcrum_drivers::factories();
-    check(&config, &factories)?;
+    let listener = TcpListener::bind(&config.server.bind)
+        .await
+        .with_context(|| format!("binding {}", config.server.bind))?;
+    println!("fulcrum listening on http://{}", listener.local_addr()?);
+    serve_on(config, &fulcrum_drivers::factories(), listener, shutdown).await
+}
+
+/// Serve on a bound `listener` with the drivers of `factories` (the binary passes
+/// [`fulcrum_drivers::factories`]; a test may add its own) until `shutdown` resolves, then stop
+/// accepting requests and let the background tasks finish their work in flight.
+pub async fn serve_on(
+    config: Config,
+    factories: &[Arc<dyn DriverFactory>],
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    check(&config, factories)?;
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let networks = StaticNetworks::new(
@@ -174,8 +191,9 @@ pub async fn serve(
     )
     .map_err(anyhow::Error::msg)?;
     let events = EventBus::default();
-    let providers = build_providers(&config, &factories)?;
+    let providers = build_providers(&config, factories)?;
     let work_ready = Arc::new(Notify::new());
+    let task_statuses = Arc::new(TaskStatuses::new());
     let state = Arc::new(AppState {
         store: store.clone(),
         networks: Arc::new(networks),
@@ -189,36 +207,24 @@ pub async fn serve(
         events: events.clone(),
         views: Default::default(),
         vip_cursor: AtomicU64::new(0),
+        tasks: task_statuses.clone(),
     });
 
-    let reconciler = Reconciler::new(
-        store.clone(),
-        providers,
-        events,
-        config.reconciler.clone(),
-        work_ready,
-    );
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = tokio::spawn(reconciler.clone().run_workers(stop_rx.clone()));
-    let sync = tokio::spawn(reconciler.clone().run_full_sync(stop_rx.clone()));
-    let observer = tokio::spawn(reconciler.clone().run_observer(stop_rx));
-    // Converge what a previous run left behind (drift, orphans) right away.
-    tokio::spawn({
-        let r = reconciler.clone();
-        async move {
-            if let Err(e) = r.full_sync().await {
-                tracing::warn!(error = %e, "start-up sync failed");
-            }
-        }
-    });
+    let tasks = tokio::spawn(run_tasks(
+        tasks::activators(TaskContext {
+            store: store.clone(),
+            providers,
+            events,
+            config: config.reconciler.clone(),
+            work_ready: Wake::from_notify(work_ready),
+        }),
+        task_statuses,
+        stop_rx,
+    ));
 
-    let listener = TcpListener::bind(&config.server.bind)
-        .await
-        .with_context(|| format!("binding {}", config.server.bind))?;
     let addr = listener.local_addr()?;
-    println!("fulcrum listening on http://{addr}");
     tracing::info!(%addr, database = %redact(&config.database.url), "serving the Octavia v2 API");
-
     let app = fulcrum_api::app(state);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
     axum::serve(listener, axum::ServiceExt::into_make_service(app))
@@ -226,17 +232,10 @@ pub async fn serve(
         .await
         .context("serving HTTP")?;
 
-    tracing::info!("stopping: finishing reconciler work in flight");
+    tracing::info!("stopping: finishing background work in flight");
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
-    if tokio::time::timeout(grace, async {
-        let _ = workers.await;
-        let _ = sync.await;
-        let _ = observer.await;
-    })
-    .await
-    .is_err()
-    {
+    if tokio::time::timeout(grace, tasks).await.is_err() {
         tracing::warn!("in-flight work did not finish in time; its leases will expire");
     }
     store.close().await;

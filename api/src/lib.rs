@@ -21,6 +21,7 @@ pub mod providers;
 pub mod quotas;
 pub mod resources;
 pub mod state;
+pub mod status;
 pub mod versions;
 pub mod view_cache;
 
@@ -49,7 +50,8 @@ use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers,
         (name = "loadbalancers"), (name = "listeners"), (name = "pools"), (name = "members"),
         (name = "healthmonitors"), (name = "l7policies"), (name = "l7rules"),
         (name = "flavors"), (name = "availabilityzones"),
-        (name = "providers"), (name = "quotas"), (name = "amphorae"), (name = "versions"), (name = "networking")
+        (name = "providers"), (name = "quotas"), (name = "amphorae"), (name = "versions"), (name = "networking"),
+        (name = "status")
     )
 )]
 struct ApiDoc;
@@ -103,6 +105,7 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .merge(amphorae::router())
         .merge(quotas::router())
         .merge(flavors::router())
+        .merge(status::router())
 }
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.

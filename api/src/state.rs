@@ -64,4 +64,6 @@ pub struct AppState {
     pub views: crate::view_cache::ViewCache,
     /// Where the next VIP search starts (a hint; the store decides what is free).
     pub vip_cursor: AtomicU64,
+    /// What each background task of this process did last.
+    pub tasks: Arc<fulcrum_core::tasks::TaskStatuses>,
 }

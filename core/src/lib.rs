@@ -12,6 +12,7 @@ pub mod model;
 pub mod network;
 pub mod patch;
 pub mod secrets;
+pub mod tasks;
 pub mod timestamp;
 pub mod validate;
 

@@ -369,6 +369,12 @@ const ROUTES: &[(&str, &str, &str, TargetFrom)] = &[
         "amphora:put_failover",
         Caller,
     ),
+    (
+        "GET",
+        "/v1/status/tasks",
+        "fulcrum:status:get_tasks",
+        Caller,
+    ),
 ];
 
 /// Routes any authenticated caller may use: version discovery and the read-only Neutron view.
@@ -420,12 +426,13 @@ static ROUTE_ACTIONS: LazyLock<HashMap<(&'static str, &'static str), Action>> =
     });
 
 /// The full rule name of a table entry (`loadbalancer:get_one` →
-/// `os_load-balancer_api:loadbalancer:get_one`), found among the defaults so it is `'static`.
+/// `os_load-balancer_api:loadbalancer:get_one`; Fulcrum's own rules are named in full), found
+/// among the defaults so it is `'static`.
 fn rule_name(short: &str) -> &'static str {
     super::defaults::API_RULES
         .iter()
         .map(|(name, _)| *name)
-        .find(|name| name.strip_prefix("os_load-balancer_api:") == Some(short))
+        .find(|name| *name == short || name.strip_prefix("os_load-balancer_api:") == Some(short))
         .unwrap_or("os_load-balancer_api:unknown")
 }
 

@@ -224,4 +224,6 @@ pub const API_RULES: &[(&str, &str)] = &[
     ("os_load-balancer_api:amphora:put_config", ADMIN),
     ("os_load-balancer_api:amphora:put_failover", ADMIN),
     ("os_load-balancer_api:amphora:get_stats", ADMIN),
+    // Fulcrum's own: the status of this process's background tasks.
+    ("fulcrum:status:get_tasks", ADMIN),
 ];

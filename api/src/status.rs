@@ -1,0 +1,35 @@
+//! `/v1/status/tasks`: what each background task of this process did last (start, end, result,
+//! counts), for operators. Administrators only.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use fulcrum_core::tasks::TaskStatus;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+/// `{"tasks": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    /// Every background task of the process that answers, by name.
+    pub tasks: Vec<TaskStatus>,
+}
+
+/// The background tasks of the process that answers and their last activation.
+#[utoipa::path(get, path = "/v1/status/tasks", tag = "status",
+    responses((status = 200, body = TaskList), (status = 403, body = crate::fault::Fault)))]
+pub async fn list_tasks(State(state): State<Arc<AppState>>) -> Json<TaskList> {
+    Json(TaskList {
+        tasks: state.tasks.snapshot(),
+    })
+}
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(list_tasks))
+}

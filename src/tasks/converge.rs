@@ -1,0 +1,242 @@
+//! The converge task: converges what the API recorded.
+//!
+//! Work is level-triggered. Each work item says "make load balancer X's backend match the store";
+//! an activation claims as many items as there are free slots (`reconciler.concurrency`), each
+//! with an expiring lease, and converges each in its own tokio task: the driver is handed the
+//! whole desired tree, then statuses are settled in the same transaction that removes the item —
+//! only if no newer write superseded it. A process that dies loses nothing: its leases expire and
+//! another process (or the restarted one) claims the items again. Transient driver errors are
+//! retried with exponential back-off, never sooner than the backend's retry hint; anything else,
+//! or too many attempts, leaves the objects in ERROR.
+//!
+//! The task is woken by the API after every commit, by each item it finishes (a slot is free),
+//! and every `poll_interval_ms` (work of other replicas, expired leases, retries that came due).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fulcrum_core::driver::DriverError;
+use fulcrum_core::events::Event;
+use fulcrum_core::tasks::{BackgroundTask, Report};
+use fulcrum_store::{Outcome, WorkAction, WorkItem};
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+
+use super::TaskContext;
+use super::observer::observe;
+
+/// Claims work items and converges their load balancers.
+pub struct ConvergeTask {
+    converger: Arc<Converger>,
+    in_flight: Mutex<JoinSet<()>>,
+}
+
+/// Converges one claimed item at a time; shared by the items in flight.
+struct Converger {
+    context: TaskContext,
+    owner: String,
+}
+
+impl ConvergeTask {
+    /// A converge task that claims work as a fresh owner (unique per process).
+    pub fn new(context: TaskContext) -> Self {
+        ConvergeTask {
+            converger: Arc::new(Converger {
+                context,
+                owner: format!("fulcrum-{}", uuid::Uuid::new_v4()),
+            }),
+            in_flight: Mutex::new(JoinSet::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl BackgroundTask for ConvergeTask {
+    fn name(&self) -> &'static str {
+        "converge"
+    }
+
+    fn description(&self) -> &'static str {
+        "Claims queued work and hands each load balancer's whole desired tree to its driver."
+    }
+
+    async fn activate(&self) -> Result<Report, String> {
+        let mut in_flight = self.in_flight.lock().await;
+        while in_flight.try_join_next().is_some() {}
+        let converger = &self.converger;
+        let free = converger
+            .context
+            .config
+            .concurrency
+            .saturating_sub(in_flight.len());
+        let mut claimed = 0;
+        if free > 0 {
+            let items = converger
+                .context
+                .store
+                .claim(&converger.owner, converger.lease_ms(), free as i64)
+                .await
+                .map_err(|e| format!("claiming work failed: {e}"))?;
+            claimed = items.len();
+            for item in items {
+                let me = Arc::clone(converger);
+                in_flight.spawn(async move {
+                    me.process(item).await;
+                    // A slot is free: there may be more work waiting.
+                    me.context.work_ready.wake();
+                });
+            }
+        }
+        Ok(Report::from([
+            ("claimed", claimed as u64),
+            ("in_flight", in_flight.len() as u64),
+        ]))
+    }
+
+    async fn finish(&self) {
+        let mut in_flight = self.in_flight.lock().await;
+        tracing::info!(
+            in_flight = in_flight.len(),
+            "finishing converge work in flight"
+        );
+        while in_flight.join_next().await.is_some() {}
+    }
+}
+
+impl Converger {
+    fn lease_ms(&self) -> i64 {
+        (self.context.config.lease_seconds * 1000) as i64
+    }
+
+    async fn process(&self, item: WorkItem) {
+        if let Err(e) = self.converge(&item).await {
+            // A database failure: the lease runs out and the item is claimed again.
+            tracing::warn!(load_balancer = %item.load_balancer_id, error = %e, "converging failed");
+        }
+    }
+
+    async fn converge(&self, item: &WorkItem) -> Result<(), fulcrum_store::StoreError> {
+        let lb_id = item.load_balancer_id.as_str();
+        let Some(tree) = self.context.store.tree(lb_id).await? else {
+            return self.context.store.discard(item, &self.owner).await;
+        };
+        let provider = tree.rows.load_balancer.provider.clone();
+        let driver = match self.context.providers.get(&provider) {
+            Ok(d) => d.clone(),
+            Err(e) => {
+                return self
+                    .settle_failure(
+                        item,
+                        &tree,
+                        &provider,
+                        DriverError::invalid_configuration(e.to_string()),
+                    )
+                    .await;
+            }
+        };
+        // The driver must finish well inside the lease, or another worker could start too.
+        let deadline = Duration::from_millis((self.lease_ms() / 2).max(1) as u64);
+        let result = match item.action {
+            WorkAction::Delete => timed(deadline, driver.remove(lb_id)).await,
+            WorkAction::Apply | WorkAction::Sync => {
+                warn_unresolved_metadata(&tree);
+                timed(deadline, driver.apply(&tree.desired())).await
+            }
+        };
+        match result {
+            Ok(()) => {
+                let observation = match item.action {
+                    WorkAction::Delete => None,
+                    _ => observe(driver.as_ref(), &tree).await,
+                };
+                let done = self
+                    .context
+                    .store
+                    .complete(
+                        item,
+                        &self.owner,
+                        &tree,
+                        Outcome::Converged,
+                        observation.as_ref(),
+                    )
+                    .await?;
+                if done && item.attempts > 1 {
+                    self.context.events.publish(Event::AlertCleared {
+                        key: alert_key(lb_id),
+                        load_balancer_id: lb_id.to_string(),
+                    });
+                }
+                tracing::debug!(load_balancer = %lb_id, action = item.action.as_str(), superseded = !done, "converged");
+                Ok(())
+            }
+            Err(err) => self.settle_failure(item, &tree, &provider, err).await,
+        }
+    }
+
+    async fn settle_failure(
+        &self,
+        item: &WorkItem,
+        tree: &fulcrum_store::Tree,
+        provider: &str,
+        err: DriverError,
+    ) -> Result<(), fulcrum_store::StoreError> {
+        let lb_id = item.load_balancer_id.as_str();
+        let retry = err.is_transient() && item.attempts < self.context.config.max_attempts;
+        tracing::warn!(load_balancer = %lb_id, provider, attempt = item.attempts, retry, kind = err.kind().as_str(), error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string), "driver failed");
+        if retry {
+            let backoff =
+                self.context.config.retry_base_ms * (1 << (item.attempts - 1).clamp(0, 10));
+            let hinted = err
+                .retry_after()
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let delay = backoff.max(hinted);
+            return self
+                .context
+                .store
+                .retry_later(item, &self.owner, delay, &err.to_string())
+                .await;
+        }
+        self.context.events.publish(Event::AlertRaised {
+            key: alert_key(lb_id),
+            load_balancer_id: lb_id.to_string(),
+            provider: provider.to_string(),
+            message: err.to_string(),
+        });
+        if item.action == WorkAction::Sync {
+            // Statuses stay; the next full sync tries again.
+            return self.context.store.discard(item, &self.owner).await;
+        }
+        self.context
+            .store
+            .complete(item, &self.owner, tree, Outcome::Failed, None)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Say that a tree is applied without flavor or zone metadata it names. The API refuses to delete
+/// a flavor, zone or profile in use, so this takes a row removed behind its back or a delete racing
+/// the load balancer's create; the load balancer keeps working with the driver's defaults.
+fn warn_unresolved_metadata(tree: &fulcrum_store::Tree) {
+    for warning in &tree.metadata_warnings {
+        tracing::warn!(load_balancer = %tree.rows.load_balancer.id, "{warning}");
+    }
+}
+
+fn alert_key(lb_id: &str) -> String {
+    format!("converge:{lb_id}")
+}
+
+async fn timed(
+    deadline: Duration,
+    fut: impl std::future::Future<Output = Result<(), DriverError>>,
+) -> Result<(), DriverError> {
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(DriverError::transient(format!(
+            "the driver did not finish within {} ms",
+            deadline.as_millis()
+        ))),
+    }
+}

@@ -1,0 +1,64 @@
+//! The binary's background tasks, one file each, all run by the one runner of
+//! [`fulcrum_core::tasks`] (timer + on-demand activation, shutdown, status):
+//!
+//! - [`converge`]: claims work items with leases and hands drivers whole load balancers; woken
+//!   by the API after every commit and by each finished item;
+//! - [`full_sync`]: queues every converged load balancer again (drift repair) and removes what
+//!   drivers hold that the store does not know (orphans);
+//! - [`observer`]: reads operating statuses and counters from drivers with a data plane.
+//!
+//! A new task is a new file here implementing [`fulcrum_core::tasks::BackgroundTask`], plus one
+//! [`Activator`] in [`activators`].
+
+pub mod converge;
+pub mod full_sync;
+pub mod observer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fulcrum_core::driver::Providers;
+use fulcrum_core::events::EventBus;
+use fulcrum_core::tasks::{Activator, Wake};
+use fulcrum_store::Store;
+
+use crate::config::ReconcilerConfig;
+
+/// What the tasks share.
+#[derive(Clone)]
+pub struct TaskContext {
+    /// The durable store.
+    pub store: Store,
+    /// The enabled drivers.
+    pub providers: Providers,
+    /// The orchestration → management events channel.
+    pub events: EventBus,
+    /// Reconciler settings.
+    pub config: ReconcilerConfig,
+    /// Wakes the converge task (the API signals it after each commit).
+    pub work_ready: Wake,
+}
+
+/// The activators of every background task of the orchestration side.
+pub fn activators(context: TaskContext) -> Vec<Activator> {
+    let config = context.config.clone();
+    let work_ready = context.work_ready.clone();
+    vec![
+        Activator::new(
+            Arc::new(converge::ConvergeTask::new(context.clone())),
+            Duration::from_millis(config.poll_interval_ms.max(1)),
+        )
+        .woken_by(work_ready)
+        .at_start(),
+        // Converge what a previous run left behind (drift, orphans) right away.
+        Activator::new(
+            Arc::new(full_sync::FullSyncTask::new(context.clone())),
+            Duration::from_secs(config.sync_interval_seconds.max(1)),
+        )
+        .at_start(),
+        Activator::new(
+            Arc::new(observer::ObserverTask::new(context)),
+            Duration::from_secs(config.observe_interval_seconds.max(1)),
+        ),
+    ]
+}
