@@ -166,11 +166,13 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let factories = fulcrum_drivers::factories();
+    check(&config, &factories)?;
     let listener = TcpListener::bind(&config.server.bind)
         .await
         .with_context(|| format!("binding {}", config.server.bind))?;
     println!("fulcrum listening on http://{}", listener.local_addr()?);
-    serve_on(config, &fulcrum_drivers::factories(), listener, shutdown).await
+    run(config, &factories, listener, shutdown).await
 }
 
 /// Serve on a bound `listener` with the drivers of `factories` (the binary passes
@@ -183,6 +185,16 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     check(&config, factories)?;
+    run(config, factories, listener, shutdown).await
+}
+
+/// Serve a checked configuration.
+async fn run(
+    config: Config,
+    factories: &[Arc<dyn DriverFactory>],
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let networks = StaticNetworks::new(
