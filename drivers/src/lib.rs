@@ -5,7 +5,8 @@
 //! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
 //!   API without a data plane.
 //!
-//! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit.
+//! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit,
+//!   ownership names and tags.
 //!
 //! Adding a backend is a new folder here plus one line in [`factories`]; the binary builds
 //! whatever `[providers] enabled` names from that list.

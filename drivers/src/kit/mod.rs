@@ -7,7 +7,9 @@
 //!   the backend's `Retry-After` and explanation;
 //! - [`retry`](mod@retry): jittered exponential back-off for transient failures, never sooner
 //!   than the backend asked;
-//! - [`rate_limit`]: a token bucket per backend endpoint.
+//! - [`rate_limit`]: a token bucket per backend endpoint;
+//! - [`tags`]: names and tags that trace every backend object to its Octavia object (orphan
+//!   detection in full sync).
 //!
 //! [`DriverError`]: fulcrum_core::driver::DriverError
 
@@ -15,8 +17,10 @@ pub mod errors;
 pub mod http;
 pub mod rate_limit;
 pub mod retry;
+pub mod tags;
 
 pub use errors::StatusError;
 pub use http::{HttpClient, HttpClientBuilder, USER_AGENT};
 pub use rate_limit::{RateLimit, RateLimiters, TokenBucket, endpoint_key};
 pub use retry::{RetryPolicy, retry, retry_with};
+pub use tags::{Ownership, Tag, backend_name, backend_name_within, parse_backend_name};
