@@ -6,7 +6,7 @@
 //!   API without a data plane.
 //!
 //! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit,
-//!   ownership names and tags.
+//!   ownership names and tags, certificate resolution.
 //!
 //! Adding a backend is a new folder here plus one line in [`factories`]; the binary builds
 //! whatever `[providers] enabled` names from that list.
