@@ -5,6 +5,9 @@
 //! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
 //!   API without a data plane.
 //!
+//! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit,
+//!   ownership names and tags, certificate resolution.
+//!
 //! Adding a backend is a new folder here plus one line in [`factories`]; the binary builds
 //! whatever `[providers] enabled` names from that list.
 
@@ -13,6 +16,7 @@ use std::sync::Arc;
 use fulcrum_core::driver::DriverFactory;
 
 pub mod haproxy;
+pub mod kit;
 pub mod noop;
 
 /// Every driver this build knows, by factory.

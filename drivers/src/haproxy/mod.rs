@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fulcrum_core::driver::{
-    Capabilities, Driver, DriverError, DriverErrorKind, LoadBalancerGraph, Observation,
-};
+use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, Stats};
 use fulcrum_core::secrets::CertificateStore;
 use serde::Deserialize;
+
+use crate::kit::tree::resolve_certificates;
 
 pub use factory::HaproxyFactory;
 pub use process::Instance;
@@ -118,11 +118,7 @@ impl HaproxyDriver {
     ) -> Result<HashMap<String, PathBuf>, DriverError> {
         let certs_dir = dir.join("certs");
         let mut files = HashMap::new();
-        for reference in references(graph) {
-            let pem = self
-                .certificates
-                .fetch(&reference)
-                .map_err(|e| DriverError::new(DriverErrorKind::NotFound, e))?;
+        for (reference, pem) in resolve_certificates(self.certificates.as_ref(), graph)? {
             tokio::fs::create_dir_all(&certs_dir)
                 .await
                 .map_err(|e| DriverError::transient(format!("creating {certs_dir:?}: {e}")))?;
@@ -136,25 +132,6 @@ impl HaproxyDriver {
         }
         Ok(files)
     }
-}
-
-/// Every certificate reference a tree uses.
-fn references(graph: &LoadBalancerGraph) -> Vec<String> {
-    let mut refs: Vec<String> = Vec::new();
-    for l in &graph.listeners {
-        refs.extend(l.default_tls_container_ref.iter().cloned());
-        refs.extend(l.sni_container_refs.iter().cloned());
-        refs.extend(l.client_ca_tls_container_ref.iter().cloned());
-        refs.extend(l.client_crl_container_ref.iter().cloned());
-    }
-    for p in &graph.pools {
-        refs.extend(p.tls_container_ref.iter().cloned());
-        refs.extend(p.ca_tls_container_ref.iter().cloned());
-        refs.extend(p.crl_container_ref.iter().cloned());
-    }
-    refs.sort();
-    refs.dedup();
-    refs
 }
 
 /// A file name for a reference: its characters that are safe in a path, plus a short hash so that

@@ -18,7 +18,7 @@ use fulcrum_core::driver::LoadBalancerGraph;
 use fulcrum_core::model::{
     ClientAuthentication, HealthMonitor, HealthMonitorType, L7CompareType, L7Policy,
     L7PolicyAction, L7Rule, L7RuleType, LbAlgorithm, Listener, ListenerProtocol, Member, Pool,
-    PoolProtocol, ProvisioningStatus, SessionPersistenceType,
+    PoolProtocol, SessionPersistenceType,
 };
 
 use super::flavor::ProcessTuning;
@@ -88,29 +88,12 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(graph: &'a LoadBalancerGraph, settings: &'a RenderSettings) -> Self {
-        let mut listeners: Vec<&Listener> = graph
-            .listeners
-            .iter()
-            .filter(|l| live(l.provisioning_status))
-            .collect();
-        listeners.sort_by(|a, b| (a.protocol_port, &a.id).cmp(&(b.protocol_port, &b.id)));
-        let mut pools: Vec<&Pool> = graph
-            .pools
-            .iter()
-            .filter(|p| live(p.provisioning_status))
-            .collect();
-        pools.sort_by(|a, b| a.id.cmp(&b.id));
         Ctx {
             graph,
             settings,
-            listeners,
-            pools,
+            listeners: graph.live_listeners(),
+            pools: graph.live_pools(),
         }
-    }
-
-    /// A live pool by id.
-    fn pool(&self, id: &str) -> Option<&'a Pool> {
-        self.pools.iter().copied().find(|p| p.id == id)
     }
 
     /// The path of the file for a container reference, ready to be a config word.
@@ -121,60 +104,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The enabled policies of a listener that have enabled rules, in position order, with
-    /// those rules.
-    fn policies(&self, listener_id: &str) -> Vec<(&'a L7Policy, Vec<&'a L7Rule>)> {
-        let mut policies: Vec<&L7Policy> = self
-            .graph
-            .l7policies
-            .iter()
-            .filter(|p| p.listener_id == listener_id && p.admin_state_up)
-            .filter(|p| live(p.provisioning_status))
-            .collect();
-        policies.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
-        policies
-            .into_iter()
-            .map(|p| (p, self.rules(&p.id)))
-            .filter(|(_, rules)| !rules.is_empty())
-            .collect()
-    }
-
-    fn rules(&self, policy_id: &str) -> Vec<&'a L7Rule> {
-        let mut rules: Vec<&L7Rule> = self
-            .graph
-            .l7rules
-            .iter()
-            .filter(|r| r.l7policy_id == policy_id && r.admin_state_up)
-            .filter(|r| live(r.provisioning_status))
-            .collect();
-        rules.sort_by(|a, b| a.id.cmp(&b.id));
-        rules
-    }
-
-    /// The listeners that send traffic to a pool (as default pool or by an L7 policy).
-    fn users_of(&self, pool_id: &str) -> Vec<&'a Listener> {
-        self.listeners
-            .iter()
-            .copied()
-            .filter(|l| {
-                l.default_pool_id.as_deref() == Some(pool_id)
-                    || self.graph.l7policies.iter().any(|p| {
-                        p.listener_id == l.id
-                            && live(p.provisioning_status)
-                            && p.action == L7PolicyAction::RedirectToPool
-                            && p.redirect_pool_id.as_deref() == Some(pool_id)
-                    })
-            })
-            .collect()
-    }
-
     /// The mode of a pool's backend.
     fn pool_mode(&self, pool: &Pool) -> Result<Mode> {
         match pool.protocol {
             PoolProtocol::Http => Ok(Mode::Http),
             PoolProtocol::Tcp | PoolProtocol::Https => Ok(Mode::Tcp),
             PoolProtocol::Proxy | PoolProtocol::ProxyV2 => {
-                let users = self.users_of(&pool.id);
+                let users = self.graph.listeners_using(&pool.id);
                 let http = users
                     .iter()
                     .any(|l| matches!(listener_mode(l.protocol), Ok(Mode::Http)));
@@ -189,7 +125,7 @@ impl<'a> Ctx<'a> {
 
     /// The backend a listener may send traffic to, if the pool is live and enabled.
     fn target(&self, listener: &Listener, pool_id: &str) -> Result<Option<&'a Pool>> {
-        let Some(pool) = self.pool(pool_id).filter(|p| p.admin_state_up) else {
+        let Some(pool) = self.graph.live_pool(pool_id).filter(|p| p.admin_state_up) else {
             return Ok(None);
         };
         if listener_mode(listener.protocol)? == Mode::Http && self.pool_mode(pool)? == Mode::Tcp {
@@ -227,10 +163,6 @@ fn listener_mode(protocol: ListenerProtocol) -> Result<Mode> {
             unsupported(format!("{protocol} protocol listeners are not supported."))
         }
     }
-}
-
-fn live(status: ProvisioningStatus) -> bool {
-    status != ProvisioningStatus::PendingDelete
 }
 
 /// A section header followed by its indented lines.
@@ -565,7 +497,7 @@ fn hsts(listener: &Listener, lines: &mut Vec<String>) {
 // L7 policies.
 
 fn l7(ctx: &Ctx, listener: &Listener, mode: Mode, lines: &mut Vec<String>) -> Result<()> {
-    let policies = ctx.policies(&listener.id);
+    let policies = ctx.graph.effective_policies_of(&listener.id);
     if policies.is_empty() {
         return Ok(());
     }
@@ -713,7 +645,7 @@ fn backend(ctx: &Ctx, pool: &Pool) -> Result<Vec<String>> {
         lines.push("disabled".to_string());
     }
     let cookie = persistence(pool, mode, &mut lines)?;
-    let (connect, data) = match ctx.users_of(&pool.id).first() {
+    let (connect, data) = match ctx.graph.listeners_using(&pool.id).first() {
         Some(l) => (l.timeout_member_connect, l.timeout_member_data),
         None => (5000, 50000),
     };
@@ -721,18 +653,12 @@ fn backend(ctx: &Ctx, pool: &Pool) -> Result<Vec<String>> {
     lines.push(format!("timeout server {data}ms"));
     let monitor = ctx
         .graph
-        .health_monitor_of(&pool.id)
-        .filter(|h| h.admin_state_up && live(h.provisioning_status));
+        .live_health_monitor_of(&pool.id)
+        .filter(|h| h.admin_state_up);
     if let Some(monitor) = monitor {
         monitor_lines(monitor, &mut lines)?;
     }
-    let mut members: Vec<&Member> = ctx
-        .graph
-        .members_of(&pool.id)
-        .filter(|m| live(m.provisioning_status))
-        .collect();
-    members.sort_by(|a, b| a.id.cmp(&b.id));
-    for member in members {
+    for member in ctx.graph.live_members_of(&pool.id) {
         lines.push(server(ctx, pool, member, monitor, cookie)?);
     }
     Ok(lines)
@@ -910,7 +836,9 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
-    use fulcrum_core::model::{HttpMethod, LoadBalancer, OperatingStatus, SessionPersistence};
+    use fulcrum_core::model::{
+        HttpMethod, LoadBalancer, OperatingStatus, ProvisioningStatus, SessionPersistence,
+    };
 
     use super::*;
 

@@ -1,0 +1,193 @@
+//! What drivers, and only drivers, need from a load balancer tree.
+//!
+//! The questions the API asks too (live objects, their order, effective L7 policies, which
+//! listeners use a pool, the certificate references in use) are methods of
+//! [`LoadBalancerGraph`]. What is here goes further than the API ever does: fetching the TLS
+//! material those references name, all of it before a driver changes anything on the backend,
+//! so that a missing certificate fails the whole apply up front and names every missing
+//! reference at once.
+
+use std::collections::BTreeMap;
+
+use fulcrum_core::driver::{DriverError, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::secrets::CertificateStore;
+
+/// The PEM bytes of every certificate reference a tree uses, by reference.
+pub type ResolvedCertificates = BTreeMap<String, Vec<u8>>;
+
+/// The references a certificate store could not resolve, each with the store's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; "))]
+pub struct MissingCertificates(pub Vec<(String, String)>);
+
+/// Fetch every certificate reference of the tree ([`LoadBalancerGraph::certificate_references`])
+/// from `store`. Fails with [`DriverErrorKind::NotFound`] naming every reference that cannot be
+/// had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's reasons
+/// are the error's source.
+pub fn resolve_certificates(
+    store: &dyn CertificateStore,
+    graph: &LoadBalancerGraph,
+) -> Result<ResolvedCertificates, DriverError> {
+    let mut found = ResolvedCertificates::new();
+    let mut missing = Vec::new();
+    for reference in graph.certificate_references() {
+        match store.fetch(reference) {
+            Ok(pem) => {
+                found.insert(reference.to_string(), pem);
+            }
+            Err(why) => missing.push((reference.to_string(), why)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let names: Vec<String> = missing.iter().map(|(r, _)| format!("'{r}'")).collect();
+    Err(DriverError::new(
+        DriverErrorKind::NotFound,
+        format!("Could not retrieve certificate: [{}]", names.join(", ")),
+    )
+    .with_source(MissingCertificates(missing)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::error::Error as _;
+
+    use fulcrum_core::model::{
+        ClientAuthentication, LbAlgorithm, Listener, ListenerProtocol, LoadBalancer,
+        OperatingStatus, Pool, PoolProtocol, ProvisioningStatus,
+    };
+
+    use super::*;
+
+    /// Certificates held in memory; anything else is "not in the store".
+    struct Store(HashMap<&'static str, &'static str>);
+
+    impl CertificateStore for Store {
+        fn fetch(&self, reference: &str) -> Result<Vec<u8>, String> {
+            self.0
+                .get(reference)
+                .map(|pem| pem.as_bytes().to_vec())
+                .ok_or_else(|| format!("{reference} is not in the store"))
+        }
+    }
+
+    fn graph() -> LoadBalancerGraph {
+        let active = ProvisioningStatus::Active;
+        let online = OperatingStatus::Online;
+        let listener = Listener {
+            id: "l1".into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: active,
+            operating_status: online,
+            protocol: ListenerProtocol::TerminatedHttps,
+            protocol_port: 443,
+            connection_limit: -1,
+            default_tls_container_ref: Some("tls".into()),
+            sni_container_refs: vec!["sni".into()],
+            default_pool_id: Some("p1".into()),
+            insert_headers: Default::default(),
+            timeout_client_data: 50000,
+            timeout_member_connect: 5000,
+            timeout_member_data: 50000,
+            timeout_tcp_inspect: 0,
+            tags: vec![],
+            client_ca_tls_container_ref: None,
+            client_authentication: ClientAuthentication::None,
+            client_crl_container_ref: None,
+            allowed_cidrs: vec![],
+            tls_ciphers: None,
+            tls_versions: None,
+            alpn_protocols: None,
+            hsts_max_age: None,
+            hsts_include_subdomains: false,
+            hsts_preload: false,
+            created_at: String::new(),
+            updated_at: None,
+        };
+        let pool = Pool {
+            id: "p1".into(),
+            project_id: None,
+            loadbalancer_id: "lb1".into(),
+            name: None,
+            description: None,
+            admin_state_up: true,
+            provisioning_status: active,
+            operating_status: online,
+            protocol: PoolProtocol::Http,
+            lb_algorithm: LbAlgorithm::RoundRobin,
+            session_persistence: None,
+            tls_container_ref: None,
+            ca_tls_container_ref: Some("ca".into()),
+            crl_container_ref: None,
+            tls_enabled: true,
+            tls_ciphers: None,
+            tls_versions: None,
+            alpn_protocols: None,
+            tags: vec![],
+            created_at: String::new(),
+            updated_at: None,
+        };
+        LoadBalancerGraph {
+            load_balancer: LoadBalancer {
+                id: "lb1".into(),
+                project_id: None,
+                name: None,
+                description: None,
+                admin_state_up: true,
+                provisioning_status: active,
+                operating_status: online,
+                vip_address: "10.0.0.10".into(),
+                vip_port_id: "port".into(),
+                vip_subnet_id: "subnet".into(),
+                vip_network_id: "net".into(),
+                vip_qos_policy_id: None,
+                provider: "noop".into(),
+                flavor_id: None,
+                availability_zone: None,
+                tags: vec![],
+                created_at: String::new(),
+                updated_at: None,
+            },
+            listeners: vec![listener],
+            pools: vec![pool],
+            members: vec![],
+            health_monitors: vec![],
+            l7policies: vec![],
+            l7rules: vec![],
+            flavor_metadata: Default::default(),
+            availability_zone_metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn every_reference_is_fetched() {
+        let store = Store(HashMap::from([("tls", "T"), ("sni", "S"), ("ca", "C")]));
+        let resolved = resolve_certificates(&store, &graph()).unwrap();
+        let got: Vec<(&str, &[u8])> = resolved
+            .iter()
+            .map(|(r, pem)| (r.as_str(), pem.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [("ca", &b"C"[..]), ("sni", &b"S"[..]), ("tls", &b"T"[..])]
+        );
+    }
+
+    #[test]
+    fn every_missing_reference_is_named() {
+        let store = Store(HashMap::from([("sni", "S")]));
+        let e = resolve_certificates(&store, &graph()).unwrap_err();
+        assert_eq!(e.kind(), DriverErrorKind::NotFound);
+        assert_eq!(e.message(), "Could not retrieve certificate: ['ca', 'tls']");
+        assert_eq!(
+            e.source().unwrap().to_string(),
+            "ca: ca is not in the store; tls: tls is not in the store"
+        );
+    }
+}
