@@ -144,23 +144,26 @@ impl Reconciler {
                 continue;
             }
             if let Some(observation) = observe(driver.as_ref(), &tree).await {
-                for event in &observation.events {
-                    self.events.publish(event.clone());
+                let mut events = observation.events.clone();
+                events.extend(Self::member_changes(&tree, &observation));
+                self.store
+                    .record_observation(&tree, &observation, &events)
+                    .await?;
+                if !events.is_empty() {
+                    self.events.notify_committed();
                 }
-                self.publish_member_changes(&tree, &observation);
-                self.store.record_observation(&tree, &observation).await?;
             }
         }
         Ok(())
     }
 
     /// A member going down raises an alert; coming back clears it.
-    fn publish_member_changes(
-        &self,
+    fn member_changes(
         tree: &fulcrum_store::Tree,
         observation: &fulcrum_core::driver::Observation,
-    ) {
+    ) -> Vec<Event> {
         let lb = &tree.rows.load_balancer;
+        let mut events = Vec::new();
         for member in &tree.rows.members {
             let Some(now) = observation.operating_status.get(&member.id) else {
                 continue;
@@ -169,7 +172,7 @@ impl Reconciler {
             match (member.operating_status, *now) {
                 (before, OperatingStatus::Error) if before != OperatingStatus::Error => {
                     tracing::warn!(load_balancer = %lb.id, member = %member.id, address = %member.address, "member down");
-                    self.events.publish(Event::AlertRaised {
+                    events.push(Event::AlertRaised {
                         key,
                         load_balancer_id: lb.id.clone(),
                         provider: lb.provider.clone(),
@@ -181,7 +184,7 @@ impl Reconciler {
                 }
                 (OperatingStatus::Error, after) if after != OperatingStatus::Error => {
                     tracing::info!(load_balancer = %lb.id, member = %member.id, "member back");
-                    self.events.publish(Event::AlertCleared {
+                    events.push(Event::AlertCleared {
                         key,
                         load_balancer_id: lb.id.clone(),
                     });
@@ -189,6 +192,7 @@ impl Reconciler {
                 _ => {}
             }
         }
+        events
     }
 
     /// Queue every converged load balancer for re-application and remove orphans.
@@ -268,6 +272,14 @@ impl Reconciler {
                     WorkAction::Delete => None,
                     _ => observe(driver.as_ref(), &tree).await,
                 };
+                let cleared: Vec<Event> = if item.attempts > 1 {
+                    vec![Event::AlertCleared {
+                        key: alert_key(lb_id),
+                        load_balancer_id: lb_id.to_string(),
+                    }]
+                } else {
+                    Vec::new()
+                };
                 let done = self
                     .store
                     .complete(
@@ -276,13 +288,11 @@ impl Reconciler {
                         &tree,
                         Outcome::Converged,
                         observation.as_ref(),
+                        &cleared,
                     )
                     .await?;
-                if done && item.attempts > 1 {
-                    self.events.publish(Event::AlertCleared {
-                        key: alert_key(lb_id),
-                        load_balancer_id: lb_id.to_string(),
-                    });
+                if !cleared.is_empty() {
+                    self.events.notify_committed();
                 }
                 tracing::debug!(load_balancer = %lb_id, action = item.action.as_str(), superseded = !done, "converged");
                 Ok(())
@@ -312,20 +322,23 @@ impl Reconciler {
                 .retry_later(item, &self.owner, delay, &err.to_string())
                 .await;
         }
-        self.events.publish(Event::AlertRaised {
+        let alert = [Event::AlertRaised {
             key: alert_key(lb_id),
             load_balancer_id: lb_id.to_string(),
             provider: provider.to_string(),
             message: err.to_string(),
-        });
+        }];
         if item.action == WorkAction::Sync {
             // Statuses stay; the next full sync tries again.
+            self.store.append_events(&alert).await?;
+            self.events.notify_committed();
             return self.store.discard(item, &self.owner).await;
         }
         self.store
-            .complete(item, &self.owner, tree, Outcome::Failed, None)
-            .await
-            .map(|_| ())
+            .complete(item, &self.owner, tree, Outcome::Failed, None, &alert)
+            .await?;
+        self.events.notify_committed();
+        Ok(())
     }
 }
 

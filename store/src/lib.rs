@@ -10,8 +10,9 @@
 //! [`WorkItem`]s with expiring leases.
 //!
 //! Events for management go to an outbox in the same transactions as the changes that cause them
-//! ([`Tx::append_event`]); [`EventConsumer`]s read them back in commit order from stored cursors
-//! (see the `outbox` module for how ids are made to follow commit order).
+//! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
+//! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
+//! cursors (see the `outbox` module for how ids are made to follow commit order).
 
 mod connect;
 mod consumer;
