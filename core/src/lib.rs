@@ -1,6 +1,7 @@
 //! Fulcrum's domain core: the Octavia object model, its validation rules, the provisioning status
-//! machine, the driver seam every backend implements, the VIP network seam and the events channel
-//! through which orchestration tells management about day-2 concerns.
+//! machine, the driver seam every backend implements, the VIP network seam and the events through
+//! which orchestration tells management about day-2 concerns (the store records them; see
+//! [`events`]).
 //!
 //! Nothing in here does I/O. The store persists these types, the API validates requests with them,
 //! and the reconciler hands [`driver::LoadBalancerGraph`]s to [`driver::Driver`]s.

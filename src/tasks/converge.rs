@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::TaskContext;
-use super::observer::observe;
+use super::observer::{observe, observed_events};
 
 /// Claims work items and converges their load balancers.
 pub struct ConvergeTask {
@@ -150,6 +150,16 @@ impl Converger {
                     WorkAction::Delete => None,
                     _ => observe(driver.as_ref(), &tree).await,
                 };
+                let mut events = observation
+                    .as_ref()
+                    .map(|o| observed_events(&tree, o))
+                    .unwrap_or_default();
+                if item.attempts > 1 {
+                    events.push(Event::AlertCleared {
+                        key: alert_key(lb_id),
+                        load_balancer_id: lb_id.to_string(),
+                    });
+                }
                 let done = self
                     .context
                     .store
@@ -159,13 +169,11 @@ impl Converger {
                         &tree,
                         Outcome::Converged,
                         observation.as_ref(),
+                        &events,
                     )
                     .await?;
-                if done && item.attempts > 1 {
-                    self.context.events.publish(Event::AlertCleared {
-                        key: alert_key(lb_id),
-                        load_balancer_id: lb_id.to_string(),
-                    });
+                if !events.is_empty() {
+                    self.context.events.notify_committed();
                 }
                 tracing::debug!(load_balancer = %lb_id, action = item.action.as_str(), superseded = !done, "converged");
                 Ok(())
@@ -197,21 +205,24 @@ impl Converger {
                 .retry_later(item, &self.owner, delay, &err.to_string())
                 .await;
         }
-        self.context.events.publish(Event::AlertRaised {
+        let alert = [Event::AlertRaised {
             key: alert_key(lb_id),
             load_balancer_id: lb_id.to_string(),
             provider: provider.to_string(),
             message: err.to_string(),
-        });
+        }];
+        let store = &self.context.store;
         if item.action == WorkAction::Sync {
             // Statuses stay; the next full sync tries again.
-            return self.context.store.discard(item, &self.owner).await;
+            store.append_events(&alert).await?;
+            store.discard(item, &self.owner).await?;
+        } else {
+            store
+                .complete(item, &self.owner, tree, Outcome::Failed, None, &alert)
+                .await?;
         }
-        self.context
-            .store
-            .complete(item, &self.owner, tree, Outcome::Failed, None)
-            .await
-            .map(|_| ())
+        self.context.events.notify_committed();
+        Ok(())
     }
 }
 

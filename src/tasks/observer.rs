@@ -57,22 +57,26 @@ impl BackgroundTask for ObserverTask {
                 failed += 1;
                 continue;
             };
-            for event in observation
-                .events
-                .iter()
-                .cloned()
-                .chain(member_changes(&tree, &observation))
-            {
-                self.context.events.publish(event);
-            }
+            let events = observed_events(&tree, &observation);
             store
-                .record_observation(&tree, &observation)
+                .record_observation(&tree, &observation, &events)
                 .await
                 .map_err(|e| format!("recording an observation failed: {e}"))?;
+            if !events.is_empty() {
+                self.context.events.notify_committed();
+            }
             observed += 1;
         }
         Ok(Report::from([("observed", observed), ("failed", failed)]))
     }
+}
+
+/// What management should learn from an observation: what the driver noticed, and members that
+/// went down or came back.
+pub(super) fn observed_events(tree: &Tree, observation: &Observation) -> Vec<Event> {
+    let mut events = observation.events.clone();
+    events.extend(member_changes(tree, observation));
+    events
 }
 
 /// A member going down raises an alert; coming back clears it.

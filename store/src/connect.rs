@@ -57,6 +57,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "quotas", include_str!("../migrations/0002_quotas.sql")),
     (3, "flavors", include_str!("../migrations/0003_flavors.sql")),
+    (4, "events", include_str!("../migrations/0004_events.sql")),
 ];
 
 const SQLITE_PRAGMAS: &str =

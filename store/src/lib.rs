@@ -8,11 +8,18 @@
 //! The store knows rows, not rules: the API decides what to write and does so inside one [`Tx`]
 //! (desired state, `PENDING_*` statuses and the work item together), and the reconciler claims
 //! [`WorkItem`]s with expiring leases.
+//!
+//! Events for management go to an outbox in the same transactions as the changes that cause them
+//! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
+//! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
+//! cursors (see the `outbox` module for how ids are made to follow commit order).
 
 mod connect;
+mod consumer;
 mod error;
 mod flavors;
 mod list;
+mod outbox;
 mod quotas;
 mod record;
 mod table;
@@ -20,11 +27,13 @@ mod tx;
 mod work;
 
 pub use connect::{Backend, Store, StoreOptions};
+pub use consumer::EventConsumer;
 pub use error::StoreError;
 pub use flavors::{
     AvailabilityZone, AvailabilityZoneProfile, Catalog, CatalogRecord, Flavor, FlavorProfile,
 };
 pub use list::{ListQuery, SortDir, TagFilter};
+pub use outbox::StoredEvent;
 pub use quotas::QuotaLimits;
 pub use record::{Record, Tree};
 pub use tx::{LockOutcome, Tx};

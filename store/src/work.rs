@@ -2,10 +2,12 @@
 //! expiring lease so that a crashed worker's work is picked up by the next one.
 
 use fulcrum_core::driver::Observation;
+use fulcrum_core::events::Event;
 use fulcrum_core::model::{Kind, ProvisioningStatus, Stats};
 use fulcrum_core::timestamp;
 use sqlx::Row;
 
+use crate::outbox;
 use crate::record::Tree;
 use crate::table::Table;
 use crate::{Store, StoreError};
@@ -176,6 +178,9 @@ impl Store {
     /// Finish an item: if it is still ours at the same generation, remove it and settle the
     /// tree's statuses in the same transaction. Returns `false` when a newer write superseded the
     /// work (the item is then released, to be claimed again at once).
+    ///
+    /// `events` (what the work found out: an alert raised or cleared) are written in the same
+    /// transaction in both cases, since a newer write does not undo what happened on the backend.
     pub async fn complete(
         &self,
         item: &WorkItem,
@@ -183,6 +188,7 @@ impl Store {
         tree: &Tree,
         outcome: Outcome,
         observation: Option<&Observation>,
+        events: &[Event],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let lb_id = item.load_balancer_id.as_str();
@@ -204,6 +210,7 @@ impl Store {
             .bind(owner)
             .execute(tx.conn())
             .await?;
+            outbox::append(tx.conn(), events).await?;
             tx.commit().await?;
             return Ok(false);
         }
@@ -295,15 +302,18 @@ impl Store {
                 }
             }
         }
+        outbox::append(tx.conn(), events).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Store what the data plane reports for a converged tree, outside any work item.
+    /// Store what the data plane reports for a converged tree, outside any work item, with the
+    /// `events` it gave rise to in the same transaction.
     pub async fn record_observation(
         &self,
         tree: &Tree,
         observation: &Observation,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         for (kind, id, _, op) in rows_of(tree) {
@@ -327,6 +337,7 @@ impl Store {
             &observation.listener_stats,
         )
         .await?;
+        outbox::append(tx.conn(), events).await?;
         tx.commit().await
     }
 
