@@ -24,6 +24,8 @@ pub struct Config {
     pub providers: ProvidersConfig,
     /// Reconciler.
     pub reconciler: ReconcilerConfig,
+    /// The event outbox.
+    pub events: EventsConfig,
     /// API defaults.
     pub api: ApiDefaults,
     /// Default per-project quotas.
@@ -148,6 +150,16 @@ pub struct ReconcilerConfig {
     pub max_attempts: i64,
     /// First retry delay, ms.
     pub retry_base_ms: i64,
+}
+
+/// `[events]`: the outbox of events for management.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Hours an event is kept, read or not.
+    pub retention_hours: u64,
+    /// Seconds between prunes of events past their retention.
+    pub prune_interval_seconds: u64,
 }
 
 /// Built-in networks.

@@ -229,6 +229,7 @@ async fn run(
             providers,
             events,
             config: config.reconciler.clone(),
+            events_config: config.events.clone(),
             work_ready: Wake::from_notify(work_ready),
         }),
         task_statuses,

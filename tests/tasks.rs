@@ -28,6 +28,9 @@ async fn operators_read_the_background_tasks(db: Db) {
     assert!(sync["last_report"]["queued"].is_u64(), "{sync}");
     assert!(sync["last_started_at"].is_string(), "{sync}");
     named("observer");
+    let retention = named("event-retention");
+    assert_eq!(retention["last_result"], "ok", "{retention}");
+    assert_eq!(retention["period_seconds"], 3600.0, "{retention}");
 
     let refused = s
         .call_as("GET", "/v1/status/tasks", None, Some("some-project"))

@@ -5,12 +5,14 @@
 //!   by the API after every commit and by each finished item;
 //! - [`full_sync`]: queues every converged load balancer again (drift repair) and removes what
 //!   drivers hold that the store does not know (orphans);
-//! - [`observer`]: reads operating statuses and counters from drivers with a data plane.
+//! - [`observer`]: reads operating statuses and counters from drivers with a data plane;
+//! - [`event_retention`]: deletes outbox events past their retention.
 //!
 //! A new task is a new file here implementing [`fulcrum_core::tasks::BackgroundTask`], plus one
 //! [`Activator`] in [`activators`].
 
 pub mod converge;
+pub mod event_retention;
 pub mod full_sync;
 pub mod observer;
 
@@ -22,7 +24,7 @@ use fulcrum_core::events::EventBus;
 use fulcrum_core::tasks::{Activator, Wake};
 use fulcrum_store::Store;
 
-use crate::config::ReconcilerConfig;
+use crate::config::{EventsConfig, ReconcilerConfig};
 
 /// What the tasks share.
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub struct TaskContext {
     pub events: EventBus,
     /// Reconciler settings.
     pub config: ReconcilerConfig,
+    /// Outbox settings.
+    pub events_config: EventsConfig,
     /// Wakes the converge task (the API signals it after each commit).
     pub work_ready: Wake,
 }
@@ -54,6 +58,14 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
         Activator::new(
             Arc::new(full_sync::FullSyncTask::new(context.clone())),
             Duration::from_secs(config.sync_interval_seconds.max(1)),
+        )
+        .at_start(),
+        Activator::new(
+            Arc::new(event_retention::EventRetentionTask::new(
+                context.store.clone(),
+                Duration::from_secs(context.events_config.retention_hours * 3600),
+            )),
+            Duration::from_secs(context.events_config.prune_interval_seconds.max(1)),
         )
         .at_start(),
         Activator::new(
