@@ -322,12 +322,8 @@ pub async fn delete(
         ProvisioningStatus::PendingUpdate,
     )
     .await?;
-    tx.set_status(Kind::L7Policy, &id, ProvisioningStatus::PendingDelete)
+    tx.mark_subtree(Kind::L7Policy, &id, ProvisioningStatus::PendingDelete)
         .await?;
-    for rule in tx.children::<L7Rule>("l7policy_id", &id).await? {
-        tx.set_status(Kind::L7Rule, &rule.id, ProvisioningStatus::PendingDelete)
-            .await?;
-    }
     for moved in renumber(ordered) {
         tx.update(&moved).await?;
     }

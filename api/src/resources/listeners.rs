@@ -8,8 +8,8 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use fulcrum_core::Error;
 use fulcrum_core::model::{
-    ClientAuthentication, Kind, L7Policy, L7Rule, Listener, ListenerProtocol, LoadBalancer,
-    OperatingStatus, Pool, ProvisioningStatus,
+    ClientAuthentication, Kind, Listener, ListenerProtocol, LoadBalancer, OperatingStatus, Pool,
+    ProvisioningStatus,
 };
 use fulcrum_core::patch::Patch;
 use fulcrum_core::{timestamp, validate};
@@ -408,20 +408,8 @@ pub async fn delete(
     let l: Listener = visible(&state, &ctx, &id).await?;
     let mut tx = state.store.begin().await?;
     lock_tree(&mut tx, &l.loadbalancer_id).await?;
-    tx.set_status(Kind::Listener, &id, ProvisioningStatus::PendingDelete)
+    tx.mark_subtree(Kind::Listener, &id, ProvisioningStatus::PendingDelete)
         .await?;
-    for policy in tx.children::<L7Policy>("listener_id", &id).await? {
-        tx.set_status(
-            Kind::L7Policy,
-            &policy.id,
-            ProvisioningStatus::PendingDelete,
-        )
-        .await?;
-        for rule in tx.children::<L7Rule>("l7policy_id", &policy.id).await? {
-            tx.set_status(Kind::L7Rule, &rule.id, ProvisioningStatus::PendingDelete)
-                .await?;
-        }
-    }
     commit_work(&state, tx, &l.loadbalancer_id, WorkAction::Apply).await?;
     Ok(StatusCode::NO_CONTENT)
 }

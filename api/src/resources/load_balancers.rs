@@ -717,20 +717,8 @@ async fn delete_load_balancer(
             "Cannot delete Load Balancer {id} - it has children"
         )));
     }
-    let pending = ProvisioningStatus::PendingDelete;
-    macro_rules! mark {
-        ($rows:expr, $kind:expr) => {
-            for r in &$rows {
-                tx.set_status($kind, &r.id, pending).await?;
-            }
-        };
-    }
-    mark!(g.listeners, Kind::Listener);
-    mark!(g.pools, Kind::Pool);
-    mark!(g.members, Kind::Member);
-    mark!(g.health_monitors, Kind::HealthMonitor);
-    mark!(g.l7policies, Kind::L7Policy);
-    mark!(g.l7rules, Kind::L7Rule);
+    tx.mark_subtree(Kind::LoadBalancer, id, ProvisioningStatus::PendingDelete)
+        .await?;
     commit_work(state, tx, id, WorkAction::Delete).await
 }
 

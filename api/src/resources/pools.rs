@@ -8,8 +8,8 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use fulcrum_core::Error;
 use fulcrum_core::model::{
-    HealthMonitor, Kind, L7Policy, LbAlgorithm, Listener, LoadBalancer, Member, OperatingStatus,
-    Pool, PoolProtocol, ProvisioningStatus, SessionPersistence,
+    Kind, L7Policy, LbAlgorithm, Listener, LoadBalancer, OperatingStatus, Pool, PoolProtocol,
+    ProvisioningStatus, SessionPersistence,
 };
 use fulcrum_core::patch::Patch;
 use fulcrum_core::{timestamp, validate};
@@ -358,20 +358,8 @@ pub async fn delete(
         );
     }
     lock_tree(&mut tx, &p.loadbalancer_id).await?;
-    tx.set_status(Kind::Pool, &id, ProvisioningStatus::PendingDelete)
+    tx.mark_subtree(Kind::Pool, &id, ProvisioningStatus::PendingDelete)
         .await?;
-    for m in tx.children::<Member>("pool_id", &id).await? {
-        tx.set_status(Kind::Member, &m.id, ProvisioningStatus::PendingDelete)
-            .await?;
-    }
-    for h in tx.children::<HealthMonitor>("pool_id", &id).await? {
-        tx.set_status(
-            Kind::HealthMonitor,
-            &h.id,
-            ProvisioningStatus::PendingDelete,
-        )
-        .await?;
-    }
     for mut l in tx.children::<Listener>("default_pool_id", &id).await? {
         l.default_pool_id = None;
         l.provisioning_status = ProvisioningStatus::PendingUpdate;
