@@ -2,14 +2,13 @@
 //! API, run the reconciler, and on SIGTERM/SIGINT stop accepting requests and finish in-flight work.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use fulcrum_api::AppState;
 use fulcrum_api::auth::keystone::Keystone;
 use fulcrum_api::auth::{Authenticator, NoAuth};
 use fulcrum_api::policy::Policy;
+use fulcrum_api::{AppState, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::StaticNetworks;
@@ -176,20 +175,21 @@ pub async fn serve(
     let events = EventBus::default();
     let providers = build_providers(&config, &factories)?;
     let work_ready = Arc::new(Notify::new());
-    let state = Arc::new(AppState {
+    let service = Service::new(ServiceParts {
         store: store.clone(),
         networks: Arc::new(networks),
         providers: providers.clone(),
+        certificates: certificates(&config),
+        events: events.clone(),
+        work_ready: work_ready.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
-        auth: build_auth(&config)?,
-        policy: build_policy(&config)?,
-        certificates: certificates(&config),
-        work_ready: work_ready.clone(),
-        events: events.clone(),
-        views: Default::default(),
-        vip_cursor: AtomicU64::new(0),
     });
+    let state = Arc::new(AppState::new(
+        service,
+        build_auth(&config)?,
+        build_policy(&config)?,
+    ));
 
     let reconciler = Reconciler::new(
         store.clone(),

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod providers;
 pub mod quotas;
 pub mod resources;
+pub mod service;
 pub mod state;
 pub mod versions;
 pub mod view_cache;
@@ -34,8 +35,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use quotas::QuotaDefaults;
-pub use state::{ApiDefaults, AppState};
+pub use service::{ApiDefaults, QuotaDefaults, Service, ServiceParts};
+pub use state::AppState;
 
 use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
 
@@ -120,7 +121,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v2.0", axum::routing::get(versions::v2))
         .route("/v2.0/", axum::routing::get(neutron::version))
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            auth::gate::Gate {
+                auth: state.auth.clone(),
+                policy: state.policy.clone(),
+            },
             auth::gate::gate,
         ))
         .route(

@@ -54,8 +54,9 @@ pub async fn networks(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
 ) -> Json<Value> {
-    let subnets = state.networks.subnets();
+    let subnets = state.service.networks.subnets();
     let items: Vec<Value> = state
+        .service
         .networks
         .networks()
         .into_iter()
@@ -83,6 +84,7 @@ pub async fn subnets(
     Query(filter): Query<NeutronFilter>,
 ) -> Json<Value> {
     let items: Vec<Value> = state
+        .service
         .networks
         .subnets()
         .into_iter()
@@ -117,7 +119,7 @@ pub async fn ports(
     if let Some(project) = ctx.list_scope(None)? {
         query.filters.push(("project_id".into(), project));
     }
-    let lbs: Vec<LoadBalancer> = state.store.list(&query).await?;
+    let lbs: Vec<LoadBalancer> = state.service.store.list(&query).await?;
     let items: Vec<Value> = lbs
         .into_iter()
         .map(|lb| (format!("octavia-lb-{}", lb.id), lb))

@@ -30,6 +30,7 @@ pub struct ProviderList {
     responses((status = 200, body = ProviderList)))]
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ProviderList> {
     let providers = state
+        .service
         .providers
         .all()
         .map(|d| Provider {

@@ -20,89 +20,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::auth::RequestContext;
 use crate::body::{OctaviaBody, Rooted};
 use crate::fault::ApiResult;
 use crate::listing::Link;
-
-/// A limit meaning "no limit".
-pub const UNLIMITED: i64 = -1;
-/// The largest limit Octavia accepts.
-pub const MAX_QUOTA: i64 = 2_000_000_000;
-
-/// The `[quotas]` configuration section: each project's limits unless set explicitly, as
-/// Octavia's `[quotas]` options (-1 is unlimited).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuotaDefaults {
-    /// Load balancers per project.
-    pub default_load_balancer_quota: i64,
-    /// Listeners per project.
-    pub default_listener_quota: i64,
-    /// Pools per project.
-    pub default_pool_quota: i64,
-    /// Health monitors per project.
-    pub default_health_monitor_quota: i64,
-    /// Members per project.
-    pub default_member_quota: i64,
-    /// L7 policies per project.
-    pub default_l7policy_quota: i64,
-    /// L7 rules per project.
-    pub default_l7rule_quota: i64,
-}
-
-impl Default for QuotaDefaults {
-    fn default() -> Self {
-        QuotaDefaults {
-            default_load_balancer_quota: UNLIMITED,
-            default_listener_quota: UNLIMITED,
-            default_pool_quota: UNLIMITED,
-            default_health_monitor_quota: UNLIMITED,
-            default_member_quota: UNLIMITED,
-            default_l7policy_quota: UNLIMITED,
-            default_l7rule_quota: UNLIMITED,
-        }
-    }
-}
-
-impl QuotaDefaults {
-    /// The default limit of one kind.
-    pub fn of(&self, kind: Kind) -> i64 {
-        match kind {
-            Kind::LoadBalancer => self.default_load_balancer_quota,
-            Kind::Listener => self.default_listener_quota,
-            Kind::Pool => self.default_pool_quota,
-            Kind::HealthMonitor => self.default_health_monitor_quota,
-            Kind::Member => self.default_member_quota,
-            Kind::L7Policy => self.default_l7policy_quota,
-            Kind::L7Rule => self.default_l7rule_quota,
-        }
-    }
-
-    /// Every default as an explicit limit.
-    pub fn limits(&self) -> QuotaLimits {
-        let mut limits = QuotaLimits::default();
-        for kind in Kind::ALL {
-            *limits.slot(kind) = Some(self.of(kind));
-        }
-        limits
-    }
-
-    /// Check that every default is a valid quota (-1 or more, at most 2,000,000,000).
-    pub fn validate(&self) -> Result<(), String> {
-        match Kind::ALL
-            .into_iter()
-            .find(|k| !(UNLIMITED..=MAX_QUOTA).contains(&self.of(*k)))
-        {
-            Some(kind) => Err(format!(
-                "quotas: the default {kind} quota {} is not between -1 and {MAX_QUOTA}",
-                self.of(kind)
-            )),
-            None => Ok(()),
-        }
-    }
-}
+use crate::service::quotas::{MAX_QUOTA, QuotaDefaults, UNLIMITED};
+use crate::state::AppState;
 
 /// The limit that applies: the explicit one, or the default.
 fn effective(explicit: &QuotaLimits, defaults: &QuotaDefaults, kind: Kind) -> i64 {
@@ -134,7 +57,7 @@ pub async fn reserve(
             (
                 *k,
                 *n as i64,
-                effective(&explicit, &state.quota_defaults, *k),
+                effective(&explicit, &state.service.quota_defaults, *k),
             )
         })
         .filter(|(_, _, limit)| *limit != UNLIMITED)
@@ -339,10 +262,15 @@ fn apply(limits: &mut QuotaLimits, req: UpdateQuota) -> Result<(), Error> {
 
 /// A project's effective limits: explicit ones, the defaults for the rest.
 async fn effective_limits(state: &AppState, project_id: &str) -> Result<QuotaLimits, Error> {
-    let explicit = state.store.quota(project_id).await?.unwrap_or_default();
+    let explicit = state
+        .service
+        .store
+        .quota(project_id)
+        .await?
+        .unwrap_or_default();
     let mut limits = QuotaLimits::default();
     for kind in Kind::ALL {
-        *limits.slot(kind) = Some(effective(&explicit, &state.quota_defaults, kind));
+        *limits.slot(kind) = Some(effective(&explicit, &state.service.quota_defaults, kind));
     }
     Ok(limits)
 }
@@ -360,7 +288,7 @@ async fn list_quotas(
     raw: Option<&str>,
 ) -> Result<Vec<QuotaView>, Error> {
     let filter = ctx.list_scope(project_filter(raw).as_deref())?;
-    let rows = state.store.quotas(filter.as_deref()).await?;
+    let rows = state.service.store.quotas(filter.as_deref()).await?;
     Ok(rows
         .iter()
         .map(|(project, limits)| QuotaView::new(project, limits))
@@ -374,7 +302,7 @@ async fn update_quota(
     req: UpdateQuota,
 ) -> Result<QuotaLimits, Error> {
     ctx.authorize(Some(project_id))?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     tx.lock_project(project_id).await?;
     let mut limits = tx.quota(project_id).await?.unwrap_or_default();
     apply(&mut limits, req)?;
@@ -389,7 +317,7 @@ async fn delete_quota(
     project_id: &str,
 ) -> Result<(), Error> {
     ctx.authorize(Some(project_id))?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     tx.delete_quota(project_id).await?;
     tx.commit().await?;
     Ok(())
@@ -467,7 +395,7 @@ pub async fn defaults(
     Path(project_id): Path<String>,
 ) -> ApiResult<Json<QuotaBody>> {
     ctx.authorize(Some(&project_id))?;
-    let limits = state.quota_defaults.limits();
+    let limits = state.service.quota_defaults.limits();
     Ok(Json(QuotaBody {
         quota: QuotaView::new(&project_id, &limits),
     }))
@@ -521,15 +449,5 @@ mod tests {
         assert_eq!(limits, QuotaLimits::default(), "nothing applied");
         assert!(parse(r#"{"quota": {"pool": "x"}}"#).is_err());
         assert!(parse(r#"{"quota": {"colour": 1}}"#).is_err());
-    }
-
-    #[test]
-    fn defaults_are_validated() {
-        assert!(QuotaDefaults::default().validate().is_ok());
-        let bad = QuotaDefaults {
-            default_pool_quota: -5,
-            ..QuotaDefaults::default()
-        };
-        assert!(bad.validate().unwrap_err().contains("Pool"));
     }
 }

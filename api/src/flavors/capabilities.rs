@@ -61,7 +61,7 @@ fn capabilities_of(
     provider: &str,
     zone: bool,
 ) -> Result<Vec<(String, String)>, Error> {
-    let driver = state.providers.get(provider)?;
+    let driver = state.service.providers.get(provider)?;
     Ok(if zone {
         driver.availability_zone_capabilities()
     } else {

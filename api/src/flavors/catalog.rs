@@ -210,7 +210,7 @@ async fn insert<S: Selectable, P: CatalogRecord>(
     profile_id: &str,
     profile_display: &'static str,
 ) -> Result<S, Error> {
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     if tx.catalog_get::<P>(profile_id).await?.is_none() {
         return Err(Error::not_found(profile_display, profile_id));
     }
@@ -285,7 +285,7 @@ async fn update<S: Selectable>(
     key: &str,
     change: impl FnOnce(&mut S) -> Result<(), Error>,
 ) -> Result<S, Error> {
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let mut row: S = tx
         .catalog_get(key)
         .await?
@@ -322,7 +322,7 @@ fn apply_common<S: Selectable>(
 
 /// Delete a flavor or zone no load balancer names.
 async fn delete<S: Selectable>(state: &AppState, key: &str) -> Result<(), Error> {
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     if tx.load_balancers_with(S::LB_COLUMN, key).await? > 0 {
         return Err(Error::Conflict(format!(
             "{} {key} is in use and cannot be modified.",
@@ -360,6 +360,7 @@ async fn show<S: Selectable>(
     raw: Option<&str>,
 ) -> Result<Value, Error> {
     let row: S = state
+        .service
         .store
         .catalog_get(key)
         .await?

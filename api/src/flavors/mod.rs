@@ -108,7 +108,7 @@ pub fn validate_metadata(
     fulcrum_core::validate::max_len(kind.field(), Some(text), 4096)?;
     let metadata: Value =
         serde_json::from_str(text).map_err(|_| Error::invalid_option(text, kind.field()))?;
-    let driver = state.providers.get(provider)?;
+    let driver = state.service.providers.get(provider)?;
     let verdict = match kind {
         MetadataKind::Flavor => driver.validate_flavor(&metadata),
         MetadataKind::AvailabilityZone => driver.validate_availability_zone(&metadata),
@@ -128,13 +128,14 @@ pub async fn fetch_catalog_page<T: CatalogRecord>(
     raw: Option<&str>,
 ) -> Result<(ListParams, Vec<T>), Error> {
     let is_field = |f: &str| f != "created_at" && T::CATALOG.is_scalar_field(f);
-    let params = crate::listing::parse_with(raw, &is_field, state.defaults.pagination_max_limit)?;
+    let params =
+        crate::listing::parse_with(raw, &is_field, state.service.defaults.pagination_max_limit)?;
     if params.query.tags != fulcrum_store::TagFilter::default() {
         return Err(Error::InvalidInput(
             "One or more arguments are either duplicate or invalid".into(),
         ));
     }
-    let items = state.store.catalog_list(&params.query).await?;
+    let items = state.service.store.catalog_list(&params.query).await?;
     Ok((params, items))
 }
 
@@ -195,9 +196,9 @@ pub async fn resolve_for_load_balancer(
         }
         (Some(given), _) => given.to_string(),
         (None, Some(of_flavor)) => of_flavor,
-        (None, None) => state.providers.default_name().to_string(),
+        (None, None) => state.service.providers.default_name().to_string(),
     };
-    state.providers.get(&provider)?;
+    state.service.providers.get(&provider)?;
     if let Some(zone) = availability_zone {
         check_zone(state, zone, &provider).await?;
     }
@@ -211,6 +212,7 @@ pub async fn resolve_for_load_balancer(
 /// The provider of an enabled flavor.
 async fn flavor_provider(state: &AppState, id: &str) -> Result<String, Error> {
     let flavor: Flavor = state
+        .service
         .store
         .catalog_get(id)
         .await?
@@ -221,6 +223,7 @@ async fn flavor_provider(state: &AppState, id: &str) -> Result<String, Error> {
         )));
     }
     let profile: FlavorProfile = state
+        .service
         .store
         .catalog_get(&flavor.flavor_profile_id)
         .await?
@@ -231,6 +234,7 @@ async fn flavor_provider(state: &AppState, id: &str) -> Result<String, Error> {
 /// An enabled zone whose profile belongs to `provider`.
 async fn check_zone(state: &AppState, name: &str, provider: &str) -> Result<(), Error> {
     let zone: AvailabilityZone = state
+        .service
         .store
         .catalog_get(name)
         .await?
@@ -241,6 +245,7 @@ async fn check_zone(state: &AppState, name: &str, provider: &str) -> Result<(), 
         )));
     }
     let profile: Option<AvailabilityZoneProfile> = state
+        .service
         .store
         .catalog_get(&zone.availability_zone_profile_id)
         .await?;

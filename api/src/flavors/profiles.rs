@@ -240,6 +240,7 @@ fn in_use(display: &str, id: &str) -> Error {
 /// A stored profile, or Octavia's 404.
 async fn load<P: Profile>(state: &AppState, id: &str) -> Result<P, Error> {
     state
+        .service
         .store
         .catalog_get(id)
         .await?
@@ -255,7 +256,7 @@ async fn create<P: Profile>(state: &AppState, input: ProfileInput) -> Result<P, 
     validate::max_len("provider_name", Some(&provider), 255)?;
     validate_metadata(state, P::KIND, &provider, &data)?;
     let profile = P::build(new_id(), name, provider, data);
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     tx.catalog_insert(&profile)
         .await
         .map_err(|_| Error::Conflict("Already an entity with that specified id.".into()))?;
@@ -268,7 +269,7 @@ async fn update<P: Profile>(state: &AppState, id: &str, input: ProfileInput) -> 
     let name = not_null(input.name, "name")?;
     let provider = not_null(input.provider_name, "provider_name")?;
     let data = not_null(input.data, P::KIND.field())?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let mut profile: P = tx
         .catalog_get(id)
         .await?
@@ -302,7 +303,7 @@ async fn update<P: Profile>(state: &AppState, id: &str, input: ProfileInput) -> 
 
 /// Delete a profile nothing uses.
 async fn delete<P: Profile>(state: &AppState, id: &str) -> Result<(), Error> {
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     if users::<P>(&mut tx, id).await? > 0 {
         return Err(in_use(P::DISPLAY, id));
     }

@@ -282,7 +282,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let h: HealthMonitor = visible(&state, &ctx, &id).await?;
     let pool: Pool = visible(&state, &ctx, &h.pool_id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_pool(&mut tx, &pool).await?;
     tx.set_status(
         Kind::HealthMonitor,
@@ -299,7 +299,7 @@ fn check_capabilities(
     lb: &LoadBalancer,
     kind: HealthMonitorType,
 ) -> Result<(), Error> {
-    let caps = state.providers.get(&lb.provider)?.capabilities();
+    let caps = state.service.providers.get(&lb.provider)?.capabilities();
     if !caps.health_monitor_types.contains(&kind) {
         return Err(unsupported(
             &lb.provider,
@@ -362,7 +362,7 @@ async fn create_monitor(
     let pool: Pool = visible(state, ctx, &req.pool_id).await?;
     let lb: LoadBalancer = visible(state, ctx, &pool.loadbalancer_id).await?;
     let h = build_monitor(state, &pool, &lb, req)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     if !tx
         .children::<HealthMonitor>("pool_id", &pool.id)
         .await?
@@ -455,7 +455,7 @@ async fn update_monitor(
     validate::health_monitor(&h, pool.protocol)?;
     h.provisioning_status = ProvisioningStatus::PendingUpdate;
     h.updated_at = Some(timestamp::now());
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_pool(&mut tx, &pool).await?;
     tx.update(&h).await?;
     commit_work(state, tx, &pool.loadbalancer_id, WorkAction::Apply).await?;

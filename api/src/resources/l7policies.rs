@@ -199,6 +199,7 @@ pub struct L7PolicyList {
 
 async fn rules_of(state: &AppState, ids: &[&str]) -> Result<HashMap<String, Vec<String>>, Error> {
     Ok(state
+        .service
         .store
         .related(Kind::L7Rule, "l7policy_id", "id", ids)
         .await?)
@@ -310,7 +311,7 @@ pub async fn delete(
     if p.provisioning_status == ProvisioningStatus::Deleted {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let siblings = tx
         .children::<L7Policy>("listener_id", &p.listener_id)
         .await?;
@@ -366,7 +367,7 @@ fn check_listener(l: &Listener) -> Result<(), Error> {
 }
 
 fn check_capabilities(state: &AppState, lb: &LoadBalancer, l: &Listener) -> Result<(), Error> {
-    let caps = state.providers.get(&lb.provider)?.capabilities();
+    let caps = state.service.providers.get(&lb.provider)?.capabilities();
     if !caps.l7_listener_protocols.contains(&l.protocol) {
         return Err(unsupported(
             &lb.provider,
@@ -493,7 +494,7 @@ async fn create_policy(
     let listener: Listener = visible(state, ctx, &req.listener_id).await?;
     let lb: LoadBalancer = visible(state, ctx, &listener.loadbalancer_id).await?;
     let (mut policy, rules) = build_policy(state, &lb, &listener, req)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     check_redirect_pool(&mut tx, ctx, &listener, &policy).await?;
     let siblings = tx.children::<L7Policy>("listener_id", &listener.id).await?;
     let wanted = policy.position;
@@ -571,7 +572,7 @@ async fn update_policy(
     check_capabilities(state, &lb, &listener)?;
     p.provisioning_status = ProvisioningStatus::PendingUpdate;
     p.updated_at = Some(timestamp::now());
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     check_redirect_pool(&mut tx, ctx, &listener, &p).await?;
     let moved = if moves {
         let siblings = tx.children::<L7Policy>("listener_id", &listener.id).await?;

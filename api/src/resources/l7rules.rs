@@ -268,7 +268,7 @@ pub async fn delete(
     if rule.provisioning_status == ProvisioningStatus::Deleted {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_policy(&mut tx, &policy).await?;
     tx.set_status(Kind::L7Rule, &rule.id, ProvisioningStatus::PendingDelete)
         .await?;
@@ -351,7 +351,7 @@ async fn create_rule(
 ) -> Result<L7Rule, Error> {
     let policy = policy_of(state, ctx, policy_id).await?;
     let rule = new_rule(&policy, req)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let existing = tx
         .children::<L7Rule>("l7policy_id", &policy.id)
         .await?
@@ -399,7 +399,7 @@ async fn update_rule(
     validate::l7rule(&rule)?;
     rule.provisioning_status = ProvisioningStatus::PendingUpdate;
     rule.updated_at = Some(timestamp::now());
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_policy(&mut tx, &policy).await?;
     tx.update(&rule).await?;
     commit_work(state, tx, &policy.loadbalancer_id, WorkAction::Apply).await?;

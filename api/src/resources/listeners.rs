@@ -302,6 +302,7 @@ pub struct ListenerList {
 
 async fn view_of(state: &AppState, l: Listener) -> Result<ListenerView, Error> {
     let policies = state
+        .service
         .store
         .related(Kind::L7Policy, "listener_id", "id", &[l.id.as_str()])
         .await?;
@@ -322,6 +323,7 @@ pub async fn list(
     let (params, items) = fetch_page::<Listener>(&state, &ctx, raw.as_deref(), &[]).await?;
     let ids: Vec<&str> = items.iter().map(|l| l.id.as_str()).collect();
     let policies = state
+        .service
         .store
         .related(Kind::L7Policy, "listener_id", "id", &ids)
         .await?;
@@ -406,7 +408,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let l: Listener = visible(&state, &ctx, &id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_tree(&mut tx, &l.loadbalancer_id).await?;
     tx.mark_subtree(Kind::Listener, &id, ProvisioningStatus::PendingDelete)
         .await?;
@@ -425,12 +427,12 @@ pub async fn stats(
 ) -> ApiResult<Json<StatsBody>> {
     let l: Listener = visible(&state, &ctx, &id).await?;
     Ok(Json(StatsBody {
-        stats: state.store.listener_stats(&l.id).await?,
+        stats: state.service.store.listener_stats(&l.id).await?,
     }))
 }
 
 fn check_capabilities(state: &AppState, lb: &LoadBalancer, l: &Listener) -> Result<(), Error> {
-    let driver = state.providers.get(&lb.provider)?;
+    let driver = state.service.providers.get(&lb.provider)?;
     if !driver
         .capabilities()
         .listener_protocols
@@ -474,7 +476,7 @@ pub(crate) fn build_listener(
     lb: &LoadBalancer,
     req: CreateListener,
 ) -> Result<Listener, Error> {
-    let d = &state.defaults;
+    let d = &state.service.defaults;
     let tls = req.protocol == ListenerProtocol::TerminatedHttps;
     let listener = Listener {
         id: new_id(),
@@ -578,7 +580,7 @@ async fn store(
     listener: Listener,
     is_new: bool,
 ) -> Result<Listener, Error> {
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     check_default_pool(&mut tx, ctx, &listener).await?;
     lock_tree(&mut tx, &lb.id).await?;
     if is_new {
@@ -602,7 +604,7 @@ async fn update_listener(
 ) -> Result<Listener, Error> {
     let mut l: Listener = visible(state, ctx, id).await?;
     let lb: LoadBalancer = visible(state, ctx, &l.loadbalancer_id).await?;
-    let d = &state.defaults;
+    let d = &state.service.defaults;
     let tls = l.protocol == ListenerProtocol::TerminatedHttps;
     req.name.apply_opt(&mut l.name);
     req.description.apply_opt(&mut l.description);

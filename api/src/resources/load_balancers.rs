@@ -244,7 +244,7 @@ async fn cached_view(
     ctx: &RequestContext,
     id: &str,
 ) -> Result<std::sync::Arc<Value>, Error> {
-    let epoch = state.store.read_epoch();
+    let epoch = state.service.store.read_epoch();
     if let Some((project, view)) = epoch.and_then(|e| state.views.get(id, e)) {
         return if ctx.authorize_object(project.as_deref())? {
             Ok(view)
@@ -268,6 +268,7 @@ async fn view_by_id(
     id: &str,
 ) -> Result<LoadBalancerView, Error> {
     let found = state
+        .service
         .store
         .get_with_children::<LoadBalancer>(
             id,
@@ -298,10 +299,12 @@ pub async fn list(
     let (params, lbs) = fetch_page::<LoadBalancer>(&state, &ctx, raw.as_deref(), &[]).await?;
     let ids: Vec<&str> = lbs.iter().map(|l| l.id.as_str()).collect();
     let listeners = state
+        .service
         .store
         .related(Kind::Listener, "loadbalancer_id", "id", &ids)
         .await?;
     let pools = state
+        .service
         .store
         .related(Kind::Pool, "loadbalancer_id", "id", &ids)
         .await?;
@@ -419,6 +422,7 @@ pub async fn status(
 ) -> ApiResult<Json<Value>> {
     let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
     let tree = state
+        .service
         .store
         .tree(&lb.id)
         .await?
@@ -438,7 +442,7 @@ pub async fn stats(
     Path(id): Path<String>,
 ) -> ApiResult<Json<StatsBody>> {
     let lb: LoadBalancer = visible(&state, &ctx, &id).await?;
-    let stats = state.store.load_balancer_stats(&lb.id).await?;
+    let stats = state.service.store.load_balancer_stats(&lb.id).await?;
     Ok(Json(StatsBody { stats }))
 }
 
@@ -452,10 +456,10 @@ pub async fn failover(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let _: LoadBalancer = visible(&state, &ctx, &id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_for(&mut tx, &id, ProvisioningStatus::PendingUpdate, DELETABLE).await?;
     commit_work(&state, tx, &id, WorkAction::Apply).await?;
-    state.events.publish(Event::DayTwoRequest {
+    state.service.events.publish(Event::DayTwoRequest {
         action: "failover".into(),
         load_balancer_id: id,
     });
@@ -495,6 +499,7 @@ fn resolve_vip(
     }
     if let Some(subnet_id) = &req.vip_subnet_id {
         let subnet = state
+            .service
             .networks
             .subnet(subnet_id)
             .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?;
@@ -508,12 +513,12 @@ fn resolve_vip(
         return Ok((subnet, address));
     }
     if let Some(network_id) = &req.vip_network_id {
-        if state.networks.network(network_id).is_none() {
+        if state.service.networks.network(network_id).is_none() {
             return Err(Error::BadRequest(format!(
                 "Network {network_id} not found."
             )));
         }
-        let mut subnets = state.networks.subnets_of(network_id);
+        let mut subnets = state.service.networks.subnets_of(network_id);
         subnets.sort_by_key(|s| s.ip_version());
         let chosen = match address {
             Some(a) => subnets
@@ -543,15 +548,20 @@ fn resolve_vip(
 async fn free_address(state: &AppState, subnet: &Subnet) -> Result<IpAddr, Error> {
     const WINDOW: u128 = 64;
     let size = subnet.range_size();
-    let start = u128::from(state.vip_cursor.fetch_add(1, Ordering::Relaxed));
+    let start = u128::from(state.service.vip_cursor.fetch_add(1, Ordering::Relaxed));
     let mut scanned = 0u128;
     while scanned < size {
         let candidates = subnet.candidates((start + scanned) % size, WINDOW.min(size - scanned));
         let texts: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
-        let used = state.store.used_vip_addresses(&subnet.id, &texts).await?;
+        let used = state
+            .service
+            .store
+            .used_vip_addresses(&subnet.id, &texts)
+            .await?;
         if let Some(pos) = texts.iter().position(|t| !used.contains(t)) {
             let next = start + scanned + pos as u128 + 1;
             state
+                .service
                 .vip_cursor
                 .fetch_max(u64::try_from(next).unwrap_or(u64::MAX), Ordering::Relaxed);
             return Ok(candidates[pos]);
@@ -643,7 +653,7 @@ async fn create_load_balancer(
     // Auto-allocation can race another replica for the same address; the unique index decides
     // and the loser tries the next one.
     for _ in 0..5 {
-        let mut tx = state.store.begin().await?;
+        let mut tx = state.service.store.begin().await?;
         let project = lb.project_id.as_deref();
         crate::quotas::reserve(state, &mut tx, project, &graph.quota_counts()).await?;
         match tx.insert(&lb).await {
@@ -674,7 +684,7 @@ async fn update_load_balancer(
     req: UpdateLoadBalancer,
 ) -> Result<LoadBalancer, Error> {
     let _: LoadBalancer = visible(state, ctx, id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let mut lb = lock_for(
         &mut tx,
         id,
@@ -704,7 +714,7 @@ async fn delete_load_balancer(
     cascade: bool,
 ) -> Result<(), Error> {
     let _: LoadBalancer = visible(state, ctx, id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_for(&mut tx, id, ProvisioningStatus::PendingDelete, DELETABLE).await?;
     let tree = tx
         .tree(id)

@@ -278,7 +278,7 @@ pub async fn delete(
     Path((pool_id, member_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (pool, m) = member_of(&state, &ctx, &pool_id, &member_id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_pool(&mut tx, &pool).await?;
     tx.set_status(Kind::Member, &m.id, ProvisioningStatus::PendingDelete)
         .await?;
@@ -354,7 +354,7 @@ pub(crate) async fn lock_pool(tx: &mut Tx, pool: &Pool) -> Result<(), Error> {
 /// A subnet a member names must exist (400, not 404, as in Octavia).
 fn check_subnet(state: &AppState, subnet_id: Option<&str>) -> Result<(), Error> {
     match subnet_id {
-        Some(id) if state.networks.subnet(id).is_none() => {
+        Some(id) if state.service.networks.subnet(id).is_none() => {
             Err(Error::BadRequest(format!("Subnet {id} not found.")))
         }
         _ => Ok(()),
@@ -440,7 +440,7 @@ async fn create_member(
 ) -> Result<Member, Error> {
     let pool: Pool = visible(state, ctx, pool_id).await?;
     let mut m = build_member(state, &pool, req, false)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let existing: Vec<Member> = tx.children("pool_id", &pool.id).await?;
     check_endpoint_free(&existing, &m)?;
     if pool_has_monitor(&mut tx, &pool.id).await? {
@@ -472,7 +472,7 @@ async fn update_member(
     validate::member(&m)?;
     m.provisioning_status = ProvisioningStatus::PendingUpdate;
     m.updated_at = Some(timestamp::now());
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_pool(&mut tx, &pool).await?;
     tx.update(&m).await?;
     commit_work(state, tx, &pool.loadbalancer_id, WorkAction::Apply).await?;
@@ -573,7 +573,7 @@ async fn batch_update_members(
         ctx.require("os_load-balancer_api:member:delete", project)?;
     }
     check_batch_keys(&items)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     let existing: Vec<Member> = tx.children("pool_id", &pool.id).await?;
     let has_monitor = pool_has_monitor(&mut tx, &pool.id).await?;
     let plan = plan_batch(&pool, existing, items, additive_only, has_monitor)?;

@@ -58,7 +58,7 @@ pub async fn visible<T: Record + HasProject>(
     ctx: &RequestContext,
     id: &str,
 ) -> Result<T, Error> {
-    authorized(ctx, state.store.get::<T>(id).await?, id)
+    authorized(ctx, state.service.store.get::<T>(id).await?, id)
 }
 
 /// The same, inside a transaction.
@@ -135,7 +135,7 @@ pub async fn commit_work(
 ) -> Result<(), Error> {
     tx.enqueue(load_balancer_id, action).await?;
     tx.commit().await?;
-    state.work_ready.notify_one();
+    state.service.work_ready.notify_one();
     Ok(())
 }
 
@@ -180,7 +180,8 @@ pub async fn fetch_page<T: Record>(
     raw: Option<&str>,
     fixed: &[(&str, &str)],
 ) -> Result<(crate::listing::ListParams, Vec<T>), Error> {
-    let mut params = crate::listing::parse(raw, T::KIND, state.defaults.pagination_max_limit)?;
+    let mut params =
+        crate::listing::parse(raw, T::KIND, state.service.defaults.pagination_max_limit)?;
     for (key, value) in fixed {
         params.query.filters.retain(|(k, _)| k != key);
         params.query.filters.push(((*key).into(), (*value).into()));
@@ -201,7 +202,7 @@ pub async fn fetch_page<T: Record>(
             "child list without an authorized parent".into(),
         ));
     }
-    let items = state.store.list(&params.query).await?;
+    let items = state.service.store.list(&params.query).await?;
     Ok((params, items))
 }
 
@@ -245,7 +246,7 @@ pub fn check_certificates<'a>(
 ) -> Result<(), Error> {
     let missing: Vec<String> = references
         .into_iter()
-        .filter(|r| state.certificates.fetch(r).is_err())
+        .filter(|r| state.service.certificates.fetch(r).is_err())
         .map(|r| format!("'{r}'"))
         .collect();
     if missing.is_empty() {

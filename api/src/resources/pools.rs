@@ -164,7 +164,7 @@ pub(crate) struct Relations {
 
 impl Relations {
     async fn load(state: &AppState, pool_ids: &[&str]) -> Result<Self, Error> {
-        let store = &state.store;
+        let store = &state.service.store;
         let mut listeners = store
             .related(Kind::Listener, "default_pool_id", "id", pool_ids)
             .await?;
@@ -346,7 +346,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let p: Pool = visible(&state, &ctx, &id).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     if let Some(policy) = tx
         .children::<L7Policy>("redirect_pool_id", &id)
         .await?
@@ -378,7 +378,7 @@ fn check_capabilities(state: &AppState, lb: &LoadBalancer, p: &Pool) -> Result<(
             .chain(&p.ca_tls_container_ref)
             .chain(&p.crl_container_ref),
     )?;
-    let caps = state.providers.get(&lb.provider)?.capabilities();
+    let caps = state.service.providers.get(&lb.provider)?.capabilities();
     if !caps.pool_protocols.contains(&p.protocol) {
         return Err(unsupported(
             &lb.provider,
@@ -475,7 +475,7 @@ async fn create_pool(
     }
     let listener_id = req.listener_id.clone();
     let pool = build_pool(state, &lb, req)?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_tree(&mut tx, &lb.id).await?;
     let project = pool.project_id.as_deref();
     crate::quotas::reserve(state, &mut tx, project, &[(Kind::Pool, 1)]).await?;
@@ -542,7 +542,7 @@ async fn update_pool(
     check_capabilities(state, &lb, &p)?;
     p.provisioning_status = ProvisioningStatus::PendingUpdate;
     p.updated_at = Some(timestamp::now());
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.service.store.begin().await?;
     lock_tree(&mut tx, &lb.id).await?;
     tx.update(&p).await?;
     commit_work(state, tx, &lb.id, WorkAction::Apply).await?;
