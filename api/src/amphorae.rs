@@ -1,29 +1,17 @@
 //! `/v2/octavia/amphorae`: answered as Octavia answers it when no amphora provider is enabled.
 //! Fulcrum's drivers run no amphorae, so the list is empty and every amphora is unknown.
 
+use crate::shapes::amphorae::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::Path;
 use fulcrum_core::Error;
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::fault::ApiResult;
-use crate::listing::Link;
-
-/// `{"amphorae": [], "amphorae_links": []}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AmphoraList {
-    /// Always empty.
-    #[schema(value_type = Vec<Object>)]
-    pub amphorae: Vec<serde_json::Value>,
-    /// Always empty.
-    pub amphorae_links: Vec<Link>,
-}
 
 /// List amphorae (none).
 #[utoipa::path(get, path = "/v2/octavia/amphorae", tag = "amphorae",

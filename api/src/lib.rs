@@ -21,6 +21,7 @@ pub mod providers;
 pub mod quotas;
 pub mod resources;
 pub mod service;
+pub mod shapes;
 pub mod state;
 pub mod versions;
 pub mod view_cache;

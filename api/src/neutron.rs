@@ -3,40 +3,18 @@
 //! names through Neutron, so a standalone Fulcrum answers these itself. Ports are the VIP ports of
 //! load balancers.
 
+use crate::shapes::neutron::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
 use fulcrum_core::model::LoadBalancer;
 use fulcrum_store::ListQuery;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::fault::ApiResult;
-
-/// The filters Neutron clients use to resolve names.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct NeutronFilter {
-    /// Only the object with this id.
-    pub id: Option<String>,
-    /// Only objects with this name.
-    pub name: Option<String>,
-    /// Only objects of this network (subnets and ports).
-    pub network_id: Option<String>,
-}
-
-impl NeutronFilter {
-    fn keeps(&self, id: &str, name: &str, network_id: Option<&str>) -> bool {
-        self.id.as_deref().is_none_or(|f| f == id)
-            && self.name.as_deref().is_none_or(|f| f == name)
-            && self
-                .network_id
-                .as_deref()
-                .is_none_or(|f| Some(f) == network_id)
-    }
-}
 
 /// The Neutron version document at `/v2.0/`, which OpenStack SDKs read before using a network
 /// endpoint.

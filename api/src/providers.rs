@@ -1,29 +1,12 @@
 //! `/v2/lbaas/providers`: the enabled drivers, by the names clients select them with.
 
+use crate::shapes::providers::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::AppState;
-
-/// One provider.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Provider {
-    /// The name a load balancer's `provider` takes.
-    pub name: String,
-    /// What it is.
-    pub description: String,
-}
-
-/// `{"providers": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProviderList {
-    /// The enabled providers.
-    pub providers: Vec<Provider>,
-}
 
 /// List the enabled providers.
 #[utoipa::path(get, path = "/v2/lbaas/providers", tag = "providers",

@@ -1,30 +1,9 @@
 //! Version discovery: `GET /` lists the API versions as Octavia does; `GET /v2` answers `"v2"`.
 
+use crate::shapes::versions::*;
 use axum::Json;
 use axum::http::HeaderMap;
-use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
-
-/// One API version.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Version {
-    /// "v2.N".
-    pub id: String,
-    /// "CURRENT" or "SUPPORTED".
-    pub status: &'static str,
-    /// When it was introduced.
-    pub updated: &'static str,
-    /// Where it is served.
-    pub links: Vec<crate::listing::Link>,
-}
-
-/// `{"versions": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Versions {
-    /// Every version.
-    pub versions: Vec<Version>,
-}
 
 /// Octavia's microversions v2.0 … v2.30 by the date each was introduced; the last is current.
 const VERSIONS: [&str; 31] = [

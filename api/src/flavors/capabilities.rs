@@ -1,41 +1,17 @@
 //! `GET /v2/lbaas/providers/{provider}/flavor_capabilities` and
 //! `.../availability_zone_capabilities`: the metadata keys a provider's profiles may hold.
 
+use crate::shapes::capabilities::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use fulcrum_core::Error;
-use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::fault::ApiResult;
-
-/// One metadata key a provider understands.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Capability {
-    /// The key.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-}
-
-/// `{"flavor_capabilities": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlavorCapabilities {
-    /// The flavor metadata keys.
-    pub flavor_capabilities: Vec<Capability>,
-}
-
-/// `{"availability_zone_capabilities": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AvailabilityZoneCapabilities {
-    /// The availability zone metadata keys.
-    pub availability_zone_capabilities: Vec<Capability>,
-}
 
 /// Capabilities filtered by the `name` and `description` query parameters and projected with
 /// `fields`, as Octavia does.

@@ -1,6 +1,7 @@
 //! `/v2/lbaas/flavors` and `/v2/lbaas/availabilityzones`: what users select a load balancer's
 //! flavor and zone from. Everyone may read them; administrators write them.
 
+use crate::shapes::flavors::*;
 use std::sync::Arc;
 
 use axum::Json;
@@ -11,138 +12,14 @@ use fulcrum_core::{Error, timestamp, validate};
 use fulcrum_store::{
     AvailabilityZone, AvailabilityZoneProfile, CatalogRecord, Flavor, FlavorProfile, StoreError,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::{catalog_body, check_uuid, fetch_catalog_page, not_null};
 use crate::AppState;
 use crate::auth::RequestContext;
-use crate::body::{OctaviaBody, Rooted};
+use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
 use crate::resources::{new_id, rooted, show_body, to_value};
-
-/// Body of `POST /v2/lbaas/flavors`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateFlavor {
-    /// Name (unique).
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Whether load balancers may select it (default true).
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Its flavor profile.
-    pub flavor_profile_id: String,
-}
-
-impl Rooted for CreateFlavor {
-    const ROOT: &'static str = "flavor";
-}
-
-/// Body of `PUT /v2/lbaas/flavors/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateFlavor {
-    /// Name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    /// Free text (`null` clears it).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    /// Whether load balancers may select it.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub enabled: Patch<bool>,
-}
-
-impl Rooted for UpdateFlavor {
-    const ROOT: &'static str = "flavor";
-}
-
-/// A flavor as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlavorView {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// Whether load balancers may select it.
-    pub enabled: bool,
-    /// Its flavor profile.
-    pub flavor_profile_id: String,
-}
-
-/// `{"flavor": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlavorBody {
-    /// The flavor.
-    pub flavor: FlavorView,
-}
-
-/// Body of `POST /v2/lbaas/availabilityzones`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateZone {
-    /// Name (the key).
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Whether load balancers may select it (default true).
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Its availability zone profile.
-    pub availability_zone_profile_id: String,
-}
-
-impl Rooted for CreateZone {
-    const ROOT: &'static str = "availability_zone";
-}
-
-/// Body of `PUT /v2/lbaas/availabilityzones/{name}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateZone {
-    /// Free text (`null` clears it).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    /// Whether load balancers may select it.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub enabled: Patch<bool>,
-}
-
-impl Rooted for UpdateZone {
-    const ROOT: &'static str = "availability_zone";
-}
-
-/// An availability zone as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ZoneView {
-    /// Name.
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// Whether load balancers may select it.
-    pub enabled: bool,
-    /// Its availability zone profile.
-    pub availability_zone_profile_id: String,
-}
-
-/// `{"availability_zone": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ZoneBody {
-    /// The zone.
-    pub availability_zone: ZoneView,
-}
 
 /// What flavors and zones share.
 trait Selectable: CatalogRecord + Clone {

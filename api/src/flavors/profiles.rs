@@ -2,149 +2,24 @@
 //! validated by the provider's driver, that flavors and availability zones point at. For
 //! administrators only.
 
+use crate::shapes::profiles::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use fulcrum_core::patch::Patch;
 use fulcrum_core::{Error, timestamp, validate};
 use fulcrum_store::{
     AvailabilityZone, AvailabilityZoneProfile, CatalogRecord, Flavor, FlavorProfile,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::{MetadataKind, catalog_body, fetch_catalog_page, not_null, validate_metadata};
 use crate::AppState;
 use crate::auth::RequestContext;
-use crate::body::{OctaviaBody, Rooted};
+use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
 use crate::resources::{new_id, show_body, to_value};
-
-/// Body of `POST /v2/lbaas/flavorprofiles`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateFlavorProfile {
-    /// Name.
-    pub name: String,
-    /// The provider whose driver takes the metadata.
-    pub provider_name: String,
-    /// The metadata, as a JSON string.
-    pub flavor_data: String,
-}
-
-impl Rooted for CreateFlavorProfile {
-    const ROOT: &'static str = "flavorprofile";
-}
-
-/// Body of `PUT /v2/lbaas/flavorprofiles/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateFlavorProfile {
-    /// Name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    /// Provider (not while flavors use the profile).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub provider_name: Patch<String>,
-    /// Metadata (not while flavors use the profile).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub flavor_data: Patch<String>,
-}
-
-impl Rooted for UpdateFlavorProfile {
-    const ROOT: &'static str = "flavorprofile";
-}
-
-/// A flavor profile as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlavorProfileView {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Provider.
-    pub provider_name: String,
-    /// Metadata, a JSON string.
-    pub flavor_data: String,
-}
-
-/// `{"flavorprofile": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlavorProfileBody {
-    /// The profile.
-    pub flavorprofile: FlavorProfileView,
-}
-
-/// Body of `POST /v2/lbaas/availabilityzoneprofiles`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAzProfile {
-    /// Name.
-    pub name: String,
-    /// The provider whose driver takes the metadata.
-    pub provider_name: String,
-    /// The metadata, as a JSON string.
-    pub availability_zone_data: String,
-}
-
-impl Rooted for CreateAzProfile {
-    const ROOT: &'static str = "availability_zone_profile";
-}
-
-/// Body of `PUT /v2/lbaas/availabilityzoneprofiles/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateAzProfile {
-    /// Name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    /// Provider (not while zones use the profile).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub provider_name: Patch<String>,
-    /// Metadata (not while zones use the profile).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub availability_zone_data: Patch<String>,
-}
-
-impl Rooted for UpdateAzProfile {
-    const ROOT: &'static str = "availability_zone_profile";
-}
-
-/// An availability zone profile as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AzProfileView {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Provider.
-    pub provider_name: String,
-    /// Metadata, a JSON string.
-    pub availability_zone_data: String,
-}
-
-/// `{"availability_zone_profile": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AzProfileBody {
-    /// The profile.
-    pub availability_zone_profile: AzProfileView,
-}
-
-/// A new profile or a change to one, whatever its metadata kind.
-struct ProfileInput {
-    name: Patch<String>,
-    provider_name: Patch<String>,
-    data: Patch<String>,
-}
 
 /// What the two profile kinds share.
 trait Profile: CatalogRecord + Clone {
@@ -348,46 +223,6 @@ fn created<P: Profile>(profile: &P) -> (StatusCode, Json<Value>) {
 
 fn updated<P: Profile>(profile: &P) -> Json<Value> {
     Json(crate::resources::rooted(P::ROOT, profile.view()))
-}
-
-impl From<CreateFlavorProfile> for ProfileInput {
-    fn from(r: CreateFlavorProfile) -> Self {
-        ProfileInput {
-            name: Patch::Value(r.name),
-            provider_name: Patch::Value(r.provider_name),
-            data: Patch::Value(r.flavor_data),
-        }
-    }
-}
-
-impl From<UpdateFlavorProfile> for ProfileInput {
-    fn from(r: UpdateFlavorProfile) -> Self {
-        ProfileInput {
-            name: r.name,
-            provider_name: r.provider_name,
-            data: r.flavor_data,
-        }
-    }
-}
-
-impl From<CreateAzProfile> for ProfileInput {
-    fn from(r: CreateAzProfile) -> Self {
-        ProfileInput {
-            name: Patch::Value(r.name),
-            provider_name: Patch::Value(r.provider_name),
-            data: Patch::Value(r.availability_zone_data),
-        }
-    }
-}
-
-impl From<UpdateAzProfile> for ProfileInput {
-    fn from(r: UpdateAzProfile) -> Self {
-        ProfileInput {
-            name: r.name,
-            provider_name: r.provider_name,
-            data: r.availability_zone_data,
-        }
-    }
 }
 
 /// List flavor profiles.

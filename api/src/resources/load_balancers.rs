@@ -1,6 +1,9 @@
 //! `/v2/lbaas/loadbalancers`: create (with a VIP from the network seam), show, list, update,
 //! delete (with `cascade`), the status tree, statistics and failover.
 
+use crate::shapes::load_balancers::*;
+use crate::shapes::status::status_tree;
+use crate::shapes::{Related, StatsBody};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -10,232 +13,21 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use fulcrum_core::Error;
 use fulcrum_core::events::Event;
-use fulcrum_core::model::{
-    HealthMonitor, Kind, Listener, LoadBalancer, Member, OperatingStatus, Pool, ProvisioningStatus,
-    Stats,
-};
+use fulcrum_core::model::{Kind, LoadBalancer, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::network::Subnet;
-use fulcrum_core::patch::Patch;
 use fulcrum_core::{timestamp, validate};
 use fulcrum_store::{LockOutcome, StoreError, WorkAction};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
-use super::graph::{self, Graph, ListenerSingleCreate, PoolSingleCreate};
+use super::graph::{self, Graph};
 use super::{
-    IdRef, commit_work, fetch_page, id_refs, new_id, owner_for_create, page_body, rooted,
-    show_body, text_or_empty, to_value, visible,
+    commit_work, fetch_page, new_id, owner_for_create, page_body, rooted, show_body, to_value,
+    visible,
 };
 use crate::AppState;
 use crate::auth::RequestContext;
-use crate::body::{OctaviaBody, Rooted};
+use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
-use crate::listing::Link;
-
-/// Body of `POST /v2/lbaas/loadbalancers`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateLoadBalancer {
-    /// Name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Free text.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Whether it should serve (default true).
-    #[serde(default)]
-    pub admin_state_up: Option<bool>,
-    /// A specific VIP address.
-    #[serde(default)]
-    pub vip_address: Option<String>,
-    /// An existing port for the VIP.
-    #[serde(default)]
-    pub vip_port_id: Option<String>,
-    /// The subnet to take the VIP from.
-    #[serde(default)]
-    pub vip_subnet_id: Option<String>,
-    /// The network to take the VIP from.
-    #[serde(default)]
-    pub vip_network_id: Option<String>,
-    /// QoS policy of the VIP port.
-    #[serde(default)]
-    pub vip_qos_policy_id: Option<String>,
-    /// Owning project (admins; otherwise the caller's).
-    #[serde(default)]
-    pub project_id: Option<String>,
-    /// Deprecated alias of `project_id`.
-    #[serde(default)]
-    pub tenant_id: Option<String>,
-    /// Provider to realize it (default from configuration).
-    #[serde(default)]
-    pub provider: Option<String>,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
-    /// Flavor.
-    #[serde(default)]
-    pub flavor_id: Option<String>,
-    /// Availability zone.
-    #[serde(default)]
-    pub availability_zone: Option<String>,
-    /// Listeners to create with it (graph create), each with its default pool and L7 policies.
-    #[serde(default)]
-    pub listeners: Option<Vec<ListenerSingleCreate>>,
-    /// Pools to create with it (graph create), each with its members and health monitor.
-    #[serde(default)]
-    pub pools: Option<Vec<PoolSingleCreate>>,
-}
-
-impl Rooted for CreateLoadBalancer {
-    const ROOT: &'static str = "loadbalancer";
-}
-
-/// Body of `PUT /v2/lbaas/loadbalancers/{id}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateLoadBalancer {
-    /// Name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    /// Free text.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    /// Whether it should serve.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub admin_state_up: Patch<bool>,
-    /// QoS policy of the VIP port.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub vip_qos_policy_id: Patch<String>,
-    /// Tags (replaces the list).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub tags: Patch<Vec<String>>,
-}
-
-impl Rooted for UpdateLoadBalancer {
-    const ROOT: &'static str = "loadbalancer";
-}
-
-/// A load balancer as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoadBalancerView {
-    /// Id.
-    pub id: String,
-    /// Name ("" when unset).
-    pub name: String,
-    /// Description ("" when unset).
-    pub description: String,
-    /// Life-cycle state.
-    pub provisioning_status: ProvisioningStatus,
-    /// Data-plane state.
-    pub operating_status: OperatingStatus,
-    /// Whether it should serve.
-    pub admin_state_up: bool,
-    /// Owning project.
-    pub project_id: Option<String>,
-    /// Same as `project_id`.
-    pub tenant_id: Option<String>,
-    /// Creation time.
-    pub created_at: String,
-    /// Last change.
-    pub updated_at: Option<String>,
-    /// VIP address.
-    pub vip_address: String,
-    /// VIP port.
-    pub vip_port_id: String,
-    /// VIP subnet.
-    pub vip_subnet_id: String,
-    /// VIP network.
-    pub vip_network_id: String,
-    /// VIP QoS policy.
-    pub vip_qos_policy_id: Option<String>,
-    /// VIP security groups (none: the built-in network has none).
-    pub vip_sg_ids: Vec<String>,
-    /// Additional VIPs (none).
-    #[schema(value_type = Vec<Object>)]
-    pub additional_vips: Vec<Value>,
-    /// Its listeners.
-    pub listeners: Vec<IdRef>,
-    /// Its pools.
-    pub pools: Vec<IdRef>,
-    /// Provider.
-    pub provider: String,
-    /// Flavor.
-    pub flavor_id: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Availability zone.
-    pub availability_zone: Option<String>,
-    /// VNIC type of the VIP port.
-    pub vip_vnic_type: String,
-}
-
-impl LoadBalancerView {
-    fn new(lb: LoadBalancer, listeners: &[String], pools: &[String]) -> Self {
-        LoadBalancerView {
-            name: text_or_empty(&lb.name),
-            description: text_or_empty(&lb.description),
-            tenant_id: lb.project_id.clone(),
-            listeners: id_refs(listeners),
-            pools: id_refs(pools),
-            vip_sg_ids: vec![],
-            additional_vips: vec![],
-            vip_vnic_type: "normal".into(),
-            id: lb.id,
-            provisioning_status: lb.provisioning_status,
-            operating_status: lb.operating_status,
-            admin_state_up: lb.admin_state_up,
-            project_id: lb.project_id,
-            created_at: lb.created_at,
-            updated_at: lb.updated_at,
-            vip_address: lb.vip_address,
-            vip_port_id: lb.vip_port_id,
-            vip_subnet_id: lb.vip_subnet_id,
-            vip_network_id: lb.vip_network_id,
-            vip_qos_policy_id: lb.vip_qos_policy_id,
-            provider: lb.provider,
-            flavor_id: lb.flavor_id,
-            tags: lb.tags,
-            availability_zone: lb.availability_zone,
-        }
-    }
-}
-
-/// `{"loadbalancer": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoadBalancerBody {
-    /// The load balancer.
-    pub loadbalancer: LoadBalancerView,
-}
-
-/// `{"loadbalancers": [...], "loadbalancers_links": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoadBalancerList {
-    /// A page of load balancers.
-    pub loadbalancers: Vec<LoadBalancerView>,
-    /// Paging links.
-    pub loadbalancers_links: Vec<Link>,
-}
-
-/// `{"stats": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsBody {
-    /// The counters.
-    pub stats: Stats,
-}
-
-/// Query of `DELETE /v2/lbaas/loadbalancers/{id}`.
-#[derive(Debug, Default, Deserialize)]
-pub struct DeleteParams {
-    /// Delete everything below it too.
-    #[serde(default)]
-    pub cascade: Option<String>,
-}
 
 /// The rendered view of a load balancer the caller may see, from the view cache when no write
 /// happened since it was rendered.
@@ -280,7 +72,11 @@ async fn view_by_id(
         .await?;
     match found {
         Some((lb, children)) if ctx.authorize_object(lb.project_id.as_deref())? => {
-            Ok(LoadBalancerView::new(lb, &children[0], &children[1]))
+            let [listeners, pools] = <[Vec<String>; 2]>::try_from(children)
+                .map_err(|_| Error::Internal("two child lists expected".into()))?;
+            let mut related = Related::of(Kind::Listener, &lb.id, listeners);
+            related.add(Kind::Pool, [(lb.id.clone(), pools)].into());
+            Ok(LoadBalancerView::new(lb, &related))
         }
         _ => Err(Error::not_found("Load Balancer", id)),
     }
@@ -298,24 +94,10 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let (params, lbs) = fetch_page::<LoadBalancer>(&state, &ctx, raw.as_deref(), &[]).await?;
     let ids: Vec<&str> = lbs.iter().map(|l| l.id.as_str()).collect();
-    let listeners = state
-        .service
-        .store
-        .related(Kind::Listener, "loadbalancer_id", "id", &ids)
-        .await?;
-    let pools = state
-        .service
-        .store
-        .related(Kind::Pool, "loadbalancer_id", "id", &ids)
-        .await?;
-    let empty = Vec::new();
+    let related = super::related(&state, Kind::LoadBalancer, &ids).await?;
     let rendered = lbs
         .iter()
-        .map(|lb| {
-            let l = listeners.get(&lb.id).unwrap_or(&empty);
-            let p = pools.get(&lb.id).unwrap_or(&empty);
-            to_value(&LoadBalancerView::new(lb.clone(), l, p))
-        })
+        .map(|lb| to_value(&LoadBalancerView::new(lb.clone(), &related)))
         .collect();
     Ok(Json(page_body(
         &params,
@@ -361,7 +143,7 @@ pub async fn create(
     OctaviaBody(req): OctaviaBody<CreateLoadBalancer>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (lb, graph) = create_load_balancer(&state, &ctx, req).await?;
-    let view = to_value(&LoadBalancerView::new(lb, &[], &[]));
+    let view = to_value(&LoadBalancerView::new(lb, &Related::default()));
     Ok((
         StatusCode::CREATED,
         Json(rooted("loadbalancer", graph.render(view))),
@@ -385,7 +167,7 @@ pub async fn update(
     let view = LoadBalancerView {
         listeners: current.listeners,
         pools: current.pools,
-        ..LoadBalancerView::new(updated, &[], &[])
+        ..LoadBalancerView::new(updated, &Related::default())
     };
     Ok(Json(LoadBalancerBody { loadbalancer: view }))
 }
@@ -730,75 +512,4 @@ async fn delete_load_balancer(
     tx.mark_subtree(Kind::LoadBalancer, id, ProvisioningStatus::PendingDelete)
         .await?;
     commit_work(state, tx, id, WorkAction::Delete).await
-}
-
-fn status_tree(g: &fulcrum_core::driver::LoadBalancerGraph) -> Value {
-    let lb = &g.load_balancer;
-    let listeners: Vec<Value> = g.listeners.iter().map(|l| listener_status(g, l)).collect();
-    serde_json::json!({
-        "loadbalancer": {
-            "id": lb.id,
-            "name": text_or_empty(&lb.name),
-            "operating_status": lb.operating_status,
-            "provisioning_status": lb.provisioning_status,
-            "listeners": listeners,
-        }
-    })
-}
-
-fn listener_status(g: &fulcrum_core::driver::LoadBalancerGraph, l: &Listener) -> Value {
-    let mut pool_ids: Vec<&str> = l.default_pool_id.iter().map(String::as_str).collect();
-    for policy in g.policies_of(&l.id) {
-        if let Some(p) = policy.redirect_pool_id.as_deref()
-            && !pool_ids.contains(&p)
-        {
-            pool_ids.push(p);
-        }
-    }
-    let pools: Vec<Value> = pool_ids
-        .into_iter()
-        .filter_map(|id| g.pool(id))
-        .map(|p| pool_status(g, p))
-        .collect();
-    serde_json::json!({
-        "id": l.id,
-        "name": text_or_empty(&l.name),
-        "operating_status": l.operating_status,
-        "provisioning_status": l.provisioning_status,
-        "pools": pools,
-    })
-}
-
-fn pool_status(g: &fulcrum_core::driver::LoadBalancerGraph, p: &Pool) -> Value {
-    let members: Vec<Value> = g
-        .members_of(&p.id)
-        .map(|m: &Member| {
-            serde_json::json!({
-                "id": m.id,
-                "name": text_or_empty(&m.name),
-                "operating_status": m.operating_status,
-                "provisioning_status": m.provisioning_status,
-                "address": m.address,
-                "protocol_port": m.protocol_port,
-            })
-        })
-        .collect();
-    let mut out = serde_json::json!({
-        "id": p.id,
-        "name": text_or_empty(&p.name),
-        "provisioning_status": p.provisioning_status,
-        "operating_status": p.operating_status,
-        "members": members,
-    });
-    if let Some(h) = g.health_monitor_of(&p.id) {
-        let h: &HealthMonitor = h;
-        out["health_monitor"] = serde_json::json!({
-            "id": h.id,
-            "name": text_or_empty(&h.name),
-            "type": h.kind,
-            "provisioning_status": h.provisioning_status,
-            "operating_status": h.operating_status,
-        });
-    }
-    out
 }

@@ -12,13 +12,14 @@ pub mod pools;
 
 use axum::http::HeaderMap;
 use fulcrum_core::Error;
-use fulcrum_core::model::{LoadBalancer, ProvisioningStatus};
+use fulcrum_core::model::{Kind, LoadBalancer, ProvisioningStatus};
 use fulcrum_store::{LockOutcome, Record, Tx, WorkAction};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::RequestContext;
+use crate::shapes::Related;
 
 /// An `{"id": ...}` reference to a related object.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -257,4 +258,40 @@ pub fn check_certificates<'a>(
             missing.join(", ")
         )))
     }
+}
+
+/// A relation a view lists: the `value` column of the `table` rows whose `key` column holds the
+/// object's id, listed as objects of the last kind.
+type Relation = (Kind, &'static str, &'static str, Kind);
+
+/// What the view of an object of `kind` lists: a load balancer its listeners and pools, a
+/// listener its L7 policies, a pool the listeners it serves (as default pool or as a policy's
+/// redirect target), its members and health monitor, a policy its rules.
+fn relations(kind: Kind) -> &'static [Relation] {
+    use Kind::*;
+    match kind {
+        LoadBalancer => &[
+            (Listener, "loadbalancer_id", "id", Listener),
+            (Pool, "loadbalancer_id", "id", Pool),
+        ],
+        Listener => &[(L7Policy, "listener_id", "id", L7Policy)],
+        Pool => &[
+            (Listener, "default_pool_id", "id", Listener),
+            (L7Policy, "redirect_pool_id", "listener_id", Listener),
+            (Member, "pool_id", "id", Member),
+            (HealthMonitor, "pool_id", "id", HealthMonitor),
+        ],
+        L7Policy => &[(L7Rule, "l7policy_id", "id", L7Rule)],
+        Member | HealthMonitor | L7Rule => &[],
+    }
+}
+
+/// The ids the views of objects of `kind` list, for the objects `ids`.
+pub async fn related(state: &AppState, kind: Kind, ids: &[&str]) -> Result<Related, Error> {
+    let mut related = Related::default();
+    for (table, key, value, listed) in relations(kind) {
+        let found = state.service.store.related(*table, key, value, ids).await?;
+        related.add(*listed, found);
+    }
+    Ok(related)
 }

@@ -1,6 +1,6 @@
 //! `/v2/lbaas/pools`.
 
-use std::collections::HashMap;
+use crate::shapes::pools::*;
 use std::sync::Arc;
 
 use axum::Json;
@@ -8,251 +8,25 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use fulcrum_core::Error;
 use fulcrum_core::model::{
-    Kind, L7Policy, LbAlgorithm, Listener, LoadBalancer, OperatingStatus, Pool, PoolProtocol,
-    ProvisioningStatus, SessionPersistence,
+    Kind, L7Policy, Listener, LoadBalancer, OperatingStatus, Pool, ProvisioningStatus,
 };
 use fulcrum_core::patch::Patch;
 use fulcrum_core::{timestamp, validate};
 use fulcrum_store::WorkAction;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::{
-    IdRef, commit_work, fetch_page, id_refs, lock_tree, new_id, page_body, show_body,
-    text_or_empty, to_value, unsupported, visible,
+    commit_work, fetch_page, lock_tree, new_id, page_body, show_body, to_value, unsupported,
+    visible,
 };
 use crate::AppState;
 use crate::auth::RequestContext;
-use crate::body::{OctaviaBody, Rooted};
+use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
-use crate::listing::Link;
-
-/// Body of `POST /v2/lbaas/pools`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct CreatePool {
-    pub protocol: PoolProtocol,
-    pub lb_algorithm: LbAlgorithm,
-    #[serde(default)]
-    pub loadbalancer_id: Option<String>,
-    #[serde(default)]
-    pub listener_id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub admin_state_up: Option<bool>,
-    #[serde(default)]
-    pub session_persistence: Option<SessionPersistence>,
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub tls_container_ref: Option<String>,
-    #[serde(default)]
-    pub ca_tls_container_ref: Option<String>,
-    #[serde(default)]
-    pub crl_container_ref: Option<String>,
-    #[serde(default)]
-    pub tls_enabled: Option<bool>,
-    #[serde(default)]
-    pub tls_ciphers: Option<String>,
-    #[serde(default)]
-    pub tls_versions: Option<Vec<String>>,
-    #[serde(default)]
-    pub alpn_protocols: Option<Vec<String>>,
-    #[serde(default)]
-    pub project_id: Option<String>,
-    #[serde(default)]
-    pub tenant_id: Option<String>,
-}
-
-impl Rooted for CreatePool {
-    const ROOT: &'static str = "pool";
-}
-
-/// Body of `PUT /v2/lbaas/pools/{id}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct UpdatePool {
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub admin_state_up: Patch<bool>,
-    #[serde(default)]
-    #[schema(value_type = Option<LbAlgorithm>)]
-    pub lb_algorithm: Patch<LbAlgorithm>,
-    #[serde(default)]
-    #[schema(value_type = Option<SessionPersistence>)]
-    pub session_persistence: Patch<SessionPersistence>,
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub tags: Patch<Vec<String>>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub tls_container_ref: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub ca_tls_container_ref: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub crl_container_ref: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub tls_enabled: Patch<bool>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub tls_ciphers: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub tls_versions: Patch<Vec<String>>,
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub alpn_protocols: Patch<Vec<String>>,
-}
-
-impl Rooted for UpdatePool {
-    const ROOT: &'static str = "pool";
-}
-
-/// A pool as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(missing_docs)]
-pub struct PoolView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub provisioning_status: ProvisioningStatus,
-    pub operating_status: OperatingStatus,
-    pub admin_state_up: bool,
-    pub protocol: PoolProtocol,
-    pub lb_algorithm: LbAlgorithm,
-    pub session_persistence: Option<SessionPersistence>,
-    pub project_id: Option<String>,
-    pub tenant_id: Option<String>,
-    pub loadbalancers: Vec<IdRef>,
-    pub listeners: Vec<IdRef>,
-    pub created_at: String,
-    pub updated_at: Option<String>,
-    pub healthmonitor_id: Option<String>,
-    pub members: Vec<IdRef>,
-    pub tags: Vec<String>,
-    pub tls_container_ref: Option<String>,
-    pub ca_tls_container_ref: Option<String>,
-    pub crl_container_ref: Option<String>,
-    pub tls_enabled: bool,
-    pub tls_ciphers: Option<String>,
-    pub tls_versions: Option<Vec<String>>,
-    pub alpn_protocols: Option<Vec<String>>,
-}
-
-/// What a pool view needs besides the pool.
-#[derive(Debug, Default)]
-pub(crate) struct Relations {
-    listeners: HashMap<String, Vec<String>>,
-    members: HashMap<String, Vec<String>>,
-    monitors: HashMap<String, Vec<String>>,
-}
-
-impl Relations {
-    async fn load(state: &AppState, pool_ids: &[&str]) -> Result<Self, Error> {
-        let store = &state.service.store;
-        let mut listeners = store
-            .related(Kind::Listener, "default_pool_id", "id", pool_ids)
-            .await?;
-        let redirects = store
-            .related(Kind::L7Policy, "redirect_pool_id", "listener_id", pool_ids)
-            .await?;
-        for (pool, ls) in redirects {
-            let entry = listeners.entry(pool).or_default();
-            for l in ls {
-                if !entry.contains(&l) {
-                    entry.push(l);
-                }
-            }
-        }
-        Ok(Relations {
-            listeners,
-            members: store
-                .related(Kind::Member, "pool_id", "id", pool_ids)
-                .await?,
-            monitors: store
-                .related(Kind::HealthMonitor, "pool_id", "id", pool_ids)
-                .await?,
-        })
-    }
-
-    /// Relations known without the store: the listeners a pool serves.
-    pub(crate) fn of_listeners(pool_id: &str, listener_ids: Vec<String>) -> Self {
-        let mut listeners = HashMap::new();
-        listeners.insert(pool_id.to_string(), listener_ids);
-        Relations {
-            listeners,
-            ..Relations::default()
-        }
-    }
-
-    /// The view of a pool with these relations.
-    pub(crate) fn view(&self, p: Pool) -> PoolView {
-        let empty = Vec::new();
-        PoolView {
-            name: text_or_empty(&p.name),
-            description: text_or_empty(&p.description),
-            tenant_id: p.project_id.clone(),
-            loadbalancers: vec![IdRef {
-                id: p.loadbalancer_id.clone(),
-            }],
-            listeners: id_refs(self.listeners.get(&p.id).unwrap_or(&empty)),
-            members: id_refs(self.members.get(&p.id).unwrap_or(&empty)),
-            healthmonitor_id: self.monitors.get(&p.id).and_then(|m| m.first().cloned()),
-            id: p.id,
-            provisioning_status: p.provisioning_status,
-            operating_status: p.operating_status,
-            admin_state_up: p.admin_state_up,
-            protocol: p.protocol,
-            lb_algorithm: p.lb_algorithm,
-            session_persistence: p.session_persistence,
-            project_id: p.project_id,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-            tags: p.tags,
-            tls_container_ref: p.tls_container_ref,
-            ca_tls_container_ref: p.ca_tls_container_ref,
-            crl_container_ref: p.crl_container_ref,
-            tls_enabled: p.tls_enabled,
-            tls_ciphers: p.tls_ciphers,
-            tls_versions: p.tls_versions,
-            alpn_protocols: p.alpn_protocols,
-        }
-    }
-}
-
-/// `{"pool": {...}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolBody {
-    /// The pool.
-    pub pool: PoolView,
-}
-
-/// `{"pools": [...], "pools_links": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolList {
-    /// A page of pools.
-    pub pools: Vec<PoolView>,
-    /// Paging links.
-    pub pools_links: Vec<Link>,
-}
 
 async fn view_of(state: &AppState, p: Pool) -> Result<PoolView, Error> {
-    Ok(Relations::load(state, &[p.id.as_str()]).await?.view(p))
+    let related = super::related(state, Kind::Pool, &[p.id.as_str()]).await?;
+    Ok(PoolView::new(p, &related))
 }
 
 /// List pools.
@@ -267,10 +41,10 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let (params, items) = fetch_page::<Pool>(&state, &ctx, raw.as_deref(), &[]).await?;
     let ids: Vec<&str> = items.iter().map(|p| p.id.as_str()).collect();
-    let relations = Relations::load(&state, &ids).await?;
+    let related = super::related(&state, Kind::Pool, &ids).await?;
     let rendered = items
         .iter()
-        .map(|p| to_value(&relations.view(p.clone())))
+        .map(|p| to_value(&PoolView::new(p.clone(), &related)))
         .collect();
     Ok(Json(page_body(
         &params,
