@@ -13,13 +13,12 @@ pub mod auth;
 pub mod body;
 pub mod fault;
 pub mod flavors;
+pub mod handlers;
 pub mod listing;
 pub mod middleware;
 pub mod neutron;
 pub mod policy;
 pub mod providers;
-pub mod quotas;
-pub mod resources;
 pub mod service;
 pub mod shapes;
 pub mod state;
@@ -36,10 +35,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use service::{ApiDefaults, QuotaDefaults, Service, ServiceParts};
+pub use service::config::{ApiDefaults, QuotaDefaults};
+pub use service::{Service, ServiceParts};
 pub use state::AppState;
 
-use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
+use handlers::{
+    health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools, quotas,
+};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -19,7 +19,7 @@ use crate::fault::ApiResult;
 /// The Neutron version document at `/v2.0/`, which OpenStack SDKs read before using a network
 /// endpoint.
 pub async fn version(headers: axum::http::HeaderMap) -> Json<Value> {
-    let href = crate::resources::base_url(&headers, "/v2.0/");
+    let href = crate::handlers::base_url(&headers, "/v2.0/");
     Json(json!({
         "version": {"id": "v2.0", "status": "CURRENT", "links": [{"href": href, "rel": "self"}]}
     }))

@@ -43,7 +43,7 @@ const VERSIONS: [&str; 31] = [
 /// Version discovery.
 #[utoipa::path(get, path = "/", tag = "versions", responses((status = 200, body = Versions)))]
 pub async fn root(headers: HeaderMap) -> Json<Versions> {
-    let href = crate::resources::base_url(&headers, "/v2");
+    let href = crate::handlers::base_url(&headers, "/v2");
     let last = VERSIONS.len() - 1;
     let versions = VERSIONS
         .iter()

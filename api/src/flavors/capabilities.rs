@@ -27,7 +27,7 @@ fn filtered(pairs: Vec<(String, String)>, raw: Option<&str>) -> Vec<Value> {
         .filter(|(n, _)| name.as_ref().is_none_or(|want| want == n))
         .filter(|(_, d)| description.as_ref().is_none_or(|want| want == d))
         .map(|(name, description)| Capability { name, description })
-        .map(|c| crate::listing::project(crate::resources::to_value(&c), &fields))
+        .map(|c| crate::listing::project(crate::handlers::to_value(&c), &fields))
         .collect()
 }
 

@@ -19,7 +19,9 @@ use crate::AppState;
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
-use crate::resources::{new_id, rooted, show_body, to_value};
+use crate::handlers::{rooted, show_body};
+use crate::service::new_id;
+use crate::shapes::to_value;
 
 /// What flavors and zones share.
 trait Selectable: CatalogRecord + Clone {

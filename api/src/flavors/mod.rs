@@ -21,8 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::handlers::base_url;
 use crate::listing::ListParams;
-use crate::resources::base_url;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
@@ -158,7 +158,7 @@ pub fn catalog_body<T: CatalogRecord>(
     let rendered: Vec<Value> = rendered.into_iter().map(|v| params.project(v)).collect();
     let mut map = Map::new();
     map.insert(plural.into(), Value::Array(rendered));
-    map.insert(links_key.into(), crate::resources::to_value(&links));
+    map.insert(links_key.into(), crate::handlers::to_value(&links));
     Value::Object(map)
 }
 

@@ -19,7 +19,9 @@ use crate::AppState;
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
-use crate::resources::{new_id, show_body, to_value};
+use crate::handlers::show_body;
+use crate::service::new_id;
+use crate::shapes::to_value;
 
 /// What the two profile kinds share.
 trait Profile: CatalogRecord + Clone {
@@ -217,12 +219,12 @@ async fn show<P: Profile>(state: &AppState, id: &str, raw: Option<&str>) -> Resu
 fn created<P: Profile>(profile: &P) -> (StatusCode, Json<Value>) {
     (
         StatusCode::CREATED,
-        Json(crate::resources::rooted(P::ROOT, profile.view())),
+        Json(crate::handlers::rooted(P::ROOT, profile.view())),
     )
 }
 
 fn updated<P: Profile>(profile: &P) -> Json<Value> {
-    Json(crate::resources::rooted(P::ROOT, profile.view()))
+    Json(crate::handlers::rooted(P::ROOT, profile.view()))
 }
 
 /// List flavor profiles.

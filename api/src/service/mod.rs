@@ -15,44 +15,30 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use fulcrum_core::Error;
 use fulcrum_core::driver::Providers;
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::Networks;
+use fulcrum_core::patch::Patch;
 use fulcrum_core::secrets::CertificateStore;
 use fulcrum_store::Store;
 use tokio::sync::Notify;
 
-pub use quotas::QuotaDefaults;
+use config::{ApiDefaults, QuotaDefaults};
 
+pub mod access;
+pub mod capabilities;
+pub mod config;
+pub mod health_monitors;
+pub mod l7policies;
+pub mod l7rules;
+pub mod listeners;
+pub mod members;
+pub mod pools;
 pub mod quotas;
-
-/// Defaults Octavia takes from its configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiDefaults {
-    /// Listener client inactivity timeout, ms.
-    pub timeout_client_data: i64,
-    /// Listener member connect timeout, ms.
-    pub timeout_member_connect: i64,
-    /// Listener member inactivity timeout, ms.
-    pub timeout_member_data: i64,
-    /// Listener content inspection timeout, ms.
-    pub timeout_tcp_inspect: i64,
-    /// Largest page a list returns; also the default page size.
-    pub pagination_max_limit: u64,
-}
-
-impl Default for ApiDefaults {
-    fn default() -> Self {
-        ApiDefaults {
-            timeout_client_data: 50_000,
-            timeout_member_connect: 5_000,
-            timeout_member_data: 50_000,
-            timeout_tcp_inspect: 0,
-            pagination_max_limit: 1000,
-        }
-    }
-}
+pub mod read;
+pub mod tls;
+pub mod write;
 
 /// What a [`Service`] is built from: the seams to the outside and the configured defaults.
 pub struct ServiceParts {
@@ -103,5 +89,20 @@ impl Service {
             quota_defaults: parts.quota_defaults,
             vip_cursor: AtomicU64::new(0),
         }
+    }
+}
+
+/// A fresh object id.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The new value of a field that may be changed but not cleared, if the request gives one; an
+/// explicit `null` is Octavia's 400 ("None is not a valid option for `field`").
+pub(crate) fn not_null<T>(patch: Patch<T>, field: &str) -> Result<Option<T>, Error> {
+    match patch {
+        Patch::Absent => Ok(None),
+        Patch::Null => Err(Error::invalid_option("None", field)),
+        Patch::Value(v) => Ok(Some(v)),
     }
 }

@@ -19,8 +19,8 @@ use fulcrum_store::Tx;
 use serde_json::Value;
 
 use super::to_value;
-use super::{health_monitors, l7policies, listeners, members, pools};
 use crate::AppState;
+use crate::service::{l7policies, listeners, pools};
 use crate::shapes::health_monitors::HealthMonitorView;
 use crate::shapes::l7policies::L7PolicyView;
 use crate::shapes::l7rules::L7RuleView;
@@ -136,14 +136,26 @@ fn plan_pool(
     spec: PoolSingleCreate,
 ) -> Result<PoolPlan, Error> {
     let (create, monitor, requested) = spec.into_create()?;
-    let pool = pools::build_pool(state, lb, create)?;
+    let pool = pools::build_pool(&state.service, lb, create)?;
     let monitor = monitor
-        .map(|h| health_monitors::build_monitor(state, &pool, lb, h.into_create(&pool.id)))
+        .map(|h| {
+            crate::service::health_monitors::build_monitor(
+                &state.service,
+                &pool,
+                lb,
+                h.into_create(&pool.id),
+            )
+        })
         .transpose()?;
     let mut members = Vec::new();
     for m in requested {
-        let m = members::build_member(state, &pool, m, monitor.is_some())?;
-        members::check_endpoint_free(&members, &m)?;
+        let m = crate::service::members::build_member(
+            state.service.networks.as_ref(),
+            &pool,
+            m,
+            monitor.is_some(),
+        )?;
+        crate::service::members::check_endpoint_free(&members, &m)?;
         members.push(m);
     }
     Ok(PoolPlan {
@@ -168,7 +180,7 @@ fn plan_listener(
     }
     let policies = spec.l7policies.take().unwrap_or_default();
     let create = spec.into_create(&lb.id, default_pool.map(|p| p.id.clone()));
-    let listener = listeners::build_listener(state, lb, create)?;
+    let listener = listeners::build_listener(&state.service, lb, create)?;
     listeners::check_port_free(graph.listeners.iter().map(|l| &l.listener), &listener)?;
     let mut plan = ListenerPlan {
         listener,
@@ -189,7 +201,7 @@ fn plan_policy(
 ) -> Result<(), Error> {
     let redirect = resolve(spec.redirect_pool.take(), graph)?;
     let create = spec.into_create(&plan.listener.id, redirect.map(|p| p.id.clone()));
-    let (mut policy, rules) = l7policies::build_policy(state, lb, &plan.listener, create)?;
+    let (mut policy, rules) = l7policies::build_policy(&state.service, lb, &plan.listener, create)?;
     if let Some(pool) = redirect.filter(|_| policy.redirect_pool_id.is_some()) {
         validate::listener_pool_protocols(plan.listener.protocol, pool.protocol)?;
     }

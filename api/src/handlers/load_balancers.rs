@@ -21,8 +21,7 @@ use serde_json::Value;
 
 use super::graph::{self, Graph};
 use super::{
-    commit_work, fetch_page, new_id, owner_for_create, page_body, rooted, show_body, to_value,
-    visible,
+    commit_work, new_id, owner_for_create, page_body, rooted, show_body, to_value, visible,
 };
 use crate::AppState;
 use crate::auth::RequestContext;
@@ -92,20 +91,16 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (params, lbs) = fetch_page::<LoadBalancer>(&state, &ctx, raw.as_deref(), &[]).await?;
-    let ids: Vec<&str> = lbs.iter().map(|l| l.id.as_str()).collect();
-    let related = super::related(&state, Kind::LoadBalancer, &ids).await?;
-    let rendered = lbs
-        .iter()
-        .map(|lb| to_value(&LoadBalancerView::new(lb.clone(), &related)))
-        .collect();
+    let page = state
+        .service
+        .list::<LoadBalancer>(&ctx, raw.as_deref())
+        .await?;
     Ok(Json(page_body(
-        &params,
+        page,
         &headers,
         uri.path(),
         "loadbalancers",
-        &lbs,
-        rendered,
+        LoadBalancerView::new,
     )))
 }
 
@@ -437,7 +432,10 @@ async fn create_load_balancer(
     for _ in 0..5 {
         let mut tx = state.service.store.begin().await?;
         let project = lb.project_id.as_deref();
-        crate::quotas::reserve(state, &mut tx, project, &graph.quota_counts()).await?;
+        state
+            .service
+            .reserve(&mut tx, project, &graph.quota_counts())
+            .await?;
         match tx.insert(&lb).await {
             Ok(()) => {
                 graph.insert(&mut tx).await?;

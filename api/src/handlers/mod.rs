@@ -1,0 +1,168 @@
+//! The HTTP handlers, one module per resource. A handler parses its request, calls one method of
+//! the [`Service`](crate::service::Service) with the caller's
+//! [`RequestContext`](crate::auth::RequestContext), and shapes what it returns into Octavia's
+//! response: root keys, `fields=`, paging links, status codes.
+
+pub mod graph;
+pub mod health_monitors;
+pub mod l7policies;
+pub mod l7rules;
+pub mod listeners;
+pub mod load_balancers;
+pub mod members;
+pub mod pools;
+pub mod quotas;
+
+use axum::http::HeaderMap;
+use fulcrum_core::Error;
+use fulcrum_core::model::{LoadBalancer, ProvisioningStatus};
+use fulcrum_store::{CatalogRecord, LockOutcome, Record, Tx, WorkAction};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::RequestContext;
+use crate::listing::ListParams;
+use crate::service::access::HasProject;
+pub(crate) use crate::service::access::owner_for_create;
+pub(crate) use crate::service::new_id;
+use crate::service::read::Page;
+use crate::shapes::Related;
+pub(crate) use crate::shapes::to_value;
+use crate::state::AppState;
+
+/// `http://host` of the request, for links.
+pub fn base_url(headers: &HeaderMap, path: &str) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}{path}")
+}
+
+/// Wrap a serialized object in its root key.
+pub fn rooted(root: &str, value: Value) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(root.to_string(), value);
+    Value::Object(map)
+}
+
+/// A single object body with `fields=` applied.
+pub fn show_body<T: Serialize>(root: &str, view: &T, raw: Option<&str>) -> Value {
+    let fields = crate::listing::fields_of(raw);
+    rooted(root, crate::listing::project(to_value(view), &fields))
+}
+
+/// The body of a list: `{"<plural>": [...], "<plural>_links": [...]}` with the page's objects as
+/// `view` shows them, `fields=` applied, and the paging links.
+pub fn page_body<T: Record, V: Serialize>(
+    page: Page<T>,
+    headers: &HeaderMap,
+    path: &str,
+    plural: &str,
+    view: impl Fn(T, &Related) -> V,
+) -> Value {
+    let links_key = format!("{plural}_links");
+    let first = page.items.first().map(|i| i.id().to_string());
+    let last = page.items.last().map(|i| i.id().to_string());
+    let count = page.items.len();
+    let rendered = page
+        .items
+        .into_iter()
+        .map(|item| to_value(&view(item, &page.related)))
+        .collect();
+    let markers = (count, first.as_deref(), last.as_deref());
+    list_body(
+        &page.params,
+        headers,
+        path,
+        (plural, &links_key),
+        markers,
+        rendered,
+    )
+}
+
+/// The body of a list of catalog rows (flavors, zones and their profiles), whose links Octavia
+/// names in the singular for profiles (`flavorprofile_links`).
+pub fn catalog_body<T: CatalogRecord>(
+    page: &Page<T>,
+    headers: &HeaderMap,
+    path: &str,
+    keys: (&str, &str),
+    view: impl Fn(&T) -> Value,
+) -> Value {
+    let markers = (
+        page.items.len(),
+        page.items.first().map(CatalogRecord::key),
+        page.items.last().map(CatalogRecord::key),
+    );
+    let rendered = page.items.iter().map(view).collect();
+    list_body(&page.params, headers, path, keys, markers, rendered)
+}
+
+/// `{"<items_key>": [...], "<links_key>": [...]}`; `markers` are the page's size and the keys
+/// of its first and last rows.
+fn list_body(
+    params: &ListParams,
+    headers: &HeaderMap,
+    path: &str,
+    (items_key, links_key): (&str, &str),
+    (count, first, last): (usize, Option<&str>, Option<&str>),
+    rendered: Vec<Value>,
+) -> Value {
+    let links = params.links(&base_url(headers, path), count, first, last);
+    let rendered: Vec<Value> = rendered.into_iter().map(|v| params.project(v)).collect();
+    let mut map = serde_json::Map::new();
+    map.insert(items_key.to_string(), Value::Array(rendered));
+    map.insert(links_key.to_string(), to_value(&links));
+    Value::Object(map)
+}
+
+/// oslo's `bool_from_string`: anything but a true-ish word is false.
+pub fn bool_from_string(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "t" | "y" | "on"
+    )
+}
+
+/// Load an object the request may act on ([`crate::service::Service`]'s check).
+pub async fn visible<T: Record + HasProject>(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<T, Error> {
+    state.service.visible(ctx, id).await
+}
+
+/// Take the write lock on a load balancer's tree for a change below it: the load balancer moves
+/// from ACTIVE to PENDING_UPDATE, or the request gets Octavia's 409.
+pub async fn lock_tree(tx: &mut Tx, load_balancer_id: &str) -> Result<LoadBalancer, Error> {
+    match tx
+        .lock_load_balancer(
+            load_balancer_id,
+            ProvisioningStatus::PendingUpdate,
+            &[ProvisioningStatus::Active],
+        )
+        .await?
+    {
+        LockOutcome::Locked(lb) => Ok(*lb),
+        LockOutcome::NotFound => Err(Error::not_found("Load Balancer", load_balancer_id)),
+        LockOutcome::Busy(_) => Err(Error::Immutable {
+            resource: "Load Balancer",
+            id: load_balancer_id.to_string(),
+        }),
+    }
+}
+
+/// Queue the tree for the reconciler, commit, and wake the local reconciler.
+pub async fn commit_work(
+    state: &AppState,
+    mut tx: Tx,
+    load_balancer_id: &str,
+    action: WorkAction,
+) -> Result<(), Error> {
+    tx.enqueue(load_balancer_id, action).await?;
+    tx.commit().await?;
+    state.service.work_ready.notify_one();
+    Ok(())
+}
