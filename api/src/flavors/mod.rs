@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use fulcrum_core::Error;
-use fulcrum_store::{
-    AvailabilityZone, AvailabilityZoneProfile, CatalogRecord, Flavor, FlavorProfile,
-};
+use fulcrum_store::CatalogRecord;
 use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -160,99 +158,4 @@ pub fn catalog_body<T: CatalogRecord>(
     map.insert(plural.into(), Value::Array(rendered));
     map.insert(links_key.into(), crate::handlers::to_value(&links));
     Value::Object(map)
-}
-
-/// What a load balancer create resolved its provider, flavor and zone to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
-    /// The provider to realize it.
-    pub provider: String,
-    /// The flavor, if one was selected.
-    pub flavor_id: Option<String>,
-    /// The availability zone, if one was selected.
-    pub availability_zone: Option<String>,
-}
-
-/// Resolve the `provider`, `flavor_id` and `availability_zone` of a load balancer create as
-/// Octavia does: the flavor must exist and be enabled, and its profile's provider is used when no
-/// provider is given or must match the one given; the zone must exist, be enabled and belong to
-/// the same provider. The provider must be enabled.
-pub async fn resolve_for_load_balancer(
-    state: &AppState,
-    provider: Option<&str>,
-    flavor_id: Option<&str>,
-    availability_zone: Option<&str>,
-) -> Result<Resolved, Error> {
-    let flavor_provider = match flavor_id {
-        Some(id) => Some(flavor_provider(state, id).await?),
-        None => None,
-    };
-    let provider = match (provider, flavor_provider) {
-        (Some(given), Some(of_flavor)) if given != of_flavor => {
-            return Err(Error::BadRequest(format!(
-                "Flavor '{}' is not compatible with provider '{given}'",
-                flavor_id.unwrap_or_default()
-            )));
-        }
-        (Some(given), _) => given.to_string(),
-        (None, Some(of_flavor)) => of_flavor,
-        (None, None) => state.service.providers.default_name().to_string(),
-    };
-    state.service.providers.get(&provider)?;
-    if let Some(zone) = availability_zone {
-        check_zone(state, zone, &provider).await?;
-    }
-    Ok(Resolved {
-        provider,
-        flavor_id: flavor_id.map(str::to_owned),
-        availability_zone: availability_zone.map(str::to_owned),
-    })
-}
-
-/// The provider of an enabled flavor.
-async fn flavor_provider(state: &AppState, id: &str) -> Result<String, Error> {
-    let flavor: Flavor = state
-        .service
-        .store
-        .catalog_get(id)
-        .await?
-        .ok_or_else(|| Error::validation("Invalid flavor_id."))?;
-    if !flavor.enabled {
-        return Err(Error::BadRequest(format!(
-            "The selected flavor is not allowed in this deployment: {id}"
-        )));
-    }
-    let profile: FlavorProfile = state
-        .service
-        .store
-        .catalog_get(&flavor.flavor_profile_id)
-        .await?
-        .ok_or_else(|| Error::validation("Invalid flavor_id."))?;
-    Ok(profile.provider_name)
-}
-
-/// An enabled zone whose profile belongs to `provider`.
-async fn check_zone(state: &AppState, name: &str, provider: &str) -> Result<(), Error> {
-    let zone: AvailabilityZone = state
-        .service
-        .store
-        .catalog_get(name)
-        .await?
-        .ok_or_else(|| Error::validation("Invalid availability zone."))?;
-    if !zone.enabled {
-        return Err(Error::BadRequest(format!(
-            "The selected availability_zone is not allowed in this deployment: {name}"
-        )));
-    }
-    let profile: Option<AvailabilityZoneProfile> = state
-        .service
-        .store
-        .catalog_get(&zone.availability_zone_profile_id)
-        .await?;
-    match profile {
-        Some(p) if p.provider_name == provider => Ok(()),
-        _ => Err(Error::BadRequest(format!(
-            "Availability zone '{name}' is not compatible with provider '{provider}'"
-        ))),
-    }
 }

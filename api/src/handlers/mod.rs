@@ -14,21 +14,14 @@ pub mod pools;
 pub mod quotas;
 
 use axum::http::HeaderMap;
-use fulcrum_core::Error;
-use fulcrum_core::model::{LoadBalancer, ProvisioningStatus};
-use fulcrum_store::{CatalogRecord, LockOutcome, Record, Tx, WorkAction};
+use fulcrum_store::{CatalogRecord, Record};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::auth::RequestContext;
 use crate::listing::ListParams;
-use crate::service::access::HasProject;
-pub(crate) use crate::service::access::owner_for_create;
-pub(crate) use crate::service::new_id;
 use crate::service::read::Page;
 use crate::shapes::Related;
 pub(crate) use crate::shapes::to_value;
-use crate::state::AppState;
 
 /// `http://host` of the request, for links.
 pub fn base_url(headers: &HeaderMap, path: &str) -> String {
@@ -123,46 +116,4 @@ pub fn bool_from_string(s: &str) -> bool {
         s.to_ascii_lowercase().as_str(),
         "true" | "1" | "yes" | "t" | "y" | "on"
     )
-}
-
-/// Load an object the request may act on ([`crate::service::Service`]'s check).
-pub async fn visible<T: Record + HasProject>(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-) -> Result<T, Error> {
-    state.service.visible(ctx, id).await
-}
-
-/// Take the write lock on a load balancer's tree for a change below it: the load balancer moves
-/// from ACTIVE to PENDING_UPDATE, or the request gets Octavia's 409.
-pub async fn lock_tree(tx: &mut Tx, load_balancer_id: &str) -> Result<LoadBalancer, Error> {
-    match tx
-        .lock_load_balancer(
-            load_balancer_id,
-            ProvisioningStatus::PendingUpdate,
-            &[ProvisioningStatus::Active],
-        )
-        .await?
-    {
-        LockOutcome::Locked(lb) => Ok(*lb),
-        LockOutcome::NotFound => Err(Error::not_found("Load Balancer", load_balancer_id)),
-        LockOutcome::Busy(_) => Err(Error::Immutable {
-            resource: "Load Balancer",
-            id: load_balancer_id.to_string(),
-        }),
-    }
-}
-
-/// Queue the tree for the reconciler, commit, and wake the local reconciler.
-pub async fn commit_work(
-    state: &AppState,
-    mut tx: Tx,
-    load_balancer_id: &str,
-    action: WorkAction,
-) -> Result<(), Error> {
-    tx.enqueue(load_balancer_id, action).await?;
-    tx.commit().await?;
-    state.service.work_ready.notify_one();
-    Ok(())
 }

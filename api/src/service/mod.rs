@@ -29,15 +29,19 @@ use config::{ApiDefaults, QuotaDefaults};
 pub mod access;
 pub mod capabilities;
 pub mod config;
+pub mod flavors;
+pub mod graph;
 pub mod health_monitors;
 pub mod l7policies;
 pub mod l7rules;
 pub mod listeners;
+pub mod load_balancers;
 pub mod members;
 pub mod pools;
 pub mod quotas;
 pub mod read;
 pub mod tls;
+pub mod vip;
 pub mod write;
 
 /// What a [`Service`] is built from: the seams to the outside and the configured defaults.

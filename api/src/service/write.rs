@@ -5,7 +5,7 @@
 //! same transaction, before the lock.
 
 use fulcrum_core::Error;
-use fulcrum_core::model::{Kind, L7Policy, Pool, ProvisioningStatus};
+use fulcrum_core::model::{Kind, L7Policy, LoadBalancer, Pool, ProvisioningStatus};
 use fulcrum_store::{LockOutcome, Record, Tx, WorkAction};
 
 use super::Service;
@@ -166,6 +166,24 @@ impl Change<'_> {
     /// Take the write lock of `parent`.
     pub(crate) async fn lock(&mut self, parent: Parent<'_>) -> Result<(), Error> {
         parent.lock(&mut self.tx).await
+    }
+
+    /// Move a load balancer itself to `to` if it is in one of `from`, or Octavia's 409 naming
+    /// the state it is in.
+    pub(crate) async fn lock_load_balancer(
+        &mut self,
+        id: &str,
+        to: ProvisioningStatus,
+        from: &[ProvisioningStatus],
+    ) -> Result<LoadBalancer, Error> {
+        match self.tx.lock_load_balancer(id, to, from).await? {
+            LockOutcome::Locked(lb) => Ok(*lb),
+            LockOutcome::NotFound => Err(Error::not_found("Load Balancer", id)),
+            LockOutcome::Busy(status) => Err(Error::InvalidState {
+                status: status.to_string(),
+                id: id.to_string(),
+            }),
+        }
     }
 
     /// Count `wanted` new objects against `project`'s quotas ([`Service::reserve`]).
