@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{AuthError, Authenticator, RequestContext};
+use super::RequestContext;
+use super::authenticator::{AuthError, Authenticator};
 use crate::fault::fault;
 use crate::policy::actions::{Governed, PUBLIC_PATHS, TargetFrom, for_route};
 use crate::policy::{FORBIDDEN, Policy};

@@ -3,6 +3,9 @@
 //! [`RequestContext`](crate::auth::RequestContext), and shapes what it returns into Octavia's
 //! response: root keys, `fields=`, paging links, status codes.
 
+pub mod amphorae;
+pub mod capabilities;
+pub mod flavors;
 pub mod graph;
 pub mod health_monitors;
 pub mod l7policies;
@@ -10,18 +13,25 @@ pub mod l7rules;
 pub mod listeners;
 pub mod load_balancers;
 pub mod members;
+pub mod neutron;
 pub mod pools;
+pub mod profiles;
+pub mod providers;
 pub mod quotas;
+pub mod versions;
 
-use axum::http::HeaderMap;
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use fulcrum_core::Error;
 use fulcrum_store::{CatalogRecord, Record};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::listing::ListParams;
+use crate::service::catalog::CatalogEntry;
 use crate::service::read::Page;
-use crate::shapes::Related;
-pub(crate) use crate::shapes::to_value;
+use crate::shapes::{CatalogView, Related, to_value};
+use crate::state::AppState;
 
 /// `http://host` of the request, for links.
 pub fn base_url(headers: &HeaderMap, path: &str) -> String {
@@ -76,20 +86,42 @@ pub fn page_body<T: Record, V: Serialize>(
 
 /// The body of a list of catalog rows (flavors, zones and their profiles), whose links Octavia
 /// names in the singular for profiles (`flavorprofile_links`).
-pub fn catalog_body<T: CatalogRecord>(
-    page: &Page<T>,
+pub async fn catalog_list<T: CatalogView>(
+    state: &AppState,
     headers: &HeaderMap,
     path: &str,
-    keys: (&str, &str),
-    view: impl Fn(&T) -> Value,
-) -> Value {
+    raw: Option<&str>,
+) -> Result<Value, Error> {
+    let page = state.service.list_catalog::<T>(raw).await?;
     let markers = (
         page.items.len(),
         page.items.first().map(CatalogRecord::key),
         page.items.last().map(CatalogRecord::key),
     );
-    let rendered = page.items.iter().map(view).collect();
-    list_body(&page.params, headers, path, keys, markers, rendered)
+    let rendered = page.items.iter().map(T::view).collect();
+    Ok(list_body(
+        &page.params,
+        headers,
+        path,
+        T::PLURAL,
+        markers,
+        rendered,
+    ))
+}
+
+/// The body of one catalog row, `fields=` applied.
+pub async fn catalog_show<T: CatalogView + CatalogEntry>(
+    state: &AppState,
+    key: &str,
+    raw: Option<&str>,
+) -> Result<Value, Error> {
+    let row: T = state.service.catalog_entry(key).await?;
+    Ok(show_body(T::ROOT, &row.view(), raw))
+}
+
+/// `201 Created` with a new catalog row.
+pub fn created<T: CatalogView>(row: &T) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(rooted(T::ROOT, row.view())))
 }
 
 /// `{"<items_key>": [...], "<links_key>": [...]}`; `markers` are the page's size and the keys

@@ -5,8 +5,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
@@ -99,12 +97,4 @@ pub async fn defaults(
     Ok(Json(QuotaBody {
         quota: QuotaView::new(&project_id, &limits),
     }))
-}
-
-/// The routes of this module.
-pub fn router() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(show, update, delete))
-        .routes(routes!(defaults))
 }

@@ -28,6 +28,7 @@ use config::{ApiDefaults, QuotaDefaults};
 
 pub mod access;
 pub mod capabilities;
+pub mod catalog;
 pub mod config;
 pub mod flavors;
 pub mod graph;
@@ -37,7 +38,10 @@ pub mod l7rules;
 pub mod listeners;
 pub mod load_balancers;
 pub mod members;
+pub mod networks;
 pub mod pools;
+pub mod profiles;
+pub mod providers;
 pub mod quotas;
 pub mod read;
 pub mod tls;

@@ -1,12 +1,12 @@
 //! `/v2/lbaas/providers`: the enabled drivers, by the names clients select them with.
 
-use crate::shapes::providers::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 
-use crate::AppState;
+use crate::shapes::providers::{Provider, ProviderList};
+use crate::state::AppState;
 
 /// List the enabled providers.
 #[utoipa::path(get, path = "/v2/lbaas/providers", tag = "providers",
@@ -14,12 +14,9 @@ use crate::AppState;
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ProviderList> {
     let providers = state
         .service
-        .providers
-        .all()
-        .map(|d| Provider {
-            name: d.name().to_owned(),
-            description: d.description().to_owned(),
-        })
+        .providers()
+        .into_iter()
+        .map(|(name, description)| Provider { name, description })
         .collect();
     Json(ProviderList { providers })
 }

@@ -1,9 +1,10 @@
 //! Version discovery: `GET /` lists the API versions as Octavia does; `GET /v2` answers `"v2"`.
 
-use crate::shapes::versions::*;
 use axum::Json;
 use axum::http::HeaderMap;
 use serde_json::Value;
+
+use crate::shapes::versions::{Version, Versions};
 
 /// Octavia's microversions v2.0 … v2.30 by the date each was introduced; the last is current.
 const VERSIONS: [&str; 31] = [
@@ -43,7 +44,7 @@ const VERSIONS: [&str; 31] = [
 /// Version discovery.
 #[utoipa::path(get, path = "/", tag = "versions", responses((status = 200, body = Versions)))]
 pub async fn root(headers: HeaderMap) -> Json<Versions> {
-    let href = crate::handlers::base_url(&headers, "/v2");
+    let href = super::base_url(&headers, "/v2");
     let last = VERSIONS.len() - 1;
     let versions = VERSIONS
         .iter()

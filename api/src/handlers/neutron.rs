@@ -3,23 +3,21 @@
 //! names through Neutron, so a standalone Fulcrum answers these itself. Ports are the VIP ports of
 //! load balancers.
 
-use crate::shapes::neutron::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use fulcrum_core::model::LoadBalancer;
-use fulcrum_store::ListQuery;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::auth::RequestContext;
 use crate::fault::ApiResult;
+use crate::shapes::neutron::NeutronFilter;
+use crate::state::AppState;
 
 /// The Neutron version document at `/v2.0/`, which OpenStack SDKs read before using a network
 /// endpoint.
 pub async fn version(headers: axum::http::HeaderMap) -> Json<Value> {
-    let href = crate::handlers::base_url(&headers, "/v2.0/");
+    let href = super::base_url(&headers, "/v2.0/");
     Json(json!({
         "version": {"id": "v2.0", "status": "CURRENT", "links": [{"href": href, "rel": "self"}]}
     }))
@@ -32,19 +30,13 @@ pub async fn networks(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
 ) -> Json<Value> {
-    let subnets = state.service.networks.subnets();
     let items: Vec<Value> = state
         .service
-        .networks
         .networks()
         .into_iter()
-        .filter(|n| filter.keeps(&n.id, &n.name, Some(&n.id)))
-        .map(|n| {
-            let ids: Vec<&str> = subnets
-                .iter()
-                .filter(|s| s.network_id == n.id)
-                .map(|s| s.id.as_str())
-                .collect();
+        .filter(|(n, _)| filter.keeps(&n.id, &n.name, Some(&n.id)))
+        .map(|(n, subnets)| {
+            let ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
             json!({
                 "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": true,
                 "shared": true, "subnets": ids, "router:external": false, "tags": [],
@@ -63,7 +55,6 @@ pub async fn subnets(
 ) -> Json<Value> {
     let items: Vec<Value> = state
         .service
-        .networks
         .subnets()
         .into_iter()
         .filter(|s| filter.keeps(&s.id, &s.name, Some(&s.network_id)))
@@ -87,17 +78,7 @@ pub async fn ports(
     ctx: RequestContext,
     Query(filter): Query<NeutronFilter>,
 ) -> ApiResult<Json<Value>> {
-    let mut query = ListQuery {
-        limit: None,
-        ..Default::default()
-    };
-    if let Some(id) = &filter.id {
-        query.filters.push(("vip_port_id".into(), id.clone()));
-    }
-    if let Some(project) = ctx.list_scope(None)? {
-        query.filters.push(("project_id".into(), project));
-    }
-    let lbs: Vec<LoadBalancer> = state.service.store.list(&query).await?;
+    let lbs = state.service.vip_ports(&ctx, filter.id.as_deref()).await?;
     let items: Vec<Value> = lbs
         .into_iter()
         .map(|lb| (format!("octavia-lb-{}", lb.id), lb))

@@ -1,17 +1,17 @@
 //! `GET /v2/lbaas/providers/{provider}/flavor_capabilities` and
 //! `.../availability_zone_capabilities`: the metadata keys a provider's profiles may hold.
 
-use crate::shapes::capabilities::*;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use fulcrum_core::Error;
 use serde_json::Value;
 
-use crate::AppState;
 use crate::auth::RequestContext;
 use crate::fault::ApiResult;
+use crate::shapes::capabilities::{AvailabilityZoneCapabilities, Capability, FlavorCapabilities};
+use crate::shapes::to_value;
+use crate::state::AppState;
 
 /// Capabilities filtered by the `name` and `description` query parameters and projected with
 /// `fields`, as Octavia does.
@@ -27,22 +27,8 @@ fn filtered(pairs: Vec<(String, String)>, raw: Option<&str>) -> Vec<Value> {
         .filter(|(n, _)| name.as_ref().is_none_or(|want| want == n))
         .filter(|(_, d)| description.as_ref().is_none_or(|want| want == d))
         .map(|(name, description)| Capability { name, description })
-        .map(|c| crate::listing::project(crate::handlers::to_value(&c), &fields))
+        .map(|c| crate::listing::project(to_value(&c), &fields))
         .collect()
-}
-
-/// The capabilities of an enabled provider, for administrators.
-fn capabilities_of(
-    state: &AppState,
-    provider: &str,
-    zone: bool,
-) -> Result<Vec<(String, String)>, Error> {
-    let driver = state.service.providers.get(provider)?;
-    Ok(if zone {
-        driver.availability_zone_capabilities()
-    } else {
-        driver.flavor_capabilities()
-    })
 }
 
 /// The flavor metadata keys a provider supports.
@@ -56,7 +42,7 @@ pub async fn flavor_capabilities(
     Path(provider): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = capabilities_of(&state, &provider, false)?;
+    let pairs = state.service.provider_capabilities(&provider, false)?;
     Ok(Json(
         serde_json::json!({ "flavor_capabilities": filtered(pairs, raw.as_deref()) }),
     ))
@@ -74,7 +60,7 @@ pub async fn availability_zone_capabilities(
     Path(provider): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = capabilities_of(&state, &provider, true)?;
+    let pairs = state.service.provider_capabilities(&provider, true)?;
     Ok(Json(serde_json::json!({
         "availability_zone_capabilities": filtered(pairs, raw.as_deref())
     })))

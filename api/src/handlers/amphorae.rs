@@ -1,17 +1,12 @@
 //! `/v2/octavia/amphorae`: answered as Octavia answers it when no amphora provider is enabled.
 //! Fulcrum's drivers run no amphorae, so the list is empty and every amphora is unknown.
 
-use crate::shapes::amphorae::*;
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::Path;
 use fulcrum_core::Error;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::fault::ApiResult;
+use crate::shapes::amphorae::AmphoraList;
 
 /// List amphorae (none).
 #[utoipa::path(get, path = "/v2/octavia/amphorae", tag = "amphorae",
@@ -37,12 +32,4 @@ pub async fn show(Path(id): Path<String>) -> ApiResult<Json<AmphoraList>> {
     responses((status = 404, body = crate::fault::Fault)))]
 pub async fn failover(Path(id): Path<String>) -> ApiResult<Json<AmphoraList>> {
     Err(Error::not_found("Amphora", id).into())
-}
-
-/// The routes of this module.
-pub fn router() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(show))
-        .routes(routes!(failover))
 }
