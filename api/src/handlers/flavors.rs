@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use fulcrum_store::{AvailabilityZone, Flavor};
 use serde_json::Value;
 
-use super::{catalog_list, catalog_show, created, rooted};
+use super::{ListRequest, catalog_list, catalog_show, created, rooted};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -24,13 +24,9 @@ use crate::state::AppState;
     responses((status = 200, description = "`{\"flavors\": [...], \"flavors_links\": [...]}`")))]
 pub async fn list_flavors(
     State(state): State<Arc<AppState>>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        catalog_list::<Flavor>(&state, &headers, uri.path(), raw.as_deref()).await?,
-    ))
+    Ok(Json(catalog_list::<Flavor>(&state, &list).await?))
 }
 
 /// Create a flavor.
@@ -96,13 +92,9 @@ pub async fn delete_flavor(
     responses((status = 200, description = "`{\"availability_zones\": [...], \"availability_zones_links\": [...]}`")))]
 pub async fn list_zones(
     State(state): State<Arc<AppState>>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        catalog_list::<AvailabilityZone>(&state, &headers, uri.path(), raw.as_deref()).await?,
-    ))
+    Ok(Json(catalog_list::<AvailabilityZone>(&state, &list).await?))
 }
 
 /// Create an availability zone.

@@ -1,7 +1,7 @@
 //! Octavia's full response to a graph create (`LoadBalancerFullResponse`): the load balancer with
 //! the full objects it was created with instead of their ids.
 
-use fulcrum_core::model::{L7Policy, L7Rule, LoadBalancer};
+use fulcrum_core::model::{Kind, L7Policy, L7Rule, LoadBalancer};
 use serde_json::Value;
 
 use crate::service::graph::{Graph, ListenerPlan, PoolPlan};
@@ -13,7 +13,6 @@ use crate::shapes::load_balancers::LoadBalancerView;
 use crate::shapes::members::MemberView;
 use crate::shapes::pools::PoolView;
 use crate::shapes::{Related, to_value};
-use fulcrum_core::model::Kind;
 
 /// Octavia's `LoadBalancerFullResponse`: the view of the load balancer whose `listeners` and
 /// `pools` are the full objects its graph create made.

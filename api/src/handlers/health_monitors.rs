@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use fulcrum_core::model::HealthMonitor;
 use serde_json::Value;
 
-use super::{page_body, show_body};
+use super::{ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -24,21 +24,15 @@ use crate::state::AppState;
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
     let page = state
         .service
-        .list::<HealthMonitor>(&ctx, raw.as_deref())
+        .list::<HealthMonitor>(&ctx, list.query())
         .await?;
-    Ok(Json(page_body(
-        page,
-        &headers,
-        uri.path(),
-        "healthmonitors",
-        |h, _| HealthMonitorView::new(h),
-    )))
+    Ok(Json(list.page_body(page, "healthmonitors", |h, _| {
+        HealthMonitorView::new(h)
+    })))
 }
 
 /// Show one health monitor.

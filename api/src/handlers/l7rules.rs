@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{page_body, show_body};
+use super::{ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -22,21 +22,15 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Path(l7policy_id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
     let page = state
         .service
-        .list_rules(&ctx, &l7policy_id, raw.as_deref())
+        .list_rules(&ctx, &l7policy_id, list.query())
         .await?;
-    Ok(Json(page_body(
-        page,
-        &headers,
-        uri.path(),
-        "rules",
-        |r, _| L7RuleView::from(r),
-    )))
+    Ok(Json(
+        list.page_body(page, "rules", |r, _| L7RuleView::from(r)),
+    ))
 }
 
 /// Show one rule of a policy.

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
 use fulcrum_core::Error;
 use fulcrum_core::model::LoadBalancer;
 use serde_json::Value;
 
 use super::graph::full_view;
-use super::{bool_from_string, page_body, rooted, show_body};
+use super::{ListRequest, bool_from_string, rooted, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -56,18 +56,14 @@ async fn cached_view(
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
     let page = state
         .service
-        .list::<LoadBalancer>(&ctx, raw.as_deref())
+        .list::<LoadBalancer>(&ctx, list.query())
         .await?;
-    Ok(Json(page_body(
+    Ok(Json(list.page_body(
         page,
-        &headers,
-        uri.path(),
         "loadbalancers",
         LoadBalancerView::new,
     )))

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{bool_from_string, page_body, show_body};
+use super::{ListRequest, bool_from_string, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -23,22 +23,16 @@ use crate::state::AppState;
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(pool_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
     let page = state
         .service
-        .list_members(&ctx, &pool_id, raw.as_deref())
+        .list_members(&ctx, &pool_id, list.query())
         .await?;
-    Ok(Json(page_body(
-        page,
-        &headers,
-        uri.path(),
-        "members",
-        |m, _| MemberView::new(m),
-    )))
+    Ok(Json(
+        list.page_body(page, "members", |m, _| MemberView::new(m)),
+    ))
 }
 
 /// Show one member of a pool.

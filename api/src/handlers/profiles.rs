@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use fulcrum_store::{AvailabilityZoneProfile, FlavorProfile};
 use serde_json::Value;
 
-use super::{catalog_list, catalog_show, created, rooted};
+use super::{ListRequest, catalog_list, catalog_show, created, rooted};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -28,13 +28,9 @@ use crate::state::AppState;
 pub async fn list_flavor_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        catalog_list::<FlavorProfile>(&state, &headers, uri.path(), raw.as_deref()).await?,
-    ))
+    Ok(Json(catalog_list::<FlavorProfile>(&state, &list).await?))
 }
 
 /// Create a flavor profile; its `flavor_data` must be accepted by the provider's driver.
@@ -105,13 +101,10 @@ pub async fn delete_flavor_profile(
 pub async fn list_az_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    list: ListRequest,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        catalog_list::<AvailabilityZoneProfile>(&state, &headers, uri.path(), raw.as_deref())
-            .await?,
+        catalog_list::<AvailabilityZoneProfile>(&state, &list).await?,
     ))
 }
 

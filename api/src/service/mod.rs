@@ -71,16 +71,16 @@ pub struct ServiceParts {
 /// The domain operations of the API, over the store and the other seams. Its methods live in
 /// the module of the resource they act on.
 pub struct Service {
-    pub(crate) store: Store,
-    pub(crate) networks: Arc<dyn Networks>,
-    pub(crate) providers: Providers,
-    pub(crate) certificates: Arc<dyn CertificateStore>,
-    pub(crate) events: EventBus,
-    pub(crate) work_ready: Arc<Notify>,
-    pub(crate) defaults: ApiDefaults,
-    pub(crate) quota_defaults: QuotaDefaults,
+    store: Store,
+    networks: Arc<dyn Networks>,
+    providers: Providers,
+    certificates: Arc<dyn CertificateStore>,
+    events: EventBus,
+    work_ready: Arc<Notify>,
+    defaults: ApiDefaults,
+    quota_defaults: QuotaDefaults,
     /// Where the next VIP search starts (a hint; the store decides what is free).
-    pub(crate) vip_cursor: AtomicU64,
+    vip_cursor: AtomicU64,
 }
 
 impl Service {

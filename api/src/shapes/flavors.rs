@@ -15,10 +15,8 @@ pub struct CreateFlavor {
     /// Name (unique).
     pub name: String,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// Its flavor profile.
     pub flavor_profile_id: String,
@@ -79,10 +77,8 @@ pub struct CreateZone {
     /// Name (the key).
     pub name: String,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// Its availability zone profile.
     pub availability_zone_profile_id: String,

@@ -28,39 +28,23 @@ use super::pools::CreatePool;
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PoolSingleCreate {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub protocol: Option<PoolProtocol>,
-    #[serde(default)]
     pub lb_algorithm: Option<LbAlgorithm>,
-    #[serde(default)]
     pub session_persistence: Option<SessionPersistence>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub tls_container_ref: Option<String>,
-    #[serde(default)]
     pub ca_tls_container_ref: Option<String>,
-    #[serde(default)]
     pub crl_container_ref: Option<String>,
-    #[serde(default)]
     pub tls_enabled: Option<bool>,
-    #[serde(default)]
     pub tls_ciphers: Option<String>,
-    #[serde(default)]
     pub tls_versions: Option<Vec<String>>,
-    #[serde(default)]
     pub alpn_protocols: Option<Vec<String>>,
     /// Its health monitor.
-    #[serde(default)]
     pub healthmonitor: Option<HealthMonitorSingleCreate>,
     /// Its members.
-    #[serde(default)]
     pub members: Option<Vec<CreateMember>>,
 }
 
@@ -74,23 +58,14 @@ pub struct HealthMonitorSingleCreate {
     pub delay: i64,
     pub timeout: i64,
     pub max_retries: i64,
-    #[serde(default)]
     pub max_retries_down: Option<i64>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub http_method: Option<HttpMethod>,
-    #[serde(default)]
     pub url_path: Option<String>,
-    #[serde(default)]
     pub expected_codes: Option<String>,
-    #[serde(default)]
     pub http_version: Option<f64>,
-    #[serde(default)]
     pub domain_name: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -101,58 +76,33 @@ pub struct HealthMonitorSingleCreate {
 pub struct ListenerSingleCreate {
     pub protocol: ListenerProtocol,
     pub protocol_port: i64,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub connection_limit: Option<i64>,
-    #[serde(default)]
     pub default_tls_container_ref: Option<String>,
-    #[serde(default)]
     pub sni_container_refs: Option<Vec<String>>,
     /// An existing pool: none can exist on a load balancer being created (404).
-    #[serde(default)]
     pub default_pool_id: Option<String>,
     /// Its default pool: a full definition or the name of one in `pools`.
-    #[serde(default)]
     pub default_pool: Option<PoolSingleCreate>,
     /// Its L7 policies.
-    #[serde(default)]
     pub l7policies: Option<Vec<L7PolicySingleCreate>>,
-    #[serde(default)]
     pub insert_headers: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub timeout_client_data: Option<i64>,
-    #[serde(default)]
     pub timeout_member_connect: Option<i64>,
-    #[serde(default)]
     pub timeout_member_data: Option<i64>,
-    #[serde(default)]
     pub timeout_tcp_inspect: Option<i64>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub client_ca_tls_container_ref: Option<String>,
-    #[serde(default)]
     pub client_authentication: Option<ClientAuthentication>,
-    #[serde(default)]
     pub client_crl_container_ref: Option<String>,
-    #[serde(default)]
     pub allowed_cidrs: Option<Vec<String>>,
-    #[serde(default)]
     pub tls_ciphers: Option<String>,
-    #[serde(default)]
     pub tls_versions: Option<Vec<String>>,
-    #[serde(default)]
     pub alpn_protocols: Option<Vec<String>>,
-    #[serde(default)]
     pub hsts_max_age: Option<i64>,
-    #[serde(default)]
     pub hsts_include_subdomains: Option<bool>,
-    #[serde(default)]
     pub hsts_preload: Option<bool>,
 }
 
@@ -162,27 +112,17 @@ pub struct ListenerSingleCreate {
 #[allow(missing_docs)]
 pub struct L7PolicySingleCreate {
     pub action: L7PolicyAction,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
     /// The pool to redirect to: a full definition or the name of one in the request.
-    #[serde(default)]
     pub redirect_pool: Option<PoolSingleCreate>,
-    #[serde(default)]
     pub redirect_url: Option<String>,
-    #[serde(default)]
     pub redirect_prefix: Option<String>,
-    #[serde(default)]
     pub redirect_http_code: Option<i64>,
-    #[serde(default)]
     pub position: Option<i64>,
     /// Its rules.
-    #[serde(default)]
     pub rules: Option<Vec<CreateL7Rule>>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
 }
 

@@ -21,27 +21,16 @@ pub struct CreateHealthMonitor {
     pub delay: i64,
     pub timeout: i64,
     pub max_retries: i64,
-    #[serde(default)]
     pub max_retries_down: Option<i64>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub http_method: Option<HttpMethod>,
-    #[serde(default)]
     pub url_path: Option<String>,
-    #[serde(default)]
     pub expected_codes: Option<String>,
-    #[serde(default)]
     pub http_version: Option<f64>,
-    #[serde(default)]
     pub domain_name: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub project_id: Option<String>,
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 

@@ -16,29 +16,17 @@ use crate::listing::Link;
 pub struct CreateL7Policy {
     pub listener_id: String,
     pub action: L7PolicyAction,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub redirect_pool_id: Option<String>,
-    #[serde(default)]
     pub redirect_url: Option<String>,
-    #[serde(default)]
     pub redirect_prefix: Option<String>,
-    #[serde(default)]
     pub redirect_http_code: Option<i64>,
-    #[serde(default)]
     pub position: Option<i64>,
-    #[serde(default)]
     pub rules: Option<Vec<CreateL7Rule>>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub project_id: Option<String>,
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 

@@ -17,17 +17,11 @@ pub struct CreateL7Rule {
     pub kind: L7RuleType,
     pub compare_type: L7CompareType,
     pub value: String,
-    #[serde(default)]
     pub key: Option<String>,
-    #[serde(default)]
     pub invert: Option<bool>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub project_id: Option<String>,
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 

@@ -23,79 +23,54 @@ pub struct CreateListener {
     /// Port on the VIP.
     pub protocol_port: i64,
     /// Name.
-    #[serde(default)]
     pub name: Option<String>,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
     /// Whether it serves (default true).
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
     /// Max connections (-1 unlimited).
-    #[serde(default)]
     pub connection_limit: Option<i64>,
     /// Certificate for TERMINATED_HTTPS.
-    #[serde(default)]
     pub default_tls_container_ref: Option<String>,
     /// SNI certificates.
-    #[serde(default)]
     pub sni_container_refs: Option<Vec<String>>,
     /// Default pool.
-    #[serde(default)]
     pub default_pool_id: Option<String>,
     /// Headers to insert.
-    #[serde(default)]
     pub insert_headers: Option<BTreeMap<String, String>>,
     /// Client inactivity timeout, ms.
-    #[serde(default)]
     pub timeout_client_data: Option<i64>,
     /// Member connect timeout, ms.
-    #[serde(default)]
     pub timeout_member_connect: Option<i64>,
     /// Member inactivity timeout, ms.
-    #[serde(default)]
     pub timeout_member_data: Option<i64>,
     /// Inspection timeout, ms.
-    #[serde(default)]
     pub timeout_tcp_inspect: Option<i64>,
     /// Tags.
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
     /// Client CA.
-    #[serde(default)]
     pub client_ca_tls_container_ref: Option<String>,
     /// Client certificate mode.
-    #[serde(default)]
     pub client_authentication: Option<ClientAuthentication>,
     /// Client CRL.
-    #[serde(default)]
     pub client_crl_container_ref: Option<String>,
     /// Allowed source CIDRs.
-    #[serde(default)]
     pub allowed_cidrs: Option<Vec<String>>,
     /// Cipher string.
-    #[serde(default)]
     pub tls_ciphers: Option<String>,
     /// TLS versions.
-    #[serde(default)]
     pub tls_versions: Option<Vec<String>>,
     /// ALPN protocols.
-    #[serde(default)]
     pub alpn_protocols: Option<Vec<String>>,
     /// HSTS max-age.
-    #[serde(default)]
     pub hsts_max_age: Option<i64>,
     /// HSTS includeSubDomains.
-    #[serde(default)]
     pub hsts_include_subdomains: Option<bool>,
     /// HSTS preload.
-    #[serde(default)]
     pub hsts_preload: Option<bool>,
     /// Ignored: the project is the load balancer's.
-    #[serde(default)]
     pub project_id: Option<String>,
     /// Ignored alias of `project_id`.
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 

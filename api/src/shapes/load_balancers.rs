@@ -15,52 +15,36 @@ use crate::listing::Link;
 #[serde(deny_unknown_fields)]
 pub struct CreateLoadBalancer {
     /// Name.
-    #[serde(default)]
     pub name: Option<String>,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
     /// Whether it should serve (default true).
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
     /// A specific VIP address.
-    #[serde(default)]
     pub vip_address: Option<String>,
     /// An existing port for the VIP.
-    #[serde(default)]
     pub vip_port_id: Option<String>,
     /// The subnet to take the VIP from.
-    #[serde(default)]
     pub vip_subnet_id: Option<String>,
     /// The network to take the VIP from.
-    #[serde(default)]
     pub vip_network_id: Option<String>,
     /// QoS policy of the VIP port.
-    #[serde(default)]
     pub vip_qos_policy_id: Option<String>,
     /// Owning project (admins; otherwise the caller's).
-    #[serde(default)]
     pub project_id: Option<String>,
     /// Deprecated alias of `project_id`.
-    #[serde(default)]
     pub tenant_id: Option<String>,
     /// Provider to realize it (default from configuration).
-    #[serde(default)]
     pub provider: Option<String>,
     /// Tags.
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
     /// Flavor.
-    #[serde(default)]
     pub flavor_id: Option<String>,
     /// Availability zone.
-    #[serde(default)]
     pub availability_zone: Option<String>,
     /// Listeners to create with it (graph create), each with its default pool and L7 policies.
-    #[serde(default)]
     pub listeners: Option<Vec<ListenerSingleCreate>>,
     /// Pools to create with it (graph create), each with its members and health monitor.
-    #[serde(default)]
     pub pools: Option<Vec<PoolSingleCreate>>,
 }
 
@@ -204,6 +188,5 @@ pub struct LoadBalancerList {
 #[derive(Debug, Default, Deserialize)]
 pub struct DeleteParams {
     /// Delete everything below it too.
-    #[serde(default)]
     pub cascade: Option<String>,
 }

@@ -15,27 +15,16 @@ use crate::listing::Link;
 pub struct CreateMember {
     pub address: String,
     pub protocol_port: i64,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub weight: Option<i64>,
-    #[serde(default)]
     pub backup: Option<bool>,
-    #[serde(default)]
     pub subnet_id: Option<String>,
-    #[serde(default)]
     pub monitor_port: Option<i64>,
-    #[serde(default)]
     pub monitor_address: Option<String>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub request_sriov: Option<bool>,
-    #[serde(default)]
     pub project_id: Option<String>,
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 
@@ -91,7 +80,6 @@ impl Rooted for BatchMembers {
 #[derive(Debug, Default, Deserialize)]
 pub struct BatchParams {
     /// Only add and update members; leave the others alone.
-    #[serde(default)]
     pub additive_only: Option<String>,
 }
 

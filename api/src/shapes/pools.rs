@@ -17,37 +17,21 @@ use crate::listing::Link;
 pub struct CreatePool {
     pub protocol: PoolProtocol,
     pub lb_algorithm: LbAlgorithm,
-    #[serde(default)]
     pub loadbalancer_id: Option<String>,
-    #[serde(default)]
     pub listener_id: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub admin_state_up: Option<bool>,
-    #[serde(default)]
     pub session_persistence: Option<SessionPersistence>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub tls_container_ref: Option<String>,
-    #[serde(default)]
     pub ca_tls_container_ref: Option<String>,
-    #[serde(default)]
     pub crl_container_ref: Option<String>,
-    #[serde(default)]
     pub tls_enabled: Option<bool>,
-    #[serde(default)]
     pub tls_ciphers: Option<String>,
-    #[serde(default)]
     pub tls_versions: Option<Vec<String>>,
-    #[serde(default)]
     pub alpn_protocols: Option<Vec<String>>,
-    #[serde(default)]
     pub project_id: Option<String>,
-    #[serde(default)]
     pub tenant_id: Option<String>,
 }
 
