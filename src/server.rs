@@ -179,11 +179,11 @@ pub async fn serve(
         store: store.clone(),
         networks: Arc::new(networks),
         providers: providers.clone(),
-        certificates: certificates(&config),
-        events: events.clone(),
-        work_ready: work_ready.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
+        certificates: certificates(&config),
+        work_ready: work_ready.clone(),
+        events: events.clone(),
     });
     let state = Arc::new(AppState::new(
         service,
