@@ -3,14 +3,13 @@
 //! requests and finish in-flight work.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use fulcrum_api::AppState;
 use fulcrum_api::auth::keystone::Keystone;
 use fulcrum_api::auth::{Authenticator, NoAuth};
 use fulcrum_api::policy::Policy;
+use fulcrum_api::{AppState, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::StaticNetworks;
@@ -206,21 +205,22 @@ async fn run(
     let providers = build_providers(&config, factories)?;
     let work_ready = Arc::new(Notify::new());
     let task_statuses = Arc::new(TaskStatuses::new());
-    let state = Arc::new(AppState {
+    let service = Service::new(ServiceParts {
         store: store.clone(),
         networks: Arc::new(networks),
         providers: providers.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
-        auth: build_auth(&config)?,
-        policy: build_policy(&config)?,
         certificates: certificates(&config),
         work_ready: work_ready.clone(),
         events: events.clone(),
-        views: Default::default(),
-        vip_cursor: AtomicU64::new(0),
-        tasks: task_statuses.clone(),
     });
+    let state = Arc::new(AppState::new(
+        service,
+        build_auth(&config)?,
+        build_policy(&config)?,
+        task_statuses.clone(),
+    ));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks = tokio::spawn(run_tasks(

@@ -5,16 +5,10 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use fulcrum_core::Error;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::fault::ApiError;
-
-/// A body type and the root key it arrives under.
-pub trait Rooted: DeserializeOwned {
-    /// The root key, e.g. `"loadbalancer"`.
-    const ROOT: &'static str;
-}
+use crate::shapes::Rooted;
 
 /// The body of a create or update request, already unwrapped from its root key.
 #[derive(Debug)]

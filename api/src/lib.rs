@@ -1,28 +1,35 @@
-//! Fulcrum's Octavia v2-compatible REST API.
+//! Fulcrum's Octavia v2-compatible REST API, in three layers.
 //!
-//! Handlers are thin: they authenticate ([`auth`]), parse the body with Octavia's error messages
-//! ([`body`]), and call one service function of their resource module ([`resources`]), which
-//! validates with `fulcrum_core::validate` and records intent through one store transaction. No
-//! handler ever calls a backend: the reconciler converges what was recorded.
+//! - [`handlers`]: HTTP. A handler authenticates (the [`auth`] gate has already turned the request
+//!   into a [`RequestContext`](auth::RequestContext): the caller and the policy in force), parses
+//!   the path, query and body (with Octavia's error messages, [`body`]), calls one method of the
+//!   [`Service`], and shapes the result into Octavia's response: root keys, `fields=`, paging
+//!   links, status codes, faults ([`fault`]).
+//! - [`service`]: the domain operations, knowing no HTTP. It loads what a request names and checks
+//!   the request's policy rule on it, validates with `fulcrum_core::validate`, checks provider
+//!   capabilities, quotas, flavors and zones, allocates VIPs, and records intent through one
+//!   store transaction per request that locks the load balancer's tree, writes the desired
+//!   objects with their `PENDING_*` statuses and queues the work item. No handler and no service
+//!   method ever calls a backend: the reconciler converges what was recorded.
+//! - [`shapes`]: the request and response shapes both layers share, named as in Octavia's API.
 //!
-//! Routes are declared with `utoipa-axum`, so the OpenAPI document ([`openapi`]) is generated from
-//! the same handlers that serve requests and cannot drift from them.
+//! Imports go one way: handlers use the service and shapes, the service uses shapes, shapes use
+//! neither. [`AppState`] holds the [`Service`] and what only HTTP needs (authentication, the
+//! policy, the view cache).
+//!
+//! Routes are declared here with `utoipa-axum`, so the OpenAPI document ([`openapi`]) is
+//! generated from the same handlers that serve requests and cannot drift from them.
 
-pub mod amphorae;
 pub mod auth;
 pub mod body;
 pub mod fault;
-pub mod flavors;
+pub mod handlers;
 pub mod listing;
 pub mod middleware;
-pub mod neutron;
 pub mod policy;
-pub mod providers;
-pub mod quotas;
-pub mod resources;
+pub mod service;
+pub mod shapes;
 pub mod state;
-pub mod status;
-pub mod versions;
 pub mod view_cache;
 
 use std::sync::Arc;
@@ -35,10 +42,14 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use quotas::QuotaDefaults;
-pub use state::{ApiDefaults, AppState};
+pub use service::config::{ApiDefaults, QuotaDefaults};
+pub use service::{Service, ServiceParts};
+pub use state::AppState;
 
-use resources::{health_monitors, l7policies, l7rules, listeners, load_balancers, members, pools};
+use handlers::{
+    amphorae, capabilities, flavors, health_monitors, l7policies, l7rules, listeners,
+    load_balancers, members, neutron, pools, profiles, providers, quotas, tasks, versions,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -102,10 +113,45 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(neutron::networks))
         .routes(routes!(neutron::subnets))
         .routes(routes!(neutron::ports))
-        .merge(amphorae::router())
-        .merge(quotas::router())
-        .merge(flavors::router())
-        .merge(status::router())
+        .routes(routes!(amphorae::list))
+        .routes(routes!(amphorae::show))
+        .routes(routes!(amphorae::failover))
+        .routes(routes!(quotas::list))
+        .routes(routes!(quotas::show, quotas::update, quotas::delete))
+        .routes(routes!(quotas::defaults))
+        .routes(routes!(capabilities::flavor_capabilities))
+        .routes(routes!(capabilities::availability_zone_capabilities))
+        .routes(routes!(
+            profiles::list_flavor_profiles,
+            profiles::create_flavor_profile
+        ))
+        .routes(routes!(
+            profiles::show_flavor_profile,
+            profiles::update_flavor_profile,
+            profiles::delete_flavor_profile
+        ))
+        .routes(routes!(flavors::list_flavors, flavors::create_flavor))
+        .routes(routes!(
+            flavors::show_flavor,
+            flavors::update_flavor,
+            flavors::delete_flavor
+        ))
+        .routes(routes!(
+            profiles::list_az_profiles,
+            profiles::create_az_profile
+        ))
+        .routes(routes!(
+            profiles::show_az_profile,
+            profiles::update_az_profile,
+            profiles::delete_az_profile
+        ))
+        .routes(routes!(flavors::list_zones, flavors::create_zone))
+        .routes(routes!(
+            flavors::show_zone,
+            flavors::update_zone,
+            flavors::delete_zone
+        ))
+        .routes(routes!(tasks::list_tasks))
 }
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.
@@ -123,7 +169,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v2.0", axum::routing::get(versions::v2))
         .route("/v2.0/", axum::routing::get(neutron::version))
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            auth::gate::Gate {
+                auth: state.auth.clone(),
+                policy: state.policy.clone(),
+            },
             auth::gate::gate,
         ))
         .route(

@@ -25,7 +25,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// Something management should know about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,16 +124,13 @@ impl Event {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     committed: Arc<watch::Sender<u64>>,
-    unrecorded: broadcast::Sender<Event>,
 }
 
 impl EventBus {
-    /// A bus whose [`EventBus::publish`] buffers up to `capacity` events for slow subscribers.
-    pub fn new(capacity: usize) -> Self {
-        let (unrecorded, _) = broadcast::channel(capacity);
+    /// A bus nobody listens to yet.
+    pub fn new() -> Self {
         EventBus {
             committed: Arc::new(watch::channel(0).0),
-            unrecorded,
         }
     }
 
@@ -148,25 +145,11 @@ impl EventBus {
             committed: self.committed.subscribe(),
         }
     }
-
-    /// Hand an event to this process only, without recording it: it reaches the receivers of
-    /// [`EventBus::subscribe_unrecorded`] that exist now, and is lost to a restart, a slow
-    /// receiver and every other replica. Events management must see are written to the store in
-    /// the transaction that causes them instead.
-    pub fn publish(&self, event: Event) {
-        // An error only means that nobody subscribes right now.
-        let _ = self.unrecorded.send(event);
-    }
-
-    /// A receiver of the events handed to [`EventBus::publish`] from now on.
-    pub fn subscribe_unrecorded(&self) -> broadcast::Receiver<Event> {
-        self.unrecorded.subscribe()
-    }
 }
 
 impl Default for EventBus {
     fn default() -> Self {
-        EventBus::new(1024)
+        EventBus::new()
     }
 }
 

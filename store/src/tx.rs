@@ -161,6 +161,31 @@ impl Tx {
         Ok(())
     }
 
+    /// Set the provisioning status of an object and of everything below it in its tree: a load
+    /// balancer's whole tree, a listener's L7 policies and their rules, a pool's members and
+    /// health monitor, a policy's rules. One statement per table.
+    pub async fn mark_subtree(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        status: ProvisioningStatus,
+    ) -> Result<(), StoreError> {
+        let now = timestamp::now();
+        for (table, condition) in subtree(kind) {
+            let sql = format!(
+                "UPDATE {} SET provisioning_status = $1, updated_at = $2 WHERE {condition}",
+                Table::of(*table).name
+            );
+            sqlx::query(&sql)
+                .bind(status.as_str())
+                .bind(now.clone())
+                .bind(id)
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Move a load balancer to `to` if it is in one of `from`, atomically: of two concurrent
     /// writers to one tree, exactly one gets the lock.
     pub async fn lock_load_balancer(
@@ -210,5 +235,164 @@ impl Tx {
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.inner
+    }
+}
+
+/// The rows of an object's subtree: each table with the condition (on `$3`, the object's id) that
+/// selects them, the object itself first.
+fn subtree(kind: Kind) -> &'static [(Kind, &'static str)] {
+    match kind {
+        Kind::LoadBalancer => &[
+            (Kind::LoadBalancer, "id = $3"),
+            (Kind::Listener, "loadbalancer_id = $3"),
+            (Kind::Pool, "loadbalancer_id = $3"),
+            (Kind::Member, "loadbalancer_id = $3"),
+            (Kind::HealthMonitor, "loadbalancer_id = $3"),
+            (Kind::L7Policy, "loadbalancer_id = $3"),
+            (Kind::L7Rule, "loadbalancer_id = $3"),
+        ],
+        Kind::Listener => &[
+            (Kind::Listener, "id = $3"),
+            (Kind::L7Policy, "listener_id = $3"),
+            (
+                Kind::L7Rule,
+                "l7policy_id IN (SELECT id FROM l7policies WHERE listener_id = $3)",
+            ),
+        ],
+        Kind::Pool => &[
+            (Kind::Pool, "id = $3"),
+            (Kind::Member, "pool_id = $3"),
+            (Kind::HealthMonitor, "pool_id = $3"),
+        ],
+        Kind::L7Policy => &[
+            (Kind::L7Policy, "id = $3"),
+            (Kind::L7Rule, "l7policy_id = $3"),
+        ],
+        Kind::Member => &[(Kind::Member, "id = $3")],
+        Kind::HealthMonitor => &[(Kind::HealthMonitor, "id = $3")],
+        Kind::L7Rule => &[(Kind::L7Rule, "id = $3")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fulcrum_core::model::{
+        HealthMonitor, Kind, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool,
+        ProvisioningStatus,
+    };
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    use crate::{Record, Store, StoreOptions};
+
+    /// An ACTIVE object of the tree `lb` from the fields that tell it apart.
+    fn row<T: DeserializeOwned>(fields: Value) -> T {
+        let mut object = json!({
+            "loadbalancer_id": "lb", "admin_state_up": true, "provisioning_status": "ACTIVE",
+            "operating_status": "ONLINE", "tags": [], "created_at": "t",
+        });
+        if let (Value::Object(o), Value::Object(f)) = (&mut object, fields) {
+            o.extend(f);
+        }
+        serde_json::from_value(object).unwrap()
+    }
+
+    /// A load balancer with a listener (`l`, with policy `p` and its rule `r`), and a pool (`pool`,
+    /// with member `m` and monitor `h`).
+    async fn seeded(dir: &std::path::Path) -> Store {
+        let store = Store::connect(&StoreOptions {
+            url: format!("sqlite://{}", dir.join("tx.db").display()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let lb: LoadBalancer = row(json!({"id": "lb", "vip_address": "127.0.0.9",
+            "vip_port_id": "port", "vip_subnet_id": "s", "vip_network_id": "n",
+            "provider": "noop"}));
+        tx.insert(&lb).await.unwrap();
+        let listener: Listener = row(json!({"id": "l", "protocol": "HTTP", "protocol_port": 80,
+            "connection_limit": -1, "sni_container_refs": [], "insert_headers": {},
+            "timeout_client_data": 1, "timeout_member_connect": 1, "timeout_member_data": 1,
+            "timeout_tcp_inspect": 0, "client_authentication": "NONE", "allowed_cidrs": [],
+            "hsts_include_subdomains": false, "hsts_preload": false}));
+        tx.insert(&listener).await.unwrap();
+        let policy: L7Policy =
+            row(json!({"id": "p", "listener_id": "l", "action": "REJECT", "position": 1}));
+        tx.insert(&policy).await.unwrap();
+        let rule: L7Rule = row(json!({"id": "r", "l7policy_id": "p", "type": "PATH",
+            "compare_type": "EQUAL_TO", "value": "/", "invert": false}));
+        tx.insert(&rule).await.unwrap();
+        let pool: Pool = row(json!({"id": "pool", "protocol": "HTTP",
+            "lb_algorithm": "ROUND_ROBIN", "tls_enabled": false}));
+        tx.insert(&pool).await.unwrap();
+        let member: Member = row(json!({"id": "m", "pool_id": "pool", "address": "127.0.0.2",
+            "protocol_port": 80, "weight": 1, "backup": false}));
+        tx.insert(&member).await.unwrap();
+        let monitor: HealthMonitor = row(json!({"id": "h", "pool_id": "pool", "type": "HTTP",
+            "delay": 1, "timeout": 1, "max_retries": 1, "max_retries_down": 1}));
+        tx.insert(&monitor).await.unwrap();
+        tx.commit().await.unwrap();
+        store
+    }
+
+    /// The ids of the tree's objects that are PENDING_DELETE.
+    async fn pending(store: &Store) -> Vec<String> {
+        let tree = store.tree("lb").await.unwrap().unwrap().rows;
+        let mut ids: Vec<(&str, ProvisioningStatus)> = vec![(
+            tree.load_balancer.id(),
+            tree.load_balancer.provisioning_status,
+        )];
+        ids.extend(
+            tree.listeners
+                .iter()
+                .map(|o| (o.id(), o.provisioning_status)),
+        );
+        ids.extend(tree.pools.iter().map(|o| (o.id(), o.provisioning_status)));
+        ids.extend(tree.members.iter().map(|o| (o.id(), o.provisioning_status)));
+        ids.extend(
+            tree.health_monitors
+                .iter()
+                .map(|o| (o.id(), o.provisioning_status)),
+        );
+        ids.extend(
+            tree.l7policies
+                .iter()
+                .map(|o| (o.id(), o.provisioning_status)),
+        );
+        ids.extend(tree.l7rules.iter().map(|o| (o.id(), o.provisioning_status)));
+        let mut marked: Vec<String> = ids
+            .into_iter()
+            .filter(|(_, s)| *s == ProvisioningStatus::PendingDelete)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        marked.sort();
+        marked
+    }
+
+    #[tokio::test]
+    async fn a_subtree_is_its_object_and_everything_below_it() {
+        let cases: [(Kind, &str, &[&str]); 5] = [
+            (Kind::Member, "m", &["m"]),
+            (Kind::L7Policy, "p", &["p", "r"]),
+            (Kind::Pool, "pool", &["h", "m", "pool"]),
+            (Kind::Listener, "l", &["l", "p", "r"]),
+            (
+                Kind::LoadBalancer,
+                "lb",
+                &["h", "l", "lb", "m", "p", "pool", "r"],
+            ),
+        ];
+        for (kind, id, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let store = seeded(dir.path()).await;
+            let mut tx = store.begin().await.unwrap();
+            tx.mark_subtree(kind, id, ProvisioningStatus::PendingDelete)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(pending(&store).await, expected, "subtree of {kind:?} {id}");
+        }
     }
 }

@@ -11,15 +11,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{AuthError, RequestContext};
-use crate::AppState;
+use super::RequestContext;
+use super::authenticator::{AuthError, Authenticator};
 use crate::fault::fault;
-use crate::policy::FORBIDDEN;
 use crate::policy::actions::{Governed, PUBLIC_PATHS, TargetFrom, for_route};
+use crate::policy::{FORBIDDEN, Policy};
+
+/// What the gate checks requests with.
+#[derive(Clone)]
+pub struct Gate {
+    /// Who is asking.
+    pub auth: Arc<dyn Authenticator>,
+    /// What they may do.
+    pub policy: Arc<Policy>,
+}
 
 /// Authenticate and authorize one request.
 pub async fn gate(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Gate>,
     matched: Option<MatchedPath>,
     mut request: Request,
     next: Next,

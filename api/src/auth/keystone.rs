@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{AuthError, Authenticator};
+use super::authenticator::{AuthError, Authenticator};
 use crate::policy::Credentials;
 
 /// `[auth.keystone]`: where Keystone is and who Fulcrum is to it.

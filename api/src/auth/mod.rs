@@ -8,6 +8,7 @@
 //! loaded the object ([`RequestContext::authorize`]); the gate refuses to let a successful response
 //! out if that never happened.
 
+pub mod authenticator;
 pub mod gate;
 pub mod keystone;
 pub mod noauth;
@@ -16,39 +17,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use fulcrum_core::Error;
 
+pub use authenticator::{AuthError, Authenticator};
 pub use noauth::NoAuth;
 
 use crate::fault::ApiError;
 use crate::policy::actions::Action;
 use crate::policy::{Credentials, FORBIDDEN, Policy, Target};
-
-/// Why a request could not be authenticated.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// No token, or one the identity service does not accept (unknown, expired, revoked).
-    #[error("the request you have made requires authentication")]
-    Unauthorized,
-    /// The identity service could not be asked. The text is for the log, never for the client.
-    #[error("identity service unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Turns request headers into the caller's credentials.
-#[async_trait::async_trait]
-pub trait Authenticator: Send + Sync {
-    /// Authenticate a request. `is_admin` in the result forces administrator rights (noauth's
-    /// unscoped caller); otherwise the policy's `context_is_admin` decides.
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Credentials, AuthError>;
-
-    /// The `WWW-Authenticate` value sent with a 401, if the strategy has one.
-    fn www_authenticate(&self) -> Option<String> {
-        None
-    }
-}
 
 /// The caller of a request, the policy in force and the rule governing the request.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 
 use axum::http::HeaderMap;
 
-use super::{AuthError, Authenticator};
+use super::authenticator::{AuthError, Authenticator};
 use crate::policy::Credentials;
 
 /// Octavia's `noauth` strategy.

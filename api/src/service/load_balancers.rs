@@ -1,0 +1,260 @@
+//! Load balancers: create (with a VIP, and optionally the whole tree below it in one call), show,
+//! update, delete (with `cascade`), the status tree, statistics and failover.
+
+use std::net::IpAddr;
+
+use fulcrum_core::driver::LoadBalancerGraph;
+use fulcrum_core::events::Event;
+use fulcrum_core::model::{Kind, LoadBalancer, OperatingStatus, ProvisioningStatus, Stats};
+use fulcrum_core::network::Subnet;
+use fulcrum_core::{Error, timestamp, validate};
+use fulcrum_store::{StoreError, WorkAction};
+
+use super::access::owner_for_create;
+use super::flavors::Resolved;
+use super::graph::{self, Graph};
+use super::read::WithRelated;
+use super::{Service, new_id};
+use crate::auth::RequestContext;
+use crate::shapes::Related;
+use crate::shapes::load_balancers::{CreateLoadBalancer, UpdateLoadBalancer};
+
+/// The states a load balancer may be deleted or failed over from.
+const DELETABLE: &[ProvisioningStatus] = &[ProvisioningStatus::Active, ProvisioningStatus::Error];
+
+impl Service {
+    /// A load balancer the caller may see, with the ids of its listeners and pools, in one query.
+    pub async fn load_balancer(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<WithRelated<LoadBalancer>, Error> {
+        let found = self
+            .store
+            .get_with_children::<LoadBalancer>(
+                id,
+                &[
+                    (Kind::Listener, "loadbalancer_id"),
+                    (Kind::Pool, "loadbalancer_id"),
+                ],
+            )
+            .await?;
+        match found {
+            Some((lb, children)) if ctx.authorize_object(lb.project_id.as_deref())? => {
+                let mut related = Related::default();
+                for (kind, ids) in [Kind::Listener, Kind::Pool].into_iter().zip(children) {
+                    related.add(kind, [(lb.id.clone(), ids)].into());
+                }
+                Ok(WithRelated {
+                    object: lb,
+                    related,
+                })
+            }
+            _ => Err(Error::not_found("Load Balancer", id)),
+        }
+    }
+
+    /// The store's write epoch, for caches of what was read ([`fulcrum_store::Store::read_epoch`]).
+    pub fn read_epoch(&self) -> Option<u64> {
+        self.store.read_epoch()
+    }
+
+    /// Validate a load balancer and the graph below it, then record all of it in one
+    /// transaction with one work item.
+    pub async fn create_load_balancer(
+        &self,
+        ctx: &RequestContext,
+        mut req: CreateLoadBalancer,
+    ) -> Result<(LoadBalancer, Graph), Error> {
+        let project_id = owner_for_create(ctx, req.project_id.take().or(req.tenant_id.take()))?;
+        let listeners = req.listeners.take().unwrap_or_default();
+        let pools = req.pools.take().unwrap_or_default();
+        let resolved = self
+            .resolve_for_load_balancer(
+                req.provider.as_deref(),
+                req.flavor_id.as_deref(),
+                req.availability_zone.as_deref(),
+            )
+            .await?;
+        let (mut lb, subnet, requested) = new_load_balancer(self, project_id, req, resolved)?;
+        lb.vip_address = self.vip_address(&subnet, requested).await?.to_string();
+        let graph = graph::plan(self, &lb, listeners, pools)?;
+        // Auto-allocation can race another replica for the same address; the unique index
+        // decides and the loser tries the next one.
+        for _ in 0..5 {
+            let mut change = self.change().await?;
+            change
+                .reserve(lb.project_id.as_deref(), &graph.quota_counts())
+                .await?;
+            match change.tx().insert(&lb).await {
+                Ok(()) => {
+                    graph.insert(change.tx()).await?;
+                    change.commit(&lb.id, WorkAction::Apply).await?;
+                    return Ok((lb, graph));
+                }
+                Err(StoreError::Conflict(_)) if requested.is_some() => {
+                    return Err(Error::Conflict(format!(
+                        "The VIP IP address is already in use: {}",
+                        lb.vip_address
+                    )));
+                }
+                Err(StoreError::Conflict(_)) => {
+                    lb.vip_address = self.free_address(&subnet).await?.to_string();
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(Error::Internal("could not allocate a VIP address".into()))
+    }
+
+    /// Change a load balancer: the object as this request left it, with the ids of its
+    /// listeners and pools as stored now.
+    pub async fn update_load_balancer(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        req: UpdateLoadBalancer,
+    ) -> Result<WithRelated<LoadBalancer>, Error> {
+        let _: LoadBalancer = self.visible(ctx, id).await?;
+        let mut change = self.change().await?;
+        let mut lb = change
+            .lock_load_balancer(
+                id,
+                ProvisioningStatus::PendingUpdate,
+                &[ProvisioningStatus::Active],
+            )
+            .await?;
+        req.name.apply_opt(&mut lb.name);
+        req.description.apply_opt(&mut lb.description);
+        req.admin_state_up
+            .apply_to(&mut lb.admin_state_up, || false);
+        req.vip_qos_policy_id.apply_opt(&mut lb.vip_qos_policy_id);
+        req.tags.apply_to(&mut lb.tags, Vec::new);
+        validate::max_len("name", lb.name.as_deref(), 255)?;
+        validate::max_len("description", lb.description.as_deref(), 255)?;
+        validate::strings_max_len("tags", &lb.tags, 255)?;
+        lb.updated_at = Some(timestamp::now());
+        change.tx().update(&lb).await?;
+        change.commit(id, WorkAction::Apply).await?;
+        let current = self.load_balancer(ctx, id).await?;
+        Ok(WithRelated {
+            object: lb,
+            related: current.related,
+        })
+    }
+
+    /// Delete a load balancer; with `cascade`, everything below it too (without, one with
+    /// children is refused).
+    pub async fn delete_load_balancer(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        cascade: bool,
+    ) -> Result<(), Error> {
+        let _: LoadBalancer = self.visible(ctx, id).await?;
+        let mut change = self.change().await?;
+        change
+            .lock_load_balancer(id, ProvisioningStatus::PendingDelete, DELETABLE)
+            .await?;
+        let tree = change
+            .tx()
+            .tree(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Load Balancer", id))?;
+        let has_children = !tree.rows.listeners.is_empty() || !tree.rows.pools.is_empty();
+        if has_children && !cascade {
+            return Err(Error::validation(format!(
+                "Cannot delete Load Balancer {id} - it has children"
+            )));
+        }
+        change.mark_deleted(Kind::LoadBalancer, id).await?;
+        change.commit(id, WorkAction::Delete).await
+    }
+
+    /// The whole tree of a load balancer, for its status.
+    pub async fn load_balancer_status(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<LoadBalancerGraph, Error> {
+        let lb: LoadBalancer = self.visible(ctx, id).await?;
+        let tree = self
+            .store
+            .tree(&lb.id)
+            .await?
+            .ok_or_else(|| Error::not_found("Load Balancer", id))?;
+        Ok(tree.rows)
+    }
+
+    /// Traffic counters of a load balancer.
+    pub async fn load_balancer_stats(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<Stats, Error> {
+        let lb: LoadBalancer = self.visible(ctx, id).await?;
+        Ok(self.store.load_balancer_stats(&lb.id).await?)
+    }
+
+    /// Rebuild a load balancer on its backend, and tell management that it was asked for.
+    pub async fn failover_load_balancer(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<(), Error> {
+        let _: LoadBalancer = self.visible(ctx, id).await?;
+        let mut change = self.change().await?;
+        change
+            .lock_load_balancer(id, ProvisioningStatus::PendingUpdate, DELETABLE)
+            .await?;
+        change.emit(Event::DayTwoRequest {
+            action: "failover".into(),
+            load_balancer_id: id.to_string(),
+        });
+        change.commit(id, WorkAction::Apply).await
+    }
+}
+
+/// A new load balancer from a create request, validated, with its VIP subnet and requested
+/// address; the VIP address itself is not chosen yet.
+fn new_load_balancer(
+    service: &Service,
+    project_id: Option<String>,
+    req: CreateLoadBalancer,
+    resolved: Resolved,
+) -> Result<(LoadBalancer, Subnet, Option<IpAddr>), Error> {
+    validate::max_len("name", req.name.as_deref(), 255)?;
+    validate::max_len("description", req.description.as_deref(), 255)?;
+    let tags = req.tags.clone().unwrap_or_default();
+    validate::strings_max_len("tags", &tags, 255)?;
+    let (subnet, requested) = service.resolve_vip(&req)?;
+    if let Some(addr) = requested
+        && !subnet.cidr.contains(&addr)
+    {
+        return Err(Error::validation(format!(
+            "VIP address {addr} is not in subnet {}.",
+            subnet.id
+        )));
+    }
+    let lb = LoadBalancer {
+        id: new_id(),
+        project_id,
+        name: req.name,
+        description: req.description,
+        admin_state_up: req.admin_state_up.unwrap_or(true),
+        provisioning_status: ProvisioningStatus::PendingCreate,
+        operating_status: OperatingStatus::Offline,
+        vip_address: String::new(),
+        vip_port_id: new_id(),
+        vip_subnet_id: subnet.id.clone(),
+        vip_network_id: subnet.network_id.clone(),
+        vip_qos_policy_id: req.vip_qos_policy_id,
+        provider: resolved.provider,
+        flavor_id: resolved.flavor_id,
+        availability_zone: resolved.availability_zone,
+        tags,
+        created_at: timestamp::now(),
+        updated_at: None,
+    };
+    Ok((lb, subnet, requested))
+}

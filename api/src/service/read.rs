@@ -1,0 +1,136 @@
+//! Reads: pages of objects the caller may list and single objects the caller may see, each with
+//! the ids of the objects its view lists ([`Related`]).
+
+use fulcrum_core::Error;
+use fulcrum_core::model::Kind;
+use fulcrum_store::Record;
+
+use super::Service;
+use super::access::HasProject;
+use crate::auth::RequestContext;
+use crate::listing::ListParams;
+use crate::shapes::Related;
+
+/// A page of objects the caller may list, with the ids their views list.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The parsed list request: what the response's links and `fields=` need.
+    pub params: ListParams,
+    /// The objects, in order.
+    pub items: Vec<T>,
+    /// The ids their views list.
+    pub related: Related,
+}
+
+/// One object with the ids its view lists.
+#[derive(Debug)]
+pub struct WithRelated<T> {
+    /// The object.
+    pub object: T,
+    /// The ids its view lists.
+    pub related: Related,
+}
+
+/// A relation a view lists: the `value` column of the rows of the first kind whose `key` column
+/// holds the object's id, listed as objects of the last kind.
+type Relation = (Kind, &'static str, &'static str, Kind);
+
+/// What the view of an object of `kind` lists: a load balancer its listeners and pools, a
+/// listener its L7 policies, a pool the listeners it serves (as default pool or as a policy's
+/// redirect target), its members and health monitor, a policy its rules.
+fn relations(kind: Kind) -> &'static [Relation] {
+    use Kind::*;
+    match kind {
+        LoadBalancer => &[
+            (Listener, "loadbalancer_id", "id", Listener),
+            (Pool, "loadbalancer_id", "id", Pool),
+        ],
+        Listener => &[(L7Policy, "listener_id", "id", L7Policy)],
+        Pool => &[
+            (Listener, "default_pool_id", "id", Listener),
+            (L7Policy, "redirect_pool_id", "listener_id", Listener),
+            (Member, "pool_id", "id", Member),
+            (HealthMonitor, "pool_id", "id", HealthMonitor),
+        ],
+        L7Policy => &[(L7Rule, "l7policy_id", "id", L7Rule)],
+        Member | HealthMonitor | L7Rule => &[],
+    }
+}
+
+impl Service {
+    /// A page of objects of one kind the caller may list (`query`: the request's query string).
+    pub async fn list<T: Record>(
+        &self,
+        ctx: &RequestContext,
+        query: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        self.page(ctx, query, &[]).await
+    }
+
+    /// One object the caller may see, with the ids its view lists.
+    pub async fn show<T: Record + HasProject>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<WithRelated<T>, Error> {
+        let object: T = self.visible(ctx, id).await?;
+        self.with_related(object).await
+    }
+
+    /// An object and the ids its view lists, as stored now.
+    pub(crate) async fn with_related<T: Record>(&self, object: T) -> Result<WithRelated<T>, Error> {
+        let related = self.related(T::KIND, &[object.id()]).await?;
+        Ok(WithRelated { object, related })
+    }
+
+    /// A page of objects the caller may list. With `fixed` filters the URL implies (the pool of
+    /// `/pools/{id}/members`, ...), the caller was authorized on that parent already and the
+    /// page holds its children; otherwise the project scope comes from
+    /// [`RequestContext::list_scope`] (a `project_id=` filter included).
+    pub(crate) async fn page<T: Record>(
+        &self,
+        ctx: &RequestContext,
+        raw: Option<&str>,
+        fixed: &[(&str, &str)],
+    ) -> Result<Page<T>, Error> {
+        let mut params = crate::listing::parse(raw, T::KIND, self.defaults.pagination_max_limit)?;
+        for (key, value) in fixed {
+            params.query.filters.retain(|(k, _)| k != key);
+            params.query.filters.push(((*key).into(), (*value).into()));
+        }
+        if fixed.is_empty() {
+            let requested = params
+                .query
+                .filters
+                .iter()
+                .find(|(k, _)| k == "project_id")
+                .map(|(_, v)| v.clone());
+            if let Some(project) = ctx.list_scope(requested.as_deref())? {
+                params.query.filters.retain(|(k, _)| k != "project_id");
+                params.query.filters.push(("project_id".into(), project));
+            }
+        } else if !ctx.was_authorized() {
+            return Err(Error::Internal(
+                "child list without an authorized parent".into(),
+            ));
+        }
+        let items: Vec<T> = self.store.list(&params.query).await?;
+        let ids: Vec<&str> = items.iter().map(Record::id).collect();
+        let related = self.related(T::KIND, &ids).await?;
+        Ok(Page {
+            params,
+            items,
+            related,
+        })
+    }
+
+    /// The ids the views of the objects `ids` of `kind` list.
+    pub(crate) async fn related(&self, kind: Kind, ids: &[&str]) -> Result<Related, Error> {
+        let mut related = Related::default();
+        for (table, key, value, listed) in relations(kind) {
+            let found = self.store.related(*table, key, value, ids).await?;
+            related.add(*listed, found);
+        }
+        Ok(related)
+    }
+}

@@ -1,0 +1,154 @@
+//! Shapes of `/v2/lbaas/flavors` and `/v2/lbaas/availabilityzones`.
+
+use fulcrum_core::patch::Patch;
+use fulcrum_store::{AvailabilityZone, Flavor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{CatalogView, Rooted, to_value};
+
+/// Body of `POST /v2/lbaas/flavors`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFlavor {
+    /// Name (unique).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether load balancers may select it (default true).
+    pub enabled: Option<bool>,
+    /// Its flavor profile.
+    pub flavor_profile_id: String,
+}
+
+impl Rooted for CreateFlavor {
+    const ROOT: &'static str = "flavor";
+}
+
+/// Body of `PUT /v2/lbaas/flavors/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFlavor {
+    /// Name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    /// Free text (`null` clears it).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    /// Whether load balancers may select it.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Patch<bool>,
+}
+
+impl Rooted for UpdateFlavor {
+    const ROOT: &'static str = "flavor";
+}
+
+/// A flavor as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlavorView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether load balancers may select it.
+    pub enabled: bool,
+    /// Its flavor profile.
+    pub flavor_profile_id: String,
+}
+
+/// `{"flavor": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlavorBody {
+    /// The flavor.
+    pub flavor: FlavorView,
+}
+
+/// Body of `POST /v2/lbaas/availabilityzones`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateZone {
+    /// Name (the key).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether load balancers may select it (default true).
+    pub enabled: Option<bool>,
+    /// Its availability zone profile.
+    pub availability_zone_profile_id: String,
+}
+
+impl Rooted for CreateZone {
+    const ROOT: &'static str = "availability_zone";
+}
+
+/// Body of `PUT /v2/lbaas/availabilityzones/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateZone {
+    /// Free text (`null` clears it).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    /// Whether load balancers may select it.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Patch<bool>,
+}
+
+impl Rooted for UpdateZone {
+    const ROOT: &'static str = "availability_zone";
+}
+
+/// An availability zone as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneView {
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether load balancers may select it.
+    pub enabled: bool,
+    /// Its availability zone profile.
+    pub availability_zone_profile_id: String,
+}
+
+/// `{"availability_zone": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneBody {
+    /// The zone.
+    pub availability_zone: ZoneView,
+}
+
+impl CatalogView for Flavor {
+    const ROOT: &'static str = "flavor";
+    const PLURAL: (&'static str, &'static str) = ("flavors", "flavors_links");
+    fn view(&self) -> Value {
+        to_value(&FlavorView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            enabled: self.enabled,
+            flavor_profile_id: self.flavor_profile_id.clone(),
+        })
+    }
+}
+
+impl CatalogView for AvailabilityZone {
+    const ROOT: &'static str = "availability_zone";
+    const PLURAL: (&'static str, &'static str) = ("availability_zones", "availability_zones_links");
+    fn view(&self) -> Value {
+        to_value(&ZoneView {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            enabled: self.enabled,
+            availability_zone_profile_id: self.availability_zone_profile_id.clone(),
+        })
+    }
+}
