@@ -1,7 +1,8 @@
 //! Writes: every change is one [`Change`], a store transaction that takes the write lock on the
 //! load balancer's tree (the [`Parent`] of what changes), counts new objects against the
 //! project's quotas, records the desired objects with their `PENDING_*` statuses, and queues
-//! the tree for the reconciler when it commits. Reads a change's checks depend on happen in the
+//! the tree for the reconciler when it commits, together with the events management must learn
+//! of (a failover request). Reads a change's checks depend on happen in the
 //! same transaction, before the lock.
 
 use fulcrum_core::Error;
