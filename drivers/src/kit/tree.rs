@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use fulcrum_core::driver::{DriverError, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::driver::{DriverError, LoadBalancerGraph};
 use fulcrum_core::secrets::CertificateStore;
 
 /// The PEM bytes of every certificate reference a tree uses, by reference.
@@ -21,9 +21,9 @@ pub type ResolvedCertificates = BTreeMap<String, Vec<u8>>;
 pub struct MissingCertificates(pub Vec<(String, String)>);
 
 /// Fetch every certificate reference of the tree ([`LoadBalancerGraph::certificate_references`])
-/// from `store`. Fails with [`DriverErrorKind::NotFound`] naming every reference that cannot be
-/// had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's reasons
-/// are the error's source.
+/// from `store`. Fails with [not found](DriverError::not_found) naming every reference that
+/// cannot be had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's
+/// reasons are the error's source.
 pub fn resolve_certificates(
     store: &dyn CertificateStore,
     graph: &LoadBalancerGraph,
@@ -42,10 +42,10 @@ pub fn resolve_certificates(
         return Ok(found);
     }
     let names: Vec<String> = missing.iter().map(|(r, _)| format!("'{r}'")).collect();
-    Err(DriverError::new(
-        DriverErrorKind::NotFound,
-        format!("Could not retrieve certificate: [{}]", names.join(", ")),
-    )
+    Err(DriverError::not_found(format!(
+        "Could not retrieve certificate: [{}]",
+        names.join(", ")
+    ))
     .with_source(MissingCertificates(missing)))
 }
 
@@ -54,6 +54,7 @@ mod tests {
     use std::collections::HashMap;
     use std::error::Error as _;
 
+    use fulcrum_core::driver::DriverErrorKind;
     use fulcrum_core::model::{
         ClientAuthentication, LbAlgorithm, Listener, ListenerProtocol, LoadBalancer,
         OperatingStatus, Pool, PoolProtocol, ProvisioningStatus,
