@@ -80,6 +80,21 @@ impl DriverError {
         Self::new(DriverErrorKind::Unsupported, message)
     }
 
+    /// The backend refused the driver's credentials.
+    pub fn authentication(message: impl Into<String>) -> Self {
+        Self::new(DriverErrorKind::Authentication, message)
+    }
+
+    /// Something the driver needs on the backend does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(DriverErrorKind::NotFound, message)
+    }
+
+    /// The backend holds a conflicting object (a stale revision, a name another owner holds).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(DriverErrorKind::Conflict, message)
+    }
+
     /// The driver's configuration or the metadata handed to it is not usable.
     pub fn invalid_configuration(message: impl Into<String>) -> Self {
         Self::new(DriverErrorKind::InvalidConfiguration, message)

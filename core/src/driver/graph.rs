@@ -220,116 +220,41 @@ fn redirects_to(policy: &L7Policy, pool_id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
-
     use super::*;
+    use crate::driver::fixtures::{self, Object};
+    use crate::model::{
+        HealthMonitorType, L7CompareType, L7RuleType, LbAlgorithm, ListenerProtocol, PoolProtocol,
+    };
 
-    /// An object of the model from the fields a test cares about, over `base`.
-    fn object<T: serde::de::DeserializeOwned>(base: Value, fields: Value) -> T {
-        serde_json::from_value(with(base, fields)).unwrap()
+    const LB: &str = "lb1";
+
+    fn listener(id: &str, port: i64) -> Listener {
+        fixtures::listener(id, LB, ListenerProtocol::Http, port)
     }
 
-    fn common(id: &str) -> Value {
-        json!({
-            "id": id, "loadbalancer_id": "lb", "admin_state_up": true,
-            "provisioning_status": "ACTIVE", "operating_status": "ONLINE",
-            "tags": [], "created_at": "",
-        })
+    fn pool(id: &str) -> Pool {
+        fixtures::pool(id, LB, PoolProtocol::Http, LbAlgorithm::RoundRobin)
     }
 
-    /// `base` with the fields of `extra` added or replaced.
-    fn with(mut base: Value, extra: Value) -> Value {
-        if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
-            b.extend(e);
-        }
-        base
+    fn member(id: &str, pool_id: &str) -> Member {
+        fixtures::member(id, LB, pool_id, "10.0.0.1", 80)
     }
 
-    fn listener(id: &str, port: i64, fields: Value) -> Listener {
-        let base = with(
-            common(id),
-            json!({
-                "protocol": "HTTP", "protocol_port": port, "connection_limit": -1,
-                "sni_container_refs": [], "insert_headers": {}, "timeout_client_data": 50000,
-                "timeout_member_connect": 5000, "timeout_member_data": 50000,
-                "timeout_tcp_inspect": 0, "client_authentication": "NONE", "allowed_cidrs": [],
-                "hsts_include_subdomains": false, "hsts_preload": false,
-            }),
-        );
-        object(base, fields)
+    fn monitor(id: &str, pool_id: &str) -> HealthMonitor {
+        fixtures::health_monitor(id, LB, pool_id, HealthMonitorType::Tcp)
     }
 
-    fn pool(id: &str, fields: Value) -> Pool {
-        let base = with(
-            common(id),
-            json!({"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "tls_enabled": false}),
-        );
-        object(base, fields)
+    fn policy(id: &str, listener_id: &str, position: i64) -> L7Policy {
+        fixtures::l7policy(id, LB, listener_id, position, L7PolicyAction::Reject)
     }
 
-    fn member(id: &str, pool_id: &str, fields: Value) -> Member {
-        let base = with(
-            common(id),
-            json!({
-                "pool_id": pool_id, "address": "10.0.0.1", "protocol_port": 80,
-                "weight": 1, "backup": false,
-            }),
-        );
-        object(base, fields)
-    }
-
-    fn monitor(id: &str, pool_id: &str, fields: Value) -> HealthMonitor {
-        let base = with(
-            common(id),
-            json!({
-                "pool_id": pool_id, "type": "TCP", "delay": 5, "timeout": 5,
-                "max_retries": 3, "max_retries_down": 3,
-            }),
-        );
-        object(base, fields)
-    }
-
-    fn policy(id: &str, listener_id: &str, position: i64, fields: Value) -> L7Policy {
-        let base = with(
-            common(id),
-            json!({"listener_id": listener_id, "action": "REJECT", "position": position}),
-        );
-        object(base, fields)
-    }
-
-    fn rule(id: &str, policy_id: &str, fields: Value) -> L7Rule {
-        let base = with(
-            common(id),
-            json!({
-                "l7policy_id": policy_id, "type": "PATH", "compare_type": "STARTS_WITH",
-                "value": "/", "invert": false,
-            }),
-        );
-        object(base, fields)
+    fn rule(id: &str, policy_id: &str) -> L7Rule {
+        let (kind, compare) = (L7RuleType::Path, L7CompareType::StartsWith);
+        fixtures::l7rule(id, LB, policy_id, kind, compare, "/")
     }
 
     fn graph() -> LoadBalancerGraph {
-        LoadBalancerGraph {
-            load_balancer: object(
-                common("lb"),
-                json!({
-                    "vip_address": "10.0.0.10", "vip_port_id": "port", "vip_subnet_id": "subnet",
-                    "vip_network_id": "net", "provider": "noop",
-                }),
-            ),
-            listeners: vec![],
-            pools: vec![],
-            members: vec![],
-            health_monitors: vec![],
-            l7policies: vec![],
-            l7rules: vec![],
-            flavor_metadata: serde_json::Map::new(),
-            availability_zone_metadata: serde_json::Map::new(),
-        }
-    }
-
-    fn gone() -> Value {
-        json!({"provisioning_status": "PENDING_DELETE"})
+        fixtures::graph(fixtures::load_balancer(LB))
     }
 
     fn ids<T>(items: &[&T], id: impl Fn(&T) -> &str) -> Vec<String> {
@@ -340,23 +265,19 @@ mod tests {
     fn live_objects_in_backend_order() {
         let mut g = graph();
         g.listeners = vec![
-            listener("l-b", 443, json!({})),
-            listener("l-a", 443, json!({})),
-            listener("l-c", 80, json!({})),
-            listener("l-gone", 8080, gone()),
+            listener("l-b", 443),
+            listener("l-a", 443),
+            listener("l-c", 80),
+            listener("l-gone", 8080).pending_delete(),
         ];
-        g.pools = vec![
-            pool("p2", json!({})),
-            pool("p1", json!({})),
-            pool("p0", gone()),
-        ];
+        g.pools = vec![pool("p2"), pool("p1"), pool("p0").pending_delete()];
         g.members = vec![
-            member("m2", "p1", json!({})),
-            member("m1", "p1", json!({})),
-            member("m0", "p1", gone()),
-            member("m3", "p2", json!({})),
+            member("m2", "p1"),
+            member("m1", "p1"),
+            member("m0", "p1").pending_delete(),
+            member("m3", "p2"),
         ];
-        g.health_monitors = vec![monitor("h0", "p1", gone()), monitor("h1", "p1", json!({}))];
+        g.health_monitors = vec![monitor("h0", "p1").pending_delete(), monitor("h1", "p1")];
 
         assert_eq!(ids(&g.live_listeners(), |l| &l.id), ["l-c", "l-a", "l-b"]);
         assert_eq!(ids(&g.live_pools(), |p| &p.id), ["p1", "p2"]);
@@ -376,26 +297,26 @@ mod tests {
     #[test]
     fn effective_policies_are_enabled_live_and_have_rules() {
         let mut g = graph();
-        g.listeners = vec![listener("l1", 80, json!({}))];
+        g.listeners = vec![listener("l1", 80)];
         g.l7policies = vec![
-            policy("pol-2", "l1", 2, json!({})),
-            policy("pol-1b", "l1", 1, json!({})),
-            policy("pol-1a", "l1", 1, json!({})),
-            policy("pol-off", "l1", 3, json!({"admin_state_up": false})),
-            policy("pol-gone", "l1", 4, gone()),
-            policy("pol-empty", "l1", 5, json!({})),
-            policy("pol-other", "l2", 1, json!({})),
+            policy("pol-2", "l1", 2),
+            policy("pol-1b", "l1", 1),
+            policy("pol-1a", "l1", 1),
+            policy("pol-off", "l1", 3).disabled(),
+            policy("pol-gone", "l1", 4).pending_delete(),
+            policy("pol-empty", "l1", 5),
+            policy("pol-other", "l2", 1),
         ];
         g.l7rules = vec![
-            rule("r2", "pol-2", json!({})),
-            rule("r1", "pol-2", json!({})),
-            rule("r-off", "pol-2", json!({"admin_state_up": false})),
-            rule("r-gone", "pol-2", gone()),
-            rule("r3", "pol-1a", json!({})),
-            rule("r4", "pol-1b", json!({})),
-            rule("r5", "pol-off", json!({})),
-            rule("r6", "pol-gone", json!({})),
-            rule("r7", "pol-empty", json!({"admin_state_up": false})),
+            rule("r2", "pol-2"),
+            rule("r1", "pol-2"),
+            rule("r-off", "pol-2").disabled(),
+            rule("r-gone", "pol-2").pending_delete(),
+            rule("r3", "pol-1a"),
+            rule("r4", "pol-1b"),
+            rule("r5", "pol-off"),
+            rule("r6", "pol-gone"),
+            rule("r7", "pol-empty").disabled(),
         ];
         let effective: Vec<(&str, Vec<&str>)> = g
             .effective_policies_of("l1")
@@ -415,29 +336,30 @@ mod tests {
     #[test]
     fn pools_are_used_by_default_and_by_redirecting_policies() {
         let mut g = graph();
+        let to_p1 = |policy: L7Policy| L7Policy {
+            action: L7PolicyAction::RedirectToPool,
+            redirect_pool_id: Some("p1".into()),
+            ..policy
+        };
+        let by_default = |listener: Listener| Listener {
+            default_pool_id: Some("p1".into()),
+            ..listener
+        };
         g.listeners = vec![
-            listener("l-default", 80, json!({"default_pool_id": "p1"})),
-            listener("l-redirect", 81, json!({})),
-            listener("l-reject", 82, json!({})),
-            listener("l-gone", 83, with(gone(), json!({"default_pool_id": "p1"}))),
+            by_default(listener("l-default", 80)),
+            listener("l-redirect", 81),
+            listener("l-reject", 82),
+            by_default(listener("l-gone", 83)).pending_delete(),
         ];
-        g.pools = vec![pool("p1", json!({})), pool("p2", json!({}))];
-        let to_p1 = json!({"action": "REDIRECT_TO_POOL", "redirect_pool_id": "p1"});
+        g.pools = vec![pool("p1"), pool("p2")];
         g.l7policies = vec![
-            policy("pol-b", "l-redirect", 2, to_p1.clone()),
-            policy(
-                "pol-a",
-                "l-redirect",
-                1,
-                with(to_p1.clone(), json!({"admin_state_up": false})),
-            ),
-            policy("pol-gone", "l-reject", 1, with(to_p1.clone(), gone())),
-            policy(
-                "pol-reject",
-                "l-reject",
-                2,
-                json!({"redirect_pool_id": "p1"}),
-            ),
+            to_p1(policy("pol-b", "l-redirect", 2)),
+            to_p1(policy("pol-a", "l-redirect", 1)).disabled(),
+            to_p1(policy("pol-gone", "l-reject", 1)).pending_delete(),
+            L7Policy {
+                redirect_pool_id: Some("p1".into()),
+                ..policy("pol-reject", "l-reject", 2)
+            },
         ];
         assert_eq!(ids(&g.policies_using("p1"), |p| &p.id), ["pol-a", "pol-b"]);
         assert_eq!(
@@ -451,26 +373,26 @@ mod tests {
     fn certificate_references_of_live_listeners_and_pools() {
         let mut g = graph();
         g.listeners = vec![
-            listener(
-                "l1",
-                443,
-                json!({
-                    "protocol": "TERMINATED_HTTPS", "default_tls_container_ref": "tls",
-                    "sni_container_refs": ["sni", "tls"], "client_ca_tls_container_ref": "ca",
-                    "client_crl_container_ref": "crl",
-                }),
-            ),
-            listener(
-                "l-gone",
-                444,
-                with(gone(), json!({"default_tls_container_ref": "old"})),
-            ),
+            Listener {
+                protocol: ListenerProtocol::TerminatedHttps,
+                default_tls_container_ref: Some("tls".into()),
+                sni_container_refs: vec!["sni".into(), "tls".into()],
+                client_ca_tls_container_ref: Some("ca".into()),
+                client_crl_container_ref: Some("crl".into()),
+                ..listener("l1", 443)
+            },
+            Listener {
+                default_tls_container_ref: Some("old".into()),
+                ..listener("l-gone", 444)
+            }
+            .pending_delete(),
         ];
-        g.pools = vec![pool(
-            "p1",
-            json!({"tls_container_ref": "client", "ca_tls_container_ref": "ca",
-                   "crl_container_ref": "pool-crl"}),
-        )];
+        g.pools = vec![Pool {
+            tls_container_ref: Some("client".into()),
+            ca_tls_container_ref: Some("ca".into()),
+            crl_container_ref: Some("pool-crl".into()),
+            ..pool("p1")
+        }];
         assert_eq!(
             g.certificate_references(),
             ["ca", "client", "crl", "pool-crl", "sni", "tls"]

@@ -7,10 +7,14 @@
 //! - [`graph`]: the desired tree a driver is handed;
 //! - [`error`]: how a driver call fails, in kinds the reconciler acts on;
 //! - [`factory`]: how a backend registers itself and is built from its configuration section;
-//! - [`providers`]: the enabled drivers by name.
+//! - [`providers`]: the enabled drivers by name;
+//! - `fixtures`: sample trees for tests (compiled for this crate's tests and, with the `fixtures`
+//!   feature, for other crates' tests).
 
 mod error;
 mod factory;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 mod graph;
 mod providers;
 

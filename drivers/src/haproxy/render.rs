@@ -832,185 +832,47 @@ fn server_tls(ctx: &Ctx, pool: &Pool) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::path::Path;
     use std::process::Command;
 
-    use fulcrum_core::model::{
-        HttpMethod, LoadBalancer, OperatingStatus, ProvisioningStatus, SessionPersistence,
-    };
+    use fulcrum_core::driver::fixtures::{self, Object};
+    use fulcrum_core::model::{HttpMethod, LoadBalancer, SessionPersistence};
 
     use super::*;
 
-    const ACTIVE: ProvisioningStatus = ProvisioningStatus::Active;
-    const ONLINE: OperatingStatus = OperatingStatus::Online;
+    /// The load balancer every test renders.
+    const LB: &str = "lb1";
 
     fn graph() -> LoadBalancerGraph {
-        LoadBalancerGraph {
-            load_balancer: LoadBalancer {
-                id: "lb1".into(),
-                project_id: None,
-                name: None,
-                description: None,
-                admin_state_up: true,
-                provisioning_status: ACTIVE,
-                operating_status: ONLINE,
-                vip_address: "127.0.0.1".into(),
-                vip_port_id: "port".into(),
-                vip_subnet_id: "subnet".into(),
-                vip_network_id: "net".into(),
-                vip_qos_policy_id: None,
-                provider: "haproxy".into(),
-                flavor_id: None,
-                availability_zone: None,
-                tags: vec![],
-                created_at: String::new(),
-                updated_at: None,
-            },
-            listeners: vec![],
-            pools: vec![],
-            members: vec![],
-            health_monitors: vec![],
-            l7policies: vec![],
-            l7rules: vec![],
-            flavor_metadata: serde_json::Map::new(),
-            availability_zone_metadata: serde_json::Map::new(),
-        }
+        fixtures::graph(LoadBalancer {
+            provider: "haproxy".into(),
+            ..fixtures::load_balancer(LB)
+        })
     }
 
+    /// A listener sending to `pool` unless an L7 policy takes the request.
     fn listener(id: &str, protocol: ListenerProtocol, port: i64, pool: Option<&str>) -> Listener {
         Listener {
-            id: id.into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            name: None,
-            description: None,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            protocol,
-            protocol_port: port,
-            connection_limit: -1,
-            default_tls_container_ref: None,
-            sni_container_refs: vec![],
             default_pool_id: pool.map(Into::into),
-            insert_headers: BTreeMap::new(),
-            timeout_client_data: 50000,
-            timeout_member_connect: 5000,
-            timeout_member_data: 50000,
-            timeout_tcp_inspect: 0,
-            tags: vec![],
-            client_ca_tls_container_ref: None,
-            client_authentication: ClientAuthentication::None,
-            client_crl_container_ref: None,
-            allowed_cidrs: vec![],
-            tls_ciphers: None,
-            tls_versions: None,
-            alpn_protocols: None,
-            hsts_max_age: None,
-            hsts_include_subdomains: false,
-            hsts_preload: false,
-            created_at: String::new(),
-            updated_at: None,
+            ..fixtures::listener(id, LB, protocol, port)
         }
     }
 
     fn pool(id: &str, protocol: PoolProtocol, lb_algorithm: LbAlgorithm) -> Pool {
-        Pool {
-            id: id.into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            name: None,
-            description: None,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            protocol,
-            lb_algorithm,
-            session_persistence: None,
-            tls_container_ref: None,
-            ca_tls_container_ref: None,
-            crl_container_ref: None,
-            tls_enabled: false,
-            tls_ciphers: None,
-            tls_versions: None,
-            alpn_protocols: None,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        }
+        fixtures::pool(id, LB, protocol, lb_algorithm)
     }
 
     fn member(id: &str, pool_id: &str, address: &str, port: i64) -> Member {
-        Member {
-            id: id.into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            pool_id: pool_id.into(),
-            name: None,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            address: address.into(),
-            protocol_port: port,
-            weight: 1,
-            backup: false,
-            subnet_id: None,
-            monitor_address: None,
-            monitor_port: None,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        }
+        fixtures::member(id, LB, pool_id, address, port)
     }
 
+    /// The health monitor of a pool, named after it.
     fn monitor(pool_id: &str, kind: HealthMonitorType) -> HealthMonitor {
-        HealthMonitor {
-            id: format!("hm-{pool_id}"),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            pool_id: pool_id.into(),
-            name: None,
-            kind,
-            delay: 5,
-            timeout: 3,
-            max_retries: 2,
-            max_retries_down: 3,
-            http_method: None,
-            url_path: None,
-            expected_codes: None,
-            http_version: None,
-            domain_name: None,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        }
+        fixtures::health_monitor(&format!("hm-{pool_id}"), LB, pool_id, kind)
     }
 
     fn policy(id: &str, listener_id: &str, position: i64, action: L7PolicyAction) -> L7Policy {
-        L7Policy {
-            id: id.into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            listener_id: listener_id.into(),
-            name: None,
-            description: None,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            action,
-            redirect_pool_id: None,
-            redirect_url: None,
-            redirect_prefix: None,
-            redirect_http_code: None,
-            position,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        }
+        fixtures::l7policy(id, LB, listener_id, position, action)
     }
 
     fn rule(
@@ -1020,23 +882,7 @@ mod tests {
         compare: L7CompareType,
         value: &str,
     ) -> L7Rule {
-        L7Rule {
-            id: id.into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            l7policy_id: policy_id.into(),
-            kind,
-            compare_type: compare,
-            key: None,
-            value: value.into(),
-            invert: false,
-            admin_state_up: true,
-            provisioning_status: ACTIVE,
-            operating_status: ONLINE,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        }
+        fixtures::l7rule(id, LB, policy_id, kind, compare, value)
     }
 
     fn settings(dir: &Path) -> RenderSettings {
@@ -1265,8 +1111,7 @@ mod tests {
         to_url.redirect_url = Some("https://example.com/a%20b".into());
         to_url.redirect_http_code = Some(301);
         let reject = policy("pol-reject", "l1", 2, L7PolicyAction::Reject);
-        let mut disabled = policy("pol-off", "l1", 4, L7PolicyAction::Reject);
-        disabled.admin_state_up = false;
+        let disabled = policy("pol-off", "l1", 4, L7PolicyAction::Reject).disabled();
         let empty = policy("pol-empty", "l1", 5, L7PolicyAction::Reject);
         g.l7policies
             .extend([to_url, to_pool, reject, disabled, empty]);
@@ -1538,12 +1383,10 @@ mod tests {
             .push(pool("p1", PoolProtocol::Proxy, LbAlgorithm::RoundRobin));
         let mut drained = member("m1", "p1", "10.0.0.1", 80);
         drained.weight = 0;
-        let mut off = member("m2", "p1", "10.0.0.2", 80);
-        off.admin_state_up = false;
+        let off = member("m2", "p1", "10.0.0.2", 80).disabled();
         let mut backup = member("m3", "p1", "10.0.0.3", 80);
         backup.backup = true;
-        let mut gone = member("m4", "p1", "10.0.0.4", 80);
-        gone.provisioning_status = ProvisioningStatus::PendingDelete;
+        let gone = member("m4", "p1", "10.0.0.4", 80).pending_delete();
         g.members.extend([backup, off, drained, gone]);
         g.health_monitors
             .push(monitor("p1", HealthMonitorType::Https));
@@ -1655,38 +1498,44 @@ mod tests {
 
     #[test]
     fn unsupported_options() {
-        let mut g = graph();
-        g.listeners
-            .push(listener("l1", ListenerProtocol::Udp, 53, None));
-        assert_eq!(
-            unsupported_message(&g),
-            "UDP protocol listeners are not supported."
-        );
-
-        let mut g = graph();
-        g.pools
-            .push(pool("p1", PoolProtocol::Udp, LbAlgorithm::RoundRobin));
-        assert_eq!(
-            unsupported_message(&g),
-            "UDP protocol pools are not supported."
-        );
-
-        let mut g = graph();
-        g.pools
-            .push(pool("p1", PoolProtocol::Tcp, LbAlgorithm::SourceIpPort));
-        assert_eq!(
-            unsupported_message(&g),
-            "SOURCE_IP_PORT algorithm is not supported."
-        );
-
-        let mut g = graph();
-        g.pools
-            .push(pool("p1", PoolProtocol::Tcp, LbAlgorithm::RoundRobin));
-        g.health_monitors
-            .push(monitor("p1", HealthMonitorType::Ping));
-        assert_eq!(
-            unsupported_message(&g),
-            "PING health monitors are not supported."
-        );
+        let udp_listener = listener("l1", ListenerProtocol::Udp, 53, None);
+        let udp_pool = pool("p1", PoolProtocol::Udp, LbAlgorithm::RoundRobin);
+        let hashed_pool = pool("p1", PoolProtocol::Tcp, LbAlgorithm::SourceIpPort);
+        let tcp_pool = pool("p1", PoolProtocol::Tcp, LbAlgorithm::RoundRobin);
+        let ping = monitor("p1", HealthMonitorType::Ping);
+        for (listeners, pools, health_monitors, message) in [
+            (
+                vec![udp_listener],
+                vec![],
+                vec![],
+                "UDP protocol listeners are not supported.",
+            ),
+            (
+                vec![],
+                vec![udp_pool],
+                vec![],
+                "UDP protocol pools are not supported.",
+            ),
+            (
+                vec![],
+                vec![hashed_pool],
+                vec![],
+                "SOURCE_IP_PORT algorithm is not supported.",
+            ),
+            (
+                vec![],
+                vec![tcp_pool],
+                vec![ping],
+                "PING health monitors are not supported.",
+            ),
+        ] {
+            let g = LoadBalancerGraph {
+                listeners,
+                pools,
+                health_monitors,
+                ..graph()
+            };
+            assert_eq!(unsupported_message(&g), message);
+        }
     }
 }

@@ -3,11 +3,11 @@
 //! The reconciler acts on the kind alone (see [`fulcrum_core::driver::DriverError`]), so every
 //! REST driver must draw the same line between "try again" and "this will not work": a backend
 //! that cannot be reached, times out, drops the connection, fails on its side (5xx) or asks us to
-//! slow down (429) is [transient](DriverErrorKind::Transient), and its `Retry-After` rides along
-//! so nobody retries sooner than the backend asked. Everything the backend refuses on purpose
-//! keeps its meaning: 401/403 are [authentication](DriverErrorKind::Authentication) failures, 404
-//! is [not found](DriverErrorKind::NotFound), 409/412 a [conflict](DriverErrorKind::Conflict)
-//! (another writer, a stale revision), any other 4xx a [rejection](DriverErrorKind::Rejected)
+//! slow down (429) is [transient](DriverError::transient), and its `Retry-After` rides along so
+//! nobody retries sooner than the backend asked. Everything the backend refuses on purpose keeps
+//! its meaning: 401/403 are [authentication](DriverError::authentication) failures, 404 is
+//! [not found](DriverError::not_found), 409/412 a [conflict](DriverError::conflict) (another
+//! writer, a stale revision), any other 4xx a [rejection](DriverError::rejected)
 //! quoting the backend's own explanation.
 //!
 //! Messages are written for the owner of the load balancer and never name the backend's address;
@@ -16,7 +16,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use fulcrum_core::driver::{DriverError, DriverErrorKind};
+use fulcrum_core::driver::DriverError;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
@@ -95,18 +95,15 @@ pub fn status_error(
         500..=599 => DriverError::transient(format!(
             "The backend failed to handle the request (HTTP {code}){quoted}"
         )),
-        401 | 403 => DriverError::new(
-            DriverErrorKind::Authentication,
-            format!("The backend refused Fulcrum's credentials (HTTP {code}){quoted}"),
-        ),
-        404 => DriverError::new(
-            DriverErrorKind::NotFound,
-            format!("The backend does not have the object (HTTP {code}){quoted}"),
-        ),
-        409 | 412 => DriverError::new(
-            DriverErrorKind::Conflict,
-            format!("The backend holds a conflicting object (HTTP {code}){quoted}"),
-        ),
+        401 | 403 => DriverError::authentication(format!(
+            "The backend refused Fulcrum's credentials (HTTP {code}){quoted}"
+        )),
+        404 => DriverError::not_found(format!(
+            "The backend does not have the object (HTTP {code}){quoted}"
+        )),
+        409 | 412 => DriverError::conflict(format!(
+            "The backend holds a conflicting object (HTTP {code}){quoted}"
+        )),
         400..=499 => DriverError::rejected(format!(
             "The backend rejected the request (HTTP {code}){quoted}"
         )),
@@ -183,6 +180,7 @@ fn explanation(json: &serde_json::Value) -> Option<String> {
 mod tests {
     use std::error::Error as _;
 
+    use fulcrum_core::driver::DriverErrorKind;
     use reqwest::header::HeaderValue;
 
     use super::*;

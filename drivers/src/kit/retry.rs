@@ -133,8 +133,6 @@ where
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use fulcrum_core::driver::DriverErrorKind;
-
     use super::*;
 
     fn policy(max_attempts: Option<u32>, max_elapsed: Option<Duration>) -> RetryPolicy {
@@ -245,8 +243,8 @@ mod tests {
     async fn other_kinds_are_not_retried() {
         for error in [
             DriverError::rejected("no"),
-            DriverError::new(DriverErrorKind::Authentication, "who?"),
-            DriverError::new(DriverErrorKind::Conflict, "taken"),
+            DriverError::authentication("who?"),
+            DriverError::conflict("taken"),
         ] {
             let script = Script::new(vec![error.clone()]);
             let s = script.clone();

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use fulcrum_core::driver::{DriverError, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::driver::{DriverError, LoadBalancerGraph};
 use fulcrum_core::secrets::CertificateStore;
 
 /// The PEM bytes of every certificate reference a tree uses, by reference.
@@ -21,9 +21,9 @@ pub type ResolvedCertificates = BTreeMap<String, Vec<u8>>;
 pub struct MissingCertificates(pub Vec<(String, String)>);
 
 /// Fetch every certificate reference of the tree ([`LoadBalancerGraph::certificate_references`])
-/// from `store`. Fails with [`DriverErrorKind::NotFound`] naming every reference that cannot be
-/// had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's reasons
-/// are the error's source.
+/// from `store`. Fails with [not found](DriverError::not_found) naming every reference that
+/// cannot be had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's
+/// reasons are the error's source.
 pub fn resolve_certificates(
     store: &dyn CertificateStore,
     graph: &LoadBalancerGraph,
@@ -42,10 +42,10 @@ pub fn resolve_certificates(
         return Ok(found);
     }
     let names: Vec<String> = missing.iter().map(|(r, _)| format!("'{r}'")).collect();
-    Err(DriverError::new(
-        DriverErrorKind::NotFound,
-        format!("Could not retrieve certificate: [{}]", names.join(", ")),
-    )
+    Err(DriverError::not_found(format!(
+        "Could not retrieve certificate: [{}]",
+        names.join(", ")
+    ))
     .with_source(MissingCertificates(missing)))
 }
 
@@ -54,10 +54,8 @@ mod tests {
     use std::collections::HashMap;
     use std::error::Error as _;
 
-    use fulcrum_core::model::{
-        ClientAuthentication, LbAlgorithm, Listener, ListenerProtocol, LoadBalancer,
-        OperatingStatus, Pool, PoolProtocol, ProvisioningStatus,
-    };
+    use fulcrum_core::driver::{DriverErrorKind, fixtures};
+    use fulcrum_core::model::{LbAlgorithm, Listener, ListenerProtocol, Pool, PoolProtocol};
 
     use super::*;
 
@@ -73,96 +71,21 @@ mod tests {
         }
     }
 
+    /// A TLS listener with an SNI certificate in front of a pool that verifies its members.
     fn graph() -> LoadBalancerGraph {
-        let active = ProvisioningStatus::Active;
-        let online = OperatingStatus::Online;
-        let listener = Listener {
-            id: "l1".into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            name: None,
-            description: None,
-            admin_state_up: true,
-            provisioning_status: active,
-            operating_status: online,
-            protocol: ListenerProtocol::TerminatedHttps,
-            protocol_port: 443,
-            connection_limit: -1,
+        let mut graph = fixtures::graph(fixtures::load_balancer("lb1"));
+        graph.listeners.push(Listener {
             default_tls_container_ref: Some("tls".into()),
             sni_container_refs: vec!["sni".into()],
             default_pool_id: Some("p1".into()),
-            insert_headers: Default::default(),
-            timeout_client_data: 50000,
-            timeout_member_connect: 5000,
-            timeout_member_data: 50000,
-            timeout_tcp_inspect: 0,
-            tags: vec![],
-            client_ca_tls_container_ref: None,
-            client_authentication: ClientAuthentication::None,
-            client_crl_container_ref: None,
-            allowed_cidrs: vec![],
-            tls_ciphers: None,
-            tls_versions: None,
-            alpn_protocols: None,
-            hsts_max_age: None,
-            hsts_include_subdomains: false,
-            hsts_preload: false,
-            created_at: String::new(),
-            updated_at: None,
-        };
-        let pool = Pool {
-            id: "p1".into(),
-            project_id: None,
-            loadbalancer_id: "lb1".into(),
-            name: None,
-            description: None,
-            admin_state_up: true,
-            provisioning_status: active,
-            operating_status: online,
-            protocol: PoolProtocol::Http,
-            lb_algorithm: LbAlgorithm::RoundRobin,
-            session_persistence: None,
-            tls_container_ref: None,
+            ..fixtures::listener("l1", "lb1", ListenerProtocol::TerminatedHttps, 443)
+        });
+        graph.pools.push(Pool {
             ca_tls_container_ref: Some("ca".into()),
-            crl_container_ref: None,
             tls_enabled: true,
-            tls_ciphers: None,
-            tls_versions: None,
-            alpn_protocols: None,
-            tags: vec![],
-            created_at: String::new(),
-            updated_at: None,
-        };
-        LoadBalancerGraph {
-            load_balancer: LoadBalancer {
-                id: "lb1".into(),
-                project_id: None,
-                name: None,
-                description: None,
-                admin_state_up: true,
-                provisioning_status: active,
-                operating_status: online,
-                vip_address: "10.0.0.10".into(),
-                vip_port_id: "port".into(),
-                vip_subnet_id: "subnet".into(),
-                vip_network_id: "net".into(),
-                vip_qos_policy_id: None,
-                provider: "noop".into(),
-                flavor_id: None,
-                availability_zone: None,
-                tags: vec![],
-                created_at: String::new(),
-                updated_at: None,
-            },
-            listeners: vec![listener],
-            pools: vec![pool],
-            members: vec![],
-            health_monitors: vec![],
-            l7policies: vec![],
-            l7rules: vec![],
-            flavor_metadata: Default::default(),
-            availability_zone_metadata: Default::default(),
-        }
+            ..fixtures::pool("p1", "lb1", PoolProtocol::Http, LbAlgorithm::RoundRobin)
+        });
+        graph
     }
 
     #[test]
