@@ -72,6 +72,30 @@ pub struct Observation {
     pub events: Vec<Event>,
 }
 
+impl Observation {
+    /// Set the operating status of the objects a data plane reports nothing finer about (health
+    /// monitors, L7 policies and L7 rules) as Octavia's controller sets it: ONLINE when enabled,
+    /// OFFLINE when disabled.
+    pub fn set_configured_statuses(&mut self, graph: &LoadBalancerGraph) {
+        let by_admin_state = |up: bool| {
+            if up {
+                OperatingStatus::Online
+            } else {
+                OperatingStatus::Offline
+            }
+        };
+        let configured = graph
+            .health_monitors
+            .iter()
+            .map(|h| (&h.id, h.admin_state_up))
+            .chain(graph.l7policies.iter().map(|p| (&p.id, p.admin_state_up)))
+            .chain(graph.l7rules.iter().map(|r| (&r.id, r.admin_state_up)));
+        for (id, up) in configured {
+            self.operating_status.insert(id.clone(), by_admin_state(up));
+        }
+    }
+}
+
 /// A backend that realizes load balancers.
 #[async_trait]
 pub trait Driver: Send + Sync {

@@ -156,15 +156,7 @@ fn settle_parents(
         obs.operating_status
             .insert(l.id.clone(), if open { S::Online } else { S::Offline });
     }
-    for h in &graph.health_monitors {
-        obs.operating_status.insert(h.id.clone(), S::Online);
-    }
-    for p in &graph.l7policies {
-        obs.operating_status.insert(p.id.clone(), S::Online);
-    }
-    for r in &graph.l7rules {
-        obs.operating_status.insert(r.id.clone(), S::Online);
-    }
+    obs.set_configured_statuses(graph);
     let lb = &graph.load_balancer;
     let lb_status = if !lb.admin_state_up || !all_open {
         S::Offline

@@ -2,7 +2,8 @@
 //!
 //! It reports operating statuses the way Octavia does when its amphora provider runs on noop
 //! compute and network drivers and no health data arrives: load balancers, listeners and pools
-//! `OFFLINE`, members `NO_MONITOR`, health monitors and L7 policies and rules `ONLINE`.
+//! `OFFLINE`, members `NO_MONITOR`, health monitors and L7 policies and rules `ONLINE` when
+//! enabled and `OFFLINE` when disabled.
 //!
 //! For tests and benchmarks it can be told to add latency, or to fail for load balancers whose
 //! name contains a marker (permanently, or transiently for the first few attempts).
@@ -21,7 +22,7 @@ use serde::Deserialize;
 
 /// The providers list's description of this driver.
 const DESCRIPTION: &str =
-    "The Octavia-compatible noop provider: accepts everything, realizes nothing.";
+    "The Octavia-compatible noop provider: accepts everything and realizes nothing.";
 
 /// Builds [`NoopDriver`]s from `[providers.noop]`.
 #[derive(Debug, Default)]
@@ -198,15 +199,7 @@ impl Driver for NoopDriver {
         for m in &graph.members {
             set(&m.id, OperatingStatus::NoMonitor);
         }
-        for h in &graph.health_monitors {
-            set(&h.id, OperatingStatus::Online);
-        }
-        for p in &graph.l7policies {
-            set(&p.id, OperatingStatus::Online);
-        }
-        for r in &graph.l7rules {
-            set(&r.id, OperatingStatus::Online);
-        }
+        obs.set_configured_statuses(graph);
         obs.listener_stats = graph
             .listeners
             .iter()
