@@ -344,8 +344,9 @@ async fn keystone_unreachable_gives_503_and_the_cache_carries_validated_tokens()
     );
 }
 
-/// Project alpha's member can neither see nor change project beta's objects (404, absent from
-/// lists; filtering for beta is refused); an administrator sees both and filters by project.
+/// Project alpha's member can neither see nor change project beta's objects (403 as in Octavia,
+/// absent from lists; filtering for beta is refused); an administrator sees both and filters by
+/// project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_are_isolated() {
     let ks = Keystone::shared().await;
@@ -411,7 +412,8 @@ async fn projects_are_isolated() {
         ),
     ] {
         let r = call_with_token(&s, Some(&a), method, &path, body).await;
-        assert_eq!(r.status, 404, "alpha {method} {path}: {}", r.body);
+        assert_eq!(r.status, 403, "alpha {method} {path}: {}", r.body);
+        assert_eq!(r.body["faultstring"], FORBIDDEN, "alpha {method} {path}");
     }
     // Nor can alpha hang a listener on beta's load balancer.
     let r = call_with_token(
@@ -425,13 +427,11 @@ async fn projects_are_isolated() {
         ),
     )
     .await;
-    assert!(
-        r.status == 404 || r.status == 400,
-        "alpha's listener on beta's load balancer: {} {}",
-        r.status,
+    assert_eq!(
+        r.status, 403,
+        "alpha's listener on beta's load balancer: {}",
         r.body
     );
-    assert_ne!(r.status, 403, "{}", r.body);
 
     // Lists hold only the caller's objects.
     let pick = |lb: &Value, root: &str| match root {
@@ -587,16 +587,6 @@ impl Rule {
     }
 }
 
-/// What a refusal looks like for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Denied {
-    /// 403 with Octavia's policy fault.
-    Forbidden,
-    /// 404: another project's object the caller may not see (Fulcrum never confirms it exists);
-    /// 403 when the caller may see it (global readers) but not do this.
-    Hidden,
-}
-
 /// The alpha and beta objects one role's checks act on.
 struct World {
     alpha: Project,
@@ -679,7 +669,6 @@ struct Check {
     path: String,
     body: Option<Value>,
     rule: Rule,
-    denied: Denied,
     /// The load balancer (and the token that may read it) to wait for after an allowed write.
     settle: Option<(String, String)>,
 }
@@ -691,7 +680,6 @@ fn check(action: &'static str, method: &'static str, path: String, rule: Rule) -
         path,
         body: None,
         rule,
-        denied: Denied::Forbidden,
         settle: None,
     }
 }
@@ -699,10 +687,6 @@ fn check(action: &'static str, method: &'static str, path: String, rule: Rule) -
 impl Check {
     fn body(mut self, body: Value) -> Check {
         self.body = Some(body);
-        self
-    }
-    fn hidden(mut self) -> Check {
-        self.denied = Denied::Hidden;
         self
     }
     fn settle(mut self, lb: &str, token: &str) -> Check {
@@ -745,8 +729,7 @@ fn checks(w: &World) -> Vec<Check> {
             "GET",
             beta_lb.clone(),
             ReadGlobal,
-        )
-        .hidden(),
+        ),
         check("loadbalancer:get_stats", "GET", format!("{lb}/stats"), Read),
         check(
             "loadbalancer:get_status",
@@ -764,7 +747,6 @@ fn checks(w: &World) -> Vec<Check> {
             WriteOther,
         )
         .body(json!({"loadbalancer": {"description": "updated"}}))
-        .hidden()
         .settle(&w.beta_lb, &w.beta_builder),
         check(
             "loadbalancer:put_failover",
@@ -929,13 +911,10 @@ async fn rbac_matrix(role: &str) {
                 settle_as(&s, reader, lb).await;
             }
         } else {
-            let visible = c.denied == Denied::Forbidden || Rule::ReadGlobal.allows(role);
-            let expected = if visible { 403 } else { 404 };
-            if r.status.as_u16() != expected
-                || (expected == 403 && r.body["faultstring"] != FORBIDDEN)
-            {
+            // Octavia's answer, also for another project's object the caller may not read.
+            if r.status.as_u16() != 403 || r.body["faultstring"] != FORBIDDEN {
                 failures.push(format!(
-                    "{what}: expected {expected}, got {} {}",
+                    "{what}: expected 403, got {} {}",
                     r.status,
                     short(&r.body)
                 ));
@@ -1319,7 +1298,7 @@ async fn the_token_scope_decides_the_project() {
         None,
     )
     .await;
-    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.status, 403, "{}", r.body);
     let r = call_with_token(&s, Some(&in_beta), "GET", LBS, None).await;
     assert_eq!(ids(&r.body, "loadbalancers"), vec![id(&lb)]);
 }

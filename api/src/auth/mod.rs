@@ -89,28 +89,6 @@ impl RequestContext {
         Ok(())
     }
 
-    /// Whether the caller may know that an object of `project` exists: it is their project's, or
-    /// the resource's `get_one` rule lets them read it. Other objects are answered with 404.
-    pub fn can_see(&self, project: Option<&str>) -> bool {
-        if self.project_id().is_some() && self.project_id() == project {
-            return true;
-        }
-        match self.action {
-            Some(action) => self.allows(&action.sibling("get_one"), project),
-            None => self.is_admin(),
-        }
-    }
-
-    /// Authorize the request on an object the caller asked for by id: `Ok(false)` when the caller
-    /// may not know it exists (answer 404), 403 when they may see it but not do this.
-    pub fn authorize_object(&self, project: Option<&str>) -> Result<bool, Error> {
-        if !self.can_see(project) {
-            return Ok(false);
-        }
-        self.authorize(project)?;
-        Ok(true)
-    }
-
     /// The project filter of a list (Octavia's `_auth_get_all`): `None` lists every project (or
     /// the requested one) for callers the resource's `get_all-global` rule allows; otherwise the
     /// caller's project (or the requested one) after its `get_all` check.

@@ -32,11 +32,8 @@ async fn cached_view(
 ) -> Result<Arc<Value>, Error> {
     let epoch = state.service.read_epoch();
     if let Some((project, view)) = epoch.and_then(|e| state.views.get(id, e)) {
-        return if ctx.authorize_object(project.as_deref())? {
-            Ok(view)
-        } else {
-            Err(Error::not_found("Load Balancer", id))
-        };
+        ctx.authorize(project.as_deref())?;
+        return Ok(view);
     }
     let found = state.service.load_balancer(ctx, id).await?;
     let project = found.object.project_id.clone();

@@ -1,9 +1,11 @@
 //! Loading what a request names, and the policy check on it.
 //!
-//! Octavia checks a rule whose target is an object's owner once it has the object: the caller gets
-//! 404 for an object they may not know of, 403 for one they may see but not act on. So the check
-//! happens here, where the object is loaded, through the caller's
-//! [`RequestContext`](crate::auth::RequestContext).
+//! Octavia checks a rule whose target is an object's owner once it has the object: an object that
+//! does not exist is 404, one of a project the rule does not allow the caller on is 403 (even
+//! when the caller may not read it: Octavia answers so, and its clients and conformance suite
+//! expect it). So the check happens here, where the object is loaded, through the caller's
+//! [`RequestContext`](crate::auth::RequestContext). Lists only ever hold what the caller may
+//! read.
 
 use fulcrum_core::Error;
 use fulcrum_store::{Record, Tx};
@@ -37,8 +39,8 @@ has_project!(
 );
 
 impl Service {
-    /// Load an object the request may act on: Octavia's 404 when it does not exist or the caller
-    /// may not know of it, 403 when the request's policy rule refuses the caller on its project.
+    /// Load an object the request may act on: Octavia's 404 when it does not exist, 403 when the
+    /// request's policy rule refuses the caller on its project.
     pub(crate) async fn visible<T: Record + HasProject>(
         &self,
         ctx: &RequestContext,
@@ -62,10 +64,9 @@ fn authorized<T: Record + HasProject>(
     found: Option<T>,
     id: &str,
 ) -> Result<T, Error> {
-    match found {
-        Some(obj) if ctx.authorize_object(obj.project())? => Ok(obj),
-        _ => Err(Error::not_found(T::KIND.display_name(), id)),
-    }
+    let obj = found.ok_or_else(|| Error::not_found(T::KIND.display_name(), id))?;
+    ctx.authorize(obj.project())?;
+    Ok(obj)
 }
 
 /// The project a new load balancer belongs to (the one the body names, else the caller's),

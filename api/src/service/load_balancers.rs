@@ -40,7 +40,8 @@ impl Service {
             )
             .await?;
         match found {
-            Some((lb, children)) if ctx.authorize_object(lb.project_id.as_deref())? => {
+            Some((lb, children)) => {
+                ctx.authorize(lb.project_id.as_deref())?;
                 let mut related = Related::default();
                 for (kind, ids) in [Kind::Listener, Kind::Pool].into_iter().zip(children) {
                     related.add(kind, [(lb.id.clone(), ids)].into());
@@ -50,7 +51,7 @@ impl Service {
                     related,
                 })
             }
-            _ => Err(Error::not_found("Load Balancer", id)),
+            None => Err(Error::not_found("Load Balancer", id)),
         }
     }
 
