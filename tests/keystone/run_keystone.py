@@ -2,7 +2,7 @@
 """Run a throwaway Keystone for Fulcrum's tests.
 
     run_keystone.py --state-dir DIR --port PORT --admin-password PW [--token-expiration SECONDS]
-                    [--remove-state]
+                    [--threads N] [--remove-state]
 
 Writes DIR/keystone-PORT.conf (SQLite database DIR/keystone.db, fernet keys under DIR), creates
 and bootstraps the database unless DIR already holds a bootstrapped one (so a second server can
@@ -114,6 +114,13 @@ def main():
     parser.add_argument("--admin-password", required=True)
     parser.add_argument("--token-expiration", type=int, default=3600)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="gunicorn threads; 1 serializes requests, so that concurrent writes never meet "
+        "SQLite's 'database is locked'",
+    )
+    parser.add_argument(
         "--remove-state",
         action="store_true",
         help="remove the state directory on exit (for a server nobody else cleans up after)",
@@ -135,7 +142,7 @@ def main():
             "--pythonpath", HERE,
             "--bind", f"127.0.0.1:{args.port}",
             "--workers", "1",
-            "--threads", "8",
+            "--threads", str(args.threads),
             "--graceful-timeout", "1",
             "--timeout", "120",
             "keystone_app:application",
