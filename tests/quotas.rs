@@ -108,7 +108,8 @@ async fn bad_values_change_nothing(db: Db) {
     for bad in [
         json!({"quota": {"pool": 9, "member": -2}}),
         json!({"quota": {"pool": "x"}}),
-        json!({"quota": {"pool": 1.5}}),
+        json!({"quota": {"pool": "1.5"}}),
+        json!({"quota": {"pool": [1]}}),
         json!({"quota": {"pool": 2000000001}}),
         json!({"quota": {"colour": 1}}),
         json!({"pool": 1}),
@@ -124,6 +125,13 @@ async fn bad_values_change_nothing(db: Db) {
         "Invalid input for field/attribute member. Value: '-2'.",
     );
     assert_limits(&s.get(&p).await["quota"], [-1, -1, 2, -1, -1, -1, -1]);
+
+    // As in Octavia (WSME's int()), a number with a fraction is truncated, not refused.
+    let (status, body) = s
+        .call("PUT", &p, Some(json!({"quota": {"pool": 1.5}})))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_limits(&s.get(&p).await["quota"], [-1, -1, 1, -1, -1, -1, -1]);
 }
 
 async fn projects_and_admins(db: Db) {

@@ -1,10 +1,15 @@
 //! [`OctaviaBody`]: a JSON request body wrapped in Octavia's root key (`{"listener": {...}}`),
 //! parsed with Octavia's error messages for unknown attributes, missing mandatory fields, bad types
 //! and bad enum values.
+//!
+//! Numbers and booleans are converted as Octavia's WSME converts them (`"80"` is 80, `"yes"` is
+//! true: see [`fulcrum_core::wsme`]). A value WSME cannot convert is reported, as WSME reports it,
+//! against the whole body: the controller's argument name and Python's `repr()` of the body.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use fulcrum_core::Error;
+use fulcrum_core::wsme::{body_error_text, python::PyValue};
 use serde_json::Value;
 
 use crate::fault::ApiError;
@@ -47,12 +52,21 @@ pub fn parse<T: Rooted>(bytes: &[u8]) -> Result<T, Error> {
         ))
     })?;
     let result: Result<T, _> = serde_path_to_error::deserialize(inner);
-    result.map_err(|e| describe(T::ROOT, e))
+    result.map_err(|e| describe::<T>(bytes, e))
 }
 
-fn describe(root: &str, err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+fn describe<T: Rooted>(bytes: &[u8], err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let root = T::ROOT;
     let path = err.path().to_string();
     let message = err.inner().to_string();
+    if let Some(text) = body_error_text(&message) {
+        // WSME: InvalidInput(argument name, the parsed body, the ValueError's text).
+        let body = PyValue::parse(bytes).map_or_else(String::new, |v| v.to_string());
+        return Error::InvalidInput(format!(
+            "Invalid input for field/attribute {}. Value: '{body}'. {text}",
+            T::ARGUMENT
+        ));
+    }
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
         // The path ends at the unknown field; its parent objects, without list positions, name the
@@ -136,6 +150,7 @@ mod tests {
     }
     impl Rooted for Thing {
         const ROOT: &'static str = "thing";
+        const ARGUMENT: &'static str = "thing_";
     }
 
     fn err(body: &str) -> String {
@@ -168,6 +183,122 @@ mod tests {
         assert_eq!(
             err(r#"{"thing": {"port": 1, "items": [{"size": 1}, {"colour": 1}]}}"#),
             "Unknown attribute for argument thing.items: colour"
+        );
+    }
+
+    use crate::shapes::health_monitors::UpdateHealthMonitor;
+    use crate::shapes::listeners::CreateListener;
+    use crate::shapes::load_balancers::CreateLoadBalancer;
+    use crate::shapes::members::BatchMembers;
+    use crate::shapes::pools::CreatePool;
+    use crate::shapes::quotas::UpdateQuota;
+    use fulcrum_core::patch::Patch;
+
+    #[test]
+    fn numbers_and_booleans_convert_as_wsme_does() {
+        let l: CreateListener = parse(
+            br#"{"listener": {"loadbalancer_id": "lb", "protocol": "HTTP", "protocol_port": "80",
+                "connection_limit": "-1", "timeout_client_data": 5000.9, "admin_state_up": "no",
+                "hsts_preload": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(l.protocol_port, 80);
+        assert_eq!(l.connection_limit, Some(-1));
+        assert_eq!(l.timeout_client_data, Some(5000));
+        assert_eq!(l.admin_state_up, Some(false));
+        assert_eq!(l.hsts_preload, Some(true));
+        assert_eq!(l.timeout_member_data, None);
+
+        let h: UpdateHealthMonitor = parse(
+            br#"{"healthmonitor": {"delay": "10", "max_retries": null, "http_version": "1.1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(h.delay, Patch::Value(10));
+        assert_eq!(h.max_retries, Patch::Null);
+        assert_eq!(h.timeout, Patch::Absent);
+        assert_eq!(h.http_version, Patch::Value(1.1));
+
+        let q: UpdateQuota = parse(br#"{"quota": {"member": "-1", "pool": " 7 "}}"#).unwrap();
+        assert_eq!(q.member, Patch::Value(-1));
+        assert_eq!(q.pool, Patch::Value(7));
+
+        let p: CreatePool = parse(
+            br#"{"pool": {"protocol": "UDP", "lb_algorithm": "ROUND_ROBIN",
+                "session_persistence": {"type": "SOURCE_IP", "persistence_timeout": "30"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.session_persistence.unwrap().persistence_timeout, Some(30));
+
+        let m: BatchMembers = parse(
+            br#"{"members": [{"address": "10.0.0.1", "protocol_port": "80", "weight": "5",
+                "backup": "true", "monitor_port": 8080.0}]}"#,
+        )
+        .unwrap();
+        let m = &m.members[0];
+        assert_eq!(
+            (m.protocol_port, m.weight, m.backup, m.monitor_port),
+            (80, Some(5), Some(true), Some(8080))
+        );
+
+        let graph: CreateLoadBalancer = parse(
+            br#"{"loadbalancer": {"vip_subnet_id": "s", "listeners": [{"protocol": "HTTP",
+                "protocol_port": "81", "l7policies": [{"action": "REJECT", "position": "2"}]}],
+                "pools": [{"name": "p", "healthmonitor": {"type": "PING", "delay": "1",
+                "timeout": "2", "max_retries": "3"}}]}}"#,
+        )
+        .unwrap();
+        let listener = &graph.listeners.unwrap()[0];
+        assert_eq!(listener.protocol_port, 81);
+        assert_eq!(listener.l7policies.as_ref().unwrap()[0].position, Some(2));
+        let hm = graph.pools.unwrap().remove(0).healthmonitor.unwrap();
+        assert_eq!((hm.delay, hm.timeout, hm.max_retries), (1, 2, 3));
+    }
+
+    #[test]
+    fn unconvertible_values_name_the_whole_body_as_wsme_does() {
+        // Checked against WSME 0.13.0 on CPython 3.11.
+        let err = parse::<CreateListener>(
+            br#"{"listener": {"protocol_port": "abc", "name": "it's", "admin_state_up": true}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute listener_. Value: '{'listener': {'protocol_port': \
+             'abc', 'name': \"it's\", 'admin_state_up': True}}'. invalid literal for int() with \
+             base 10: 'abc'"
+        );
+        let err = parse::<CreateLoadBalancer>(
+            br#"{"loadbalancer": {"vip_subnet_id": "s", "admin_state_up": "True"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute load_balancer. Value: '{'loadbalancer': \
+             {'vip_subnet_id': 's', 'admin_state_up': 'True'}}'. Value not an unambiguous \
+             boolean: True"
+        );
+        let err = parse::<UpdateQuota>(br#"{"quota": {"pool": "1.5"}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute quotas. Value: '{'quota': {'pool': '1.5'}}'. \
+             invalid literal for int() with base 10: '1.5'"
+        );
+        let err =
+            parse::<BatchMembers>(br#"{"members": [{"address": "a", "protocol_port": [80]}]}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute members_. Value: '{'members': [{'address': 'a', \
+             'protocol_port': [80]}]}'. int() argument must be a string, a bytes-like object or a \
+             real number, not 'list'"
+        );
+        // Beyond 64 bits: a range error of the field.
+        let err =
+            parse::<UpdateQuota>(br#"{"quota": {"pool": "99999999999999999999"}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute pool. Value: '99999999999999999999'. Value should \
+             be lower or equal to 9223372036854775807"
         );
     }
 }

@@ -16,5 +16,6 @@ pub mod secrets;
 pub mod tasks;
 pub mod timestamp;
 pub mod validate;
+pub mod wsme;
 
 pub use error::Error;

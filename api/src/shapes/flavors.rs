@@ -1,6 +1,7 @@
 //! Shapes of `/v2/lbaas/flavors` and `/v2/lbaas/availabilityzones`.
 
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use fulcrum_store::{AvailabilityZone, Flavor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,6 +18,7 @@ pub struct CreateFlavor {
     /// Free text.
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub enabled: Option<bool>,
     /// Its flavor profile.
     pub flavor_profile_id: String,
@@ -24,6 +26,7 @@ pub struct CreateFlavor {
 
 impl Rooted for CreateFlavor {
     const ROOT: &'static str = "flavor";
+    const ARGUMENT: &'static str = "flavor_";
 }
 
 /// Body of `PUT /v2/lbaas/flavors/{id}`.
@@ -39,13 +42,14 @@ pub struct UpdateFlavor {
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether load balancers may select it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub enabled: Patch<bool>,
 }
 
 impl Rooted for UpdateFlavor {
     const ROOT: &'static str = "flavor";
+    const ARGUMENT: &'static str = "flavor_";
 }
 
 /// A flavor as the API shows it.
@@ -79,6 +83,7 @@ pub struct CreateZone {
     /// Free text.
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub enabled: Option<bool>,
     /// Its availability zone profile.
     pub availability_zone_profile_id: String,
@@ -86,6 +91,7 @@ pub struct CreateZone {
 
 impl Rooted for CreateZone {
     const ROOT: &'static str = "availability_zone";
+    const ARGUMENT: &'static str = "availability_zone_";
 }
 
 /// Body of `PUT /v2/lbaas/availabilityzones/{name}`.
@@ -97,13 +103,14 @@ pub struct UpdateZone {
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether load balancers may select it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub enabled: Patch<bool>,
 }
 
 impl Rooted for UpdateZone {
     const ROOT: &'static str = "availability_zone";
+    const ARGUMENT: &'static str = "availability_zone_";
 }
 
 /// An availability zone as the API shows it.

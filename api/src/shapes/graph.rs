@@ -11,6 +11,7 @@ use fulcrum_core::model::{
     ClientAuthentication, HealthMonitorType, HttpMethod, L7PolicyAction, LbAlgorithm,
     ListenerProtocol, PoolProtocol, SessionPersistence,
 };
+use fulcrum_core::wsme;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -30,6 +31,7 @@ use super::pools::CreatePool;
 pub struct PoolSingleCreate {
     pub name: Option<String>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub protocol: Option<PoolProtocol>,
     pub lb_algorithm: Option<LbAlgorithm>,
@@ -38,6 +40,7 @@ pub struct PoolSingleCreate {
     pub tls_container_ref: Option<String>,
     pub ca_tls_container_ref: Option<String>,
     pub crl_container_ref: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub tls_enabled: Option<bool>,
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
@@ -55,16 +58,22 @@ pub struct PoolSingleCreate {
 pub struct HealthMonitorSingleCreate {
     #[serde(rename = "type")]
     pub kind: HealthMonitorType,
+    #[serde(deserialize_with = "wsme::convert")]
     pub delay: i64,
+    #[serde(deserialize_with = "wsme::convert")]
     pub timeout: i64,
+    #[serde(deserialize_with = "wsme::convert")]
     pub max_retries: i64,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub max_retries_down: Option<i64>,
     pub name: Option<String>,
     pub http_method: Option<HttpMethod>,
     pub url_path: Option<String>,
     pub expected_codes: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub http_version: Option<f64>,
     pub domain_name: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub tags: Option<Vec<String>>,
 }
@@ -75,10 +84,13 @@ pub struct HealthMonitorSingleCreate {
 #[allow(missing_docs)]
 pub struct ListenerSingleCreate {
     pub protocol: ListenerProtocol,
+    #[serde(deserialize_with = "wsme::convert")]
     pub protocol_port: i64,
     pub name: Option<String>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub connection_limit: Option<i64>,
     pub default_tls_container_ref: Option<String>,
     pub sni_container_refs: Option<Vec<String>>,
@@ -89,9 +101,13 @@ pub struct ListenerSingleCreate {
     /// Its L7 policies.
     pub l7policies: Option<Vec<L7PolicySingleCreate>>,
     pub insert_headers: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_client_data: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_member_connect: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_member_data: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_tcp_inspect: Option<i64>,
     pub tags: Option<Vec<String>>,
     pub client_ca_tls_container_ref: Option<String>,
@@ -101,8 +117,11 @@ pub struct ListenerSingleCreate {
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
     pub alpn_protocols: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_max_age: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_include_subdomains: Option<bool>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_preload: Option<bool>,
 }
 
@@ -114,12 +133,15 @@ pub struct L7PolicySingleCreate {
     pub action: L7PolicyAction,
     pub name: Option<String>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     /// The pool to redirect to: a full definition or the name of one in the request.
     pub redirect_pool: Option<PoolSingleCreate>,
     pub redirect_url: Option<String>,
     pub redirect_prefix: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub redirect_http_code: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub position: Option<i64>,
     /// Its rules.
     pub rules: Option<Vec<CreateL7Rule>>,

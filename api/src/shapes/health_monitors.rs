@@ -4,6 +4,7 @@ use fulcrum_core::model::{
     HealthMonitor, HealthMonitorType, HttpMethod, OperatingStatus, ProvisioningStatus,
 };
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,16 +19,22 @@ pub struct CreateHealthMonitor {
     pub pool_id: String,
     #[serde(rename = "type")]
     pub kind: HealthMonitorType,
+    #[serde(deserialize_with = "wsme::convert")]
     pub delay: i64,
+    #[serde(deserialize_with = "wsme::convert")]
     pub timeout: i64,
+    #[serde(deserialize_with = "wsme::convert")]
     pub max_retries: i64,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub max_retries_down: Option<i64>,
     pub name: Option<String>,
     pub http_method: Option<HttpMethod>,
     pub url_path: Option<String>,
     pub expected_codes: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub http_version: Option<f64>,
     pub domain_name: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub tags: Option<Vec<String>>,
     pub project_id: Option<String>,
@@ -36,6 +43,7 @@ pub struct CreateHealthMonitor {
 
 impl Rooted for CreateHealthMonitor {
     const ROOT: &'static str = "healthmonitor";
+    const ARGUMENT: &'static str = "health_monitor_";
 }
 
 /// Body of `PUT /v2/lbaas/healthmonitors/{id}`.
@@ -46,16 +54,16 @@ pub struct UpdateHealthMonitor {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub delay: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub timeout: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub max_retries: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub max_retries_down: Patch<i64>,
     #[serde(default)]
@@ -67,13 +75,13 @@ pub struct UpdateHealthMonitor {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub expected_codes: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<f64>)]
     pub http_version: Patch<f64>,
     #[serde(default)]
@@ -83,6 +91,7 @@ pub struct UpdateHealthMonitor {
 
 impl Rooted for UpdateHealthMonitor {
     const ROOT: &'static str = "healthmonitor";
+    const ARGUMENT: &'static str = "health_monitor_";
 }
 
 /// A health monitor as the API shows it.

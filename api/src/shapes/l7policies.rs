@@ -2,6 +2,7 @@
 
 use fulcrum_core::model::{Kind, L7Policy, L7PolicyAction, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,11 +19,14 @@ pub struct CreateL7Policy {
     pub action: L7PolicyAction,
     pub name: Option<String>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub redirect_pool_id: Option<String>,
     pub redirect_url: Option<String>,
     pub redirect_prefix: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub redirect_http_code: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub position: Option<i64>,
     pub rules: Option<Vec<CreateL7Rule>>,
     pub tags: Option<Vec<String>>,
@@ -32,6 +36,7 @@ pub struct CreateL7Policy {
 
 impl Rooted for CreateL7Policy {
     const ROOT: &'static str = "l7policy";
+    const ARGUMENT: &'static str = "l7policy_";
 }
 
 /// Body of `PUT /v2/lbaas/l7policies/{id}`.
@@ -45,7 +50,7 @@ pub struct UpdateL7Policy {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default)]
@@ -60,19 +65,20 @@ pub struct UpdateL7Policy {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub redirect_prefix: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub position: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub redirect_http_code: Patch<i64>,
 }
 
 impl Rooted for UpdateL7Policy {
     const ROOT: &'static str = "l7policy";
+    const ARGUMENT: &'static str = "l7policy_";
 }
 
 impl UpdateL7Policy {

@@ -2,6 +2,7 @@
 
 use fulcrum_core::model::{L7CompareType, L7Rule, L7RuleType, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,7 +19,9 @@ pub struct CreateL7Rule {
     pub compare_type: L7CompareType,
     pub value: String,
     pub key: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub invert: Option<bool>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub tags: Option<Vec<String>>,
     pub project_id: Option<String>,
@@ -27,6 +30,7 @@ pub struct CreateL7Rule {
 
 impl Rooted for CreateL7Rule {
     const ROOT: &'static str = "rule";
+    const ARGUMENT: &'static str = "rule_";
 }
 
 /// Body of `PUT /v2/lbaas/l7policies/{l7policy_id}/rules/{rule_id}`.
@@ -46,10 +50,10 @@ pub struct UpdateL7Rule {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub value: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub invert: Patch<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default)]
@@ -59,6 +63,7 @@ pub struct UpdateL7Rule {
 
 impl Rooted for UpdateL7Rule {
     const ROOT: &'static str = "rule";
+    const ARGUMENT: &'static str = "l7rule_";
 }
 
 /// An L7 rule as the API shows it.

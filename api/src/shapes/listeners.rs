@@ -6,6 +6,7 @@ use fulcrum_core::model::{
     ClientAuthentication, Kind, Listener, ListenerProtocol, OperatingStatus, ProvisioningStatus,
 };
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,14 +22,17 @@ pub struct CreateListener {
     /// Protocol.
     pub protocol: ListenerProtocol,
     /// Port on the VIP.
+    #[serde(deserialize_with = "wsme::convert")]
     pub protocol_port: i64,
     /// Name.
     pub name: Option<String>,
     /// Free text.
     pub description: Option<String>,
     /// Whether it serves (default true).
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     /// Max connections (-1 unlimited).
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub connection_limit: Option<i64>,
     /// Certificate for TERMINATED_HTTPS.
     pub default_tls_container_ref: Option<String>,
@@ -39,12 +43,16 @@ pub struct CreateListener {
     /// Headers to insert.
     pub insert_headers: Option<BTreeMap<String, String>>,
     /// Client inactivity timeout, ms.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_client_data: Option<i64>,
     /// Member connect timeout, ms.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_member_connect: Option<i64>,
     /// Member inactivity timeout, ms.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_member_data: Option<i64>,
     /// Inspection timeout, ms.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub timeout_tcp_inspect: Option<i64>,
     /// Tags.
     pub tags: Option<Vec<String>>,
@@ -63,10 +71,13 @@ pub struct CreateListener {
     /// ALPN protocols.
     pub alpn_protocols: Option<Vec<String>>,
     /// HSTS max-age.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_max_age: Option<i64>,
     /// HSTS includeSubDomains.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_include_subdomains: Option<bool>,
     /// HSTS preload.
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_preload: Option<bool>,
     /// Ignored: the project is the load balancer's.
     pub project_id: Option<String>,
@@ -76,6 +87,7 @@ pub struct CreateListener {
 
 impl Rooted for CreateListener {
     const ROOT: &'static str = "listener";
+    const ARGUMENT: &'static str = "listener_";
 }
 
 /// Body of `PUT /v2/lbaas/listeners/{id}`; `null` resets a field to its default.
@@ -89,10 +101,10 @@ pub struct UpdateListener {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub connection_limit: Patch<i64>,
     #[serde(default)]
@@ -107,16 +119,16 @@ pub struct UpdateListener {
     #[serde(default)]
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub insert_headers: Patch<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub timeout_client_data: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub timeout_member_connect: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub timeout_member_data: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub timeout_tcp_inspect: Patch<i64>,
     #[serde(default)]
@@ -143,19 +155,20 @@ pub struct UpdateListener {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub alpn_protocols: Patch<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub hsts_max_age: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub hsts_include_subdomains: Patch<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub hsts_preload: Patch<bool>,
 }
 
 impl Rooted for UpdateListener {
     const ROOT: &'static str = "listener";
+    const ARGUMENT: &'static str = "listener_";
 }
 
 /// A listener as the API shows it.

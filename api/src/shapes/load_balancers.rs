@@ -2,6 +2,7 @@
 
 use fulcrum_core::model::{Kind, LoadBalancer, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -19,6 +20,7 @@ pub struct CreateLoadBalancer {
     /// Free text.
     pub description: Option<String>,
     /// Whether it should serve (default true).
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     /// A specific VIP address.
     pub vip_address: Option<String>,
@@ -50,6 +52,7 @@ pub struct CreateLoadBalancer {
 
 impl Rooted for CreateLoadBalancer {
     const ROOT: &'static str = "loadbalancer";
+    const ARGUMENT: &'static str = "load_balancer";
 }
 
 /// Body of `PUT /v2/lbaas/loadbalancers/{id}`.
@@ -65,7 +68,7 @@ pub struct UpdateLoadBalancer {
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether it should serve.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     /// QoS policy of the VIP port.
@@ -80,6 +83,7 @@ pub struct UpdateLoadBalancer {
 
 impl Rooted for UpdateLoadBalancer {
     const ROOT: &'static str = "loadbalancer";
+    const ARGUMENT: &'static str = "load_balancer";
 }
 
 /// A load balancer as the API shows it.

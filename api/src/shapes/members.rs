@@ -2,6 +2,7 @@
 
 use fulcrum_core::model::{Member, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,15 +15,21 @@ use crate::listing::Link;
 #[allow(missing_docs)]
 pub struct CreateMember {
     pub address: String,
+    #[serde(deserialize_with = "wsme::convert")]
     pub protocol_port: i64,
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub weight: Option<i64>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub backup: Option<bool>,
     pub subnet_id: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub monitor_port: Option<i64>,
     pub monitor_address: Option<String>,
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub request_sriov: Option<bool>,
     pub project_id: Option<String>,
     pub tenant_id: Option<String>,
@@ -30,6 +37,7 @@ pub struct CreateMember {
 
 impl Rooted for CreateMember {
     const ROOT: &'static str = "member";
+    const ARGUMENT: &'static str = "member_";
 }
 
 /// Body of `PUT /v2/lbaas/pools/{pool_id}/members/{member_id}`.
@@ -40,16 +48,16 @@ pub struct UpdateMember {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub weight: Patch<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub backup: Patch<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub monitor_port: Patch<i64>,
     #[serde(default)]
@@ -62,6 +70,7 @@ pub struct UpdateMember {
 
 impl Rooted for UpdateMember {
     const ROOT: &'static str = "member";
+    const ARGUMENT: &'static str = "member_";
 }
 
 /// Body of the batch update `PUT /v2/lbaas/pools/{pool_id}/members`: `{"members": [...]}`.
@@ -74,6 +83,7 @@ pub struct BatchMembers {
 
 impl Rooted for BatchMembers {
     const ROOT: &'static str = "members";
+    const ARGUMENT: &'static str = "members_";
 }
 
 /// Query of the batch update.

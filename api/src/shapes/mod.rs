@@ -37,6 +37,10 @@ use serde_json::Value;
 pub trait Rooted: DeserializeOwned {
     /// The root key, e.g. `"loadbalancer"`.
     const ROOT: &'static str;
+    /// The name Octavia's messages give the whole body: the argument of its controller method
+    /// (`listener_`, `load_balancer`, `quotas`, ...), which WSME names when a value of the body
+    /// cannot be converted.
+    const ARGUMENT: &'static str;
 }
 
 /// An `{"id": ...}` reference to a related object.
@@ -112,4 +116,83 @@ pub trait CatalogView: fulcrum_store::CatalogRecord {
     const PLURAL: (&'static str, &'static str);
     /// The row as the API shows it.
     fn view(&self) -> Value;
+}
+
+#[cfg(test)]
+mod tests {
+    /// The source of every shape module.
+    const SOURCES: [(&str, &str); 18] = [
+        ("amphorae", include_str!("amphorae.rs")),
+        ("capabilities", include_str!("capabilities.rs")),
+        ("flavors", include_str!("flavors.rs")),
+        ("graph", include_str!("graph.rs")),
+        ("health_monitors", include_str!("health_monitors.rs")),
+        ("l7policies", include_str!("l7policies.rs")),
+        ("l7rules", include_str!("l7rules.rs")),
+        ("listeners", include_str!("listeners.rs")),
+        ("load_balancers", include_str!("load_balancers.rs")),
+        ("members", include_str!("members.rs")),
+        ("neutron", include_str!("neutron.rs")),
+        ("pools", include_str!("pools.rs")),
+        ("profiles", include_str!("profiles.rs")),
+        ("providers", include_str!("providers.rs")),
+        ("quotas", include_str!("quotas.rs")),
+        ("status", include_str!("status.rs")),
+        ("tasks", include_str!("tasks.rs")),
+        ("versions", include_str!("versions.rs")),
+    ];
+
+    /// Octavia converts every number and boolean of a request body (WSME), so every such field of
+    /// a request shape goes through `wsme::convert`; a new field without it would refuse `"80"`.
+    #[test]
+    fn every_number_and_boolean_of_a_request_is_converted() {
+        let scalar = ["i64", "bool", "f64"];
+        let mut missing = Vec::new();
+        let mut converted = 0;
+        for (module, source) in SOURCES {
+            let mut deserialized = false;
+            let mut in_request = false;
+            let mut attributes: Vec<&str> = Vec::new();
+            for line in source.lines() {
+                let line = line.trim();
+                if line.starts_with("#[derive(") {
+                    deserialized = line.contains("Deserialize");
+                } else if line.starts_with("pub struct ") && line.ends_with('{') {
+                    in_request = deserialized;
+                } else if line == "}" {
+                    in_request = false;
+                }
+                if line.starts_with("#[") {
+                    attributes.push(line);
+                    continue;
+                }
+                if in_request
+                    && let Some((name, ty)) =
+                        line.strip_prefix("pub ").and_then(|f| f.split_once(": "))
+                {
+                    let ty = ty.trim_end_matches(',');
+                    let inner = ty
+                        .strip_prefix("Option<")
+                        .or_else(|| ty.strip_prefix("Patch<"))
+                        .and_then(|t| t.strip_suffix('>'))
+                        .unwrap_or(ty);
+                    if scalar.contains(&inner) {
+                        if attributes
+                            .iter()
+                            .any(|a| a.contains("deserialize_with = \"wsme::convert\""))
+                        {
+                            converted += 1;
+                        } else {
+                            missing.push(format!("{module}: {name}"));
+                        }
+                    }
+                }
+                if !line.starts_with("///") {
+                    attributes.clear();
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not converted: {missing:?}");
+        assert_eq!(converted, 91, "fields converted");
+    }
 }

@@ -4,6 +4,7 @@ use fulcrum_core::model::{
     Kind, LbAlgorithm, OperatingStatus, Pool, PoolProtocol, ProvisioningStatus, SessionPersistence,
 };
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,12 +22,14 @@ pub struct CreatePool {
     pub listener_id: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub session_persistence: Option<SessionPersistence>,
     pub tags: Option<Vec<String>>,
     pub tls_container_ref: Option<String>,
     pub ca_tls_container_ref: Option<String>,
     pub crl_container_ref: Option<String>,
+    #[serde(default, deserialize_with = "wsme::convert")]
     pub tls_enabled: Option<bool>,
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
@@ -37,6 +40,7 @@ pub struct CreatePool {
 
 impl Rooted for CreatePool {
     const ROOT: &'static str = "pool";
+    const ARGUMENT: &'static str = "pool_";
 }
 
 /// Body of `PUT /v2/lbaas/pools/{id}`.
@@ -50,7 +54,7 @@ pub struct UpdatePool {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default)]
@@ -71,7 +75,7 @@ pub struct UpdatePool {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub crl_container_ref: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub tls_enabled: Patch<bool>,
     #[serde(default)]
@@ -87,6 +91,7 @@ pub struct UpdatePool {
 
 impl Rooted for UpdatePool {
     const ROOT: &'static str = "pool";
+    const ARGUMENT: &'static str = "pool_";
 }
 
 /// A pool as the API shows it.

@@ -22,6 +22,7 @@ pub struct CreateFlavorProfile {
 
 impl Rooted for CreateFlavorProfile {
     const ROOT: &'static str = "flavorprofile";
+    const ARGUMENT: &'static str = "flavor_profile_";
 }
 
 /// Body of `PUT /v2/lbaas/flavorprofiles/{id}`.
@@ -44,6 +45,7 @@ pub struct UpdateFlavorProfile {
 
 impl Rooted for UpdateFlavorProfile {
     const ROOT: &'static str = "flavorprofile";
+    const ARGUMENT: &'static str = "flavor_profile_";
 }
 
 /// A flavor profile as the API shows it.
@@ -80,6 +82,7 @@ pub struct CreateAzProfile {
 
 impl Rooted for CreateAzProfile {
     const ROOT: &'static str = "availability_zone_profile";
+    const ARGUMENT: &'static str = "availability_zone_profile_";
 }
 
 /// Body of `PUT /v2/lbaas/availabilityzoneprofiles/{id}`.
@@ -102,6 +105,7 @@ pub struct UpdateAzProfile {
 
 impl Rooted for UpdateAzProfile {
     const ROOT: &'static str = "availability_zone_profile";
+    const ARGUMENT: &'static str = "availability_zone_profile_";
 }
 
 /// An availability zone profile as the API shows it.

@@ -3,6 +3,7 @@
 
 use fulcrum_core::model::Kind;
 use fulcrum_core::patch::Patch;
+use fulcrum_core::wsme;
 use fulcrum_store::QuotaLimits;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,45 +81,46 @@ pub struct QuotaList {
 #[serde(deny_unknown_fields)]
 pub struct UpdateQuota {
     /// Load balancers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub loadbalancer: Patch<i64>,
     /// Deprecated name of `loadbalancer` (which wins when both are given).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub load_balancer: Patch<i64>,
     /// Listeners.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub listener: Patch<i64>,
     /// Pools.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub pool: Patch<i64>,
     /// Health monitors.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub healthmonitor: Patch<i64>,
     /// Deprecated name of `healthmonitor` (which wins when both are given).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub health_monitor: Patch<i64>,
     /// Members.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub member: Patch<i64>,
     /// L7 policies.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub l7policy: Patch<i64>,
     /// L7 rules.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<i64>)]
     pub l7rule: Patch<i64>,
 }
 
 impl Rooted for UpdateQuota {
     const ROOT: &'static str = "quota";
+    const ARGUMENT: &'static str = "quotas";
 }
 
 /// A new name's patch, or the deprecated name's when the new one is absent.

@@ -133,7 +133,7 @@ pub struct SessionPersistence {
     #[serde(default)]
     pub cookie_name: Option<String>,
     /// Timeout for UDP/SCTP persistence, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wsme::convert")]
     pub persistence_timeout: Option<i64>,
     /// Netmask for UDP/SCTP persistence.
     #[serde(default)]

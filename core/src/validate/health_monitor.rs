@@ -72,7 +72,7 @@ pub fn health_monitor(h: &HealthMonitor, pool_protocol: PoolProtocol) -> Result<
     {
         return Err(Error::invalid_field(
             "http_version",
-            version,
+            crate::wsme::python::repr_float(version),
             "Value should be one of: 1.0, 1.1",
         ));
     }
@@ -142,6 +142,26 @@ mod tests {
         for bad in ["2000", "20", "200-", "abc", "200;201"] {
             assert!(!expected_codes_ok(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn http_version_shows_as_python_shows_a_float() {
+        let mut h =
+            crate::driver::fixtures::health_monitor("hm", "lb", "pool", HealthMonitorType::Http);
+        h.http_version = Some(2.0);
+        assert_eq!(
+            health_monitor(&h, PoolProtocol::Http)
+                .unwrap_err()
+                .to_string(),
+            "Invalid input for field/attribute http_version. Value: '2.0'. Value should be one of: 1.0, 1.1"
+        );
+        h.http_version = Some(f64::NAN);
+        assert!(
+            health_monitor(&h, PoolProtocol::Http)
+                .unwrap_err()
+                .to_string()
+                .contains("Value: 'nan'.")
+        );
     }
 
     #[test]
