@@ -32,6 +32,8 @@ pub struct Config {
     pub quotas: QuotaDefaults,
     /// Where VIPs come from.
     pub network: NetworkConfig,
+    /// Where TLS material named by certificate references comes from.
+    pub certificates: CertificatesConfig,
     /// How callers are authenticated.
     pub auth: AuthConfig,
     /// What callers may do.
@@ -191,6 +193,26 @@ pub enum NetworkDriver {
     Noop,
 }
 
+/// `[certificates]`: the store certificate references are resolved in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatesConfig {
+    /// Which store: `directory` or `noop`.
+    #[serde(default)]
+    pub backend: CertificateBackend,
+}
+
+/// A certificate store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum CertificateBackend {
+    /// PEM bundles in `providers.certificates_dir`.
+    #[default]
+    Directory,
+    /// Accepts every reference and holds no material, as Octavia's noop certificate manager.
+    Noop,
+}
+
 impl TryFrom<String> for NetworkDriver {
     type Error = String;
 
@@ -200,6 +222,20 @@ impl TryFrom<String> for NetworkDriver {
             "noop" => Ok(NetworkDriver::Noop),
             _ => Err(format!(
                 "unknown network driver {name:?} (known: builtin, noop)"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for CertificateBackend {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.as_str() {
+            "directory" => Ok(CertificateBackend::Directory),
+            "noop" => Ok(CertificateBackend::Noop),
+            _ => Err(format!(
+                "unknown certificate backend {name:?} (known: directory, noop)"
             )),
         }
     }
@@ -241,6 +277,7 @@ mod tests {
         assert_eq!(c.network.subnets.len(), 1);
         assert_eq!(c.network.driver, NetworkDriver::Builtin);
         assert_eq!(c.network.noop, NoopNetworkConfig::default());
+        assert_eq!(c.certificates.backend, CertificateBackend::Directory);
         assert_eq!(c.quotas, QuotaDefaults::default());
     }
 
@@ -255,15 +292,22 @@ mod tests {
     fn back_ends_are_chosen_by_name() {
         let c = load_with(
             "[network]\ndriver = \"noop\"\n[network.noop]\ncidr = \"203.0.113.0/24\"\n\
-             allocation_start = \"203.0.113.10\"\n",
+             allocation_start = \"203.0.113.10\"\n[certificates]\nbackend = \"noop\"\n",
         )
         .unwrap();
         assert_eq!(c.network.driver, NetworkDriver::Noop);
         assert_eq!(c.network.noop.cidr.to_string(), "203.0.113.0/24");
+        assert_eq!(c.certificates.backend, CertificateBackend::Noop);
         let e = load_with("[network]\ndriver = \"neutron\"\n").unwrap_err();
         assert!(
             e.to_string()
                 .contains("unknown network driver \"neutron\" (known: builtin, noop)"),
+            "{e}"
+        );
+        let e = load_with("[certificates]\nbackend = \"barbican\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown certificate backend \"barbican\" (known: directory, noop)"),
             "{e}"
         );
         let e = load_with("[network.noop]\nrange = \"x\"\n").unwrap_err();

@@ -13,13 +13,13 @@ use fulcrum_api::{AppState, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::{BuiltinNetworks, Networks, NoopNetworks};
-use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates};
+use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates, NoopCertificates};
 use fulcrum_core::tasks::{TaskStatuses, Wake, run_tasks};
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::config::{AuthStrategy, Config, NetworkDriver};
+use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver};
 use crate::tasks::{self, TaskContext};
 
 /// Connect to the configured database.
@@ -102,11 +102,14 @@ pub fn build_providers(
     Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
 }
 
-/// The configured certificate source.
+/// The configured certificate store (`[certificates] backend`).
 pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
-    Arc::new(DirectoryCertificates::new(
-        &config.providers.certificates_dir,
-    ))
+    match config.certificates.backend {
+        CertificateBackend::Directory => Arc::new(DirectoryCertificates::new(
+            &config.providers.certificates_dir,
+        )),
+        CertificateBackend::Noop => Arc::new(NoopCertificates),
+    }
 }
 
 /// The configured network back-end (`[network] driver`), its declarations checked.
@@ -247,6 +250,7 @@ async fn run(
         %addr,
         database = %redact(&config.database.url),
         network = ?config.network.driver,
+        certificates = ?config.certificates.backend,
         "serving the Octavia v2 API"
     );
     let app = fulcrum_api::app(state);
