@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use fulcrum_api::{ApiDefaults, QuotaDefaults};
-use fulcrum_core::network::{Network, Subnet};
+use fulcrum_core::network::{Network, NoopNetworkConfig, Subnet};
 use serde::Deserialize;
 
 /// The built-in defaults, compiled in.
@@ -30,8 +30,10 @@ pub struct Config {
     pub api: ApiDefaults,
     /// Default per-project quotas.
     pub quotas: QuotaDefaults,
-    /// Built-in VIP networks.
+    /// Where VIPs come from.
     pub network: NetworkConfig,
+    /// Where TLS material named by certificate references comes from.
+    pub certificates: CertificatesConfig,
     /// How callers are authenticated.
     pub auth: AuthConfig,
     /// What callers may do.
@@ -162,16 +164,81 @@ pub struct EventsConfig {
     pub prune_interval_seconds: u64,
 }
 
-/// Built-in networks.
+/// `[network]`: the network back-end VIPs come from, and its settings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// Networks.
+    /// Which back-end: `builtin` or `noop`.
+    #[serde(default)]
+    pub driver: NetworkDriver,
+    /// Networks of the `builtin` back-end.
     #[serde(default)]
     pub networks: Vec<Network>,
-    /// Subnets.
+    /// Subnets of the `builtin` back-end.
     #[serde(default)]
     pub subnets: Vec<Subnet>,
+    /// `[network.noop]`: the settings of the `noop` back-end.
+    #[serde(default)]
+    pub noop: NoopNetworkConfig,
+}
+
+/// A network back-end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum NetworkDriver {
+    /// Networks and subnets declared in configuration; Fulcrum manages their addresses.
+    #[default]
+    Builtin,
+    /// Any network, subnet and port, as Octavia's noop network driver; addresses may be shared.
+    Noop,
+}
+
+/// `[certificates]`: the store certificate references are resolved in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatesConfig {
+    /// Which store: `directory` or `noop`.
+    #[serde(default)]
+    pub backend: CertificateBackend,
+}
+
+/// A certificate store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum CertificateBackend {
+    /// PEM bundles in `providers.certificates_dir`.
+    #[default]
+    Directory,
+    /// Accepts every reference and holds no material, as Octavia's noop certificate manager.
+    Noop,
+}
+
+impl TryFrom<String> for NetworkDriver {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.as_str() {
+            "builtin" => Ok(NetworkDriver::Builtin),
+            "noop" => Ok(NetworkDriver::Noop),
+            _ => Err(format!(
+                "unknown network driver {name:?} (known: builtin, noop)"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for CertificateBackend {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.as_str() {
+            "directory" => Ok(CertificateBackend::Directory),
+            "noop" => Ok(CertificateBackend::Noop),
+            _ => Err(format!(
+                "unknown certificate backend {name:?} (known: directory, noop)"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -208,6 +275,42 @@ mod tests {
         assert_eq!(c.server.bind, "127.0.0.1:9876");
         assert_eq!(c.providers.default, "haproxy");
         assert_eq!(c.network.subnets.len(), 1);
+        assert_eq!(c.network.driver, NetworkDriver::Builtin);
+        assert_eq!(c.network.noop, NoopNetworkConfig::default());
+        assert_eq!(c.certificates.backend, CertificateBackend::Directory);
         assert_eq!(c.quotas, QuotaDefaults::default());
+    }
+
+    fn load_with(toml: &str) -> Result<Config, config::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulcrum.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn back_ends_are_chosen_by_name() {
+        let c = load_with(
+            "[network]\ndriver = \"noop\"\n[network.noop]\ncidr = \"203.0.113.0/24\"\n\
+             allocation_start = \"203.0.113.10\"\n[certificates]\nbackend = \"noop\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.network.driver, NetworkDriver::Noop);
+        assert_eq!(c.network.noop.cidr.to_string(), "203.0.113.0/24");
+        assert_eq!(c.certificates.backend, CertificateBackend::Noop);
+        let e = load_with("[network]\ndriver = \"neutron\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown network driver \"neutron\" (known: builtin, noop)"),
+            "{e}"
+        );
+        let e = load_with("[certificates]\nbackend = \"barbican\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown certificate backend \"barbican\" (known: directory, noop)"),
+            "{e}"
+        );
+        let e = load_with("[network.noop]\nrange = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field `range`"), "{e}");
     }
 }

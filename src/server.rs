@@ -12,14 +12,14 @@ use fulcrum_api::policy::Policy;
 use fulcrum_api::{AppState, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
-use fulcrum_core::network::StaticNetworks;
-use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates};
+use fulcrum_core::network::{BuiltinNetworks, Networks, NoopNetworks};
+use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates, NoopCertificates};
 use fulcrum_core::tasks::{TaskStatuses, Wake, run_tasks};
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::config::{AuthStrategy, Config};
+use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver};
 use crate::tasks::{self, TaskContext};
 
 /// Connect to the configured database.
@@ -102,21 +102,34 @@ pub fn build_providers(
     Providers::new(drivers, &config.providers.default).map_err(anyhow::Error::msg)
 }
 
-/// The configured certificate source.
+/// The configured certificate store (`[certificates] backend`).
 pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
-    Arc::new(DirectoryCertificates::new(
-        &config.providers.certificates_dir,
-    ))
+    match config.certificates.backend {
+        CertificateBackend::Directory => Arc::new(DirectoryCertificates::new(
+            &config.providers.certificates_dir,
+        )),
+        CertificateBackend::Noop => Arc::new(NoopCertificates),
+    }
+}
+
+/// The configured network back-end (`[network] driver`), its declarations checked.
+pub fn build_networks(config: &Config) -> anyhow::Result<Arc<dyn Networks>> {
+    let network = &config.network;
+    Ok(match network.driver {
+        NetworkDriver::Builtin => Arc::new(
+            BuiltinNetworks::new(network.networks.clone(), network.subnets.clone())
+                .map_err(anyhow::Error::msg)?,
+        ),
+        NetworkDriver::Noop => {
+            Arc::new(NoopNetworks::new(&network.noop).map_err(anyhow::Error::msg)?)
+        }
+    })
 }
 
 /// Check everything that can be checked without serving: networks, providers (each driver's
 /// preflight), quotas, policy, authentication, the bind address.
 pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::Result<()> {
-    StaticNetworks::new(
-        config.network.networks.clone(),
-        config.network.subnets.clone(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    build_networks(config)?;
     let context = driver_context(config);
     for factory in enabled_factories(config, factories)? {
         factory
@@ -196,18 +209,14 @@ async fn run(
 ) -> anyhow::Result<()> {
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
-    let networks = StaticNetworks::new(
-        config.network.networks.clone(),
-        config.network.subnets.clone(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let networks = build_networks(&config)?;
     let events = EventBus::default();
     let providers = build_providers(&config, factories)?;
     let work_ready = Arc::new(Notify::new());
     let task_statuses = Arc::new(TaskStatuses::new());
     let service = Service::new(ServiceParts {
         store: store.clone(),
-        networks: Arc::new(networks),
+        networks,
         providers: providers.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
@@ -237,7 +246,13 @@ async fn run(
     ));
 
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %redact(&config.database.url), "serving the Octavia v2 API");
+    tracing::info!(
+        %addr,
+        database = %redact(&config.database.url),
+        network = ?config.network.driver,
+        certificates = ?config.certificates.backend,
+        "serving the Octavia v2 API"
+    );
     let app = fulcrum_api::app(state);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
     axum::serve(listener, axum::ServiceExt::into_make_service(app))

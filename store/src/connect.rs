@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "quotas", include_str!("../migrations/0002_quotas.sql")),
     (3, "flavors", include_str!("../migrations/0003_flavors.sql")),
     (4, "events", include_str!("../migrations/0004_events.sql")),
+    (
+        5,
+        "shared_vips",
+        include_str!("../migrations/0005_shared_vips.sql"),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

@@ -93,6 +93,19 @@ impl Tx {
         self.write_tags(record.id(), record.tags(), false).await
     }
 
+    /// Claim the VIP address of a load balancer stored in this transaction for it alone: a
+    /// [`StoreError::Conflict`] when another claimed load balancer has the same address on the
+    /// same subnet. Load balancers that are not claimed (VIPs of a network back-end that lets
+    /// several share an address) may share it with any other.
+    pub async fn claim_vip_address(&mut self, load_balancer_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE load_balancers SET vip_claimed = 1 WHERE id = $1")
+            .bind(load_balancer_id)
+            .execute(&mut *self.inner)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
     /// Overwrite a stored object (and its tags) with a new version.
     pub async fn update<T: Record>(&mut self, record: &T) -> Result<(), StoreError> {
         let table = Table::of(T::KIND);
@@ -394,5 +407,36 @@ mod tests {
             tx.commit().await.unwrap();
             assert_eq!(pending(&store).await, expected, "subtree of {kind:?} {id}");
         }
+    }
+
+    #[tokio::test]
+    async fn claimed_vip_addresses_are_unique_and_unclaimed_ones_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = seeded(dir.path()).await;
+        let lb = |id: &str| -> LoadBalancer {
+            row(
+                json!({"id": id, "vip_address": "127.0.0.9", "vip_port_id": id,
+                "vip_subnet_id": "s", "vip_network_id": "n", "provider": "noop"}),
+            )
+        };
+        // "lb" of the seed holds 127.0.0.9 on s, unclaimed: others may show it too.
+        let mut tx = store.begin().await.unwrap();
+        tx.insert(&lb("shared")).await.unwrap();
+        tx.insert(&lb("claimed")).await.unwrap();
+        tx.claim_vip_address("claimed").await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert(&lb("second-claim")).await.unwrap();
+        let e = tx.claim_vip_address("second-claim").await.unwrap_err();
+        assert!(matches!(e, crate::StoreError::Conflict(_)), "{e}");
+        drop(tx);
+
+        let used = store
+            .used_vip_addresses("s", &["127.0.0.9".into(), "127.0.0.10".into()])
+            .await
+            .unwrap();
+        assert!(used.contains(&"127.0.0.9".to_string()));
+        assert!(!used.contains(&"127.0.0.10".to_string()));
     }
 }

@@ -1,7 +1,8 @@
-//! A read-only Neutron view of the built-in networks: `GET /v2.0/networks`, `/v2.0/subnets` and
+//! A read-only Neutron view of the network back-end: `GET /v2.0/networks`, `/v2.0/subnets` and
 //! `/v2.0/ports`, with `?id=` and `?name=` filters. OpenStack clients resolve `--vip-subnet-id`
-//! names through Neutron, so a standalone Fulcrum answers these itself. Ports are the VIP ports of
-//! load balancers.
+//! names through Neutron, so a standalone Fulcrum answers these itself: networks and subnets are
+//! those the back-end lists (the built-in ones; none for `noop`), ports are the VIP ports of load
+//! balancers.
 
 use std::sync::Arc;
 
@@ -29,10 +30,11 @@ pub async fn version(headers: axum::http::HeaderMap) -> Json<Value> {
 pub async fn networks(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
-) -> Json<Value> {
+) -> ApiResult<Json<Value>> {
     let items: Vec<Value> = state
         .service
         .networks()
+        .await?
         .into_iter()
         .filter(|(n, _)| filter.keeps(&n.id, &n.name, Some(&n.id)))
         .map(|(n, subnets)| {
@@ -43,7 +45,7 @@ pub async fn networks(
             })
         })
         .collect();
-    Json(json!({ "networks": items }))
+    Ok(Json(json!({ "networks": items })))
 }
 
 /// Subnets, in Neutron's shape.
@@ -52,10 +54,11 @@ pub async fn networks(
 pub async fn subnets(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
-) -> Json<Value> {
+) -> ApiResult<Json<Value>> {
     let items: Vec<Value> = state
         .service
         .subnets()
+        .await?
         .into_iter()
         .filter(|s| filter.keeps(&s.id, &s.name, Some(&s.network_id)))
         .map(|s| {
@@ -67,7 +70,7 @@ pub async fn subnets(
             })
         })
         .collect();
-    Json(json!({ "subnets": items }))
+    Ok(Json(json!({ "subnets": items })))
 }
 
 /// VIP ports of load balancers, in Neutron's shape.

@@ -144,7 +144,7 @@ fn plan_pool(
         .transpose()?;
     let mut members = Vec::new();
     for m in requested {
-        let m = build_member(service.networks.as_ref(), &pool, m, monitor.is_some())?;
+        let m = build_member(&pool, m, monitor.is_some())?;
         check_endpoint_free(&members, &m)?;
         members.push(m);
     }

@@ -1,12 +1,10 @@
 //! Load balancers: create (with a VIP, and optionally the whole tree below it in one call), show,
 //! update, delete (with `cascade`), the status tree, statistics and failover.
 
-use std::net::IpAddr;
-
 use fulcrum_core::driver::LoadBalancerGraph;
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{Kind, LoadBalancer, OperatingStatus, ProvisioningStatus, Stats};
-use fulcrum_core::network::Subnet;
+use fulcrum_core::network::AddressUse;
 use fulcrum_core::{Error, timestamp, validate};
 use fulcrum_store::{StoreError, WorkAction};
 
@@ -14,6 +12,7 @@ use super::access::owner_for_create;
 use super::flavors::Resolved;
 use super::graph::{self, Graph};
 use super::read::WithRelated;
+use super::vip::Vip;
 use super::{Service, new_id};
 use crate::auth::RequestContext;
 use crate::shapes::Related;
@@ -77,9 +76,15 @@ impl Service {
                 req.availability_zone.as_deref(),
             )
             .await?;
-        let (mut lb, subnet, requested) = new_load_balancer(self, project_id, req, resolved)?;
-        lb.vip_address = self.vip_address(&subnet, requested).await?.to_string();
+        check_fields(&req)?;
+        let vip = self.resolve_vip(&req).await?;
+        let mut lb = new_load_balancer(project_id, req, resolved, self.allocate_vip(&vip).await?);
         let graph = graph::plan(self, &lb, listeners, pools)?;
+        for member in graph.pools.iter().flat_map(|p| &p.members) {
+            self.check_member_subnet(member.subnet_id.as_deref())
+                .await?;
+        }
+        let exclusive = vip.subnet.address_use == AddressUse::Exclusive;
         // Auto-allocation can race another replica for the same address; the unique index
         // decides and the loser tries the next one.
         for _ in 0..5 {
@@ -87,20 +92,24 @@ impl Service {
             change
                 .reserve(lb.project_id.as_deref(), &graph.quota_counts())
                 .await?;
-            match change.tx().insert(&lb).await {
+            let stored = match change.tx().insert(&lb).await {
+                Ok(()) if exclusive => change.tx().claim_vip_address(&lb.id).await,
+                other => other,
+            };
+            match stored {
                 Ok(()) => {
                     graph.insert(change.tx()).await?;
                     change.commit(&lb.id, WorkAction::Apply).await?;
                     return Ok((lb, graph));
                 }
-                Err(StoreError::Conflict(_)) if requested.is_some() => {
+                Err(StoreError::Conflict(_)) if vip.address.is_some() => {
                     return Err(Error::Conflict(format!(
                         "The VIP IP address is already in use: {}",
                         lb.vip_address
                     )));
                 }
                 Err(StoreError::Conflict(_)) => {
-                    lb.vip_address = self.free_address(&subnet).await?.to_string();
+                    lb.vip_address = self.free_address(&vip.subnet).await?.to_string();
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -216,28 +225,21 @@ impl Service {
     }
 }
 
-/// A new load balancer from a create request, validated, with its VIP subnet and requested
-/// address; the VIP address itself is not chosen yet.
+/// The fields of a create request that are checked before its VIP is resolved.
+fn check_fields(req: &CreateLoadBalancer) -> Result<(), Error> {
+    validate::max_len("name", req.name.as_deref(), 255)?;
+    validate::max_len("description", req.description.as_deref(), 255)?;
+    validate::strings_max_len("tags", req.tags.as_deref().unwrap_or_default(), 255)
+}
+
+/// A new load balancer from a create request ([checked](check_fields)), with its VIP.
 fn new_load_balancer(
-    service: &Service,
     project_id: Option<String>,
     req: CreateLoadBalancer,
     resolved: Resolved,
-) -> Result<(LoadBalancer, Subnet, Option<IpAddr>), Error> {
-    validate::max_len("name", req.name.as_deref(), 255)?;
-    validate::max_len("description", req.description.as_deref(), 255)?;
-    let tags = req.tags.clone().unwrap_or_default();
-    validate::strings_max_len("tags", &tags, 255)?;
-    let (subnet, requested) = service.resolve_vip(&req)?;
-    if let Some(addr) = requested
-        && !subnet.cidr.contains(&addr)
-    {
-        return Err(Error::validation(format!(
-            "VIP address {addr} is not in subnet {}.",
-            subnet.id
-        )));
-    }
-    let lb = LoadBalancer {
+    vip: Vip,
+) -> LoadBalancer {
+    LoadBalancer {
         id: new_id(),
         project_id,
         name: req.name,
@@ -245,17 +247,16 @@ fn new_load_balancer(
         admin_state_up: req.admin_state_up.unwrap_or(true),
         provisioning_status: ProvisioningStatus::PendingCreate,
         operating_status: OperatingStatus::Offline,
-        vip_address: String::new(),
-        vip_port_id: new_id(),
-        vip_subnet_id: subnet.id.clone(),
-        vip_network_id: subnet.network_id.clone(),
+        vip_address: vip.address.to_string(),
+        vip_port_id: vip.port_id,
+        vip_subnet_id: vip.subnet_id,
+        vip_network_id: vip.network_id,
         vip_qos_policy_id: req.vip_qos_policy_id,
         provider: resolved.provider,
         flavor_id: resolved.flavor_id,
         availability_zone: resolved.availability_zone,
-        tags,
+        tags: req.tags.unwrap_or_default(),
         created_at: timestamp::now(),
         updated_at: None,
-    };
-    Ok((lb, subnet, requested))
+    }
 }

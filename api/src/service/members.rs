@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use fulcrum_core::Error;
 use fulcrum_core::model::{HealthMonitor, Kind, Member, OperatingStatus, Pool, ProvisioningStatus};
-use fulcrum_core::network::Networks;
 use fulcrum_core::{timestamp, validate};
 use fulcrum_store::{Tx, WorkAction};
 
@@ -45,7 +44,8 @@ impl Service {
         req: CreateMember,
     ) -> Result<Member, Error> {
         let pool: Pool = self.visible(ctx, pool_id).await?;
-        let mut m = build_member(self.networks.as_ref(), &pool, req, false)?;
+        let mut m = build_member(&pool, req, false)?;
+        self.check_member_subnet(m.subnet_id.as_deref()).await?;
         let mut change = self.change().await?;
         let existing: Vec<Member> = change.tx().children("pool_id", &pool.id).await?;
         check_endpoint_free(&existing, &m)?;
@@ -119,7 +119,7 @@ impl Service {
             return Ok(());
         }
         for m in &plan.create {
-            check_subnet(self.networks.as_ref(), m.subnet_id.as_deref())?;
+            self.check_member_subnet(m.subnet_id.as_deref()).await?;
         }
         change.lock(Parent::Pool(&pool)).await?;
         let new_members = [(Kind::Member, plan.create.len())];
@@ -154,13 +154,16 @@ impl Service {
     }
 }
 
-/// A subnet a member names must exist (400, not 404, as in Octavia).
-fn check_subnet(networks: &dyn Networks, subnet_id: Option<&str>) -> Result<(), Error> {
-    match subnet_id {
-        Some(id) if networks.subnet(id).is_none() => {
-            Err(Error::BadRequest(format!("Subnet {id} not found.")))
+impl Service {
+    /// A subnet a member names must exist in the network back-end (400, not 404, as in
+    /// Octavia).
+    pub(crate) async fn check_member_subnet(&self, subnet_id: Option<&str>) -> Result<(), Error> {
+        match subnet_id {
+            Some(id) if self.networks.subnet(id).await?.is_none() => {
+                Err(Error::BadRequest(format!("Subnet {id} not found.")))
+            }
+            _ => Ok(()),
         }
-        _ => Ok(()),
     }
 }
 
@@ -205,10 +208,10 @@ fn same_endpoint(a: &Member, b: &Member) -> bool {
 }
 
 /// A new member of `pool` from a create request, with Octavia's defaults, validated (fields,
-/// reserved addresses, SR-IOV, subnet). Shared by `POST .../members` and the load balancer graph
-/// create; duplicates among the pool's members are the caller's to check.
+/// reserved addresses, SR-IOV). Shared by `POST .../members` and the load balancer graph
+/// create; its subnet ([`Service::check_member_subnet`]) and duplicates among the pool's
+/// members are the caller's to check.
 pub(crate) fn build_member(
-    networks: &dyn Networks,
     pool: &Pool,
     req: CreateMember,
     has_monitor: bool,
@@ -220,7 +223,6 @@ pub(crate) fn build_member(
     }
     let m = new_member(pool, req, has_monitor);
     validate::member(&m)?;
-    check_subnet(networks, m.subnet_id.as_deref())?;
     Ok(m)
 }
 

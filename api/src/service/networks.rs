@@ -1,4 +1,4 @@
-//! The built-in networks VIPs come from, and the VIP ports of load balancers, for the read-only
+//! What the network back-end lists, and the VIP ports of load balancers, for the read-only
 //! Neutron view that OpenStack clients resolve names through.
 
 use fulcrum_core::Error;
@@ -10,11 +10,13 @@ use super::Service;
 use crate::auth::RequestContext;
 
 impl Service {
-    /// Every network, with its subnets.
-    pub fn networks(&self) -> Vec<(Network, Vec<Subnet>)> {
-        let subnets = self.networks.subnets();
-        self.networks
-            .networks()
+    /// Every network the back-end lists, with its subnets.
+    pub async fn networks(&self) -> Result<Vec<(Network, Vec<Subnet>)>, Error> {
+        let subnets = self.networks.listed_subnets().await?;
+        Ok(self
+            .networks
+            .listed_networks()
+            .await?
             .into_iter()
             .map(|n| {
                 let of_network = subnets
@@ -24,12 +26,12 @@ impl Service {
                     .collect();
                 (n, of_network)
             })
-            .collect()
+            .collect())
     }
 
-    /// Every subnet.
-    pub fn subnets(&self) -> Vec<Subnet> {
-        self.networks.subnets()
+    /// Every subnet the back-end lists.
+    pub async fn subnets(&self) -> Result<Vec<Subnet>, Error> {
+        self.networks.listed_subnets().await
     }
 
     /// The load balancers whose VIP ports the caller may list (`port_id`: only that port's).

@@ -1,83 +1,196 @@
-//! VIP allocation: the subnet a load balancer's VIP comes from, and a free address of it.
+//! VIPs: what a load balancer create names (port, network, subnet, address), resolved through the
+//! network back-end with Octavia's rules (`LoadBalancersController._validate_vip_request_object`),
+//! then the ids and address the load balancer gets (the back-end's `allocate_vip`).
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use fulcrum_core::network::Subnet;
+use fulcrum_core::network::{AddressUse, VipSubnet};
 use fulcrum_core::{Error, validate};
 
-use super::Service;
+use super::{Service, new_id};
 use crate::shapes::load_balancers::CreateLoadBalancer;
 
+/// Where a load balancer's VIP comes from, as its create request resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedVip {
+    /// The subnet the address is on.
+    pub subnet: VipSubnet,
+    /// The network, when the request or the back-end named one.
+    pub network_id: Option<String>,
+    /// The port the request named.
+    pub port_id: Option<String>,
+    /// The address the request (or its port) named.
+    pub address: Option<IpAddr>,
+}
+
+/// A VIP as a load balancer holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Vip {
+    /// Its subnet.
+    pub subnet_id: String,
+    /// Its network.
+    pub network_id: String,
+    /// Its port.
+    pub port_id: String,
+    /// Its address.
+    pub address: IpAddr,
+}
+
 impl Service {
-    /// Resolve where the VIP comes from: (subnet, requested address).
-    pub(crate) fn resolve_vip(
-        &self,
-        req: &CreateLoadBalancer,
-    ) -> Result<(Subnet, Option<IpAddr>), Error> {
-        let address = req
+    /// Resolve the VIP of a create request with Octavia's rules: a port decides the network and,
+    /// through its fixed IPs, the subnet and address; else a network decides the subnet (the one
+    /// named, the one holding the address, or its first IPv4 one); else the subnet decides the
+    /// network.
+    pub(crate) async fn resolve_vip(&self, req: &CreateLoadBalancer) -> Result<ResolvedVip, Error> {
+        let mut address = req
             .vip_address
             .as_deref()
             .map(|a| validate::ip_address("vip_address", a))
             .transpose()?;
-        if let Some(port) = &req.vip_port_id {
-            return Err(Error::BadRequest(format!("Port {port} not found.")));
-        }
-        if let Some(subnet_id) = &req.vip_subnet_id {
-            let subnet = self
+        let subnet_id = req.vip_subnet_id.as_deref();
+        let (subnet, network_id, port_id) = if let Some(port_id) = &req.vip_port_id {
+            let port = self
                 .networks
-                .subnet(subnet_id)
-                .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?;
-            if let Some(net) = &req.vip_network_id
-                && *net != subnet.network_id
-            {
+                .port(port_id)
+                .await?
+                .ok_or_else(|| Error::BadRequest(format!("Port {port_id} not found.")))?;
+            if let Some(device) = &port.device_id {
                 return Err(Error::validation(format!(
-                    "Subnet {subnet_id} is not in network {net}."
+                    "Port {port_id} is already used by device {device} "
                 )));
             }
-            return Ok((subnet, address));
-        }
-        if let Some(network_id) = &req.vip_network_id {
-            if self.networks.network(network_id).is_none() {
-                return Err(Error::BadRequest(format!(
-                    "Network {network_id} not found."
-                )));
-            }
-            let mut subnets = self.networks.subnets_of(network_id);
-            subnets.sort_by_key(|s| s.ip_version());
-            let chosen = match address {
-                Some(a) => subnets
-                    .into_iter()
-                    .find(|s| s.cidr.contains(&a))
+            let subnet = if let Some(subnet_id) = subnet_id {
+                let subnet = self.vip_subnet(subnet_id).await?;
+                match port.fixed_ips.iter().find(|f| f.subnet_id == subnet_id) {
+                    Some(fixed) => address = Some(fixed.ip_address),
+                    None if address.is_none() => {
+                        return Err(Error::validation(
+                            "No VIP address found on the specified VIP port within the \
+                             specified subnet.",
+                        ));
+                    }
+                    None => {}
+                }
+                subnet
+            } else if let Some(a) = address {
+                let fixed = port
+                    .fixed_ips
+                    .iter()
+                    .find(|f| f.ip_address == a)
                     .ok_or_else(|| {
                         Error::validation(
-                            "Supplied network does not contain a subnet for VIP address specified.",
+                            "Specified VIP address not found on the specified VIP port.",
+                        )
+                    })?;
+                self.vip_subnet(&fixed.subnet_id).await?
+            } else if let [fixed] = port.fixed_ips.as_slice() {
+                address = Some(fixed.ip_address);
+                self.vip_subnet(&fixed.subnet_id).await?
+            } else {
+                return Err(Error::validation(
+                    "VIP port's subnet could not be determined. Please specify either a VIP \
+                     subnet or address.",
+                ));
+            };
+            (subnet, port.network_id, Some(port.id))
+        } else if let Some(network_id) = &req.vip_network_id {
+            let network = self
+                .networks
+                .network(network_id)
+                .await?
+                .ok_or_else(|| Error::BadRequest(format!("Network {network_id} not found.")))?;
+            let subnet = match (subnet_id, address) {
+                (Some(subnet_id), _) => self
+                    .networks
+                    .subnet_of(&network, subnet_id)
+                    .await?
+                    .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?,
+                (None, Some(a)) => network
+                    .subnets
+                    .iter()
+                    .find(|s| s.accepts(a))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::validation(
+                            "Supplied network does not contain a subnet for VIP address \
+                             specified.",
                         )
                     })?,
-                None => subnets.into_iter().next().ok_or_else(|| {
-                    Error::validation(format!(
-                        "Network {network_id} has no subnet to take a VIP from."
-                    ))
-                })?,
+                (None, None) => network
+                    .subnets
+                    .iter()
+                    .find(|s| s.ip_version() == Some(4))
+                    .or(network.subnets.first())
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::validation("Supplied network does not contain a subnet.")
+                    })?,
             };
-            return Ok((chosen, address));
+            (subnet, Some(network.id), None)
+        } else if let Some(subnet_id) = subnet_id {
+            let subnet = self.vip_subnet(subnet_id).await?;
+            let network_id = subnet.network_id.clone();
+            (subnet, network_id, None)
+        } else {
+            return Err(Error::validation(
+                "VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
+            ));
+        };
+        if let Some(a) = address
+            && !subnet.accepts(a)
+        {
+            return Err(Error::validation(format!(
+                "VIP address {a} is not in subnet {}.",
+                subnet.id
+            )));
         }
-        Err(Error::validation(
-            "VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
-        ))
+        let network_id = network_id.or_else(|| subnet.network_id.clone());
+        Ok(ResolvedVip {
+            subnet,
+            network_id,
+            port_id,
+            address,
+        })
     }
 
-    /// A free address of the subnet's allocation range. Concurrent allocations in this process start
-    /// their search at different offsets (the cursor is claimed atomically), so they rarely pick the
-    /// same address; the unique index settles the rest.
-    pub(crate) async fn free_address(&self, subnet: &Subnet) -> Result<IpAddr, Error> {
+    /// A subnet the back-end knows, or Octavia's 400 for it.
+    async fn vip_subnet(&self, id: &str) -> Result<VipSubnet, Error> {
+        self.networks
+            .subnet(id)
+            .await?
+            .ok_or_else(|| Error::BadRequest(format!("Subnet {id} not found.")))
+    }
+
+    /// The VIP a resolved request gets, as Octavia's `allocate_vip` hands it out: what the request
+    /// named, a new id for a network the back-end did not name (Octavia's noop driver) and for
+    /// a port, and an address of the subnet's range unless one was requested.
+    pub(crate) async fn allocate_vip(&self, resolved: &ResolvedVip) -> Result<Vip, Error> {
+        let address = match resolved.address {
+            Some(a) => a,
+            None => self.free_address(&resolved.subnet).await?,
+        };
+        Ok(Vip {
+            subnet_id: resolved.subnet.id.clone(),
+            network_id: resolved.network_id.clone().unwrap_or_else(new_id),
+            port_id: resolved.port_id.clone().unwrap_or_else(new_id),
+            address,
+        })
+    }
+
+    /// An address of the subnet's range that no load balancer uses on it. Concurrent allocations
+    /// in this process start their search at different offsets (the cursor is claimed
+    /// atomically), so they rarely pick the same address; on an exclusive subnet the store's
+    /// unique index settles the rest. When every address is in use, an exclusive subnet has none
+    /// left, and a shared one hands out the address the search started at.
+    pub(crate) async fn free_address(&self, subnet: &VipSubnet) -> Result<IpAddr, Error> {
         const WINDOW: u128 = 64;
-        let size = subnet.range_size();
+        let range = subnet.range;
+        let size = range.size();
         let start = u128::from(self.vip_cursor.fetch_add(1, Ordering::Relaxed));
         let mut scanned = 0u128;
         while scanned < size {
-            let candidates =
-                subnet.candidates((start + scanned) % size, WINDOW.min(size - scanned));
+            let candidates = range.candidates(start + scanned, WINDOW.min(size - scanned));
             let texts: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
             let used = self.store.used_vip_addresses(&subnet.id, &texts).await?;
             if let Some(pos) = texts.iter().position(|t| !used.contains(t)) {
@@ -88,21 +201,12 @@ impl Service {
             }
             scanned += candidates.len() as u128;
         }
-        Err(Error::validation(format!(
-            "No free VIP address left in subnet {}.",
-            subnet.id
-        )))
-    }
-
-    /// The requested VIP address, or a free one of the subnet.
-    pub(crate) async fn vip_address(
-        &self,
-        subnet: &Subnet,
-        requested: Option<IpAddr>,
-    ) -> Result<IpAddr, Error> {
-        match requested {
-            Some(a) => Ok(a),
-            None => self.free_address(subnet).await,
+        match subnet.address_use {
+            AddressUse::Shared => Ok(range.candidates(start, 1)[0]),
+            AddressUse::Exclusive => Err(Error::validation(format!(
+                "No free VIP address left in subnet {}.",
+                subnet.id
+            ))),
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use fulcrum_core::driver::{DriverError, LoadBalancerGraph};
-use fulcrum_core::secrets::CertificateStore;
+use fulcrum_core::secrets::{self, CertificateStore};
 
 /// The PEM bytes of every certificate reference a tree uses, by reference.
 pub type ResolvedCertificates = BTreeMap<String, Vec<u8>>;
@@ -23,20 +23,33 @@ pub struct MissingCertificates(pub Vec<(String, String)>);
 /// Fetch every certificate reference of the tree ([`LoadBalancerGraph::certificate_references`])
 /// from `store`. Fails with [not found](DriverError::not_found) naming every reference that
 /// cannot be had, in Octavia's words ("Could not retrieve certificate: ['a', 'b']"); the store's
-/// reasons are the error's source.
+/// reasons are the error's source. A store without material (the noop store's
+/// [placeholders](secrets::PLACEHOLDER)) is the driver's [configuration
+/// error](DriverError::invalid_configuration), naming the references and why.
 pub fn resolve_certificates(
     store: &dyn CertificateStore,
     graph: &LoadBalancerGraph,
 ) -> Result<ResolvedCertificates, DriverError> {
     let mut found = ResolvedCertificates::new();
     let mut missing = Vec::new();
+    let mut placeholders = Vec::new();
     for reference in graph.certificate_references() {
         match store.fetch(reference) {
+            Ok(pem) if secrets::is_placeholder(&pem) => {
+                placeholders.push(format!("'{reference}'"));
+            }
             Ok(pem) => {
                 found.insert(reference.to_string(), pem);
             }
             Err(why) => missing.push((reference.to_string(), why)),
         }
+    }
+    if !placeholders.is_empty() {
+        return Err(DriverError::invalid_configuration(format!(
+            "No TLS material for certificate references [{}]: {}.",
+            placeholders.join(", "),
+            secrets::PLACEHOLDER_REASON
+        )));
     }
     if missing.is_empty() {
         return Ok(found);
@@ -111,6 +124,18 @@ mod tests {
         assert_eq!(
             e.source().unwrap().to_string(),
             "ca: ca is not in the store; tls: tls is not in the store"
+        );
+    }
+
+    #[test]
+    fn placeholders_of_a_store_without_material_are_a_configuration_error() {
+        let e = resolve_certificates(&secrets::NoopCertificates, &graph()).unwrap_err();
+        assert_eq!(e.kind(), DriverErrorKind::InvalidConfiguration);
+        assert_eq!(
+            e.message(),
+            "No TLS material for certificate references ['ca', 'sni', 'tls']: the certificate \
+             store is \"noop\" ([certificates] backend), which accepts every reference but holds \
+             no TLS material."
         );
     }
 }

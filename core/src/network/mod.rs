@@ -1,0 +1,351 @@
+//! The VIP network seam: where load-balancer VIPs come from.
+//!
+//! [`Networks`] is a network back-end, as Octavia's network driver is: it answers which
+//! network, subnet or port a VIP request names, and what the read-only Neutron view lists. The
+//! API walks Octavia's rules over those answers (a port's fixed IPs, a network's subnets, the
+//! first IPv4 subnet...), so every back-end gets Octavia's validation and messages. Two back-ends
+//! are built in, chosen with `[network] driver`:
+//!
+//! - [`BuiltinNetworks`] (`builtin`) serves networks and subnets declared in configuration, so
+//!   Fulcrum needs no Neutron; each address it hands out serves one load balancer.
+//! - [`NoopNetworks`] (`noop`) accepts any network, subnet and port id, as Octavia's noop network
+//!   driver does, and lets several load balancers share an address.
+//!
+//! Which addresses are in use is the store's knowledge, not the network's: allocation asks the
+//! store, and the store keeps the addresses of [`AddressUse::Exclusive`] subnets unique.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::Error;
+
+mod builtin;
+mod noop;
+
+pub use builtin::BuiltinNetworks;
+pub use noop::{NoopNetworkConfig, NoopNetworks};
+
+/// A network, as declared in configuration and listed by the Neutron view.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Network {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A subnet of a network with the range VIPs are allocated from, as declared in configuration
+/// and listed by the Neutron view.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Subnet {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The network it belongs to.
+    pub network_id: String,
+    /// Its CIDR.
+    pub cidr: IpNet,
+    /// First address handed out.
+    pub allocation_start: IpAddr,
+    /// Last address handed out.
+    pub allocation_end: IpAddr,
+}
+
+impl Subnet {
+    /// 4 or 6.
+    pub fn ip_version(&self) -> u8 {
+        ip_version(&self.cidr)
+    }
+
+    /// The allocation range.
+    pub fn range(&self) -> AddressRange {
+        AddressRange {
+            start: self.allocation_start,
+            end: self.allocation_end,
+        }
+    }
+
+    /// Check the declaration: range inside the CIDR, start before end.
+    pub fn check(&self) -> Result<(), String> {
+        AddressRange::within(&self.cidr, self.allocation_start, self.allocation_end)
+            .map(|_| ())
+            .map_err(|why| format!("subnet {}: {why}", self.id))
+    }
+}
+
+fn ip_version(cidr: &IpNet) -> u8 {
+    match cidr {
+        IpNet::V4(_) => 4,
+        IpNet::V6(_) => 6,
+    }
+}
+
+/// An inclusive range of addresses of one family that VIPs are handed out from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    start: IpAddr,
+    end: IpAddr,
+}
+
+impl AddressRange {
+    /// The range `start`..=`end`, which must both lie in `cidr` (and `start` not after `end`).
+    pub fn within(cidr: &IpNet, start: IpAddr, end: IpAddr) -> Result<Self, String> {
+        if cidr.contains(&start) && cidr.contains(&end) && ip_to_u128(start) <= ip_to_u128(end) {
+            Ok(AddressRange { start, end })
+        } else {
+            Err(format!(
+                "allocation range {start}-{end} is not inside {cidr}"
+            ))
+        }
+    }
+
+    /// The host addresses of `cidr`, as Neutron's default allocation pool has them: without the
+    /// network address, and without the broadcast address of an IPv4 network (a /31 or /32, and
+    /// an IPv6 /128, keep every address they have).
+    pub fn hosts_of(cidr: &IpNet) -> Self {
+        let (first, last) = (cidr.network(), cidr.broadcast());
+        let span = ip_to_u128(last) - ip_to_u128(first);
+        let v6 = matches!(cidr, IpNet::V6(_));
+        let start = if span >= 2 || (v6 && span >= 1) {
+            u128_to_ip(ip_to_u128(first) + 1, v6)
+        } else {
+            first
+        };
+        let end = if !v6 && span >= 2 {
+            u128_to_ip(ip_to_u128(last) - 1, v6)
+        } else {
+            last
+        };
+        AddressRange { start, end }
+    }
+
+    /// The first address.
+    pub fn start(&self) -> IpAddr {
+        self.start
+    }
+
+    /// The last address.
+    pub fn end(&self) -> IpAddr {
+        self.end
+    }
+
+    /// Whether `addr` lies in the range.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        addr.is_ipv4() == self.start.is_ipv4()
+            && ip_to_u128(addr) >= ip_to_u128(self.start)
+            && ip_to_u128(addr) <= ip_to_u128(self.end)
+    }
+
+    /// How many addresses the range holds.
+    pub fn size(&self) -> u128 {
+        // The full IPv6 space would overflow by one; it is never a VIP range.
+        (ip_to_u128(self.end) - ip_to_u128(self.start)).saturating_add(1)
+    }
+
+    /// Up to `count` addresses of the range, starting at the `offset`-th one and wrapping
+    /// around; the caller removes those in use and takes the first left.
+    pub fn candidates(&self, offset: u128, count: u128) -> Vec<IpAddr> {
+        let start = ip_to_u128(self.start);
+        let size = self.size();
+        let v6 = self.start.is_ipv6();
+        (0..count.min(size))
+            .map(|i| u128_to_ip(start + (offset % size + i) % size, v6))
+            .collect()
+    }
+}
+
+fn ip_to_u128(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn u128_to_ip(n: u128, v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(n.into())
+    } else {
+        IpAddr::V4((n as u32).into())
+    }
+}
+
+/// Whether an address of a subnet may serve several load balancers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressUse {
+    /// One load balancer per address: Fulcrum is the subnet's address manager, and the store
+    /// refuses a second load balancer on an address in use (Octavia's 409 "The VIP IP address is
+    /// already in use").
+    Exclusive,
+    /// Several load balancers may show the same address, as with Octavia's noop network driver.
+    Shared,
+}
+
+/// A subnet, as a network back-end answers for a VIP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSubnet {
+    /// Its id.
+    pub id: String,
+    /// The network it belongs to, when the back-end knows it (Octavia's noop driver does not: a
+    /// VIP on such a subnet gets a network id of its own).
+    pub network_id: Option<String>,
+    /// Its CIDR, which a requested VIP address must lie in; `None` accepts any address.
+    pub cidr: Option<IpNet>,
+    /// Where a VIP address comes from when the request names none.
+    pub range: AddressRange,
+    /// Whether its addresses serve one load balancer each.
+    pub address_use: AddressUse,
+}
+
+impl VipSubnet {
+    /// 4 or 6, when the subnet has a CIDR.
+    pub fn ip_version(&self) -> Option<u8> {
+        self.cidr.as_ref().map(ip_version)
+    }
+
+    /// Whether a requested VIP address may come from this subnet.
+    pub fn accepts(&self, addr: IpAddr) -> bool {
+        self.cidr.is_none_or(|cidr| cidr.contains(&addr))
+    }
+}
+
+/// A network, as a network back-end answers for a VIP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipNetwork {
+    /// Its id.
+    pub id: String,
+    /// The subnets a VIP may come from, in the back-end's order.
+    pub subnets: Vec<VipSubnet>,
+}
+
+/// A port, as a network back-end answers for a VIP named by `vip_port_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Its id.
+    pub id: String,
+    /// Its network, when the back-end knows it.
+    pub network_id: Option<String>,
+    /// Its addresses.
+    pub fixed_ips: Vec<FixedIp>,
+    /// The device using it, if any (a port in use cannot carry a VIP).
+    pub device_id: Option<String>,
+}
+
+/// An address of a port on a subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedIp {
+    /// The subnet.
+    pub subnet_id: String,
+    /// The address.
+    pub ip_address: IpAddr,
+}
+
+/// A network back-end: resolves the networks, subnets and ports of VIP requests, and says what
+/// the read-only Neutron view lists. `Ok(None)` is "no such object" (Octavia's 400 "... not
+/// found."); an `Err` is the back-end failing.
+#[async_trait]
+pub trait Networks: Send + Sync {
+    /// The back-end's name, as `[network] driver` spells it.
+    fn name(&self) -> &'static str;
+
+    /// The networks the read-only Neutron view lists.
+    async fn listed_networks(&self) -> Result<Vec<Network>, Error>;
+
+    /// The subnets the read-only Neutron view lists.
+    async fn listed_subnets(&self) -> Result<Vec<Subnet>, Error>;
+
+    /// A network by id, with the subnets a VIP may come from.
+    async fn network(&self, id: &str) -> Result<Option<VipNetwork>, Error>;
+
+    /// A subnet by id (a VIP's, or a member's `subnet_id`).
+    async fn subnet(&self, id: &str) -> Result<Option<VipSubnet>, Error>;
+
+    /// Subnet `subnet_id` of `network`, if the network holds it.
+    async fn subnet_of(
+        &self,
+        network: &VipNetwork,
+        subnet_id: &str,
+    ) -> Result<Option<VipSubnet>, Error> {
+        Ok(network.subnets.iter().find(|s| s.id == subnet_id).cloned())
+    }
+
+    /// A port by id.
+    async fn port(&self, id: &str) -> Result<Option<Port>, Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(start: &str, end: &str) -> AddressRange {
+        AddressRange::within(
+            &"127.0.10.0/24".parse().unwrap(),
+            start.parse().unwrap(),
+            end.parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn candidates_wrap_around_the_range() {
+        let got: Vec<String> = range("127.0.10.10", "127.0.10.12")
+            .candidates(2, 3)
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(got, ["127.0.10.12", "127.0.10.10", "127.0.10.11"]);
+        assert_eq!(
+            range("127.0.10.10", "127.0.10.12").candidates(7, 1)[0].to_string(),
+            "127.0.10.11"
+        );
+    }
+
+    #[test]
+    fn ranges_stay_inside_their_cidr() {
+        let cidr: IpNet = "127.0.10.0/24".parse().unwrap();
+        let outside = AddressRange::within(
+            &cidr,
+            "127.0.10.10".parse().unwrap(),
+            "127.0.11.1".parse().unwrap(),
+        );
+        assert!(outside.is_err());
+        let reversed = AddressRange::within(
+            &cidr,
+            "127.0.10.20".parse().unwrap(),
+            "127.0.10.10".parse().unwrap(),
+        );
+        assert!(reversed.is_err());
+        let r = range("127.0.10.10", "127.0.10.20");
+        assert!(r.contains("127.0.10.15".parse().unwrap()));
+        assert!(!r.contains("127.0.10.21".parse().unwrap()));
+        assert!(!r.contains("::ffff:127.0.10.15".parse().unwrap()));
+        assert_eq!(r.size(), 11);
+    }
+
+    #[test]
+    fn host_ranges_leave_out_network_and_broadcast_addresses() {
+        let hosts = |c: &str| {
+            let r = AddressRange::hosts_of(&c.parse().unwrap());
+            (r.start().to_string(), r.end().to_string())
+        };
+        assert_eq!(
+            hosts("198.51.100.0/24"),
+            ("198.51.100.1".into(), "198.51.100.254".into())
+        );
+        assert_eq!(
+            hosts("198.51.100.8/31"),
+            ("198.51.100.8".into(), "198.51.100.9".into())
+        );
+        assert_eq!(
+            hosts("198.51.100.8/32"),
+            ("198.51.100.8".into(), "198.51.100.8".into())
+        );
+        assert_eq!(
+            hosts("2001:db8::/64"),
+            ("2001:db8::1".into(), "2001:db8::ffff:ffff:ffff:ffff".into())
+        );
+    }
+}
