@@ -11,11 +11,11 @@ use crate::shapes::providers::{Provider, ProviderList};
 use crate::shapes::to_value;
 use crate::state::AppState;
 
-/// List the enabled providers; `fields=` limits each entry to the named attributes, as in
-/// Octavia.
+/// List the enabled providers.
 #[utoipa::path(get, path = "/v2/lbaas/providers", tag = "providers",
     responses((status = 200, body = ProviderList)))]
 pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Json<Value> {
+    // `fields=` limits each entry to the named attributes, as in Octavia.
     let fields = fields_of(raw.as_deref());
     let providers: Vec<Value> = state
         .service
