@@ -43,3 +43,25 @@ async fn operators_read_the_background_tasks(db: Db) {
 }
 
 on_both_databases!(operators_read_the_background_tasks);
+
+/// A log written to a file (here, the test's server.log) is plain text: terminal colour codes
+/// only go to a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_logs_in_a_file_carry_no_colour_codes() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.log().contains("full sync") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full sync logged nothing:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = s.log();
+    assert!(log.contains("INFO"), "{log}");
+    assert!(
+        !log.contains("\x1b["),
+        "colour codes in a log file:\n{log:?}"
+    );
+}
