@@ -38,6 +38,21 @@ pub struct Config {
     pub auth: AuthConfig,
     /// What callers may do.
     pub policy: PolicyConfig,
+    /// Where and to whom metrics are served.
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: where `/metrics` is served, and to whom.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// An address of its own for `/metrics` (served to anyone who can reach it); on the API's
+    /// address when absent.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// On the API's address: serve `/metrics` to anyone, not only to administrators.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// `[auth]`: the authentication strategy.
@@ -80,6 +95,9 @@ pub struct ServerConfig {
     pub bind: String,
     /// Grace period on shutdown, seconds.
     pub shutdown_grace_seconds: u64,
+    /// Seconds between the shutdown signal and closing the listener, while the health checks
+    /// already answer 503 so that load balancers and orchestrators stop sending requests.
+    pub shutdown_delay_seconds: u64,
 }
 
 /// Database settings.
@@ -279,6 +297,9 @@ mod tests {
         assert_eq!(c.network.noop, NoopNetworkConfig::default());
         assert_eq!(c.certificates.backend, CertificateBackend::Directory);
         assert_eq!(c.quotas, QuotaDefaults::default());
+        assert_eq!(c.metrics.listen, None);
+        assert!(!c.metrics.public);
+        assert_eq!(c.server.shutdown_delay_seconds, 0);
     }
 
     fn load_with(toml: &str) -> Result<Config, config::ConfigError> {

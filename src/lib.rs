@@ -1,9 +1,10 @@
 //! Fulcrum: an Octavia v2-compatible LBaaS driver service.
 //!
 //! This crate is the binary's wiring: configuration ([`config`]), the background tasks that
-//! converge what the API records ([`tasks`]), and the server that puts API, store, drivers and
-//! tasks together ([`server`]).
+//! converge what the API records ([`tasks`]), the metrics served at `/metrics` ([`telemetry`]), and
+//! the server that puts API, store, drivers and tasks together ([`server`]).
 
 pub mod config;
 pub mod server;
 pub mod tasks;
+pub mod telemetry;

@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fulcrum::config::{Config, LogFormat};
 use fulcrum::server;
-use tracing_subscriber::EnvFilter;
+use fulcrum::telemetry::error_count::ErrorCounter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Fulcrum: an Octavia v2-compatible LBaaS driver service.
 #[derive(Debug, Parser)]
@@ -32,17 +36,22 @@ enum Command {
     CheckConfig,
 }
 
+/// Log to stderr as configured, and count every error event in the metrics whatever the log
+/// level lets through.
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: a log file or the journal gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let output = match config.log.format {
+        LogFormat::Json => output.json().with_filter(filter).boxed(),
+        LogFormat::Text => output.with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(output)
+        .with(ErrorCounter.with_filter(LevelFilter::ERROR))
+        .init();
 }
 
 #[tokio::main]

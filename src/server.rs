@@ -1,6 +1,7 @@
 //! Start-up and shutdown: connect and migrate the store, build the drivers (from their factories)
-//! and networks, serve the API, run the background tasks, and on SIGTERM/SIGINT stop accepting
-//! requests and finish in-flight work.
+//! and networks, serve the API (and `/metrics` on an address of its own when configured), run the
+//! background tasks, and on SIGTERM/SIGINT fail the health checks, stop accepting requests after
+//! `shutdown_delay_seconds` and finish in-flight work.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use fulcrum_api::auth::keystone::Keystone;
 use fulcrum_api::auth::{Authenticator, NoAuth};
+use fulcrum_api::health::Health;
+use fulcrum_api::metrics_endpoint::{self, Exposition};
 use fulcrum_api::policy::Policy;
-use fulcrum_api::{AppState, Service, ServiceParts};
+use fulcrum_api::{AppState, MetricsOnApi, Operations, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::{BuiltinNetworks, Networks, NoopNetworks};
@@ -21,6 +24,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver};
 use crate::tasks::{self, TaskContext};
+use crate::telemetry;
+use crate::telemetry::exposition::Scrape;
 
 /// Connect to the configured database.
 pub async fn connect_store(config: &Config) -> anyhow::Result<Store> {
@@ -127,7 +132,7 @@ pub fn build_networks(config: &Config) -> anyhow::Result<Arc<dyn Networks>> {
 }
 
 /// Check everything that can be checked without serving: networks, providers (each driver's
-/// preflight), quotas, policy, authentication, the bind address.
+/// preflight), quotas, policy, authentication, the bind and metrics addresses.
 pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::Result<()> {
     build_networks(config)?;
     let context = driver_context(config);
@@ -145,7 +150,28 @@ pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::R
         .bind
         .parse::<std::net::SocketAddr>()
         .with_context(|| format!("server.bind {:?} is not an address", config.server.bind))?;
+    if let Some(listen) = &config.metrics.listen {
+        listen.parse::<std::net::SocketAddr>().with_context(|| {
+            format!("metrics.listen {listen:?} is not an address (e.g. \"127.0.0.1:9464\")")
+        })?;
+    }
     Ok(())
+}
+
+/// Bind `[metrics] listen` when configured, and print `fulcrum metrics listening on http://ADDR`
+/// on stdout (before the API's line, which stays the last one printed).
+async fn bind_metrics(config: &Config) -> anyhow::Result<Option<TcpListener>> {
+    let Some(listen) = &config.metrics.listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding metrics.listen {listen}"))?;
+    println!(
+        "fulcrum metrics listening on http://{}",
+        listener.local_addr()?
+    );
+    Ok(Some(listener))
 }
 
 /// The policy: Octavia's defaults with the operator's overrides.
@@ -183,8 +209,9 @@ pub async fn serve(
     let listener = TcpListener::bind(&config.server.bind)
         .await
         .with_context(|| format!("binding {}", config.server.bind))?;
+    let metrics_listener = bind_metrics(&config).await?;
     println!("fulcrum listening on http://{}", listener.local_addr()?);
-    run(config, &factories, listener, shutdown).await
+    run(config, &factories, listener, metrics_listener, shutdown).await
 }
 
 /// Serve on a bound `listener` with the drivers of `factories` (the binary passes
@@ -197,7 +224,8 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     check(&config, factories)?;
-    run(config, factories, listener, shutdown).await
+    let metrics_listener = bind_metrics(&config).await?;
+    run(config, factories, listener, metrics_listener, shutdown).await
 }
 
 /// Serve a checked configuration.
@@ -205,8 +233,10 @@ async fn run(
     config: Config,
     factories: &[Arc<dyn DriverFactory>],
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let recorder = telemetry::recorder();
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let networks = build_networks(&config)?;
@@ -240,10 +270,32 @@ async fn run(
             config: config.reconciler.clone(),
             events_config: config.events.clone(),
             work_ready: Wake::from_notify(work_ready),
+            metrics: recorder.clone(),
         }),
         task_statuses,
-        stop_rx,
+        stop_rx.clone(),
     ));
+
+    let exposition: Arc<dyn Exposition> = Arc::new(Scrape::new(recorder, store.clone()));
+    let metrics_server = metrics_listener.map(|listener| {
+        let routes = metrics_endpoint::routes(exposition.clone(), metrics_endpoint::Access::Public);
+        let mut stopped = stop_rx.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, routes)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
+    });
+    let health = Health::new(store.clone());
+    let operations = Operations {
+        health: health.clone(),
+        metrics: config.metrics.listen.is_none().then(|| MetricsOnApi {
+            exposition,
+            public: config.metrics.public,
+        }),
+    };
 
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -253,10 +305,11 @@ async fn run(
         certificates = ?config.certificates.backend,
         "serving the Octavia v2 API"
     );
-    let app = fulcrum_api::app(state);
+    let app = fulcrum_api::app(state, operations);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
+    let delay = Duration::from_secs(config.server.shutdown_delay_seconds);
     axum::serve(listener, axum::ServiceExt::into_make_service(app))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(drain(shutdown, health, delay))
         .await
         .context("serving HTTP")?;
 
@@ -266,8 +319,29 @@ async fn run(
     if tokio::time::timeout(grace, tasks).await.is_err() {
         tracing::warn!("in-flight work did not finish in time; its leases will expire");
     }
+    if let Some(server) = metrics_server {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "serving metrics failed"),
+            Err(error) => tracing::warn!(%error, "the metrics server did not stop cleanly"),
+        }
+    }
     store.close().await;
     Ok(())
+}
+
+/// Resolves `delay` after `shutdown` does; meanwhile the health checks already fail, so that
+/// load balancers and orchestrators stop sending requests before the listener closes.
+async fn drain(shutdown: impl std::future::Future<Output = ()>, health: Health, delay: Duration) {
+    shutdown.await;
+    health.begin_shutdown();
+    if !delay.is_zero() {
+        tracing::info!(
+            seconds = delay.as_secs(),
+            "shutting down: the health checks fail; the listener closes after the delay"
+        );
+        tokio::time::sleep(delay).await;
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

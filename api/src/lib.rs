@@ -24,7 +24,10 @@ pub mod auth;
 pub mod body;
 pub mod fault;
 pub mod handlers;
+pub mod health;
+pub mod http_metrics;
 pub mod listing;
+pub mod metrics_endpoint;
 pub mod middleware;
 pub mod policy;
 pub mod service;
@@ -159,22 +162,52 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_router().split_for_parts().1
 }
 
+/// What the API's address serves beside Octavia's API.
+pub struct Operations {
+    /// The health checks (`/healthcheck`, `/healthcheck/ready`, `/healthcheck/live`).
+    pub health: health::Health,
+    /// `/metrics`, when it is served here rather than on an address of its own.
+    pub metrics: Option<MetricsOnApi>,
+}
+
+/// `/metrics` on the API's address.
+pub struct MetricsOnApi {
+    /// Where the metrics come from.
+    pub exposition: Arc<dyn metrics_endpoint::Exposition>,
+    /// Served to anyone (`true`) or to administrators only (rule `fulcrum:metrics:get`).
+    pub public: bool,
+}
+
 /// The whole HTTP application. Octavia's `/v2.0/` prefix is accepted as an alias of `/v2/`.
 ///
-/// Every route but version discovery at `/` and `/openapi.json` passes the [`auth::gate`].
-pub fn app(state: Arc<AppState>) -> Router {
+/// Every route but version discovery at `/`, `/openapi.json` and the health checks passes the
+/// [`auth::gate`]; so does `/metrics` unless it is public. Requests to Octavia's API are counted
+/// in the [`http_metrics`]; health checks and metrics scrapes are not.
+pub fn app(state: Arc<AppState>, operations: Operations) -> Router {
+    let gate = auth::gate::Gate {
+        auth: state.auth.clone(),
+        policy: state.policy.clone(),
+    };
+    let mut app = octavia_api(state, gate.clone()).merge(health::routes(operations.health));
+    if let Some(metrics) = operations.metrics {
+        let access = if metrics.public {
+            metrics_endpoint::Access::Public
+        } else {
+            metrics_endpoint::Access::Gated(gate)
+        };
+        app = app.merge(metrics_endpoint::routes(metrics.exposition, access));
+    }
+    app
+}
+
+/// Octavia's API, behind the gate, with its protocol details and request metrics.
+fn octavia_api(state: Arc<AppState>, gate: auth::gate::Gate) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = Arc::new(doc);
     router
         .route("/v2.0", axum::routing::get(versions::v2))
         .route("/v2.0/", axum::routing::get(neutron::version))
-        .route_layer(axum::middleware::from_fn_with_state(
-            auth::gate::Gate {
-                auth: state.auth.clone(),
-                policy: state.policy.clone(),
-            },
-            auth::gate::gate,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(gate, auth::gate::gate))
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -184,6 +217,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::openstack_protocol))
+        .layer(axum::middleware::from_fn(http_metrics::record))
         .with_state(state)
 }
 

@@ -17,6 +17,16 @@ pub fn format(at: OffsetDateTime) -> String {
     .expect("a fixed format description always formats a valid date")
 }
 
+/// Read back a timestamp written by [`format`]; `None` for any other text.
+pub fn parse(text: &str) -> Option<OffsetDateTime> {
+    time::PrimitiveDateTime::parse(
+        text,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+    )
+    .ok()
+    .map(time::PrimitiveDateTime::assume_utc)
+}
+
 /// Milliseconds since the Unix epoch, used for leases and back-off deadlines.
 pub fn now_millis() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -28,5 +38,12 @@ mod tests {
     fn formats_without_zone_or_fraction() {
         let at = time::macros::datetime!(2017-06-30 19:49:40.123 UTC);
         assert_eq!(super::format(at), "2017-06-30T19:49:40");
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        let at = time::macros::datetime!(2017-06-30 19:49:40 UTC);
+        assert_eq!(super::parse(&super::format(at)), Some(at));
+        assert_eq!(super::parse("yesterday"), None);
     }
 }

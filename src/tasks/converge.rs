@@ -24,7 +24,19 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::TaskContext;
+use super::driver_calls::{Operation, metered};
 use super::observer::{observe, observed_events};
+
+/// Work items given back for another attempt after a transient driver error, by provider.
+const RETRIES: &str = "fulcrum_work_item_retries_total";
+
+/// Describe the converge task's own metrics, for the exposition's `HELP`.
+pub(super) fn describe_metrics() {
+    metrics::describe_counter!(
+        RETRIES,
+        "Work items given back for another attempt after a transient driver error, by provider."
+    );
+}
 
 /// Claims work items and converges their load balancers.
 pub struct ConvergeTask {
@@ -138,10 +150,23 @@ impl Converger {
         // The driver must finish well inside the lease, or another worker could start too.
         let deadline = Duration::from_millis((self.lease_ms() / 2).max(1) as u64);
         let result = match item.action {
-            WorkAction::Delete => timed(deadline, driver.remove(lb_id)).await,
+            WorkAction::Delete => {
+                metered(
+                    &provider,
+                    Operation::Remove,
+                    timed(deadline, driver.remove(lb_id)),
+                )
+                .await
+            }
             WorkAction::Apply | WorkAction::Sync => {
                 warn_unresolved_metadata(&tree);
-                timed(deadline, driver.apply(&tree.desired())).await
+                let desired = tree.desired();
+                metered(
+                    &provider,
+                    Operation::Apply,
+                    timed(deadline, driver.apply(&desired)),
+                )
+                .await
             }
         };
         match result {
@@ -193,6 +218,7 @@ impl Converger {
         let retry = err.is_transient() && item.attempts < self.context.config.max_attempts;
         tracing::warn!(load_balancer = %lb_id, provider, attempt = item.attempts, retry, kind = err.kind().as_str(), error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string), "driver failed");
         if retry {
+            metrics::counter!(RETRIES, "provider" => provider.to_string()).increment(1);
             let backoff =
                 self.context.config.retry_base_ms * (1 << (item.attempts - 1).clamp(0, 10));
             let hinted = err

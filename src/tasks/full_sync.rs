@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use fulcrum_core::tasks::{BackgroundTask, Report};
 
 use super::TaskContext;
+use super::driver_calls::{Operation, metered};
 
 /// Queues every converged load balancer and removes orphans.
 pub struct FullSyncTask {
@@ -58,7 +59,7 @@ impl BackgroundTask for FullSyncTask {
                 }
             };
             for orphan in realized.iter().filter(|id| !ids.contains(id.as_str())) {
-                match driver.remove(orphan).await {
+                match metered(driver.name(), Operation::Remove, driver.remove(orphan)).await {
                     Ok(()) => removed += 1,
                     Err(e) => {
                         failures += 1;

@@ -6,14 +6,19 @@
 //! - [`full_sync`]: queues every converged load balancer again (drift repair) and removes what
 //!   drivers hold that the store does not know (orphans);
 //! - [`observer`]: reads operating statuses and counters from drivers with a data plane;
-//! - [`event_retention`]: deletes outbox events past their retention.
+//! - [`event_retention`]: deletes outbox events past their retention;
+//! - [`metrics_upkeep`]: keeps the metrics recorder's memory bounded.
+//!
+//! Every driver call of these tasks is timed and counted ([`driver_calls`]).
 //!
 //! A new task is a new file here implementing [`fulcrum_core::tasks::BackgroundTask`], plus one
 //! [`Activator`] in [`activators`].
 
 pub mod converge;
+mod driver_calls;
 pub mod event_retention;
 pub mod full_sync;
+pub mod metrics_upkeep;
 pub mod observer;
 
 use std::sync::Arc;
@@ -23,6 +28,7 @@ use fulcrum_core::driver::Providers;
 use fulcrum_core::events::EventBus;
 use fulcrum_core::tasks::{Activator, Wake};
 use fulcrum_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::{EventsConfig, ReconcilerConfig};
 
@@ -41,7 +47,12 @@ pub struct TaskContext {
     pub events_config: EventsConfig,
     /// Wakes the converge task (the API signals it after each commit).
     pub work_ready: Wake,
+    /// The metrics recorder, kept bounded by the upkeep task.
+    pub metrics: PrometheusHandle,
 }
+
+/// Seconds between upkeeps of the metrics recorder.
+const METRICS_UPKEEP_PERIOD: Duration = Duration::from_secs(5);
 
 /// The activators of every background task of the orchestration side.
 pub fn activators(context: TaskContext) -> Vec<Activator> {
@@ -69,8 +80,20 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
         )
         .at_start(),
         Activator::new(
+            Arc::new(metrics_upkeep::MetricsUpkeepTask::new(
+                context.metrics.clone(),
+            )),
+            METRICS_UPKEEP_PERIOD,
+        ),
+        Activator::new(
             Arc::new(observer::ObserverTask::new(context)),
             Duration::from_secs(config.observe_interval_seconds.max(1)),
         ),
     ]
+}
+
+/// Describe the metrics the tasks record (driver calls, retries), for the exposition's `HELP`.
+pub fn describe_metrics() {
+    driver_calls::describe_metrics();
+    converge::describe_metrics();
 }

@@ -10,6 +10,7 @@ use fulcrum_core::tasks::{BackgroundTask, Report};
 use fulcrum_store::Tree;
 
 use super::TaskContext;
+use super::driver_calls::{Operation, metered};
 
 /// Reads data-plane statuses and counters.
 pub struct ObserverTask {
@@ -116,7 +117,8 @@ fn member_changes(tree: &Tree, observation: &Observation) -> Vec<Event> {
 
 /// Observe one tree, logging (not failing on) a driver error.
 pub(super) async fn observe(driver: &dyn Driver, tree: &Tree) -> Option<Observation> {
-    match driver.observe(&tree.desired()).await {
+    let desired = tree.desired();
+    match metered(driver.name(), Operation::Observe, driver.observe(&desired)).await {
         Ok(o) => Some(o),
         Err(e) => {
             tracing::warn!(load_balancer = %tree.rows.load_balancer.id, error = %e, "observing failed");

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared_vips",
         include_str!("../migrations/0005_shared_vips.sql"),
     ),
+    (
+        6,
+        "work_queued_at",
+        include_str!("../migrations/0006_work_queued_at.sql"),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =
@@ -138,6 +143,12 @@ impl Store {
             ..Migrator::DEFAULT
         };
         migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers: one `SELECT 1` on a read connection.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@
 //! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
 //! cursors (see the `outbox` module for how ids are made to follow commit order).
 
+mod census;
 mod connect;
 mod consumer;
 mod error;
@@ -26,6 +27,7 @@ mod table;
 mod tx;
 mod work;
 
+pub use census::{Census, ConsumerPosition, ObjectCount, Outbox, WorkQueue};
 pub use connect::{Backend, Store, StoreOptions};
 pub use consumer::EventConsumer;
 pub use error::StoreError;

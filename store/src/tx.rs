@@ -227,20 +227,23 @@ impl Tx {
         })
     }
 
-    /// Record that a load balancer's tree needs converging. Supersedes any earlier item for it.
+    /// Record that a load balancer's tree needs converging. Supersedes any earlier item for it,
+    /// keeping the time the earlier one was queued.
     pub async fn enqueue(
         &mut self,
         load_balancer_id: &str,
         action: WorkAction,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO work_items (loadbalancer_id, action, generation, attempts, not_before) \
-             VALUES ($1, $2, 1, 0, 0) \
+            "INSERT INTO work_items (loadbalancer_id, action, generation, attempts, not_before, \
+             queued_at) VALUES ($1, $2, 1, 0, 0, $3) \
              ON CONFLICT (loadbalancer_id) DO UPDATE SET action = excluded.action, \
-             generation = work_items.generation + 1, attempts = 0, not_before = 0, last_error = NULL",
+             generation = work_items.generation + 1, attempts = 0, not_before = 0, last_error = NULL, \
+             queued_at = COALESCE(work_items.queued_at, excluded.queued_at)",
         )
         .bind(load_balancer_id)
         .bind(action.as_str())
+        .bind(fulcrum_core::timestamp::now_millis())
         .execute(&mut *self.inner)
         .await?;
         Ok(())

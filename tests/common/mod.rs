@@ -71,6 +71,21 @@ fn psql(sql: &str) {
 }
 
 impl TestDb {
+    /// Let connections to this PostgreSQL database in (`true`), or refuse new ones and end the
+    /// open ones (`false`), as a database that goes away and comes back; the PostgreSQL server
+    /// itself keeps serving every other database.
+    pub fn set_reachable(&self, reachable: bool) {
+        let name = self.pg_name.as_deref().expect("a PostgreSQL database");
+        psql(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ));
+        if !reachable {
+            psql(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ));
+        }
+    }
+
     fn new(kind: Db, dir: &std::path::Path) -> TestDb {
         match kind {
             Db::Sqlite => TestDb {
@@ -112,6 +127,8 @@ pub struct Options {
     pub default_provider: &'static str,
     /// Seconds between full syncs.
     pub sync_interval_seconds: u64,
+    /// Seconds between SIGTERM and the closing of the listener.
+    pub shutdown_delay_seconds: u64,
 }
 
 impl Default for Options {
@@ -123,6 +140,7 @@ impl Default for Options {
             lease_seconds: 30,
             default_provider: "noop",
             sync_interval_seconds: 60,
+            shutdown_delay_seconds: 0,
         }
     }
 }
@@ -131,6 +149,8 @@ impl Default for Options {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `http://127.0.0.1:PORT` of `/metrics` when `[metrics] listen` gives it an address.
+    pub metrics_base: Option<String>,
     /// The HTTP client.
     pub http: reqwest::Client,
     child: Option<Child>,
@@ -158,6 +178,7 @@ impl TestServer {
         };
         let config = format!(
             "[server]\nbind = \"127.0.0.1:0\"\nshutdown_grace_seconds = 10\n\
+             shutdown_delay_seconds = {}\n\
              [database]\nurl = \"{}\"\nmax_connections = 4\n\
              [log]\nlevel = \"info,sqlx=warn\"\n\
              [providers]\ndefault = \"{}\"\ncertificates_dir = \"{}\"\n\
@@ -165,6 +186,7 @@ impl TestServer {
              [providers.noop]\nlatency_ms = {}\n{fail}\
              [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n\
              observe_interval_seconds = 1\nsync_interval_seconds = {}\n{}",
+            options.shutdown_delay_seconds,
             db.url,
             options.default_provider,
             dir.path().join("certs").display(),
@@ -178,6 +200,7 @@ impl TestServer {
         std::fs::write(&config_path, config).expect("write config");
         let mut server = TestServer {
             base: String::new(),
+            metrics_base: None,
             http: reqwest::Client::new(),
             child: None,
             config_path,
@@ -201,19 +224,35 @@ impl TestServer {
             .spawn()
             .expect("start fulcrum");
         let stdout = child.stdout.take().expect("stdout");
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        // Lines up to the API's address, which is the last one the server prints.
+        let lines = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut lines = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok::<_, std::io::Error>(lines);
+                }
+                let last = line.starts_with("fulcrum listening on ");
+                lines.push(line.trim().to_string());
+                if last {
+                    return Ok(lines);
+                }
+            }
         })
         .await
         .expect("join")
         .expect("read stdout");
         self.child = Some(child);
-        let addr = line
-            .trim()
-            .strip_prefix("fulcrum listening on ")
-            .unwrap_or_else(|| panic!("server did not start: {line:?}; log:\n{}", self.log()));
-        self.base = addr.to_string();
+        let address = |prefix: &str| {
+            lines
+                .iter()
+                .find_map(|line| line.strip_prefix(prefix))
+                .map(str::to_string)
+        };
+        self.base = address("fulcrum listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {lines:?}; log:\n{}", self.log()));
+        self.metrics_base = address("fulcrum metrics listening on ");
     }
 
     /// The test's private directory (certificates under `certs/`, HAProxy state under `haproxy/`).
@@ -236,12 +275,25 @@ impl TestServer {
 
     /// Stop with SIGTERM and wait for a clean exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
+        self.send_sigterm();
+        self.wait_for_exit()
+    }
+
+    /// Send SIGTERM without waiting: the server begins its shutdown.
+    pub fn send_sigterm(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Wait up to 20 s for the process to exit (killing it after that); returns whether it
+    /// exited successfully.
+    pub fn wait_for_exit(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
             return false;
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = child.try_wait() {

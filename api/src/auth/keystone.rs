@@ -176,11 +176,11 @@ impl Keystone {
                 "domain": {"name": c.project_domain_name},
             }},
         }});
-        let response = self
+        let request = self
             .http
             .post(format!("{}/auth/tokens?nocatalog", self.base))
-            .json(&body)
-            .send()
+            .json(&body);
+        let response = timed(SERVICE_TOKEN, request)
             .await
             .map_err(|e| unavailable("requesting a service token", &e))?;
         let status = response.status();
@@ -219,12 +219,12 @@ impl Keystone {
         let mut refused: Option<String> = None;
         for _ in 0..2 {
             let service = self.service_token(refused.as_deref()).await?;
-            let response = self
+            let request = self
                 .http
                 .get(format!("{}/auth/tokens?nocatalog", self.base))
                 .header("X-Auth-Token", &service)
-                .header("X-Subject-Token", token)
-                .send()
+                .header("X-Subject-Token", token);
+            let response = timed(VALIDATE_TOKEN, request)
                 .await
                 .map_err(|e| unavailable("validating a token", &e))?;
             match response.status().as_u16() {
@@ -295,8 +295,10 @@ impl Authenticator for Keystone {
             .ok_or(AuthError::Unauthorized)?;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(creds) = self.cached(&key) {
+            metrics::counter!(CACHE_LOOKUPS, "result" => "hit").increment(1);
             return Ok(creds);
         }
+        metrics::counter!(CACHE_LOOKUPS, "result" => "miss").increment(1);
         let (creds, lifetime) = self.validate(token).await?;
         self.remember(key, creds.clone(), lifetime);
         Ok(creds)
@@ -310,6 +312,45 @@ impl Authenticator for Keystone {
             .unwrap_or(&self.config.auth_url);
         Some(format!("Keystone uri=\"{uri}\""))
     }
+}
+
+/// Token validations answered from the cache (`hit`) or not (`miss`).
+const CACHE_LOOKUPS: &str = "fulcrum_keystone_token_cache_lookups_total";
+/// Seconds each call to Keystone took, by request and status.
+const REQUEST_DURATION: &str = "fulcrum_keystone_request_duration_seconds";
+/// The request label of a token validation (`GET /v3/auth/tokens`).
+const VALIDATE_TOKEN: &str = "validate_token";
+/// The request label of Fulcrum's own token request (`POST /v3/auth/tokens`).
+const SERVICE_TOKEN: &str = "service_token";
+
+/// Send a request to Keystone, timing it by `request` label and the status of its answer
+/// (`unreachable` when there was none).
+async fn timed(
+    request: &'static str,
+    builder: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let started = Instant::now();
+    let result = builder.send().await;
+    let status = match &result {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(_) => "unreachable".to_string(),
+    };
+    metrics::histogram!(REQUEST_DURATION, "request" => request, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// Describe the Keystone metrics, for the exposition's `HELP`.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        CACHE_LOOKUPS,
+        "Token validations answered from the cache (result=hit) or sent to Keystone (result=miss)."
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Seconds each call to Keystone took, by request (validate_token, service_token) and status."
+    );
 }
 
 fn unavailable(doing: &str, e: &reqwest::Error) -> AuthError {

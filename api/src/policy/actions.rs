@@ -375,6 +375,7 @@ const ROUTES: &[(&str, &str, &str, TargetFrom)] = &[
         "fulcrum:status:get_tasks",
         Caller,
     ),
+    ("GET", "/metrics", "fulcrum:metrics:get", Caller),
 ];
 
 /// Routes any authenticated caller may use: version discovery and the read-only Neutron view.

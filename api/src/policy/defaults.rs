@@ -226,4 +226,6 @@ pub const API_RULES: &[(&str, &str)] = &[
     ("os_load-balancer_api:amphora:get_stats", ADMIN),
     // Fulcrum's own: the status of this process's background tasks.
     ("fulcrum:status:get_tasks", ADMIN),
+    // Fulcrum's own: this process's metrics, when served on the API's address and not public.
+    ("fulcrum:metrics:get", ADMIN),
 ];

@@ -2,7 +2,7 @@
 //! activation in the [`TaskStatuses`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -83,15 +83,42 @@ impl Activator {
             }
             due = false;
             statuses.started(name);
+            let started = Instant::now();
             let result = self.task.activate().await;
             if let Err(error) = &result {
                 tracing::warn!(task = name, %error, "background task failed");
             }
+            record_run(name, started.elapsed(), result.is_ok());
             statuses.finished(name, &result);
         }
         self.task.finish().await;
         tracing::debug!(task = name, "background task stopped");
     }
+}
+
+/// Seconds each activation of a task took, by task.
+const RUN_DURATION: &str = "fulcrum_task_run_duration_seconds";
+/// Activations of each task, by task and result (`ok`, `error`).
+const RUNS: &str = "fulcrum_task_runs_total";
+
+/// Count one activation of the task `name` and how long it took.
+fn record_run(name: &'static str, took: Duration, ok: bool) {
+    metrics::histogram!(RUN_DURATION, "task" => name).record(took.as_secs_f64());
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(RUNS, "task" => name, "result" => result).increment(1);
+}
+
+/// Describe the metrics every task's activations are counted in, for the exposition's `HELP`.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        RUN_DURATION,
+        metrics::Unit::Seconds,
+        "How long each activation of a background task took, by task."
+    );
+    metrics::describe_counter!(
+        RUNS,
+        "Activations of each background task, by task and result (ok, error)."
+    );
 }
 
 /// Run every activator until `shutdown` turns true; resolves once each task's last activation

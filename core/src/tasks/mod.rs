@@ -6,14 +6,15 @@
 //! nothing. An [`Activator`] runs a task on a timer *and* on demand (a [`Wake`] that anyone may
 //! signal, e.g. the API after a commit), never two activations of one task at once; shutdown is
 //! handled once, here, for every task. Each activation's start, end, result and counts are kept
-//! in a [`TaskStatuses`] registry that operators read through the API.
+//! in a [`TaskStatuses`] registry that operators read through the API, and counted in the
+//! `fulcrum_task_run_duration_seconds` and `fulcrum_task_runs_total` metrics.
 
 mod activator;
 mod status;
 
 use async_trait::async_trait;
 
-pub use activator::{Activator, Wake, run_tasks};
+pub use activator::{Activator, Wake, describe_metrics, run_tasks};
 pub use status::{TaskStatus, TaskStatuses};
 
 /// What one activation did: named counts (items claimed, load balancers queued, events pruned).
