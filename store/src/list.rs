@@ -68,8 +68,15 @@ fn invalid_filter() -> StoreError {
     StoreError::InvalidQuery("One or more arguments are either duplicate or invalid".into())
 }
 
+/// Columns every row sets (`NOT NULL` in every table): sorted and compared as they are, so that
+/// the `(created_at, id)` indexes serve the default order and its keyset paging.
+const ALWAYS_SET: [&str; 2] = ["id", "created_at"];
+
+/// The expression a column is sorted and compared by: nulls sort as `''` or `0`, as Octavia's
+/// do, except in columns that are never null, which stay bare so that an index can serve them.
 fn sort_expr(name: &str, col: Col) -> String {
     match col {
+        _ if ALWAYS_SET.contains(&name) => format!("\"{name}\""),
         Col::Text => format!("COALESCE(\"{name}\", '')"),
         _ => format!("COALESCE(\"{name}\", 0)"),
     }
@@ -163,7 +170,29 @@ pub(crate) fn build_list(
         }
     }
 
-    if let Some(Value::Object(marker)) = marker {
+    let one_direction = sort.iter().all(|(_, dir, _)| *dir == sort[0].1);
+    let all_set = sort.iter().all(|(name, _, _)| ALWAYS_SET.contains(&name.as_str()));
+    if let Some(Value::Object(marker)) = marker
+        && one_direction
+        && all_set
+    {
+        // Keyset condition on never-null keys in one direction (the default order among them):
+        // one row-value comparison, which the `(created_at, id)` indexes answer directly.
+        let forward = (sort[0].1 == SortDir::Asc) != query.page_reverse;
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (name, _, col) in &sort {
+            let v = marker_value(*col, marker.get(name).unwrap_or(&Value::Null));
+            values.push(next(&mut binds, bind_col(*col), v));
+            columns.push(sort_expr(name, *col));
+        }
+        conds.push(format!(
+            "({}) {} ({})",
+            columns.join(", "),
+            if forward { ">" } else { "<" },
+            values.join(", ")
+        ));
+    } else if let Some(Value::Object(marker)) = marker {
         // Keyset condition: rows strictly after (or, paging back, before) the marker in sort order.
         let mut alternatives = Vec::new();
         for i in 0..sort.len() {
