@@ -318,7 +318,12 @@ impl Store {
         }
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for chunk in keys.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            // SQLite looks up the name of every numbered parameter as it binds it, a walk of a
+            // list that makes a long `IN ($1, ..., $500)` quadratic; anonymous ones skip that.
+            let placeholders: Vec<String> = match self.backend {
+                Backend::Sqlite => vec!["?".to_string(); chunk.len()],
+                Backend::Postgres => (1..=chunk.len()).map(|i| format!("${i}")).collect(),
+            };
             let sql = format!(
                 "SELECT \"{key_column}\", \"{value_column}\" FROM {} WHERE \"{key_column}\" IN ({}) ORDER BY created_at, id",
                 table.name,

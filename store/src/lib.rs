@@ -23,6 +23,7 @@ mod list;
 mod outbox;
 mod quotas;
 mod record;
+mod row_de;
 mod table;
 mod tx;
 mod work;

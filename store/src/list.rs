@@ -171,7 +171,9 @@ pub(crate) fn build_list(
     }
 
     let one_direction = sort.iter().all(|(_, dir, _)| *dir == sort[0].1);
-    let all_set = sort.iter().all(|(name, _, _)| ALWAYS_SET.contains(&name.as_str()));
+    let all_set = sort
+        .iter()
+        .all(|(name, _, _)| ALWAYS_SET.contains(&name.as_str()));
     if let Some(Value::Object(marker)) = marker
         && one_direction
         && all_set

@@ -6,12 +6,13 @@ use fulcrum_core::model::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use sqlx::Any;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Row};
 
 use crate::StoreError;
+use crate::row_de::RowDeserializer;
 use crate::table::{Col, Table};
 
 /// A model stored in a table of its own.
@@ -139,26 +140,7 @@ pub(crate) fn decode_row<T: DeserializeOwned>(
     table: &Table,
     row: &AnyRow,
 ) -> Result<T, StoreError> {
-    let mut map = Map::with_capacity(table.columns.len());
-    for (i, (name, col)) in table.columns.iter().enumerate() {
-        let value = match col {
-            Col::Text => row
-                .try_get::<Option<String>, _>(i)?
-                .map_or(Value::Null, Value::String),
-            Col::Int => row
-                .try_get::<Option<i64>, _>(i)?
-                .map_or(Value::Null, Value::from),
-            Col::Bool => row
-                .try_get::<Option<i64>, _>(i)?
-                .map_or(Value::Null, |b| Value::Bool(b != 0)),
-            Col::Json => match row.try_get::<Option<String>, _>(i)? {
-                Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(table, e))?,
-                None => Value::Null,
-            },
-        };
-        map.insert((*name).to_owned(), value);
-    }
-    serde_json::from_value(Value::Object(map)).map_err(|e| corrupt(table, e))
+    T::deserialize(RowDeserializer::new(table, row)).map_err(|e| corrupt(table, e))
 }
 
 fn corrupt(table: &Table, message: impl std::fmt::Display) -> StoreError {
