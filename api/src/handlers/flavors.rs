@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use fulcrum_store::{AvailabilityZone, Flavor};
 use serde_json::Value;
 
-use super::{ListRequest, catalog_list, catalog_show, created, rooted};
+use super::{ListBody, ListRequest, catalog_list, catalog_show, created, rooted};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -25,8 +25,8 @@ use crate::state::AppState;
 pub async fn list_flavors(
     State(state): State<Arc<AppState>>,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(catalog_list::<Flavor>(&state, &list).await?))
+) -> ApiResult<ListBody> {
+    Ok(catalog_list::<Flavor>(&state, &list).await?)
 }
 
 /// Create a flavor.
@@ -93,8 +93,8 @@ pub async fn delete_flavor(
 pub async fn list_zones(
     State(state): State<Arc<AppState>>,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(catalog_list::<AvailabilityZone>(&state, &list).await?))
+) -> ApiResult<ListBody> {
+    Ok(catalog_list::<AvailabilityZone>(&state, &list).await?)
 }
 
 /// Create an availability zone.

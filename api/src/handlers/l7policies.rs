@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use fulcrum_core::model::L7Policy;
 use serde_json::Value;
 
-use super::{ListRequest, show_body};
+use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -24,9 +24,9 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<ListBody> {
     let page = state.service.list::<L7Policy>(&ctx, list.query()).await?;
-    Ok(Json(list.page_body(page, "l7policies", L7PolicyView::new)))
+    Ok(list.page_body(page, "l7policies", L7PolicyView::new)?)
 }
 
 /// Show one L7 policy.

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{ListRequest, show_body};
+use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -23,14 +23,12 @@ pub async fn list(
     ctx: RequestContext,
     Path(l7policy_id): Path<String>,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<ListBody> {
     let page = state
         .service
         .list_rules(&ctx, &l7policy_id, list.query())
         .await?;
-    Ok(Json(
-        list.page_body(page, "rules", |r, _| L7RuleView::from(r)),
-    ))
+    Ok(list.page_body(page, "rules", |r, _| L7RuleView::from(r))?)
 }
 
 /// Show one rule of a policy.

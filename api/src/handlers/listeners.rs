@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use fulcrum_core::model::Listener;
 use serde_json::Value;
 
-use super::{ListRequest, show_body};
+use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -25,9 +25,9 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<ListBody> {
     let page = state.service.list::<Listener>(&ctx, list.query()).await?;
-    Ok(Json(list.page_body(page, "listeners", ListenerView::new)))
+    Ok(list.page_body(page, "listeners", ListenerView::new)?)
 }
 
 /// Show one listener.

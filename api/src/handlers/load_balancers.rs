@@ -11,7 +11,7 @@ use fulcrum_core::model::LoadBalancer;
 use serde_json::Value;
 
 use super::graph::full_view;
-use super::{ListRequest, bool_from_string, rooted, show_body};
+use super::{ListBody, ListRequest, bool_from_string, rooted, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -54,16 +54,12 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<ListBody> {
     let page = state
         .service
         .list::<LoadBalancer>(&ctx, list.query())
         .await?;
-    Ok(Json(list.page_body(
-        page,
-        "loadbalancers",
-        LoadBalancerView::new,
-    )))
+    Ok(list.page_body(page, "loadbalancers", LoadBalancerView::new)?)
 }
 
 /// Show one load balancer.

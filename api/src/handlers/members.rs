@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{ListRequest, bool_from_string, show_body};
+use super::{ListBody, ListRequest, bool_from_string, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -25,14 +25,12 @@ pub async fn list(
     ctx: RequestContext,
     Path(pool_id): Path<String>,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<ListBody> {
     let page = state
         .service
         .list_members(&ctx, &pool_id, list.query())
         .await?;
-    Ok(Json(
-        list.page_body(page, "members", |m, _| MemberView::new(m)),
-    ))
+    Ok(list.page_body(page, "members", |m, _| MemberView::new(m))?)
 }
 
 /// Show one member of a pool.

@@ -27,9 +27,11 @@ use axum::Json;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use fulcrum_core::Error;
 use fulcrum_store::{CatalogRecord, Record};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::listing::ListParams;
@@ -93,35 +95,85 @@ impl ListRequest {
         page: Page<T>,
         plural: &str,
         view: impl Fn(T, &Related) -> V,
-    ) -> Value {
+    ) -> Result<ListBody, Error> {
         let links_key = format!("{plural}_links");
         let first = page.items.first().map(|i| i.id().to_string());
         let last = page.items.last().map(|i| i.id().to_string());
         let count = page.items.len();
-        let rendered = page
+        let rendered: Vec<V> = page
             .items
             .into_iter()
-            .map(|item| to_value(&view(item, &page.related)))
+            .map(|item| view(item, &page.related))
             .collect();
         let markers = (count, first.as_deref(), last.as_deref());
-        self.body(&page.params, (plural, &links_key), markers, rendered)
+        self.body(&page.params, (plural, &links_key), markers, &rendered)
     }
 
     /// `{"<items_key>": [...], "<links_key>": [...]}`; `markers` are the page's size and the keys
     /// of its first and last rows.
-    fn body(
+    fn body<V: Serialize>(
         &self,
         params: &ListParams,
         (items_key, links_key): (&str, &str),
         (count, first, last): (usize, Option<&str>, Option<&str>),
-        rendered: Vec<Value>,
-    ) -> Value {
+        rendered: &[V],
+    ) -> Result<ListBody, Error> {
         let links = params.links(&self.url, count, first, last);
-        let rendered: Vec<Value> = rendered.into_iter().map(|v| params.project(v)).collect();
-        let mut map = serde_json::Map::new();
-        map.insert(items_key.to_string(), Value::Array(rendered));
-        map.insert(links_key.to_string(), to_value(&links));
-        Value::Object(map)
+        let items = Items {
+            views: rendered,
+            fields: &params.fields,
+        };
+        let mut out = Vec::with_capacity(512 * rendered.len() + 256);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        let mut map = ser.serialize_map(Some(2)).map_err(unserializable)?;
+        map.serialize_entry(items_key, &items)
+            .and_then(|()| map.serialize_entry(links_key, &links))
+            .and_then(|()| map.end())
+            .map_err(unserializable)?;
+        Ok(ListBody(out))
+    }
+}
+
+fn unserializable(e: serde_json::Error) -> Error {
+    Error::Internal(format!("a list could not be serialized: {e}"))
+}
+
+/// The objects of a page: serialized as they are, or, with `fields=`, each cut down to the fields
+/// asked for.
+struct Items<'a, V> {
+    views: &'a [V],
+    fields: &'a [String],
+}
+
+impl<V: Serialize> Serialize for Items<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        if self.fields.is_empty() {
+            return self.views.serialize(serializer);
+        }
+        let mut seq = serializer.serialize_seq(Some(self.views.len()))?;
+        for view in self.views {
+            seq.serialize_element(&crate::listing::project(to_value(view), self.fields))?;
+        }
+        seq.end()
+    }
+}
+
+/// A list response body, serialized straight from the views into JSON (a page of a thousand
+/// objects never becomes a tree of `serde_json::Value`s).
+#[derive(Debug)]
+pub struct ListBody(Vec<u8>);
+
+impl IntoResponse for ListBody {
+    fn into_response(self) -> Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
     }
 }
 
@@ -130,15 +182,15 @@ impl ListRequest {
 pub async fn catalog_list<T: CatalogView>(
     state: &AppState,
     list: &ListRequest,
-) -> Result<Value, Error> {
+) -> Result<ListBody, Error> {
     let page = state.service.list_catalog::<T>(list.query()).await?;
     let markers = (
         page.items.len(),
         page.items.first().map(CatalogRecord::key),
         page.items.last().map(CatalogRecord::key),
     );
-    let rendered = page.items.iter().map(T::view).collect();
-    Ok(list.body(&page.params, T::PLURAL, markers, rendered))
+    let rendered: Vec<Value> = page.items.iter().map(T::view).collect();
+    list.body(&page.params, T::PLURAL, markers, &rendered)
 }
 
 /// The body of one catalog row, `fields=` applied.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use fulcrum_store::{AvailabilityZoneProfile, FlavorProfile};
 use serde_json::Value;
 
-use super::{ListRequest, catalog_list, catalog_show, created, rooted};
+use super::{ListBody, ListRequest, catalog_list, catalog_show, created, rooted};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
@@ -29,8 +29,8 @@ pub async fn list_flavor_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(catalog_list::<FlavorProfile>(&state, &list).await?))
+) -> ApiResult<ListBody> {
+    Ok(catalog_list::<FlavorProfile>(&state, &list).await?)
 }
 
 /// Create a flavor profile; its `flavor_data` must be accepted by the provider's driver.
@@ -102,10 +102,8 @@ pub async fn list_az_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
     list: ListRequest,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        catalog_list::<AvailabilityZoneProfile>(&state, &list).await?,
-    ))
+) -> ApiResult<ListBody> {
+    Ok(catalog_list::<AvailabilityZoneProfile>(&state, &list).await?)
 }
 
 /// Create an availability zone profile; its `availability_zone_data` must be accepted by the
