@@ -2,9 +2,13 @@
 //!
 //! Every error the API returns is `{"faultcode": "Client"|"Server", "faultstring": ..., "debuginfo":
 //! null}` with the status Octavia uses for it. Client input never produces a 500.
+//!
+//! The exception are the errors Octavia raises before a controller runs (a method the resource
+//! does not have, a client that accepts no JSON): pecan answers those itself, with
+//! `{"code": ..., "title": ..., "description": ...}` ([`http_error`]).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fulcrum_core::Error;
 use serde::Serialize;
@@ -64,6 +68,30 @@ pub fn fault(status: StatusCode, message: impl Into<String>) -> Response {
         debuginfo: None,
     };
     (status, Json(body)).into_response()
+}
+
+/// The body pecan gives an HTTP error raised while routing, before any controller runs (pecan's
+/// `core.py` renders `code`, `title` and `description` for a client that takes JSON; Octavia's
+/// `ContentTypeHook` makes every client one).
+pub fn http_error(status: StatusCode, description: impl Into<String>) -> Response {
+    let body = serde_json::json!({
+        "code": status.as_u16(),
+        "title": status.canonical_reason().unwrap_or_default(),
+        "description": description.into(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// 405 for a method the resource does not have, with the `Allow` header of those it has (sorted,
+/// as pecan's `RestController` lists them) and pecan's body (`abort(405)` gives no description).
+pub fn method_not_allowed(allowed: &[Method]) -> Response {
+    let mut names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    names.sort_unstable();
+    let mut response = http_error(StatusCode::METHOD_NOT_ALLOWED, "");
+    if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 impl IntoResponse for ApiError {

@@ -1,19 +1,19 @@
-//! The middleware every routed request passes: authenticate, find the route's policy rule, check
-//! rules that target the caller's own project, hand the [`RequestContext`] to the handler, and
+//! The middleware every routed request passes: authenticate, find the route's policy rule (none for
+//! a method the route does not serve: 405), check rules that target the caller's own project, hand the [`RequestContext`] to the handler, and
 //! make sure rules that target an object were checked before a success leaves.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::RequestContext;
 use super::authenticator::{AuthError, Authenticator};
-use crate::fault::fault;
+use crate::fault::{fault, method_not_allowed};
 use crate::policy::actions::{Governed, PUBLIC_PATHS, TargetFrom, for_route};
 use crate::policy::{FORBIDDEN, Policy};
 
@@ -51,6 +51,10 @@ pub async fn gate(
     let governed = match for_route(request.method(), route) {
         Some(governed) => governed,
         None => {
+            let allowed = allowed_methods(route);
+            if !allowed.is_empty() {
+                return method_not_allowed(&allowed);
+            }
             tracing::error!(method = %request.method(), route, "route has no policy rule");
             return fault(StatusCode::FORBIDDEN, FORBIDDEN);
         }
@@ -79,6 +83,15 @@ pub async fn gate(
         return fault(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.");
     }
     response
+}
+
+/// The methods a route serves: those with a policy rule (every served method has one, a unit test
+/// of the router makes sure). A route's other methods are 405, as pecan answers them.
+fn allowed_methods(route: &str) -> Vec<Method> {
+    [Method::GET, Method::POST, Method::PUT, Method::DELETE]
+        .into_iter()
+        .filter(|method| for_route(method, route).is_some())
+        .collect()
 }
 
 /// keystonemiddleware's 401.
