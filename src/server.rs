@@ -308,10 +308,13 @@ async fn run(
     let app = fulcrum_api::app(state, operations);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
     let delay = Duration::from_secs(config.server.shutdown_delay_seconds);
-    axum::serve(listener, axum::ServiceExt::into_make_service(app))
-        .with_graceful_shutdown(drain(shutdown, health, delay))
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        fulcrum_api::wire::FaultListener(listener),
+        axum::ServiceExt::into_make_service(app),
+    )
+    .with_graceful_shutdown(drain(shutdown, health, delay))
+    .await
+    .context("serving HTTP")?;
 
     tracing::info!("stopping: finishing background work in flight");
     let _ = stop_tx.send(true);

@@ -333,7 +333,7 @@ async fn discovery_and_neutron(db: Db) {
     assert!(resp.headers().contains_key("x-openstack-request-id"));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
-        body["errors"][0]["detail"],
+        body["description"],
         "Only content type application/json is accepted."
     );
 

@@ -34,6 +34,7 @@ pub mod service;
 pub mod shapes;
 pub mod state;
 pub mod view_cache;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -1,0 +1,158 @@
+//! The errors hyper answers on its own, given a fault body.
+//!
+//! A request hyper cannot parse (a control character in a header, a request target over 64 KiB,
+//! headers too large) never reaches the application: hyper writes a bare status line with
+//! `content-length: 0` and closes the connection. [`FaultListener`] hands hyper connections that
+//! recognize such an answer on its way out (a 4xx head with no body, which no route sends: the
+//! [`middleware`](crate::middleware) gives every error of the application a body) and send the
+//! same status with Octavia's fault body instead.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use axum::http::StatusCode;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::fault::Fault;
+
+/// A TCP listener whose connections give hyper's own error answers a fault body.
+pub struct FaultListener(pub TcpListener);
+
+impl axum::serve::Listener for FaultListener {
+    type Io = FaultStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        (
+            FaultStream {
+                inner: stream,
+                pending: Vec::new(),
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// A connection of a [`FaultListener`].
+pub struct FaultStream {
+    inner: TcpStream,
+    /// A rewritten answer not yet written out.
+    pending: Vec<u8>,
+}
+
+impl FaultStream {
+    /// Write out what is pending; ready when nothing is left.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.pending.is_empty() {
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.drain(..n);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The status of a bodyless 4xx answer hyper wrote itself, if `head` is one.
+fn bare_client_error(head: &[u8]) -> Option<StatusCode> {
+    let text = std::str::from_utf8(head).ok()?;
+    let rest = text.strip_prefix("HTTP/1.1 ")?;
+    if !text.ends_with("\r\n\r\n")
+        || !text
+            .to_ascii_lowercase()
+            .contains("\r\ncontent-length: 0\r\n")
+    {
+        return None;
+    }
+    let status = StatusCode::from_bytes(rest.get(..3)?.as_bytes()).ok()?;
+    status.is_client_error().then_some(status)
+}
+
+/// The same answer with the fault body; the connection closes after it, as hyper's does.
+fn with_fault(status: StatusCode) -> Vec<u8> {
+    let reason = status.canonical_reason().unwrap_or_default();
+    let body = serde_json::to_string(&Fault {
+        faultcode: "Client",
+        faultstring: reason.to_string(),
+        debuginfo: None,
+    })
+    .unwrap_or_default();
+    format!(
+        "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        status.as_u16(),
+        body.len()
+    )
+    .into_bytes()
+}
+
+impl AsyncRead for FaultStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(self.drain(cx))?;
+        if let Some(status) = bare_client_error(buf) {
+            self.pending = with_fault(status);
+            // Written as far as hyper knows; the rest goes out on the next write, flush or
+            // shutdown.
+            let _ = self.drain(cx)?;
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bodyless_client_errors_are_rewritten() {
+        let bare = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        assert_eq!(bare_client_error(bare), Some(StatusCode::BAD_REQUEST));
+        let long = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(bare_client_error(long), Some(StatusCode::URI_TOO_LONG));
+        let with_body = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}";
+        assert_eq!(bare_client_error(with_body), None);
+        let no_content = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(bare_client_error(no_content), None);
+        let answer = String::from_utf8(with_fault(StatusCode::BAD_REQUEST)).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(body).unwrap(),
+            serde_json::json!({"faultcode": "Client", "faultstring": "Bad Request", "debuginfo": null})
+        );
+    }
+}
