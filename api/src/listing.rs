@@ -52,7 +52,11 @@ pub fn parse_with(
         .into_owned()
         .collect();
     let mut seen_filters = std::collections::HashSet::new();
+    let mut seen_paging = std::collections::HashSet::new();
     for (key, value) in pairs {
+        if PAGING_KEYS.contains(&key.as_str()) && !seen_paging.insert(key.clone()) {
+            return Err(duplicate_or_invalid());
+        }
         match key.as_str() {
             "limit" => {
                 params.query.limit = match value.parse::<i64>() {
@@ -67,7 +71,8 @@ pub fn parse_with(
                 }
             }
             "marker" => params.query.marker = Some(value),
-            "page_reverse" => params.query.page_reverse = value == "True" || value == "true",
+            // Octavia pages backwards on "True" alone and takes any other value for forwards.
+            "page_reverse" => params.query.page_reverse = value == "True",
             "fields" => params.fields.push(value),
             "sort" => {
                 params.query.sort = parse_sort(&value)?;
@@ -88,15 +93,14 @@ pub fn parse_with(
                     other => other.to_string(),
                 };
                 if !is_field(&field) || !seen_filters.insert(field.clone()) {
-                    return Err(Error::InvalidInput(
-                        "One or more arguments are either duplicate or invalid".into(),
-                    ));
+                    return Err(duplicate_or_invalid());
                 }
                 params.query.filters.push((field, value));
             }
         }
     }
-    if let Some(keys) = sort_keys {
+    // As in Octavia, `sort` wins over `sort_key`, and `sort_dir` is read only with `sort_key`.
+    if let Some(keys) = sort_keys.filter(|_| params.sort_text.is_none()) {
         let dirs: Vec<&str> = sort_dirs
             .as_deref()
             .map_or(vec![], |d| d.split(',').collect());
@@ -119,6 +123,22 @@ pub fn parse_with(
     Ok(params)
 }
 
+/// The paging and sorting parameters that take one value. Octavia reads a repeated one as a list
+/// and fails on it with a 500; Fulcrum answers 400 as for a repeated filter.
+const PAGING_KEYS: &[&str] = &[
+    "limit",
+    "marker",
+    "page_reverse",
+    "sort",
+    "sort_key",
+    "sort_dir",
+];
+
+/// Octavia's answer to a filter it does not know or one given twice.
+fn duplicate_or_invalid() -> Error {
+    Error::InvalidInput("One or more arguments are either duplicate or invalid".into())
+}
+
 fn push_tags(into: &mut Vec<String>, value: &str) {
     into.extend(
         value
@@ -129,12 +149,14 @@ fn push_tags(into: &mut Vec<String>, value: &str) {
     );
 }
 
+/// A sort direction; Octavia names a bad one lower-cased in its message.
 fn parse_dir(dir: &str) -> Result<SortDir, Error> {
-    match dir.trim().to_ascii_lowercase().as_str() {
+    let lower = dir.trim().to_ascii_lowercase();
+    match lower.as_str() {
         "asc" => Ok(SortDir::Asc),
         "desc" => Ok(SortDir::Desc),
         _ => Err(Error::InvalidInput(format!(
-            "Supplied sort direction '{dir}' is not valid."
+            "Supplied sort direction '{lower}' is not valid."
         ))),
     }
 }
