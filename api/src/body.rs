@@ -8,11 +8,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use fulcrum_core::Error;
 use fulcrum_core::wsme::{body_error_text, python::PyValue};
 use serde_json::Value;
 
-use crate::fault::ApiError;
+use crate::fault::{ApiError, fault};
 use crate::shapes::Rooted;
 
 /// The body of a create or update request, already unwrapped from its root key.
@@ -20,14 +22,41 @@ use crate::shapes::Rooted;
 pub struct OctaviaBody<T>(pub T);
 
 impl<S: Send + Sync, T: Rooted> FromRequest<S> for OctaviaBody<T> {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mimetype = mimetype(req.headers());
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| Error::InvalidInput(e.body_text()))?;
-        parse::<T>(&bytes).map(OctaviaBody).map_err(ApiError)
+            .map_err(|e| ApiError(Error::InvalidInput(e.body_text())).into_response())?;
+        if !bytes.is_empty() && !JSON_MIMETYPES.contains(&mimetype.as_str()) {
+            return Err(fault(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Unknown mimetype: {mimetype}"),
+            ));
+        }
+        parse::<T>(&bytes)
+            .map(OctaviaBody)
+            .map_err(|e| ApiError(e).into_response())
     }
+}
+
+/// The media types WSME reads a body of as JSON. It refuses a body of any other type (none given
+/// included) with 415 before looking at it; Fulcrum, which speaks no XML, refuses `text/xml` too.
+const JSON_MIMETYPES: &[&str] = &[
+    "application/json",
+    "text/javascript",
+    "application/javascript",
+];
+
+/// The media type of a request's `Content-Type`, without parameters ("" when there is none).
+fn mimetype(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// Parse `{"<root>": {...}}` into `T`.
