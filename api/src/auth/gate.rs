@@ -1,6 +1,7 @@
 //! The middleware every routed request passes: authenticate, find the route's policy rule (none for
-//! a method the route does not serve: 405), check rules that target the caller's own project, hand the [`RequestContext`] to the handler, and
-//! make sure rules that target an object were checked before a success leaves.
+//! a method the route does not serve: 405), check rules that target the caller's own project, hand
+//! the [`RequestContext`] to the handler, and make sure rules that target an object were checked
+//! before a success leaves.
 
 use std::sync::Arc;
 
