@@ -34,8 +34,9 @@ fn accepts_json(headers: &HeaderMap) -> bool {
 }
 
 /// The longest request target (path and query) answered: Apache's and eventlet's limit on the
-/// request line, the front servers Octavia runs behind. Longer ones get 414 with a fault body; hyper
-/// refuses targets over 64 KiB itself, before any of this runs, with an empty 414.
+/// request line, the front servers Octavia runs behind. Longer ones get 414 with a fault body
+/// (hyper refuses targets over 64 KiB itself, before this runs; [`crate::wire`] gives that 414 its
+/// body).
 pub const MAX_URI_BYTES: usize = 8190;
 
 /// The most of a plain-text error body kept as the faultstring.
