@@ -330,6 +330,161 @@ async fn draining_and_persistence(db: Db) {
     assert_eq!(hits(&lb.url, 6).await.get("b"), Some(&3));
 }
 
+/// Send one command to a runtime API socket of a load balancer's HAProxy (`master.sock` or
+/// `stats.sock`) and read the whole answer.
+async fn runtime(s: &TestServer, lb: &str, socket: &str, command: &str) -> std::io::Result<String> {
+    let path = s.dir().join("haproxy").join(lb).join(socket);
+    let mut stream = tokio::net::UnixStream::connect(&path).await?;
+    stream.write_all(format!("{command}\n").as_bytes()).await?;
+    stream.shutdown().await?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+/// The pids of the current workers of a load balancer's HAProxy (a reload replaces them). Right
+/// after a reload the master may be busy and list none for a moment.
+async fn workers(s: &TestServer, lb: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let procs = runtime(s, lb, "master.sock", "show proc")
+            .await
+            .unwrap_or_default();
+        let pids: Vec<String> = procs
+            .lines()
+            .take_while(|l| !l.starts_with("# old workers"))
+            .filter(|l| l.split_whitespace().nth(1) == Some("worker"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        if !pids.is_empty() || Instant::now() > deadline {
+            return pids;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The member with `port` in the pool.
+async fn member_on(s: &TestServer, pool: &str, port: u16) -> String {
+    let members = s.get(&format!("/v2/lbaas/pools/{pool}/members")).await;
+    let member = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["protocol_port"] == port)
+        .unwrap();
+    id(member)
+}
+
+/// Update a member of the load balancer's pool and wait until it is applied.
+async fn update_member(s: &TestServer, lb: &Lb, member: &str, body: Value) {
+    let path = format!("/v2/lbaas/pools/{}/members/{member}", lb.pool);
+    let updated = s.call("PUT", &path, Some(json!({"member": body}))).await;
+    assert_eq!(updated.0, 200);
+    s.settle(&lb.id).await;
+}
+
+async fn member_changes_through_the_runtime_api(db: Db) {
+    let s = start(db).await;
+    let (a, b, c) = (backend("a").await, backend("b").await, backend("c").await);
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr, b.addr]).await;
+    let running = workers(&s, &lb.id).await;
+    assert_eq!(running.len(), 1, "{running:?}");
+    let (member_a, member_b) = (
+        member_on(&s, &lb.pool, a.addr.port()).await,
+        member_on(&s, &lb.pool, b.addr.port()).await,
+    );
+    let members = format!("/v2/lbaas/pools/{}/members", lb.pool);
+    // A weight: a takes three requests for each of b's.
+    update_member(&s, &lb, &member_a, json!({"weight": 3})).await;
+    let spread = hits(&lb.url, 40).await;
+    let (to_a, to_b) = (spread["a"], spread["b"]);
+    assert!(to_a + to_b == 40 && (25..=35).contains(&to_a), "{spread:?}");
+    assert_eq!(workers(&s, &lb.id).await, running, "no reload for a weight");
+
+    // A disabled member gets no traffic.
+    update_member(&s, &lb, &member_b, json!({"admin_state_up": false})).await;
+    assert_eq!(hits(&lb.url, 6).await.get("a"), Some(&6));
+    assert_eq!(
+        workers(&s, &lb.id).await,
+        running,
+        "no reload for a disabled member"
+    );
+
+    // An added member gets traffic.
+    s.create(
+        &members,
+        "member",
+        json!({"address": "127.0.0.1", "protocol_port": c.addr.port()}),
+    )
+    .await;
+    s.settle(&lb.id).await;
+    let spread = hits(&lb.url, 8).await;
+    assert!((1..=3).contains(&spread["c"]), "{spread:?}");
+    assert_eq!(spread["a"] + spread["c"], 8, "{spread:?}");
+    assert_eq!(
+        workers(&s, &lb.id).await,
+        running,
+        "no reload for a new member"
+    );
+
+    // A removed member gets none, and its server is gone.
+    assert_eq!(
+        s.call("DELETE", &format!("{members}/{member_a}"), None)
+            .await
+            .0,
+        204
+    );
+    s.settle(&lb.id).await;
+    assert_eq!(hits(&lb.url, 6).await.get("c"), Some(&6));
+    let state = runtime(
+        &s,
+        &lb.id,
+        "stats.sock",
+        &format!("show servers state {}", lb.pool),
+    )
+    .await
+    .unwrap();
+    assert!(!state.contains(&member_a), "{state}");
+    assert!(state.contains(&member_b), "{state}");
+    assert_eq!(
+        workers(&s, &lb.id).await,
+        running,
+        "no reload for a removed member"
+    );
+    let file =
+        std::fs::read_to_string(s.dir().join("haproxy").join(&lb.id).join("haproxy.cfg")).unwrap();
+    let servers: Vec<&str> = file
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("server "))
+        .collect();
+    assert_eq!(servers.len(), 2, "{file}");
+    assert!(
+        servers
+            .iter()
+            .any(|l| l.starts_with(&format!("server {member_b} ")) && l.ends_with(" disabled")),
+        "{file}"
+    );
+
+    // What the runtime API cannot change still reloads, and serves.
+    let pool = format!("/v2/lbaas/pools/{}", lb.pool);
+    let changed = s
+        .call(
+            "PUT",
+            &pool,
+            Some(json!({"pool": {"lb_algorithm": "LEAST_CONNECTIONS"}})),
+        )
+        .await;
+    assert_eq!(changed.0, 200);
+    s.settle(&lb.id).await;
+    assert_ne!(
+        workers(&s, &lb.id).await,
+        running,
+        "an algorithm change reloads"
+    );
+    assert_eq!(hits(&lb.url, 4).await.get("c"), Some(&4));
+}
+
 async fn l7_routing_and_cidrs(db: Db) {
     let s = start(db).await;
     let (a, api) = (backend("a").await, backend("api").await);
@@ -535,7 +690,7 @@ async fn terminated_https_with_sni(db: Db) {
 
 async fn hitless_reload_and_healing(db: Db) {
     let mut s = start(db).await;
-    let (e1, e2) = (echo_backend().await, echo_backend().await);
+    let e1 = echo_backend().await;
     let lb = http_lb(
         &s,
         "TCP",
@@ -549,13 +704,16 @@ async fn hitless_reload_and_healing(db: Db) {
     conn.write_all(b"before").await.unwrap();
     let mut buf = [0u8; 6];
     conn.read_exact(&mut buf).await.unwrap();
-    // Adding a member reloads HAProxy; the established connection keeps working.
-    s.create(
-        &format!("/v2/lbaas/pools/{}/members", lb.pool),
-        "member",
-        json!({"address": "127.0.0.1", "protocol_port": e2.port()}),
-    )
-    .await;
+    // Another algorithm reloads HAProxy; the established connection keeps working.
+    let pool = format!("/v2/lbaas/pools/{}", lb.pool);
+    let changed = s
+        .call(
+            "PUT",
+            &pool,
+            Some(json!({"pool": {"lb_algorithm": "LEAST_CONNECTIONS"}})),
+        )
+        .await;
+    assert_eq!(changed.0, 200);
     s.settle(&lb.id).await;
     conn.write_all(b"after!").await.unwrap();
     conn.read_exact(&mut buf).await.unwrap();
@@ -686,6 +844,11 @@ on_both_databases!(round_robin_and_health, full_sync_repairs_drift);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_and_cookie_persistence() {
     draining_and_persistence(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_changes_apply_without_a_reload() {
+    member_changes_through_the_runtime_api(Db::Sqlite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

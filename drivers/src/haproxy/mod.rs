@@ -4,6 +4,8 @@
 //! - [`flavor`] reads the flavor metadata it understands (`nbthread`, `maxconn`), strictly;
 //! - [`render`] turns a load balancer tree into an HAProxy configuration (pure, deterministic);
 //! - [`process`] keeps one daemonized master-worker HAProxy per load balancer in line with it;
+//! - [`server_diff`] and [`runtime`] make a change that only touches servers (member weights,
+//!   admin states, members added or removed) through the runtime API, without a reload;
 //! - [`stats`] reads the runtime API into operating statuses and counters.
 //!
 //! Processes survive a restart of Fulcrum and are adopted again (their configuration and pid file
@@ -14,6 +16,8 @@ mod factory;
 mod flavor;
 mod process;
 mod render;
+mod runtime;
+mod server_diff;
 mod stats;
 
 use std::collections::HashMap;
@@ -210,9 +214,14 @@ impl Driver for HaproxyDriver {
             files,
         };
         let config = render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string()))?;
-        let reloads = instance.current_config().as_deref() != Some(config.as_str())
-            && instance.is_running().await;
+        let running = instance.current_config();
+        let reloads = running.as_deref() != Some(config.as_str()) && instance.is_running().await;
         if reloads {
+            if let Some(running) = &running
+                && runtime::update_without_reload(&instance, running, &config).await?
+            {
+                return Ok(());
+            }
             self.retire_counters(&instance, graph).await;
         }
         instance.ensure(&config).await
@@ -346,6 +355,167 @@ mod tests {
             "{:?}",
             instance.stats_socket()
         );
+    }
+
+    /// Stops an instance's HAProxy when a test ends, even by a panic.
+    struct StopOnDrop(Instance);
+
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            if let Some(pid) = self.0.running_pid() {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            }
+        }
+    }
+
+    /// A load balancer listening on `port`, with pool p1 (HTTP monitor) of members m1 and m2.
+    fn tree(port: i64) -> LoadBalancerGraph {
+        use fulcrum_core::driver::fixtures;
+        use fulcrum_core::model::LoadBalancer;
+        let lb = "lb-runtime";
+        let mut g = fixtures::graph(LoadBalancer {
+            provider: "haproxy".into(),
+            ..fixtures::load_balancer(lb)
+        });
+        let mut listener = fixtures::listener("l1", lb, ListenerProtocol::Http, port);
+        listener.default_pool_id = Some("p1".into());
+        g.listeners.push(listener);
+        g.pools.push(fixtures::pool(
+            "p1",
+            lb,
+            PoolProtocol::Http,
+            LbAlgorithm::RoundRobin,
+        ));
+        g.health_monitors.push(fixtures::health_monitor(
+            "hm1",
+            lb,
+            "p1",
+            HealthMonitorType::Http,
+        ));
+        for (id, member_port) in [("m1", 1), ("m2", 2)] {
+            g.members
+                .push(fixtures::member(id, lb, "p1", "127.0.0.1", member_port));
+        }
+        g
+    }
+
+    /// The current worker of an instance. Right after a start or a reload, the master may still
+    /// be busy and list none for a moment.
+    async fn worker(instance: &Instance) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let workers = instance.worker_pids().await;
+            if workers.len() == 1 {
+                return workers[0].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "{workers:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Apply `graph` and check that the configuration file is its full rendering; returns whether
+    /// HAProxy reloaded (its worker changed).
+    async fn reloads(driver: &HaproxyDriver, graph: &LoadBalancerGraph) -> bool {
+        let instance = driver.instance(&graph.load_balancer.id);
+        let before = worker(&instance).await;
+        driver.apply(graph).await.unwrap();
+        let settings = RenderSettings {
+            runtime_dir: instance.dir.clone(),
+            files: HashMap::new(),
+        };
+        assert_eq!(
+            instance.current_config().unwrap(),
+            render(graph, &settings).unwrap()
+        );
+        worker(&instance).await != before
+    }
+
+    /// Each server of p1 as HAProxy runs it: name, whether it is in maintenance, weight.
+    async fn servers(driver: &HaproxyDriver) -> Vec<(String, bool, u32)> {
+        // Forced, inherited or DNS maintenance; 0x04 only remembers `disabled` in the file.
+        const MAINTENANCE: u32 = 0x23;
+        let socket = driver.instance("lb-runtime").stats_socket();
+        let text = stats::command(&socket, "show servers state p1")
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(" p1 "))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (
+                    f[3].to_string(),
+                    f[6].parse::<u32>().unwrap() & MAINTENANCE != 0,
+                    f[7].parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_changes_reach_a_running_haproxy_without_a_reload() {
+        let binary = Path::new("/usr/sbin/haproxy");
+        if !binary.exists() {
+            println!("skipping: {} is absent", binary.display());
+            return;
+        }
+        let state = tempfile::tempdir().unwrap();
+        let driver = HaproxyDriver::new(
+            HaproxyConfig {
+                binary: binary.to_path_buf(),
+                state_dir: state.path().to_path_buf(),
+            },
+            Arc::new(fulcrum_core::secrets::DirectoryCertificates::new(
+                state.path().join("certs"),
+            )),
+        );
+        let _stop = StopOnDrop(driver.instance("lb-runtime"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut graph = tree(i64::from(port));
+        graph.members[1].admin_state_up = false;
+        driver.apply(&graph).await.unwrap();
+
+        // A member disabled in the configuration file is enabled, another one reweighted.
+        graph.members[0].weight = 3;
+        graph.members[1].admin_state_up = true;
+        assert!(!reloads(&driver, &graph).await);
+        assert_eq!(
+            servers(&driver).await,
+            [("m1".to_string(), false, 3), ("m2".to_string(), false, 1)]
+        );
+
+        // One member added, one removed, one disabled.
+        let mut m3 = graph.members[0].clone();
+        m3.id = "m3".into();
+        m3.protocol_port = 3;
+        m3.weight = 2;
+        graph.members.push(m3);
+        graph.members.remove(0);
+        graph.members[0].admin_state_up = false;
+        assert!(!reloads(&driver, &graph).await);
+        assert_eq!(
+            servers(&driver).await,
+            [("m2".to_string(), true, 1), ("m3".to_string(), false, 2)]
+        );
+
+        graph.members[0].backup = true;
+        assert!(reloads(&driver, &graph).await, "backup needs a reload");
+        graph.pools[0].lb_algorithm = LbAlgorithm::LeastConnections;
+        graph.members[1].weight = 5;
+        assert!(
+            reloads(&driver, &graph).await,
+            "the algorithm needs a reload"
+        );
+        assert_eq!(
+            servers(&driver).await,
+            [("m2".to_string(), true, 1), ("m3".to_string(), false, 5)]
+        );
+        driver.remove("lb-runtime").await.unwrap();
     }
 
     #[test]

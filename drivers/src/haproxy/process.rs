@@ -107,7 +107,7 @@ impl Instance {
             // Nothing serves yet, so there is nothing to protect: HAProxy's own start-up runs the
             // same checks as `haproxy -c` before it binds anything, and refuses to start on an
             // invalid configuration. That saves a whole extra process start.
-            self.write_atomically(config).await?;
+            self.write_config(config).await?;
             self.start().await
         }
     }
@@ -117,7 +117,9 @@ impl Instance {
         self.start().await
     }
 
-    async fn write_atomically(&self, config: &str) -> Result<(), DriverError> {
+    /// Replace the configuration file with `config` (written next to it, then renamed), without
+    /// touching the process.
+    pub async fn write_config(&self, config: &str) -> Result<(), DriverError> {
         let candidate = self.dir.join("haproxy.cfg.new");
         tokio::fs::write(&candidate, config)
             .await
@@ -217,7 +219,7 @@ impl Instance {
 
     /// Pids of the current workers (not the old ones finishing connections after a reload), from
     /// the master CLI's `show proc`; empty while the master is busy re-executing.
-    async fn worker_pids(&self) -> Vec<String> {
+    pub async fn worker_pids(&self) -> Vec<String> {
         let Ok(text) = stats::command_within(
             &self.master_socket(),
             "show proc",
