@@ -19,6 +19,8 @@ mod render;
 mod runtime;
 mod server_diff;
 mod stats;
+#[cfg(test)]
+mod test_tree;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -372,33 +374,7 @@ mod tests {
 
     /// A load balancer listening on `port`, with pool p1 (HTTP monitor) of members m1 and m2.
     fn tree(port: i64) -> LoadBalancerGraph {
-        use fulcrum_core::driver::fixtures;
-        use fulcrum_core::model::LoadBalancer;
-        let lb = "lb-runtime";
-        let mut g = fixtures::graph(LoadBalancer {
-            provider: "haproxy".into(),
-            ..fixtures::load_balancer(lb)
-        });
-        let mut listener = fixtures::listener("l1", lb, ListenerProtocol::Http, port);
-        listener.default_pool_id = Some("p1".into());
-        g.listeners.push(listener);
-        g.pools.push(fixtures::pool(
-            "p1",
-            lb,
-            PoolProtocol::Http,
-            LbAlgorithm::RoundRobin,
-        ));
-        g.health_monitors.push(fixtures::health_monitor(
-            "hm1",
-            lb,
-            "p1",
-            HealthMonitorType::Http,
-        ));
-        for (id, member_port) in [("m1", 1), ("m2", 2)] {
-            g.members
-                .push(fixtures::member(id, lb, "p1", "127.0.0.1", member_port));
-        }
-        g
+        super::test_tree::two_members("lb-runtime", port, "127.0.0.1", [1, 2])
     }
 
     /// The current worker of an instance. Right after a start or a reload, the master may still

@@ -192,9 +192,7 @@ mod tests {
 
     use fulcrum_core::driver::LoadBalancerGraph;
     use fulcrum_core::driver::fixtures;
-    use fulcrum_core::model::{
-        HealthMonitorType, LbAlgorithm, ListenerProtocol, LoadBalancer, PoolProtocol,
-    };
+    use fulcrum_core::model::LbAlgorithm;
 
     use super::super::render::{RenderSettings, render};
     use super::*;
@@ -203,30 +201,7 @@ mod tests {
 
     /// One HTTP listener, pool p1 with an HTTP monitor and members m1, m2.
     fn graph() -> LoadBalancerGraph {
-        let mut g = fixtures::graph(LoadBalancer {
-            provider: "haproxy".into(),
-            ..fixtures::load_balancer(LB)
-        });
-        let mut listener = fixtures::listener("l1", LB, ListenerProtocol::Http, 8080);
-        listener.default_pool_id = Some("p1".into());
-        g.listeners.push(listener);
-        g.pools.push(fixtures::pool(
-            "p1",
-            LB,
-            PoolProtocol::Http,
-            LbAlgorithm::RoundRobin,
-        ));
-        g.health_monitors.push(fixtures::health_monitor(
-            "hm1",
-            LB,
-            "p1",
-            HealthMonitorType::Http,
-        ));
-        for (id, port) in [("m1", 81), ("m2", 82)] {
-            g.members
-                .push(fixtures::member(id, LB, "p1", "10.0.0.1", port));
-        }
-        g
+        super::super::test_tree::two_members(LB, 8080, "10.0.0.1", [81, 82])
     }
 
     fn text(graph: &LoadBalancerGraph) -> String {
