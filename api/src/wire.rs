@@ -64,6 +64,11 @@ impl FaultStream {
 
 /// The status of a bodyless 4xx answer hyper wrote itself, if `head` is one.
 fn bare_client_error(head: &[u8]) -> Option<StatusCode> {
+    // Every write of every response passes here: rule out all but a short 4xx head on the bytes,
+    // before anything looks at the whole buffer.
+    if head.len() > 1024 || !head.starts_with(b"HTTP/1.1 4") || !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let rest = text.strip_prefix("HTTP/1.1 ")?;
     if !text.ends_with("\r\n\r\n")
