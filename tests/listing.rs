@@ -14,6 +14,27 @@ fn names(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The names on every page from `url` on, following the next links.
+async fn walk(s: &TestServer, url: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut url = url.to_string();
+    for _ in 0..5 {
+        let page = s.get(&url).await;
+        seen.extend(names(&page));
+        let next = page["loadbalancers_links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_string());
+        match next {
+            Some(href) => url = href[s.base.len()..].to_string(),
+            None => break,
+        }
+    }
+    seen
+}
+
 async fn paging_sorting_filtering(db: Db) {
     let s = TestServer::start(db).await;
     let tags = [
@@ -41,23 +62,22 @@ async fn paging_sorting_filtering(db: Db) {
     assert_eq!(names(&sorted), ["lb-0", "lb-1", "lb-2", "lb-3", "lb-4"]);
 
     // Walk all pages by the next links.
-    let mut seen = Vec::new();
-    let mut url = "/v2/lbaas/loadbalancers?limit=2&sort=name:asc".to_string();
-    for _ in 0..5 {
-        let page = s.get(&url).await;
-        seen.extend(names(&page));
-        let next = page["loadbalancers_links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["rel"] == "next")
-            .map(|l| l["href"].as_str().unwrap().to_string());
-        match next {
-            Some(href) => url = href[s.base.len()..].to_string(),
-            None => break,
-        }
-    }
+    let seen = walk(&s, "/v2/lbaas/loadbalancers?limit=2&sort=name:asc").await;
     assert_eq!(seen, ["lb-0", "lb-1", "lb-2", "lb-3", "lb-4"]);
+
+    // In the default order (created_at, then id; rows created in the same instant tie on the
+    // first), the pages hold the whole list in order, and a reverse page the two before a marker.
+    let all = names(&s.get("/v2/lbaas/loadbalancers").await);
+    assert_eq!(all.len(), 5);
+    assert_eq!(walk(&s, "/v2/lbaas/loadbalancers?limit=2").await, all);
+    let listed = s.get("/v2/lbaas/loadbalancers").await;
+    let marker = listed["loadbalancers"][3]["id"].as_str().unwrap();
+    let back = s
+        .get(&format!(
+            "/v2/lbaas/loadbalancers?limit=2&marker={marker}&page_reverse=True"
+        ))
+        .await;
+    assert_eq!(names(&back), all[1..3]);
 
     // A reverse page from a marker holds the items before it, in order, and links back.
     let all = s.get("/v2/lbaas/loadbalancers?sort=name:asc").await;
