@@ -365,13 +365,7 @@ fn check_config_refuses_a_bad_metrics_address() {
             ),
         )
         .unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-            .arg("--config")
-            .arg(&config)
-            .arg("check-config")
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap()
+        common::check_config(&config)
     };
     let out = check("[metrics]\nlisten = \"9464\"\n");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -402,13 +402,7 @@ fn check_config_refuses_bad_back_ends() {
             ),
         )
         .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-            .arg("--config")
-            .arg(&config)
-            .arg("check-config")
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
+        let out = common::check_config(&config);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{toml} passed");
         assert!(stderr.contains(message), "{toml}: {stderr}");
@@ -422,12 +416,7 @@ fn check_config_refuses_bad_back_ends() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-        .arg("--config")
-        .arg(&good)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let out = common::check_config(&good);
     assert!(
         out.status.success(),
         "{}",

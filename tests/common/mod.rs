@@ -438,6 +438,17 @@ pub const DEFAULT_SUBNET: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000002";
 pub const DEFAULT_NETWORK: &str = "5f3a0c6e-6a0e-4c59-9a55-000000000001";
 
 /// Assert an Octavia fault: status, faultcode and a faultstring containing `text`.
+/// `fulcrum --config <config> check-config`, run to its end.
+pub fn check_config(config: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .arg("--config")
+        .arg(config)
+        .arg("check-config")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("fulcrum check-config runs")
+}
+
 pub fn assert_fault(got: &(StatusCode, Value), status: u16, text: &str) {
     assert_eq!(got.0.as_u16(), status, "status of {}", got.1);
     let code = if status < 500 { "Client" } else { "Server" };
