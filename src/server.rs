@@ -279,12 +279,13 @@ async fn run(
         stop_rx.clone(),
     ));
 
+    let limits = connection_limits(&config)?;
     let exposition: Arc<dyn Exposition> = Arc::new(Scrape::new(recorder, store.clone()));
     let metrics_server = metrics_listener.map(|listener| {
         let routes = metrics_endpoint::routes(exposition.clone(), metrics_endpoint::Access::Public);
         let mut stopped = stop_rx.clone();
         tokio::spawn(async move {
-            axum::serve(listener, routes)
+            axum::serve(Listener::new(listener, limits), Connections(routes))
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 })
@@ -311,13 +312,10 @@ async fn run(
     let app = fulcrum_api::app(state, operations);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
     let delay = Duration::from_secs(config.server.shutdown_delay_seconds);
-    axum::serve(
-        Listener::new(listener, connection_limits(&config)?),
-        Connections(app),
-    )
-    .with_graceful_shutdown(drain(shutdown, health, delay))
-    .await
-    .context("serving HTTP")?;
+    axum::serve(Listener::new(listener, limits), Connections(app))
+        .with_graceful_shutdown(drain(shutdown, health, delay))
+        .await
+        .context("serving HTTP")?;
 
     tracing::info!("stopping: finishing background work in flight");
     let _ = stop_tx.send(true);

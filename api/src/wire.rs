@@ -29,7 +29,7 @@ use tokio::time::Sleep;
 pub use clock::Timeouts;
 pub use tracked::Tracked;
 
-use clock::Clock;
+use clock::{Clock, Expired};
 
 /// Connections open now.
 const OPEN: &str = "fulcrum_http_connections_open";
@@ -104,6 +104,7 @@ impl axum::serve::Listener for Listener {
             inner: stream,
             pending: Vec::new(),
             timer: Box::pin(tokio::time::sleep(self.timeouts.header_read)),
+            expired: None,
             clock,
             _slot: slot,
         };
@@ -143,6 +144,8 @@ pub struct Connection {
     pending: Vec<u8>,
     /// Fires at the clock's deadline.
     timer: Pin<Box<Sleep>>,
+    /// The timeout that closed the connection, once one did.
+    expired: Option<Expired>,
     clock: Arc<Clock>,
     _slot: OwnedSemaphorePermit,
 }
@@ -176,19 +179,23 @@ impl Connection {
         if poll.is_ready() {
             return poll;
         }
-        let Some((until, expired)) = self.clock.deadline(cx.waker()) else {
-            return Poll::Pending;
-        };
-        if self.timer.deadline() != until {
-            self.timer.as_mut().reset(until);
+        if self.expired.is_none() {
+            let Some((until, expired)) = self.clock.deadline(cx.waker()) else {
+                return Poll::Pending;
+            };
+            if self.timer.deadline() != until {
+                self.timer.as_mut().reset(until);
+            }
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            metrics::counter!(TIMEOUTS, "phase" => expired.label()).increment(1);
+            self.expired = Some(expired);
         }
-        if self.timer.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        metrics::counter!(TIMEOUTS, "phase" => expired.label()).increment(1);
+        let label = self.expired.map_or("", Expired::label);
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("connection closed: {} timeout", expired.label()),
+            format!("connection closed: {label} timeout"),
         )))
     }
 }
