@@ -98,6 +98,43 @@ pub struct ServerConfig {
     /// Seconds between the shutdown signal and closing the listener, while the health checks
     /// already answer 503 so that load balancers and orchestrators stop sending requests.
     pub shutdown_delay_seconds: u64,
+    /// Seconds a client has to send a request's head, from connecting (or, on a kept-alive
+    /// connection, from the request's first byte); a slower connection is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a kept-alive connection may stay idle between requests before it is closed.
+    pub idle_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body once its head arrived; a slower request is
+    /// answered 408 and its connection closed.
+    pub body_read_timeout_seconds: u64,
+    /// Connections served at once; further clients wait in the listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl ServerConfig {
+    /// The connection limits, each timeout checked to be at least a second.
+    pub fn limits(&self) -> Result<fulcrum_api::wire::Limits, String> {
+        let seconds = |name: &str, value: u64| {
+            if value == 0 {
+                Err(format!("server.{name} must be at least 1"))
+            } else {
+                Ok(std::time::Duration::from_secs(value))
+            }
+        };
+        if self.max_connections == 0 {
+            return Err("server.max_connections must be at least 1".into());
+        }
+        Ok(fulcrum_api::wire::Limits {
+            max_connections: self.max_connections,
+            timeouts: fulcrum_api::wire::Timeouts {
+                header_read: seconds(
+                    "header_read_timeout_seconds",
+                    self.header_read_timeout_seconds,
+                )?,
+                idle: seconds("idle_timeout_seconds", self.idle_timeout_seconds)?,
+                body_read: seconds("body_read_timeout_seconds", self.body_read_timeout_seconds)?,
+            },
+        })
+    }
 }
 
 /// Database settings.
@@ -300,6 +337,25 @@ mod tests {
         assert_eq!(c.metrics.listen, None);
         assert!(!c.metrics.public);
         assert_eq!(c.server.shutdown_delay_seconds, 0);
+        let limits = c.server.limits().unwrap();
+        assert_eq!(limits.max_connections, 4096);
+        assert_eq!(limits.timeouts.header_read.as_secs(), 15);
+        assert_eq!(limits.timeouts.idle.as_secs(), 60);
+        assert_eq!(limits.timeouts.body_read.as_secs(), 30);
+    }
+
+    #[test]
+    fn connection_limits_must_be_positive() {
+        for key in [
+            "header_read_timeout_seconds",
+            "idle_timeout_seconds",
+            "body_read_timeout_seconds",
+            "max_connections",
+        ] {
+            let c = load_with(&format!("[server]\n{key} = 0\n")).unwrap();
+            let e = c.server.limits().unwrap_err();
+            assert_eq!(e, format!("server.{key} must be at least 1"));
+        }
     }
 
     fn load_with(toml: &str) -> Result<Config, config::ConfigError> {

@@ -5,6 +5,7 @@
 //! the server that puts API, store, drivers and tasks together ([`server`]).
 
 pub mod config;
+mod open_files;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;

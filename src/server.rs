@@ -1,6 +1,6 @@
 //! Start-up and shutdown: connect and migrate the store, build the drivers (from their factories)
-//! and networks, serve the API (and `/metrics` on an address of its own when configured), run the
-//! background tasks, and on SIGTERM/SIGINT fail the health checks, stop accepting requests after
+//! and networks, serve the API within the connection limits of `[server]` (and `/metrics` on an
+//! address of its own when configured), run the background tasks, and on SIGTERM/SIGINT fail the health checks, stop accepting requests after
 //! `shutdown_delay_seconds` and finish in-flight work.
 
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use fulcrum_api::auth::{Authenticator, NoAuth};
 use fulcrum_api::health::Health;
 use fulcrum_api::metrics_endpoint::{self, Exposition};
 use fulcrum_api::policy::Policy;
+use fulcrum_api::wire::{Connections, Limits, Listener};
 use fulcrum_api::{AppState, MetricsOnApi, Operations, Service, ServiceParts};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
@@ -23,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver};
+use crate::open_files;
 use crate::tasks::{self, TaskContext};
 use crate::telemetry;
 use crate::telemetry::exposition::Scrape;
@@ -145,6 +147,7 @@ pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::R
     config.quotas.validate().map_err(anyhow::Error::msg)?;
     build_policy(config)?;
     build_auth(config)?;
+    config.server.limits().map_err(anyhow::Error::msg)?;
     config
         .server
         .bind
@@ -276,12 +279,13 @@ async fn run(
         stop_rx.clone(),
     ));
 
+    let limits = connection_limits(&config)?;
     let exposition: Arc<dyn Exposition> = Arc::new(Scrape::new(recorder, store.clone()));
     let metrics_server = metrics_listener.map(|listener| {
         let routes = metrics_endpoint::routes(exposition.clone(), metrics_endpoint::Access::Public);
         let mut stopped = stop_rx.clone();
         tokio::spawn(async move {
-            axum::serve(listener, routes)
+            axum::serve(Listener::new(listener, limits), Connections(routes))
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 })
@@ -308,13 +312,10 @@ async fn run(
     let app = fulcrum_api::app(state, operations);
     let app = tower::util::MapRequest::new(app, fulcrum_api::rewrite_legacy_prefix);
     let delay = Duration::from_secs(config.server.shutdown_delay_seconds);
-    axum::serve(
-        fulcrum_api::wire::FaultListener(listener),
-        axum::ServiceExt::into_make_service(app),
-    )
-    .with_graceful_shutdown(drain(shutdown, health, delay))
-    .await
-    .context("serving HTTP")?;
+    axum::serve(Listener::new(listener, limits), Connections(app))
+        .with_graceful_shutdown(drain(shutdown, health, delay))
+        .await
+        .context("serving HTTP")?;
 
     tracing::info!("stopping: finishing background work in flight");
     let _ = stop_tx.send(true);
@@ -331,6 +332,25 @@ async fn run(
     }
     store.close().await;
     Ok(())
+}
+
+/// The configured connection limits, with no more connections than fit under the open-file
+/// limit (raised first).
+fn connection_limits(config: &Config) -> anyhow::Result<Limits> {
+    let limits = config.server.limits().map_err(anyhow::Error::msg)?;
+    let max_connections =
+        open_files::connections_within(limits.max_connections, open_files::raise_soft_limit());
+    tracing::info!(
+        max_connections,
+        header_read_timeout = ?limits.timeouts.header_read,
+        idle_timeout = ?limits.timeouts.idle,
+        body_read_timeout = ?limits.timeouts.body_read,
+        "connection limits"
+    );
+    Ok(Limits {
+        max_connections,
+        ..limits
+    })
 }
 
 /// Resolves `delay` after `shutdown` does; meanwhile the health checks already fail, so that

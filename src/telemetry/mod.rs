@@ -49,6 +49,7 @@ pub fn recorder() -> PrometheusHandle {
 fn describe_metrics() {
     fulcrum_core::tasks::describe_metrics();
     fulcrum_api::http_metrics::describe_metrics();
+    fulcrum_api::wire::describe_metrics();
     fulcrum_api::auth::keystone::describe_metrics();
     crate::tasks::describe_metrics();
     error_count::describe_metrics();

@@ -129,6 +129,8 @@ pub struct Options {
     pub sync_interval_seconds: u64,
     /// Seconds between SIGTERM and the closing of the listener.
     pub shutdown_delay_seconds: u64,
+    /// Extra TOML lines of the `[server]` section.
+    pub server_toml: String,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             default_provider: "noop",
             sync_interval_seconds: 60,
             shutdown_delay_seconds: 0,
+            server_toml: String::new(),
         }
     }
 }
@@ -178,7 +181,7 @@ impl TestServer {
         };
         let config = format!(
             "[server]\nbind = \"127.0.0.1:0\"\nshutdown_grace_seconds = 10\n\
-             shutdown_delay_seconds = {}\n\
+             shutdown_delay_seconds = {}\n{}\
              [database]\nurl = \"{}\"\nmax_connections = 4\n\
              [log]\nlevel = \"info,sqlx=warn\"\n\
              [providers]\ndefault = \"{}\"\ncertificates_dir = \"{}\"\n\
@@ -187,6 +190,7 @@ impl TestServer {
              [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n\
              observe_interval_seconds = 1\nsync_interval_seconds = {}\n{}",
             options.shutdown_delay_seconds,
+            options.server_toml,
             db.url,
             options.default_provider,
             dir.path().join("certs").display(),
@@ -253,6 +257,11 @@ impl TestServer {
         self.base = address("fulcrum listening on ")
             .unwrap_or_else(|| panic!("server did not start: {lines:?}; log:\n{}", self.log()));
         self.metrics_base = address("fulcrum metrics listening on ");
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
     }
 
     /// The test's private directory (certificates under `certs/`, HAProxy state under `haproxy/`).

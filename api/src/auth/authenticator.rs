@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use crate::policy::Credentials;
 
 /// Why a request could not be authenticated.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// No token, or one the identity service does not accept (unknown, expired, revoked).
     #[error("the request you have made requires authentication")]

@@ -2,10 +2,16 @@
 //!
 //! Every request's `X-Auth-Token` is validated with `GET /v3/auth/tokens` (`X-Subject-Token`),
 //! authenticated with Fulcrum's own service token, which is obtained with the configured
-//! password and obtained again when it expires or Keystone stops accepting it. Validations are
-//! cached (by a SHA-256 of the token) until the token expires or `cache_seconds` pass. A Keystone
-//! that cannot be reached is [`AuthError::Unavailable`] (503), never an open door. The service
-//! password is sent to Keystone only and never logged.
+//! password and obtained again before it expires or when Keystone stops accepting it. Validations
+//! are cached (by a SHA-256 of the token) until the token expires or `cache_seconds` pass. A
+//! Keystone that cannot be reached is [`AuthError::Unavailable`] (503), never an open door. The
+//! service password is sent to Keystone only and never logged.
+//!
+//! A slow or hung Keystone must not make requests wait for each other: validations of different
+//! tokens run concurrently (at most `max_concurrent_validations` at once; a request that cannot
+//! get a turn within `timeout_seconds` is 503), requests with the same token share one
+//! validation, and all requests share one request for the service token, whatever its outcome.
+//! So every request is answered within about two timeouts, however many arrive together.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,7 +22,10 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use tokio::sync::Semaphore;
+
 use super::authenticator::{AuthError, Authenticator};
+use super::single_flight::SingleFlight;
 use crate::policy::Credentials;
 
 /// `[auth.keystone]`: where Keystone is and who Fulcrum is to it.
@@ -48,6 +57,9 @@ pub struct KeystoneConfig {
     /// Timeout of each call to Keystone.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// Most token validations sent to Keystone at once.
+    #[serde(default = "default_max_concurrent_validations")]
+    pub max_concurrent_validations: usize,
 }
 
 fn default_domain() -> String {
@@ -62,6 +74,10 @@ fn default_timeout_seconds() -> u64 {
     5
 }
 
+fn default_max_concurrent_validations() -> usize {
+    32
+}
+
 impl std::fmt::Debug for KeystoneConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeystoneConfig")
@@ -74,6 +90,10 @@ impl std::fmt::Debug for KeystoneConfig {
             .field("project_domain_name", &self.project_domain_name)
             .field("cache_seconds", &self.cache_seconds)
             .field("timeout_seconds", &self.timeout_seconds)
+            .field(
+                "max_concurrent_validations",
+                &self.max_concurrent_validations,
+            )
             .finish()
     }
 }
@@ -81,13 +101,18 @@ impl std::fmt::Debug for KeystoneConfig {
 /// Most validated tokens kept at once.
 const CACHE_CAPACITY: usize = 10_000;
 
-/// A service token is renewed this long before it expires.
-const RENEW_MARGIN: Duration = Duration::from_secs(1);
+/// A service token is renewed this long before it expires, or after half its lifetime if that
+/// is sooner (as keystoneauth does), so that no validation is sent with a token about to expire.
+const RENEW_MARGIN: Duration = Duration::from_secs(120);
 
+#[derive(Clone)]
 struct ServiceToken {
     token: String,
     renew_at: Instant,
 }
+
+/// What a validation found: the caller and how long the token lives.
+type Validation = Result<(Credentials, Duration), AuthError>;
 
 struct Cached {
     creds: Credentials,
@@ -99,8 +124,16 @@ pub struct Keystone {
     config: KeystoneConfig,
     base: String,
     http: reqwest::Client,
-    service: tokio::sync::Mutex<Option<ServiceToken>>,
+    timeout: Duration,
+    /// The service token in use.
+    service: std::sync::Mutex<Option<ServiceToken>>,
+    /// The one request for a service token in flight.
+    service_request: SingleFlight<(), Result<String, AuthError>>,
     cache: std::sync::Mutex<HashMap<[u8; 32], Cached>>,
+    /// Validations in flight, by token digest.
+    validations: SingleFlight<[u8; 32], Validation>,
+    /// Turns to validate with Keystone.
+    turns: Semaphore,
 }
 
 impl std::fmt::Debug for Keystone {
@@ -136,8 +169,9 @@ struct Named {
 impl Keystone {
     /// A validator for `config`.
     pub fn new(config: KeystoneConfig) -> Result<Keystone, String> {
+        let timeout = Duration::from_secs(config.timeout_seconds.max(1));
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
+            .timeout(timeout)
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         let base = config.auth_url.trim_end_matches('/').to_string();
@@ -147,23 +181,42 @@ impl Keystone {
             ));
         }
         Ok(Keystone {
+            turns: Semaphore::new(config.max_concurrent_validations.max(1)),
             config,
             base,
             http,
-            service: tokio::sync::Mutex::new(None),
+            timeout,
+            service: std::sync::Mutex::new(None),
+            service_request: SingleFlight::default(),
             cache: std::sync::Mutex::new(HashMap::new()),
+            validations: SingleFlight::default(),
         })
     }
 
-    /// Fulcrum's own token, obtained again when `stale` (Keystone refused it) or about to expire.
+    /// Fulcrum's own token, obtained again when `stale` (Keystone refused it) or about to expire,
+    /// by one request that every caller meanwhile shares.
     async fn service_token(&self, stale: Option<&str>) -> Result<String, AuthError> {
-        let mut slot = self.service.lock().await;
-        if let Some(current) = slot.as_ref() {
+        if let Some(current) = self.service_slot().as_ref() {
             let refused = stale == Some(current.token.as_str());
             if !refused && Instant::now() < current.renew_at {
                 return Ok(current.token.clone());
             }
         }
+        self.service_request
+            .run((), || async {
+                let fresh = self.request_service_token().await?;
+                *self.service_slot() = Some(fresh.clone());
+                Ok(fresh.token)
+            })
+            .await
+    }
+
+    fn service_slot(&self) -> std::sync::MutexGuard<'_, Option<ServiceToken>> {
+        self.service.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask Keystone for a service token.
+    async fn request_service_token(&self) -> Result<ServiceToken, AuthError> {
         let c = &self.config;
         let body = serde_json::json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
@@ -207,15 +260,30 @@ impl Keystone {
             .map_err(|e| unavailable("reading a service token", &e))?;
         let lifetime = remaining(&parsed.token.expires_at)
             .ok_or_else(|| AuthError::Unavailable("service token has no valid expiry".into()))?;
-        *slot = Some(ServiceToken {
-            token: token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_MARGIN),
-        });
-        Ok(token)
+        let margin = RENEW_MARGIN.min(lifetime / 2);
+        Ok(ServiceToken {
+            token,
+            renew_at: Instant::now() + lifetime - margin,
+        })
+    }
+
+    /// Ask Keystone about a token once it is this validation's turn (503 if no turn comes within
+    /// the timeout).
+    async fn validate(&self, token: &str) -> Validation {
+        let _turn = tokio::time::timeout(self.timeout, self.turns.acquire())
+            .await
+            .map_err(|_| {
+                AuthError::Unavailable(format!(
+                    "no turn to validate a token within {:?}: {} validations in flight",
+                    self.timeout, self.config.max_concurrent_validations
+                ))
+            })?
+            .map_err(|closed| AuthError::Unavailable(closed.to_string()))?;
+        self.ask_keystone(token).await
     }
 
     /// Ask Keystone about a token.
-    async fn validate(&self, token: &str) -> Result<(Credentials, Duration), AuthError> {
+    async fn ask_keystone(&self, token: &str) -> Validation {
         let mut refused: Option<String> = None;
         for _ in 0..2 {
             let service = self.service_token(refused.as_deref()).await?;
@@ -299,8 +367,14 @@ impl Authenticator for Keystone {
             return Ok(creds);
         }
         metrics::counter!(CACHE_LOOKUPS, "result" => "miss").increment(1);
-        let (creds, lifetime) = self.validate(token).await?;
-        self.remember(key, creds.clone(), lifetime);
+        let (creds, _) = self
+            .validations
+            .run(key, || async {
+                let (creds, lifetime) = self.validate(token).await?;
+                self.remember(key, creds.clone(), lifetime);
+                Ok((creds, lifetime))
+            })
+            .await?;
         Ok(creds)
     }
 
@@ -401,6 +475,7 @@ mod tests {
             project_domain_name: default_domain(),
             cache_seconds: 300,
             timeout_seconds: 5,
+            max_concurrent_validations: 32,
         };
         let keystone = Keystone::new(config).unwrap();
         assert!(!format!("{keystone:?}").contains("s3cr3t-value"));
@@ -422,6 +497,7 @@ mod tests {
             project_domain_name: default_domain(),
             cache_seconds: 300,
             timeout_seconds: 2,
+            max_concurrent_validations: 32,
         };
         let keystone = Keystone::new(config).unwrap();
         let mut headers = HeaderMap::new();

@@ -12,6 +12,7 @@ pub mod authenticator;
 pub mod gate;
 pub mod keystone;
 pub mod noauth;
+mod single_flight;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
