@@ -1,0 +1,249 @@
+//! A simulator of the NSX-T Policy API, as far as a load-balancer driver uses it.
+//!
+//! It stores Policy objects by path and answers the calls an NSX driver makes: the hierarchical
+//! `PATCH /policy/api/v1/infra`, single-object GET/PATCH/PUT/DELETE, paged lists, search,
+//! realization state, a load-balancer service's detailed status and statistics, sessions and
+//! the manager's version. It behaves as NSX does where a driver must cope: `_revision` is
+//! enforced (412), a process-wide rate limit answers 429, references are checked, bodies are
+//! validated against the vendor's definitions, and realization takes time.
+//!
+//! Tests start it in-process with [`start`] on `127.0.0.1:0` and steer it through the
+//! [`Control`] handle or its HTTP twin under `/sim/` (see [`control`]): count calls, inject
+//! 5xx answers and held calls, make objects fail to realize, change or delete objects behind
+//! the driver's back.
+
+pub mod auth;
+pub mod calls;
+pub mod control;
+pub mod error;
+pub mod faults;
+mod hapi;
+pub mod kinds;
+mod list;
+pub mod rate_limit;
+pub mod realization;
+pub mod revision;
+mod routes;
+pub mod schema;
+mod status;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::Credentials;
+pub use calls::{Call, CallLog, PathCalls};
+pub use control::Control;
+pub use error::NsxError;
+pub use faults::FaultPlan;
+pub use schema::{Schema, SchemaError};
+
+use auth::Authenticator;
+use faults::Faults;
+use rate_limit::TokenBucket;
+use realization::Realization;
+use status::MemberOverrides;
+use store::Store;
+
+/// How a simulated NSX Manager is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Requests per second across all clients before 429 (0: unlimited).
+    pub rate_per_second: f64,
+    /// How long after a change an object reads as realized.
+    pub realization_delay: Duration,
+    /// The vendor definitions to validate bodies against; `None` validates nothing.
+    pub schema: Option<PathBuf>,
+    /// The user name and password accepted (basic auth and sessions).
+    pub credentials: Credentials,
+    /// How long a session lives.
+    pub session_lifetime: Duration,
+    /// The ids of the Tier-1 gateways that exist from the start.
+    pub tier1s: Vec<String>,
+    /// The version `GET /api/v1/node/version` reports.
+    pub version: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate_per_second: 100.0,
+            realization_delay: Duration::from_millis(500),
+            schema: None,
+            credentials: Credentials {
+                username: "admin".into(),
+                password: "admin".into(),
+            },
+            session_lifetime: Duration::from_secs(1800),
+            tier1s: vec!["fulcrum-t1".into()],
+            version: "3.1.0.0.0.17107167".into(),
+        }
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The vendor definitions could not be loaded.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// A Tier-1 of the configuration could not be made.
+    #[error("cannot make the Tier-1 {id:?}: {reason}")]
+    Tier1 {
+        /// Its id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Everything the handlers share. Locks are held briefly and never across an await.
+struct Shared {
+    store: Mutex<Store>,
+    schema: Option<Schema>,
+    auth: Mutex<Authenticator>,
+    bucket: Mutex<TokenBucket>,
+    faults: Mutex<Faults>,
+    calls: Mutex<CallLog>,
+    realization: Mutex<Realization>,
+    members: Mutex<MemberOverrides>,
+    version: String,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    fn new(config: &Config) -> Result<Self, StartError> {
+        let schema = config.schema.as_deref().map(Schema::load).transpose()?;
+        let mut store = Store::default();
+        let tier1 = kinds::by_collection("tier-1s").expect("a known kind");
+        let mut tx = store.begin(None, "system");
+        for id in &config.tier1s {
+            if id.is_empty() || id.contains('/') {
+                return Err(StartError::Tier1 {
+                    id: id.clone(),
+                    reason: "an id is not empty and has no '/'".into(),
+                });
+            }
+            let body: Map<String, Value> = json!({ "resource_type": "Tier1" })
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            tx.write(
+                tier1,
+                id,
+                &body,
+                revision::WriteMode::Patch,
+                store::RevisionCheck::Skip,
+            )
+            .map_err(|e| StartError::Tier1 {
+                id: id.clone(),
+                reason: e.message,
+            })?;
+        }
+        let changes = tx.commit().expect("Tier-1s reference nothing");
+        store.apply(changes);
+        Ok(Self {
+            store: Mutex::new(store),
+            schema,
+            auth: Mutex::new(Authenticator::new(
+                config.credentials.clone(),
+                config.session_lifetime,
+            )),
+            bucket: Mutex::new(TokenBucket::new(config.rate_per_second)),
+            faults: Mutex::new(Faults::default()),
+            calls: Mutex::new(CallLog::default()),
+            realization: Mutex::new(Realization::new(config.realization_delay)),
+            members: Mutex::new(MemberOverrides::new()),
+            version: config.version.clone(),
+        })
+    }
+}
+
+/// A running simulator; dropping it stops the server.
+#[derive(Debug)]
+pub struct Running {
+    base_url: String,
+    control: Control,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl Running {
+    /// The manager's URL (`http://127.0.0.1:PORT`), without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The handle that counts calls, injects faults and changes objects behind a driver's back.
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// Stop serving and wait for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.abort();
+        let _ = (&mut self.server).await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Start a simulated NSX Manager.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let shared = Arc::new(Shared::new(&config)?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen {
+        address: config.listen,
+        source,
+    })?;
+    let app = routes::router(shared.clone()).merge(control::router(shared.clone()));
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Running {
+        base_url: format!("http://{address}"),
+        control: Control::new(shared),
+        shutdown: Some(shutdown),
+        server,
+    })
+}

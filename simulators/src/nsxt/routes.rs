@@ -1,0 +1,357 @@
+//! The NSX API: the Policy paths a load-balancer driver calls, sessions and the version, behind
+//! one gate that counts each call, applies the rate limit, injects faults and authenticates.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Extension, Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::auth::{SESSION_COOKIE, XSRF_HEADER};
+use super::error::{self, NsxError};
+use super::faults::Decision;
+use super::kinds::{self, Kind};
+use super::revision::WriteMode;
+use super::store::RevisionCheck;
+use super::{Shared, hapi, list, lock, status};
+
+const SESSION_CREATE: &str = "/api/session/create";
+
+/// The authenticated user of a request.
+#[derive(Debug, Clone)]
+struct Caller(String);
+
+type Answer = Result<Response, NsxError>;
+
+/// The NSX API's routes, gated.
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(SESSION_CREATE, post(create_session))
+        .route("/api/v1/node/version", get(version))
+        .route("/policy/api/v1/infra", patch(hierarchical))
+        .route(
+            "/policy/api/v1/infra/realized-state/realized-entities",
+            get(realized_entities),
+        )
+        .route(
+            "/policy/api/v1/infra/realized-state/status",
+            get(realized_status),
+        )
+        .route(
+            "/policy/api/v1/infra/lb-services/{id}/detailed-status",
+            get(detailed_status),
+        )
+        .route(
+            "/policy/api/v1/infra/lb-services/{id}/statistics",
+            get(statistics),
+        )
+        .route("/policy/api/v1/search/query", get(search))
+        .route("/policy/api/v1/infra/{collection}", get(list_objects))
+        .route(
+            "/policy/api/v1/infra/{collection}/{id}",
+            get(get_object)
+                .patch(patch_object)
+                .put(put_object)
+                .delete(delete_object),
+        )
+        .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(shared.clone(), gate))
+        .with_state(shared)
+}
+
+/// Rate limit and injected faults first, then authentication, as NSX orders them; every call
+/// answered is counted.
+async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match admit(&shared, &method, &path) {
+        Err(refused) => {
+            let response = refused.into_response();
+            lock(&shared.calls).record(method.as_str(), &path, response.status().as_u16());
+            response
+        }
+        Ok(None) => serve(shared, method, path, request, next).await,
+        Ok(Some(hold)) => {
+            // A held call is served even when its client has given up, as a manager would.
+            let held = tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                serve(shared, method, path, request, next).await
+            });
+            held.await
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+    }
+}
+
+/// Whether a call gets through the rate limit and the fault plan, and how long it is held.
+fn admit(shared: &Shared, method: &Method, path: &str) -> Result<Option<Duration>, NsxError> {
+    {
+        let mut bucket = lock(&shared.bucket);
+        if !bucket.try_take() {
+            return Err(NsxError::too_many_requests(bucket.per_second()));
+        }
+    }
+    let decision = lock(&shared.faults).decide(method, path);
+    match decision {
+        Decision::Pass => Ok(None),
+        Decision::Fail(status) => Err(NsxError::injected(status)),
+        Decision::Hold(hold) => Ok(Some(hold)),
+    }
+}
+
+/// Authenticate the call, run it and count it.
+async fn serve(
+    shared: Arc<Shared>,
+    method: Method,
+    path: String,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authenticated = if path == SESSION_CREATE {
+        Ok(())
+    } else {
+        lock(&shared.auth)
+            .authenticate(request.headers())
+            .map(|user| {
+                request.extensions_mut().insert(Caller(user));
+            })
+    };
+    let response = match authenticated {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    };
+    lock(&shared.calls).record(method.as_str(), &path, response.status().as_u16());
+    response
+}
+
+async fn unknown_path(request: Request) -> NsxError {
+    NsxError::not_found(request.uri().path())
+}
+
+async fn create_session(State(shared): State<Arc<Shared>>, body: Bytes) -> Answer {
+    let mut username = String::new();
+    let mut password = String::new();
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "j_username" => username = value.into_owned(),
+            "j_password" => password = value.into_owned(),
+            _ => {}
+        }
+    }
+    let session = lock(&shared.auth).create_session(&username, &password)?;
+    let cookie = format!("{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly", session.id);
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(SET_COOKIE, header_value(&cookie));
+    headers.insert(XSRF_HEADER, header_value(&session.xsrf_token));
+    Ok(response)
+}
+
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).expect("ids and tokens are visible ASCII")
+}
+
+async fn version(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "node_version": shared.version,
+        "product_version": shared.version,
+    }))
+}
+
+fn json_object(body: &Bytes, at: &str) -> Result<Value, NsxError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        NsxError::bad_request(
+            error::INVALID_REQUEST,
+            format!("The body for {at} is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(NsxError::bad_request(
+            error::INVALID_REQUEST,
+            format!("The body for {at} must be a JSON object."),
+        ));
+    }
+    Ok(value)
+}
+
+async fn hierarchical(
+    State(shared): State<Arc<Shared>>,
+    Extension(Caller(user)): Extension<Caller>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Answer {
+    let params = list::params(query.as_deref())?;
+    let check = match params.get("enforce_revision_check").map(String::as_str) {
+        Some("true") => RevisionCheck::Enforce,
+        _ => RevisionCheck::Skip,
+    };
+    let infra = json_object(&body, kinds::INFRA)?;
+    let mut store = lock(&shared.store);
+    let mut tx = store.begin(shared.schema.as_ref(), &user);
+    hapi::stage(&mut tx, &infra, check)?;
+    let changes = tx.commit()?;
+    store.apply(changes);
+    Ok(StatusCode::OK.into_response())
+}
+
+fn kind_of(collection: &str, path: &str) -> Result<&'static Kind, NsxError> {
+    kinds::by_collection(collection).ok_or_else(|| NsxError::not_found(path))
+}
+
+fn policy_path(collection: &str, id: Option<&str>) -> String {
+    match id {
+        Some(id) => format!("{}/{collection}/{id}", kinds::INFRA),
+        None => format!("{}/{collection}", kinds::INFRA),
+    }
+}
+
+async fn list_objects(
+    State(shared): State<Arc<Shared>>,
+    Path(collection): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let kind = kind_of(&collection, &policy_path(&collection, None))?;
+    let params = list::params(query.as_deref())?;
+    let store = lock(&shared.store);
+    let items = store
+        .of_kind(kind)
+        .map(|o| (o.body["path"].as_str().unwrap_or_default(), &o.body));
+    Ok(Json(list::page(items, &params)?).into_response())
+}
+
+async fn get_object(
+    State(shared): State<Arc<Shared>>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Answer {
+    let path = policy_path(&collection, Some(&id));
+    kind_of(&collection, &path)?;
+    let store = lock(&shared.store);
+    let object = store.get(&path).ok_or_else(|| NsxError::not_found(&path))?;
+    Ok(Json(object.body.clone()).into_response())
+}
+
+fn write_object(
+    shared: &Shared,
+    user: &str,
+    collection: &str,
+    id: &str,
+    body: &Bytes,
+    mode: WriteMode,
+) -> Result<Value, NsxError> {
+    let path = policy_path(collection, Some(id));
+    let kind = kind_of(collection, &path)?;
+    let sent = json_object(body, &path)?;
+    let sent: &Map<String, Value> = sent.as_object().expect("checked to be an object");
+    let mut store = lock(&shared.store);
+    let mut tx = store.begin(shared.schema.as_ref(), user);
+    tx.write(kind, id, sent, mode, RevisionCheck::Enforce)?;
+    let changes = tx.commit()?;
+    store.apply(changes);
+    Ok(store
+        .get(&path)
+        .map(|o| o.body.clone())
+        .unwrap_or(Value::Null))
+}
+
+async fn patch_object(
+    State(shared): State<Arc<Shared>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path((collection, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    write_object(&shared, &user, &collection, &id, &body, WriteMode::Patch)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn put_object(
+    State(shared): State<Arc<Shared>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path((collection, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    let stored = write_object(&shared, &user, &collection, &id, &body, WriteMode::Put)?;
+    Ok(Json(stored).into_response())
+}
+
+async fn delete_object(
+    State(shared): State<Arc<Shared>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Answer {
+    let path = policy_path(&collection, Some(&id));
+    kind_of(&collection, &path)?;
+    let mut store = lock(&shared.store);
+    let mut tx = store.begin(shared.schema.as_ref(), &user);
+    tx.delete(&path);
+    let changes = tx.commit()?;
+    store.apply(changes);
+    Ok(StatusCode::OK.into_response())
+}
+
+fn intent_path(query: Option<&str>) -> Result<String, NsxError> {
+    list::params(query)?
+        .remove("intent_path")
+        .ok_or_else(|| NsxError::bad_request(error::INVALID_REQUEST, "intent_path is required."))
+}
+
+async fn realized_entities(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Answer {
+    let path = intent_path(query.as_deref())?;
+    let store = lock(&shared.store);
+    let realization = lock(&shared.realization);
+    let results: Vec<Value> = store
+        .get(&path)
+        .map(|object| realization.entity(&path, object))
+        .into_iter()
+        .collect();
+    Ok(Json(json!({ "result_count": results.len(), "results": results })).into_response())
+}
+
+async fn realized_status(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Answer {
+    let path = intent_path(query.as_deref())?;
+    let store = lock(&shared.store);
+    let object = store.get(&path).ok_or_else(|| NsxError::not_found(&path))?;
+    Ok(Json(lock(&shared.realization).consolidated(&path, object)).into_response())
+}
+
+async fn detailed_status(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let path = status::service_path(&id);
+    let store = lock(&shared.store);
+    let service = store.get(&path).ok_or_else(|| NsxError::not_found(&path))?;
+    let realization = lock(&shared.realization);
+    let members = lock(&shared.members);
+    Ok(Json(status::detailed_status(
+        &store,
+        service,
+        &realization,
+        &members,
+    ))
+    .into_response())
+}
+
+async fn statistics(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let path = status::service_path(&id);
+    let store = lock(&shared.store);
+    let service = store.get(&path).ok_or_else(|| NsxError::not_found(&path))?;
+    Ok(Json(status::statistics(&store, service)).into_response())
+}
+
+async fn search(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Answer {
+    let params = list::params(query.as_deref())?;
+    let query = params
+        .get("query")
+        .ok_or_else(|| NsxError::bad_request(error::INVALID_REQUEST, "query is required."))?;
+    let query = list::Query::parse(query)?;
+    let store = lock(&shared.store);
+    let items = store
+        .iter()
+        .filter(|(_, object)| query.matches(&object.body))
+        .map(|(path, object)| (path.as_str(), &object.body));
+    Ok(Json(list::page(items, &params)?).into_response())
+}
