@@ -1,9 +1,9 @@
 //! Reads: pages of objects the caller may list and single objects the caller may see, each with
 //! the ids of the objects its view lists ([`Related`]).
 
-use fulcrum_core::Error;
 use fulcrum_core::model::Kind;
-use fulcrum_store::Record;
+use fulcrum_core::{Error, validate};
+use fulcrum_store::{ListQuery, Record};
 
 use super::Service;
 use super::access::HasProject;
@@ -55,6 +55,23 @@ fn relations(kind: Kind) -> &'static [Relation] {
         L7Policy => &[(L7Rule, "l7policy_id", "id", L7Rule)],
         Member | HealthMonitor | L7Rule => &[],
     }
+}
+
+/// Whether a list query cannot match a stored object because a filter or tag holds a NUL
+/// character (no stored text does); a marker that holds one names no object: Octavia's 400.
+pub(crate) fn matches_nothing(query: &ListQuery) -> Result<bool, Error> {
+    if let Some(marker) = query.marker.as_deref().filter(|m| !validate::storable(m)) {
+        return Err(Error::InvalidInput(format!(
+            "Supplied pagination marker '{}' is not valid.",
+            marker.replace('\0', "\\x00")
+        )));
+    }
+    let t = &query.tags;
+    let texts = query.filters.iter().map(|(_, v)| v);
+    let tags = [&t.all, &t.any, &t.not_all, &t.not_any]
+        .into_iter()
+        .flatten();
+    Ok(texts.chain(tags).any(|v| !validate::storable(v)))
 }
 
 impl Service {
@@ -114,7 +131,11 @@ impl Service {
                 "child list without an authorized parent".into(),
             ));
         }
-        let items: Vec<T> = self.store.list(&params.query).await?;
+        let items: Vec<T> = if matches_nothing(&params.query)? {
+            Vec::new()
+        } else {
+            self.store.list(&params.query).await?
+        };
         let ids: Vec<&str> = items.iter().map(Record::id).collect();
         let related = self.related(T::KIND, &ids).await?;
         Ok(Page {
