@@ -138,10 +138,15 @@ async fn nul_in_urls_names_and_matches_nothing(db: Db) {
         "id=%00",
         "project_id=%00",
         "tags=a%00",
-        "not-tags-any=%00",
+        "tags-any=%00",
     ] {
         let got = s.get(&format!("/v2/lbaas/loadbalancers?{query}")).await;
         assert_eq!(got["loadbalancers"], json!([]), "{query}");
+    }
+    // No object holds such a tag, so excluding those that do excludes none.
+    for query in ["not-tags=a,%00", "not-tags-any=%00"] {
+        let got = s.get(&format!("/v2/lbaas/loadbalancers?{query}")).await;
+        assert_eq!(got["loadbalancers"][0]["id"], lb.as_str(), "{query}");
     }
     let got = s
         .call("GET", "/v2/lbaas/loadbalancers?marker=%00", None)

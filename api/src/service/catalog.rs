@@ -110,14 +110,14 @@ impl Service {
         query: Option<&str>,
     ) -> Result<Page<T>, Error> {
         let is_field = |f: &str| f != "created_at" && T::CATALOG.is_scalar_field(f);
-        let params =
+        let mut params =
             crate::listing::parse_with(query, &is_field, self.defaults.pagination_max_limit)?;
         if params.query.tags != fulcrum_store::TagFilter::default() {
             return Err(Error::InvalidInput(
                 "One or more arguments are either duplicate or invalid".into(),
             ));
         }
-        let items = if matches_nothing(&params.query)? {
+        let items = if matches_nothing(&mut params.query)? {
             Vec::new()
         } else {
             self.store.catalog_list(&params.query).await?

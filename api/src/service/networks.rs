@@ -51,7 +51,7 @@ impl Service {
         if let Some(project) = ctx.list_scope(None)? {
             query.filters.push(("project_id".into(), project));
         }
-        if matches_nothing(&query)? {
+        if matches_nothing(&mut query)? {
             return Ok(Vec::new());
         }
         Ok(self.store.list(&query).await?)

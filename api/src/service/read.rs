@@ -57,21 +57,29 @@ fn relations(kind: Kind) -> &'static [Relation] {
     }
 }
 
-/// Whether a list query cannot match a stored object because a filter or tag holds a NUL
-/// character (no stored text does); a marker that holds one names no object: Octavia's 400.
-pub(crate) fn matches_nothing(query: &ListQuery) -> Result<bool, Error> {
+/// Keep NUL characters, which no stored text holds, away from the database: a marker that holds
+/// one names no object (Octavia's 400); a tag that holds one excludes nothing from `not-tags`
+/// and `not-tags-any` and is dropped; returns whether an equality filter or a `tags`/`tags-any`
+/// filter holds one, so that the query matches nothing.
+pub(crate) fn matches_nothing(query: &mut ListQuery) -> Result<bool, Error> {
     if let Some(marker) = query.marker.as_deref().filter(|m| !validate::storable(m)) {
         return Err(Error::InvalidInput(format!(
             "Supplied pagination marker '{}' is not valid.",
             marker.replace('\0', "\\x00")
         )));
     }
-    let t = &query.tags;
-    let texts = query.filters.iter().map(|(_, v)| v);
-    let tags = [&t.all, &t.any, &t.not_all, &t.not_any]
-        .into_iter()
-        .flatten();
-    Ok(texts.chain(tags).any(|v| !validate::storable(v)))
+    let t = &mut query.tags;
+    if !t.not_all.iter().all(|v| validate::storable(v)) {
+        t.not_all.clear();
+    }
+    t.not_any.retain(|v| validate::storable(v));
+    let mut positive = query
+        .filters
+        .iter()
+        .map(|(_, v)| v)
+        .chain(&t.all)
+        .chain(&t.any);
+    Ok(positive.any(|v| !validate::storable(v)))
 }
 
 impl Service {
@@ -131,7 +139,7 @@ impl Service {
                 "child list without an authorized parent".into(),
             ));
         }
-        let items: Vec<T> = if matches_nothing(&params.query)? {
+        let items: Vec<T> = if matches_nothing(&mut params.query)? {
             Vec::new()
         } else {
             self.store.list(&params.query).await?
