@@ -14,7 +14,9 @@ use super::Service;
 use super::access::HasProject;
 
 /// The states an object may be changed from: an object in ERROR can always be updated or
-/// deleted, as in Octavia; only a change in flight (`PENDING_*`) makes it wait.
+/// deleted; only a change in flight (`PENDING_*`) makes it wait. Octavia also refuses changes
+/// below a load balancer in ERROR, but its controller never leaves one there for a child's
+/// fault; a whole-tree apply can, and the way out is to fix or remove that child.
 pub(crate) const WRITABLE: &[ProvisioningStatus] =
     &[ProvisioningStatus::Active, ProvisioningStatus::Error];
 
