@@ -80,6 +80,7 @@ pub fn parse<T: Rooted>(bytes: &[u8]) -> Result<T, Error> {
             T::ROOT
         ))
     })?;
+    fulcrum_core::validate::body_text(T::ROOT, &inner)?;
     let result: Result<T, _> = serde_path_to_error::deserialize(inner);
     result.map_err(|e| describe::<T>(bytes, e))
 }

@@ -38,11 +38,21 @@ impl StoreError {
     }
 }
 
+/// PostgreSQL's SQLSTATE for text it cannot hold (`character_not_in_repertoire`: a NUL).
+const UNSTORABLE_TEXT: &str = "22021";
+
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::InvalidQuery(msg) => Error::InvalidInput(msg),
             StoreError::Conflict(msg) => Error::Conflict(msg),
+            // The API keeps such text away from the database; should some reach it, it is still
+            // the client's input, not Fulcrum's fault.
+            StoreError::Database(sqlx::Error::Database(db))
+                if db.code().as_deref() == Some(UNSTORABLE_TEXT) =>
+            {
+                Error::InvalidInput("Invalid input: text must not contain the NUL character".into())
+            }
             other => Error::Internal(other.to_string()),
         }
     }

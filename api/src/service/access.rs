@@ -7,7 +7,7 @@
 //! [`RequestContext`](crate::auth::RequestContext). Lists only ever hold what the caller may
 //! read.
 
-use fulcrum_core::Error;
+use fulcrum_core::{Error, validate};
 use fulcrum_store::{Record, Tx};
 
 use super::Service;
@@ -39,14 +39,20 @@ has_project!(
 );
 
 impl Service {
-    /// Load an object the request may act on: Octavia's 404 when it does not exist, 403 when the
-    /// request's policy rule refuses the caller on its project.
+    /// Load an object the request may act on: Octavia's 404 when it does not exist (an id that
+    /// holds a NUL character names nothing and is not looked up), 403 when the request's policy
+    /// rule refuses the caller on its project.
     pub(crate) async fn visible<T: Record + HasProject>(
         &self,
         ctx: &RequestContext,
         id: &str,
     ) -> Result<T, Error> {
-        authorized(ctx, self.store.get::<T>(id).await?, id)
+        let found = if validate::storable(id) {
+            self.store.get::<T>(id).await?
+        } else {
+            None
+        };
+        authorized(ctx, found, id)
     }
 }
 
@@ -56,7 +62,12 @@ pub(crate) async fn visible_in<T: Record + HasProject>(
     ctx: &RequestContext,
     id: &str,
 ) -> Result<T, Error> {
-    authorized(ctx, tx.get::<T>(id).await?, id)
+    let found = if validate::storable(id) {
+        tx.get::<T>(id).await?
+    } else {
+        None
+    };
+    authorized(ctx, found, id)
 }
 
 fn authorized<T: Record + HasProject>(

@@ -10,10 +10,20 @@ use fulcrum_store::{
     AvailabilityZone, AvailabilityZoneProfile, CatalogRecord, Flavor, FlavorProfile, StoreError, Tx,
 };
 
-use super::read::Page;
+use super::read::{Page, matches_nothing};
 use super::{Service, new_id, not_null};
 use crate::shapes::Related;
 use crate::shapes::flavors::{CreateFlavor, CreateZone, UpdateFlavor, UpdateZone};
+
+/// Octavia's 404 for a key that holds a NUL character: no catalog row has one, so it is not
+/// looked up.
+pub(crate) fn named<T: CatalogEntry>(key: &str) -> Result<(), Error> {
+    if validate::storable(key) {
+        Ok(())
+    } else {
+        Err(Error::not_found(T::DISPLAY, key))
+    }
+}
 
 /// A kind of catalog row: a flavor, an availability zone, or a profile of either.
 pub trait CatalogEntry: CatalogRecord + Clone {
@@ -100,14 +110,18 @@ impl Service {
         query: Option<&str>,
     ) -> Result<Page<T>, Error> {
         let is_field = |f: &str| f != "created_at" && T::CATALOG.is_scalar_field(f);
-        let params =
+        let mut params =
             crate::listing::parse_with(query, &is_field, self.defaults.pagination_max_limit)?;
         if params.query.tags != fulcrum_store::TagFilter::default() {
             return Err(Error::InvalidInput(
                 "One or more arguments are either duplicate or invalid".into(),
             ));
         }
-        let items = self.store.catalog_list(&params.query).await?;
+        let items = if matches_nothing(&mut params.query)? {
+            Vec::new()
+        } else {
+            self.store.catalog_list(&params.query).await?
+        };
         Ok(Page {
             params,
             items,
@@ -117,6 +131,7 @@ impl Service {
 
     /// One catalog row, or Octavia's 404.
     pub async fn catalog_entry<T: CatalogEntry>(&self, key: &str) -> Result<T, Error> {
+        named::<T>(key)?;
         self.store
             .catalog_get(key)
             .await?
@@ -125,6 +140,7 @@ impl Service {
 
     /// Delete a catalog row nothing uses.
     pub async fn delete_catalog_entry<T: CatalogEntry>(&self, key: &str) -> Result<(), Error> {
+        named::<T>(key)?;
         let mut tx = self.store.begin().await?;
         if T::users(&mut tx, key).await? > 0 {
             return Err(in_use::<T>(key));
@@ -226,6 +242,7 @@ impl Service {
         key: &str,
         change: impl FnOnce(&mut S) -> Result<(), Error>,
     ) -> Result<S, Error> {
+        named::<S>(key)?;
         let mut tx = self.store.begin().await?;
         let mut row: S = tx
             .catalog_get(key)

@@ -13,13 +13,11 @@ use super::flavors::Resolved;
 use super::graph::{self, Graph};
 use super::read::WithRelated;
 use super::vip::Vip;
+use super::write::WRITABLE;
 use super::{Service, new_id};
 use crate::auth::RequestContext;
 use crate::shapes::Related;
 use crate::shapes::load_balancers::{CreateLoadBalancer, UpdateLoadBalancer};
-
-/// The states a load balancer may be deleted or failed over from.
-const DELETABLE: &[ProvisioningStatus] = &[ProvisioningStatus::Active, ProvisioningStatus::Error];
 
 impl Service {
     /// A load balancer the caller may see, with the ids of its listeners and pools, in one query.
@@ -28,6 +26,9 @@ impl Service {
         ctx: &RequestContext,
         id: &str,
     ) -> Result<WithRelated<LoadBalancer>, Error> {
+        if !validate::storable(id) {
+            return Err(Error::not_found("Load Balancer", id));
+        }
         let found = self
             .store
             .get_with_children::<LoadBalancer>(
@@ -99,6 +100,7 @@ impl Service {
             match stored {
                 Ok(()) => {
                     graph.insert(change.tx()).await?;
+                    change.checked_by(&lb.provider);
                     change.commit(&lb.id, WorkAction::Apply).await?;
                     return Ok((lb, graph));
                 }
@@ -128,12 +130,9 @@ impl Service {
         let _: LoadBalancer = self.visible(ctx, id).await?;
         let mut change = self.change().await?;
         let mut lb = change
-            .lock_load_balancer(
-                id,
-                ProvisioningStatus::PendingUpdate,
-                &[ProvisioningStatus::Active],
-            )
+            .lock_load_balancer(id, ProvisioningStatus::PendingUpdate, WRITABLE)
             .await?;
+        change.checked_by(&lb.provider);
         req.name.apply_opt(&mut lb.name);
         req.description.apply_opt(&mut lb.description);
         req.admin_state_up
@@ -164,7 +163,7 @@ impl Service {
         let _: LoadBalancer = self.visible(ctx, id).await?;
         let mut change = self.change().await?;
         change
-            .lock_load_balancer(id, ProvisioningStatus::PendingDelete, DELETABLE)
+            .lock_load_balancer(id, ProvisioningStatus::PendingDelete, WRITABLE)
             .await?;
         let tree = change
             .tx()
@@ -215,7 +214,7 @@ impl Service {
         let _: LoadBalancer = self.visible(ctx, id).await?;
         let mut change = self.change().await?;
         change
-            .lock_load_balancer(id, ProvisioningStatus::PendingUpdate, DELETABLE)
+            .lock_load_balancer(id, ProvisioningStatus::PendingUpdate, WRITABLE)
             .await?;
         change.emit(Event::DayTwoRequest {
             action: "failover".into(),

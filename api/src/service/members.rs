@@ -121,17 +121,20 @@ impl Service {
         for m in &plan.create {
             self.check_member_subnet(m.subnet_id.as_deref()).await?;
         }
-        change.lock(Parent::Pool(&pool)).await?;
+        let lb = change.lock(Parent::Pool(&pool)).await?;
         let new_members = [(Kind::Member, plan.create.len())];
         change.reserve(project, &new_members).await?;
+        for m in &plan.delete {
+            change.mark_deleted(Kind::Member, &m.id).await?;
+        }
         for m in &plan.create {
             change.tx().insert(m).await?;
         }
         for m in &plan.update {
             change.tx().update(m).await?;
         }
-        for m in &plan.delete {
-            change.mark_deleted(Kind::Member, &m.id).await?;
+        if !plan.create.is_empty() || !plan.update.is_empty() {
+            change.checked_by(&lb.provider);
         }
         change
             .commit(&pool.loadbalancer_id, WorkAction::Apply)

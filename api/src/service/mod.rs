@@ -44,6 +44,7 @@ pub mod profiles;
 pub mod providers;
 pub mod quotas;
 pub mod read;
+pub mod realizable;
 pub mod tls;
 pub mod vip;
 pub mod write;

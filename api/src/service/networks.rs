@@ -7,6 +7,7 @@ use fulcrum_core::network::{Network, Subnet};
 use fulcrum_store::ListQuery;
 
 use super::Service;
+use super::read::matches_nothing;
 use crate::auth::RequestContext;
 
 impl Service {
@@ -49,6 +50,9 @@ impl Service {
         }
         if let Some(project) = ctx.list_scope(None)? {
             query.filters.push(("project_id".into(), project));
+        }
+        if matches_nothing(&mut query)? {
+            return Ok(Vec::new());
         }
         Ok(self.store.list(&query).await?)
     }

@@ -5,7 +5,7 @@ use fulcrum_core::{Error, timestamp, validate};
 use fulcrum_store::{AvailabilityZoneProfile, FlavorProfile};
 use serde_json::Value;
 
-use super::catalog::{CatalogEntry, in_use};
+use super::catalog::{CatalogEntry, in_use, named};
 use super::{Service, new_id, not_null};
 use crate::shapes::profiles::ProfileInput;
 
@@ -105,6 +105,7 @@ impl Service {
         let name = not_null(input.name, "name")?;
         let provider = not_null(input.provider_name, "provider_name")?;
         let data = not_null(input.data, P::KIND.field())?;
+        named::<P>(id)?;
         let mut tx = self.store.begin().await?;
         let mut profile: P = tx
             .catalog_get(id)

@@ -9,8 +9,8 @@ use super::Service;
 use super::config::{MAX_QUOTA, QuotaDefaults, UNLIMITED};
 use crate::auth::RequestContext;
 use crate::shapes::quotas::UpdateQuota;
-use fulcrum_core::Error;
 use fulcrum_core::model::Kind;
+use fulcrum_core::{Error, validate};
 use fulcrum_store::{QuotaLimits, Tx};
 
 /// The limit that applies: the explicit one, or the default.
@@ -102,6 +102,9 @@ impl Service {
         project: Option<&str>,
     ) -> Result<Vec<(String, QuotaLimits)>, Error> {
         let filter = ctx.list_scope(project)?;
+        if !filter.as_deref().is_none_or(validate::storable) {
+            return Ok(Vec::new());
+        }
         Ok(self.store.quotas(filter.as_deref()).await?)
     }
 
@@ -133,6 +136,13 @@ impl Service {
         req: UpdateQuota,
     ) -> Result<QuotaLimits, Error> {
         ctx.authorize(Some(project_id))?;
+        if !validate::storable(project_id) {
+            return Err(Error::invalid_field(
+                "project_id",
+                project_id.replace('\0', "\\x00"),
+                "Value must not contain the NUL character",
+            ));
+        }
         let mut tx = self.store.begin().await?;
         tx.lock_project(project_id).await?;
         let mut limits = tx.quota(project_id).await?.unwrap_or_default();
@@ -145,6 +155,10 @@ impl Service {
     /// Return a project to the configured defaults.
     pub async fn delete_quota(&self, ctx: &RequestContext, project_id: &str) -> Result<(), Error> {
         ctx.authorize(Some(project_id))?;
+        if !validate::storable(project_id) {
+            // No explicit quotas can be stored for it: it has the defaults already.
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
         tx.delete_quota(project_id).await?;
         tx.commit().await?;
@@ -152,7 +166,11 @@ impl Service {
     }
 
     async fn effective_limits(&self, project_id: &str) -> Result<QuotaLimits, Error> {
-        let explicit = self.store.quota(project_id).await?.unwrap_or_default();
+        let explicit = if validate::storable(project_id) {
+            self.store.quota(project_id).await?.unwrap_or_default()
+        } else {
+            QuotaLimits::default()
+        };
         let mut limits = QuotaLimits::default();
         for kind in Kind::ALL {
             *limits.slot(kind) = Some(effective(&explicit, &self.quota_defaults, kind));

@@ -1,9 +1,9 @@
 //! Reads: pages of objects the caller may list and single objects the caller may see, each with
 //! the ids of the objects its view lists ([`Related`]).
 
-use fulcrum_core::Error;
 use fulcrum_core::model::Kind;
-use fulcrum_store::Record;
+use fulcrum_core::{Error, validate};
+use fulcrum_store::{ListQuery, Record};
 
 use super::Service;
 use super::access::HasProject;
@@ -55,6 +55,31 @@ fn relations(kind: Kind) -> &'static [Relation] {
         L7Policy => &[(L7Rule, "l7policy_id", "id", L7Rule)],
         Member | HealthMonitor | L7Rule => &[],
     }
+}
+
+/// Keep NUL characters, which no stored text holds, away from the database: a marker that holds
+/// one names no object (Octavia's 400); a tag that holds one excludes nothing from `not-tags`
+/// and `not-tags-any` and is dropped; returns whether an equality filter or a `tags`/`tags-any`
+/// filter holds one, so that the query matches nothing.
+pub(crate) fn matches_nothing(query: &mut ListQuery) -> Result<bool, Error> {
+    if let Some(marker) = query.marker.as_deref().filter(|m| !validate::storable(m)) {
+        return Err(Error::InvalidInput(format!(
+            "Supplied pagination marker '{}' is not valid.",
+            marker.replace('\0', "\\x00")
+        )));
+    }
+    let t = &mut query.tags;
+    if !t.not_all.iter().all(|v| validate::storable(v)) {
+        t.not_all.clear();
+    }
+    t.not_any.retain(|v| validate::storable(v));
+    let mut positive = query
+        .filters
+        .iter()
+        .map(|(_, v)| v)
+        .chain(&t.all)
+        .chain(&t.any);
+    Ok(positive.any(|v| !validate::storable(v)))
 }
 
 impl Service {
@@ -114,7 +139,11 @@ impl Service {
                 "child list without an authorized parent".into(),
             ));
         }
-        let items: Vec<T> = self.store.list(&params.query).await?;
+        let items: Vec<T> = if matches_nothing(&mut params.query)? {
+            Vec::new()
+        } else {
+            self.store.list(&params.query).await?
+        };
         let ids: Vec<&str> = items.iter().map(Record::id).collect();
         let related = self.related(T::KIND, &ids).await?;
         Ok(Page {

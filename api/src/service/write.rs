@@ -13,8 +13,16 @@ use fulcrum_store::{LockOutcome, Record, Tx, WorkAction};
 use super::Service;
 use super::access::HasProject;
 
+/// The states an object may be changed from: an object in ERROR can always be updated or
+/// deleted; only a change in flight (`PENDING_*`) makes it wait. Octavia also refuses changes
+/// below a load balancer in ERROR, but its controller never leaves one there for a child's
+/// fault; a whole-tree apply can, and the way out is to fix or remove that child.
+pub(crate) const WRITABLE: &[ProvisioningStatus] =
+    &[ProvisioningStatus::Active, ProvisioningStatus::Error];
+
 /// What a change below a load balancer locks before it writes. Every variant takes the load
-/// balancer from ACTIVE to PENDING_UPDATE, or fails with Octavia's 409 when it is busy.
+/// balancer from ACTIVE (or ERROR) to PENDING_UPDATE, or fails with Octavia's 409 when it is
+/// busy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Parent<'a> {
     /// The load balancer (its listeners or pools change).
@@ -26,11 +34,11 @@ pub(crate) enum Parent<'a> {
         /// The listener.
         listener_id: &'a str,
     },
-    /// A pool, which must be ACTIVE and moves to PENDING_UPDATE (its members or health monitor
+    /// A pool, which must not be busy and moves to PENDING_UPDATE (its members or health monitor
     /// change).
     Pool(&'a Pool),
-    /// An L7 policy, which must be ACTIVE; it and its listener move to PENDING_UPDATE (its rules
-    /// change).
+    /// An L7 policy, which must not be busy; it and its listener move to PENDING_UPDATE (its
+    /// rules change).
     L7Policy(&'a L7Policy),
 }
 
@@ -47,7 +55,8 @@ impl Parent<'_> {
         }
     }
 
-    async fn lock(self, tx: &mut Tx) -> Result<(), Error> {
+    /// Take the lock; returns the locked load balancer.
+    async fn lock(self, tx: &mut Tx) -> Result<LoadBalancer, Error> {
         match self {
             Parent::LoadBalancer(id) => lock_tree(tx, id).await,
             Parent::Listener {
@@ -56,20 +65,22 @@ impl Parent<'_> {
             } => lock_listener(tx, load_balancer_id, listener_id).await,
             Parent::Pool(pool) => {
                 match tx.get::<Pool>(&pool.id).await? {
-                    Some(p) if p.provisioning_status == ProvisioningStatus::Active => {}
+                    Some(p) if WRITABLE.contains(&p.provisioning_status) => {}
                     Some(_) => return Err(immutable("Pool", &pool.id)),
                     None => return Err(Error::not_found("Pool", &pool.id)),
                 }
-                lock_tree(tx, &pool.loadbalancer_id).await?;
-                pending_update(tx, Kind::Pool, &pool.id).await
+                let lb = lock_tree(tx, &pool.loadbalancer_id).await?;
+                pending_update(tx, Kind::Pool, &pool.id).await?;
+                Ok(lb)
             }
             Parent::L7Policy(policy) => {
                 let current: Option<L7Policy> = tx.get(&policy.id).await?;
-                if current.map(|p| p.provisioning_status) != Some(ProvisioningStatus::Active) {
+                if !current.is_some_and(|p| WRITABLE.contains(&p.provisioning_status)) {
                     return Err(immutable("L7Policy", &policy.id));
                 }
-                lock_listener(tx, &policy.loadbalancer_id, &policy.listener_id).await?;
-                pending_update(tx, Kind::L7Policy, &policy.id).await
+                let lb = lock_listener(tx, &policy.loadbalancer_id, &policy.listener_id).await?;
+                pending_update(tx, Kind::L7Policy, &policy.id).await?;
+                Ok(lb)
             }
         }
     }
@@ -89,17 +100,17 @@ async fn pending_update(tx: &mut Tx, kind: Kind, id: &str) -> Result<(), Error> 
 }
 
 /// Take the write lock on a load balancer's tree for a change below it: the load balancer moves
-/// from ACTIVE to PENDING_UPDATE, or the request gets Octavia's 409.
-async fn lock_tree(tx: &mut Tx, load_balancer_id: &str) -> Result<(), Error> {
+/// from ACTIVE or ERROR to PENDING_UPDATE, or the request gets Octavia's 409.
+async fn lock_tree(tx: &mut Tx, load_balancer_id: &str) -> Result<LoadBalancer, Error> {
     match tx
         .lock_load_balancer(
             load_balancer_id,
             ProvisioningStatus::PendingUpdate,
-            &[ProvisioningStatus::Active],
+            WRITABLE,
         )
         .await?
     {
-        LockOutcome::Locked(_) => Ok(()),
+        LockOutcome::Locked(lb) => Ok(*lb),
         LockOutcome::NotFound => Err(Error::not_found("Load Balancer", load_balancer_id)),
         LockOutcome::Busy(_) => Err(immutable("Load Balancer", load_balancer_id)),
     }
@@ -109,9 +120,10 @@ async fn lock_listener(
     tx: &mut Tx,
     load_balancer_id: &str,
     listener_id: &str,
-) -> Result<(), Error> {
-    lock_tree(tx, load_balancer_id).await?;
-    pending_update(tx, Kind::Listener, listener_id).await
+) -> Result<LoadBalancer, Error> {
+    let lb = lock_tree(tx, load_balancer_id).await?;
+    pending_update(tx, Kind::Listener, listener_id).await?;
+    Ok(lb)
 }
 
 /// One write transaction of a request. Dropping it without [`Change::commit`] records nothing.
@@ -119,6 +131,8 @@ pub(crate) struct Change<'s> {
     service: &'s Service,
     tx: Tx,
     events: Vec<Event>,
+    /// The provider whose driver checks the tree this change leaves before it commits.
+    provider: Option<String>,
 }
 
 impl Service {
@@ -128,6 +142,7 @@ impl Service {
             service: self,
             tx: self.store.begin().await?,
             events: Vec::new(),
+            provider: None,
         })
     }
 
@@ -167,9 +182,17 @@ impl Change<'_> {
         &mut self.tx
     }
 
-    /// Take the write lock of `parent`.
-    pub(crate) async fn lock(&mut self, parent: Parent<'_>) -> Result<(), Error> {
-        parent.lock(&mut self.tx).await
+    /// Take the write lock of `parent`; returns the locked load balancer.
+    pub(crate) async fn lock(&mut self, parent: Parent<'_>) -> Result<LoadBalancer, Error> {
+        let lb = parent.lock(&mut self.tx).await?;
+        self.provider = Some(lb.provider.clone());
+        Ok(lb)
+    }
+
+    /// Have `provider`'s driver check the tree before the change commits (the locks below a
+    /// load balancer set it; a change of the load balancer itself says so).
+    pub(crate) fn checked_by(&mut self, provider: &str) {
+        self.provider = Some(provider.to_string());
     }
 
     /// Move a load balancer itself to `to` if it is in one of `from`, or Octavia's 409 naming
@@ -205,8 +228,11 @@ impl Change<'_> {
         Ok(self.tx.insert(object).await?)
     }
 
-    /// Mark an object and everything below it PENDING_DELETE.
+    /// Mark an object and everything below it PENDING_DELETE. A removal is never refused by
+    /// the driver: it asks for nothing new, and must stay possible when the tree holds what the
+    /// driver refuses.
     pub(crate) async fn mark_deleted(&mut self, kind: Kind, id: &str) -> Result<(), Error> {
+        self.provider = None;
         Ok(self
             .tx
             .mark_subtree(kind, id, ProvisioningStatus::PendingDelete)
@@ -219,13 +245,20 @@ impl Change<'_> {
         self.events.push(event);
     }
 
-    /// Queue the work item, write the events (last: appending them serializes event-writing
-    /// transactions until they commit), commit, and wake the converge task and event consumers.
+    /// Check that the provider can realize the tree this change leaves (unless it removes
+    /// something), queue the work item, write the events (last: appending them
+    /// serializes event-writing transactions until they commit), commit, and wake the converge
+    /// task and event consumers.
     pub(crate) async fn commit(
         mut self,
         load_balancer_id: &str,
         action: WorkAction,
     ) -> Result<(), Error> {
+        if let Some(provider) = self.provider.take() {
+            self.service
+                .check_realizable(&mut self.tx, &provider, load_balancer_id)
+                .await?;
+        }
         self.tx.enqueue(load_balancer_id, action).await?;
         for event in &self.events {
             self.tx.append_event(event).await?;

@@ -114,6 +114,23 @@ pub trait Driver: Send + Sync {
         false
     }
 
+    /// Whether [`Driver::validate`] looks at trees. The API reads the tree a write would leave
+    /// only for drivers that say yes; the default says no.
+    fn validates_trees(&self) -> bool {
+        false
+    }
+
+    /// Check the whole tree a write would hand to [`Driver::apply`], before the write is stored,
+    /// so that what the backend cannot realize is refused in the request (Octavia's provider
+    /// validation) instead of failing later. An [`DriverErrorKind::Unsupported`] error is
+    /// Octavia's 501 "Provider ... does not support a requested option", any other kind a 400;
+    /// the message is shown to the client. Called only when [`Driver::validates_trees`] says
+    /// so; by default every tree is accepted.
+    fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let _ = graph;
+        Ok(())
+    }
+
     /// Make the backend hold exactly this load balancer. Idempotent.
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError>;
 

@@ -8,6 +8,7 @@ mod l7;
 mod listener;
 mod member;
 mod pool;
+mod text;
 
 pub use field::{cidr, ip_address, max_len, range, strings_max_len};
 pub use health_monitor::health_monitor;
@@ -15,6 +16,7 @@ pub use l7::{MAX_POSITION, l7policy, l7rule};
 pub use listener::{listener, listener_pool_protocols};
 pub use member::member;
 pub use pool::pool;
+pub use text::{body_text, storable};
 
 /// TLS versions Octavia knows, oldest first.
 pub const TLS_VERSIONS: [&str; 5] = ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];

@@ -6,7 +6,8 @@
 //! - [`process`] keeps one daemonized master-worker HAProxy per load balancer in line with it;
 //! - [`server_diff`] and [`runtime`] make a change that only touches servers (member weights,
 //!   admin states, members added or removed) through the runtime API, without a reload;
-//! - [`stats`] reads the runtime API into operating statuses and counters.
+//! - [`stats`] reads the runtime API into operating statuses and counters;
+//! - [`validate`] refuses, before a write is stored, a tree the renderer would refuse.
 //!
 //! Processes survive a restart of Fulcrum and are adopted again (their configuration and pid file
 //! are in the state directory); a process that dies is restarted when its status is observed.
@@ -21,6 +22,7 @@ mod server_diff;
 mod stats;
 #[cfg(test)]
 mod test_tree;
+mod validate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -206,6 +208,17 @@ impl Driver for HaproxyDriver {
 
     fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), DriverError> {
         flavor::validate(metadata).map_err(DriverError::invalid_configuration)
+    }
+
+    fn validates_trees(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        validate::validate(graph).map_err(|e| match e {
+            RenderError::Flavor(message) => DriverError::invalid_configuration(message),
+            other => DriverError::unsupported(other.to_string()),
+        })
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {

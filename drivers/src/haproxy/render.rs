@@ -22,6 +22,7 @@ use fulcrum_core::model::{
 };
 
 use super::flavor::ProcessTuning;
+use super::validate;
 
 /// Inputs besides the graph.
 #[derive(Debug, Clone, Default)]
@@ -540,7 +541,7 @@ fn l7(ctx: &Ctx, listener: &Listener, mode: Mode, lines: &mut Vec<String>) -> Re
 }
 
 /// The `http-request` action of a REJECT or redirect policy.
-fn http_request(policy: &L7Policy) -> Result<String> {
+pub(super) fn http_request(policy: &L7Policy) -> Result<String> {
     let (kind, target) = match policy.action {
         L7PolicyAction::Reject => return Ok("http-request deny deny_status 403".to_string()),
         L7PolicyAction::RedirectToUrl => ("location", &policy.redirect_url),
@@ -573,7 +574,11 @@ fn match_method(compare: L7CompareType) -> &'static str {
     }
 }
 
-fn acl(rule: &L7Rule) -> Result<String> {
+/// The ACL line of a rule.
+pub(super) fn acl(rule: &L7Rule) -> Result<String> {
+    if rule.compare_type == L7CompareType::Regex {
+        validate::regex(&rule.value)?;
+    }
     let m = match_method(rule.compare_type);
     let key = rule.key.as_deref();
     let body = match rule.kind {
@@ -690,7 +695,10 @@ fn persistence(pool: &Pool, mode: Mode, lines: &mut Vec<String>) -> Result<bool>
     Ok(false)
 }
 
-fn monitor_lines(monitor: &HealthMonitor, lines: &mut Vec<String>) -> Result<()> {
+/// The backend lines of a health monitor (its server options are [`server_check`]'s).
+pub(super) fn monitor_lines(monitor: &HealthMonitor, lines: &mut Vec<String>) -> Result<()> {
+    validate::timer_seconds("delay", monitor.delay)?;
+    validate::timer_seconds("timeout", monitor.timeout)?;
     lines.push(format!("timeout check {}s", monitor.timeout.max(1)));
     match monitor.kind {
         HealthMonitorType::Http | HealthMonitorType::Https => {
