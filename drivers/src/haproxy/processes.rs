@@ -53,6 +53,12 @@ pub fn scan(state_dir: &Path) -> Vec<HaproxyProcess> {
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| {
+            // The program's name first: reading another program's command line waits for its
+            // memory map, which a busy process (a linker) may hold for a while.
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            if !comm.contains("haproxy") {
+                return None;
+            }
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
             let load_balancer_id = load_balancer_of(&cmdline, state_dir)?;
             let parent = live_parent(pid)?;
