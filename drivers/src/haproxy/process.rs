@@ -59,7 +59,7 @@ impl Instance {
 
     /// Every live process that serves this load balancer's configuration, whether this instance
     /// accounts for it or not.
-    pub async fn processes(&self) -> Vec<HaproxyProcess> {
+    async fn processes(&self) -> Vec<HaproxyProcess> {
         let (state_dir, id) = (self.state_dir().to_path_buf(), self.load_balancer_id());
         tokio::task::spawn_blocking(move || processes::scan(&state_dir))
             .await
