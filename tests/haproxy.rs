@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::sync::{after_full_syncs, applies};
 use common::{Db, Options, TestServer, assert_fault};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -839,7 +840,308 @@ async fn full_sync_repairs_drift(db: Db) {
     }
 }
 
+/// The HAProxy processes that serve load balancer `lb` of `state_dir`, found by the configuration
+/// path on their command line, as (pid, parent pid); zombies count as gone.
+fn haproxy_processes(state_dir: &Path, lb: &str) -> Vec<(u32, u32)> {
+    let config = state_dir.join(lb).join("haproxy.cfg");
+    let config = config.to_str().unwrap();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if !args
+            .windows(2)
+            .any(|w| w[0] == b"-f" && w[1] == config.as_bytes())
+        {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let mut fields = stat.rsplit_once(')').unwrap().1.split_whitespace();
+        if matches!(fields.next(), Some("Z" | "X")) {
+            continue;
+        }
+        out.push((pid, fields.next().unwrap().parse().unwrap()));
+    }
+    out
+}
+
+/// The masters among the HAProxy processes of `lb`: those whose parent is not one of them.
+fn masters(state_dir: &Path, lb: &str) -> Vec<u32> {
+    let all = haproxy_processes(state_dir, lb);
+    all.iter()
+        .filter(|(_, parent)| !all.iter().any(|(pid, _)| pid == parent))
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
+/// Wait until load balancer `lb` is served by exactly one master, the one its pid file names,
+/// and its VIP answers; then check that it stays the only one for a while.
+async fn wait_for_one_master(s: &TestServer, lb: &Lb, within: Duration) {
+    let state = s.dir().join("haproxy");
+    let deadline = Instant::now() + within;
+    loop {
+        let running = masters(&state, &lb.id);
+        let named = std::fs::read_to_string(state.join(&lb.id).join("haproxy.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        let serving = reqwest::get(&lb.url).await.is_ok_and(|r| r.status() == 200);
+        if running.len() == 1 && named == Some(running[0]) && serving {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not one named master serving after {within:?}: masters {running:?}, pid file \
+             {named:?}, serving {serving}\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..20 {
+        let running = masters(&state, &lb.id);
+        assert_eq!(running.len(), 1, "masters of {}: {running:?}", lb.id);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether anything accepts connections on the load balancer's VIP and port.
+async fn vip_answers(lb: &Lb) -> bool {
+    tokio::net::TcpStream::connect((lb.vip.as_str(), lb.port))
+        .await
+        .is_ok()
+}
+
+/// A state directory deleted behind Fulcrum's back is rebuilt when the observer notices (not at
+/// the next full sync, a minute away here) by one HAProxy, which then takes member changes; a load
+/// balancer deleted while its directory is gone stops answering, and leaves no process.
+async fn deleted_state_directory_is_rebuilt(db: Db) {
+    let s = start(db).await;
+    let (a, b, c) = (backend("a").await, backend("b").await, backend("c").await);
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr, b.addr]).await;
+    let state = s.dir().join("haproxy");
+    let dir = state.join(&lb.id);
+    assert_eq!(masters(&state, &lb.id).len(), 1);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    wait_for_one_master(&s, &lb, Duration::from_secs(4)).await;
+
+    // Only the current members get traffic: the old configuration serves nowhere.
+    let member_a = member_on(&s, &lb.pool, a.addr.port()).await;
+    let members = format!("/v2/lbaas/pools/{}/members", lb.pool);
+    let removed = s
+        .call("DELETE", &format!("{members}/{member_a}"), None)
+        .await;
+    assert_eq!(removed.0, 204);
+    s.settle(&lb.id).await;
+    s.create(
+        &members,
+        "member",
+        json!({"address": "127.0.0.1", "protocol_port": c.addr.port()}),
+    )
+    .await;
+    s.settle(&lb.id).await;
+    let spread = hits(&lb.url, 30).await;
+    assert_eq!(
+        spread.get("b").copied().unwrap_or(0) + spread.get("c").copied().unwrap_or(0),
+        30,
+        "{spread:?}"
+    );
+
+    // Gone behind Fulcrum's back again, then deleted.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let path = format!("/v2/lbaas/loadbalancers/{}", lb.id);
+    assert_eq!(
+        s.call("DELETE", &format!("{path}?cascade=true"), None)
+            .await
+            .0,
+        204
+    );
+    s.wait_for(&path, "loadbalancer", "DELETED").await;
+    assert!(
+        !vip_answers(&lb).await,
+        "the deleted load balancer's VIP answers"
+    );
+    assert_eq!(haproxy_processes(&state, &lb.id), []);
+    assert!(!dir.exists());
+}
+
+/// With the full sync and the observer both repairing every second, a load balancer whose
+/// directory is deleted, or whose master is killed with it, still gets exactly one HAProxy.
+async fn racing_repairs_start_one_haproxy(db: Db) {
+    let s = TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            sync_interval_seconds: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let a = backend("a").await;
+    let lb = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
+    let state = s.dir().join("haproxy");
+    let dir = state.join(&lb.id);
+    std::fs::remove_dir_all(&dir).unwrap();
+    wait_for_one_master(&s, &lb, Duration::from_secs(4)).await;
+    let master = masters(&state, &lb.id)[0];
+    std::process::Command::new("kill")
+        .args(["-KILL", &master.to_string()])
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    wait_for_one_master(&s, &lb, Duration::from_secs(4)).await;
+    assert_eq!(hits(&lb.url, 4).await.get("a"), Some(&4));
+}
+
+/// Start an HAProxy that answers 200 on `port`, from a configuration at `dir/haproxy.cfg`, the
+/// way the driver starts one.
+fn start_haproxy(dir: &Path, port: u16) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             frontend f\n  bind 127.0.0.1:{port}\n  http-request return status 200\n"
+        ),
+    )
+    .unwrap();
+    let started = std::process::Command::new("/usr/sbin/haproxy")
+        .arg("-W")
+        .arg("-D")
+        .arg("-S")
+        .arg(dir.join("master.sock"))
+        .arg("-p")
+        .arg(dir.join("haproxy.pid"))
+        .arg("-f")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+}
+
+/// An HAProxy of this state directory that Fulcrum no longer accounts for (its directory is gone,
+/// its load balancer unknown) is stopped by the full sync; one of another directory, even a
+/// neighbour whose name starts with the same letters, is left alone.
+async fn unaccounted_haproxy_is_stopped(db: Db) {
+    let mut s = TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            sync_interval_seconds: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    // Planted while no Fulcrum runs, so that none sees the directories before they go.
+    s.kill();
+    let state = s.dir().join("haproxy");
+    let neighbour = s.dir().join("haproxy-neighbour");
+    let (ghost_port, neighbour_port) = (free_port(), free_port());
+    start_haproxy(&state.join("ghost"), ghost_port);
+    start_haproxy(&neighbour.join("ghost"), neighbour_port);
+    std::fs::remove_dir_all(state.join("ghost")).unwrap();
+    assert_eq!(masters(&state, "ghost").len(), 1);
+    s.restart().await;
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !haproxy_processes(&state, "ghost").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the unaccounted HAProxy still runs:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", ghost_port))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        masters(&neighbour, "ghost").len(),
+        1,
+        "the neighbour's stays"
+    );
+    let neighbour_answer = reqwest::get(format!("http://127.0.0.1:{neighbour_port}/"))
+        .await
+        .unwrap();
+    assert_eq!(neighbour_answer.status(), 200);
+    common::stop_haproxies(&neighbour);
+}
+
+/// Once applied, load balancers are not applied again by idle full syncs; a configuration file
+/// changed behind Fulcrum's back gets its own load balancer, and only it, applied again.
+async fn a_tampered_configuration_alone_is_repaired(db: Db) {
+    let s = TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            sync_interval_seconds: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let a = backend("a").await;
+    let tampered = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
+    let untouched = http_lb(&s, "HTTP", rr_pool(), &[a.addr]).await;
+    let config = |lb: &Lb| s.dir().join("haproxy").join(&lb.id).join("haproxy.cfg");
+    let report = after_full_syncs(&s, 1).await;
+    assert_eq!(report["in_sync"], 2, "{report}");
+    let before = applies(&s, "haproxy").await;
+    let report = after_full_syncs(&s, 2).await;
+    assert_eq!(report["queued"], 0, "{report}");
+    assert_eq!(applies(&s, "haproxy").await, before, "idle syncs applied");
+
+    let original = std::fs::read_to_string(config(&tampered)).unwrap();
+    let other = std::fs::metadata(config(&untouched))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::fs::write(config(&tampered), format!("{original}# changed by hand\n")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(config(&tampered)).unwrap() != original {
+        assert!(Instant::now() < deadline, "not repaired:\n{}", s.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    after_full_syncs(&s, 1).await;
+    assert_eq!(applies(&s, "haproxy").await, before + 1);
+    let modified = std::fs::metadata(config(&untouched)).unwrap().modified();
+    assert_eq!(modified.unwrap(), other, "the other one was rewritten");
+    assert_eq!(hits(&tampered.url, 2).await.get("a"), Some(&2));
+}
+
 on_both_databases!(round_robin_and_health, full_sync_repairs_drift);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_state_directory_is_rebuilt_by_one_haproxy() {
+    deleted_state_directory_is_rebuilt(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_repairs_leave_one_haproxy() {
+    racing_repairs_start_one_haproxy(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_haproxy_fulcrum_does_not_account_for_is_stopped() {
+    unaccounted_haproxy_is_stopped(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_tampered_configuration_is_applied_again() {
+    a_tampered_configuration_alone_is_repaired(Db::Sqlite).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_and_cookie_persistence() {

@@ -20,12 +20,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start with the configuration `config` returns for a fresh temporary directory.
+    /// Start with the configuration `config` returns for a fresh temporary directory. The binary
+    /// is this build's `fulcrum`, or the one `FULCRUM_BENCH_BINARY` names (to measure another
+    /// build with the same client).
     pub fn start(config: impl FnOnce(&Path) -> String) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("bench.toml");
         std::fs::write(&path, config(dir.path())).expect("config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        let binary = std::env::var_os("FULCRUM_BENCH_BINARY")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_fulcrum").into());
+        let mut child = Command::new(binary)
             .args(["--config", path.to_str().unwrap(), "serve"])
             .stdout(Stdio::piped())
             .spawn()

@@ -3,8 +3,9 @@
 //!
 //! - [`converge`]: claims work items with leases and hands drivers whole load balancers; woken
 //!   by the API after every commit and by each finished item;
-//! - [`full_sync`]: queues every converged load balancer again (drift repair) and removes what
-//!   drivers hold that the store does not know (orphans);
+//! - [`full_sync`]: queues the converged load balancers whose backend drifted from what was
+//!   applied, as their drivers' fingerprints tell, and removes what drivers hold that the store
+//!   does not know (orphans);
 //! - [`observer`]: reads operating statuses and counters from drivers with a data plane;
 //! - [`event_retention`]: deletes outbox events past their retention;
 //! - [`metrics_upkeep`]: keeps the metrics recorder's memory bounded.

@@ -1,6 +1,10 @@
 //! The observer task: every `observe_interval_seconds`, read operating statuses and counters of
 //! converged load balancers from drivers that have a live data plane, record them, and tell
 //! management what changed (a member going down raises an alert; coming back clears it).
+//!
+//! Observing is also when a driver with a data plane finds what it realized lost (HAProxy: a
+//! process that died, a state directory deleted) and realizes it again at once, so such a load
+//! balancer is repaired within one observer period rather than at the next full sync.
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{Driver, Observation};

@@ -340,20 +340,6 @@ impl Store {
         outbox::append(tx.conn(), events).await?;
         tx.commit().await
     }
-
-    /// Queue a drift-repairing sync for every load balancer that has no work pending.
-    pub async fn enqueue_sync_all(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO work_items (loadbalancer_id, action, generation, attempts, not_before, \
-             queued_at) SELECT id, 'sync', 1, 0, 0, $1 FROM load_balancers \
-             WHERE provisioning_status IN ('ACTIVE', 'ERROR') \
-             ON CONFLICT (loadbalancer_id) DO NOTHING",
-        )
-        .bind(timestamp::now_millis())
-        .execute(self.write_pool())
-        .await?;
-        Ok(done.rows_affected())
-    }
 }
 
 /// Add a counter reading to a cumulative value: the growth since the last reading, or the whole

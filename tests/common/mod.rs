@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod keystone;
+pub mod sync;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -5,12 +5,15 @@
 //! optimization a driver may make internally, never part of this interface.
 //!
 //! - [`graph`]: the desired tree a driver is handed;
+//! - [`drift`]: fingerprints of what a backend realizes, so that a full sync re-applies only what
+//!   drifted;
 //! - [`error`]: how a driver call fails, in kinds the reconciler acts on;
 //! - [`factory`]: how a backend registers itself and is built from its configuration section;
 //! - [`providers`]: the enabled drivers by name;
 //! - `fixtures`: sample trees for tests (compiled for this crate's tests and, with the `fixtures`
 //!   feature, for other crates' tests).
 
+mod drift;
 mod error;
 mod factory;
 #[cfg(any(test, feature = "fixtures"))]
@@ -27,6 +30,7 @@ use crate::model::{
     HealthMonitorType, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
 };
 
+pub use drift::{Fingerprint, Realized};
 pub use error::{DriverError, DriverErrorKind};
 pub use factory::{DriverContext, DriverFactory, parse_section};
 pub use graph::LoadBalancerGraph;
@@ -144,6 +148,15 @@ pub trait Driver: Send + Sync {
     /// Ids of every load balancer the backend holds that this driver created, so that a full sync
     /// can remove orphans.
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError>;
+
+    /// Every load balancer of [`Driver::realized_load_balancers`], each with fingerprints of what
+    /// the backend realizes now and of what this driver last applied, so that a full sync
+    /// re-applies only those that differ. By default no fingerprint is known, and a full sync
+    /// re-applies every load balancer the driver holds.
+    async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
+        let ids = self.realized_load_balancers().await?;
+        Ok(ids.into_iter().map(Realized::unknown).collect())
+    }
 
     /// The flavor metadata keys it understands, as (name, description) pairs (Octavia's
     /// `get_supported_flavor_metadata`). None by default.

@@ -4,18 +4,26 @@
 //! - [`flavor`] reads the flavor metadata it understands (`nbthread`, `maxconn`), strictly;
 //! - [`render`] turns a load balancer tree into an HAProxy configuration (pure, deterministic);
 //! - [`process`] keeps one daemonized master-worker HAProxy per load balancer in line with it;
+//!   [`processes`] finds every HAProxy of the state directory by its command line, so that none
+//!   is left serving unaccounted for; [`locks`] keeps changes to one load balancer from
+//!   overlapping;
 //! - [`server_diff`] and [`runtime`] make a change that only touches servers (member weights,
 //!   admin states, members added or removed) through the runtime API, without a reload;
 //! - [`stats`] reads the runtime API into operating statuses and counters;
-//! - [`validate`] refuses, before a write is stored, a tree the renderer would refuse.
+//! - [`validate`] refuses, before a write is stored, a tree the renderer would refuse;
+//! - [`inventory`] fingerprints what the state directory serves, for the full sync's drift check.
 //!
 //! Processes survive a restart of Fulcrum and are adopted again (their configuration and pid file
-//! are in the state directory); a process that dies is restarted when its status is observed.
+//! are in the state directory). When a load balancer's status is observed and its process has
+//! died or its directory is gone, it is realized again from the desired tree at once.
 //! TLS material comes from a [`CertificateStore`] and is written next to the configuration.
 
 mod factory;
 mod flavor;
+mod inventory;
+mod locks;
 mod process;
+mod processes;
 mod render;
 mod runtime;
 mod server_diff;
@@ -29,13 +37,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fulcrum_core::driver::{Capabilities, Driver, DriverError, LoadBalancerGraph, Observation};
+use fulcrum_core::driver::{
+    Capabilities, Driver, DriverError, Fingerprint, LoadBalancerGraph, Observation, Realized,
+};
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, Stats};
 use fulcrum_core::secrets::CertificateStore;
 use serde::Deserialize;
 
 use crate::kit::tree::resolve_certificates;
+use locks::LoadBalancerLocks;
 
 pub use factory::HaproxyFactory;
 pub use process::Instance;
@@ -73,6 +84,11 @@ pub struct HaproxyDriver {
     /// Per load balancer and listener, the counters of workers replaced by reloads: a new worker
     /// starts from zero, so its readings are added to these.
     retired_counters: Mutex<HashMap<String, HashMap<String, Stats>>>,
+    /// Per load balancer, the fingerprint of the configuration this process last made live: the
+    /// load balancers the driver accounts for.
+    applied: Mutex<HashMap<String, Fingerprint>>,
+    /// Serializes what is done to each load balancer's HAProxy.
+    locks: LoadBalancerLocks,
 }
 
 impl HaproxyDriver {
@@ -87,7 +103,13 @@ impl HaproxyDriver {
             config,
             certificates,
             retired_counters: Mutex::default(),
+            applied: Mutex::default(),
+            locks: LoadBalancerLocks::default(),
         }
+    }
+
+    fn applied(&self) -> std::sync::MutexGuard<'_, HashMap<String, Fingerprint>> {
+        self.applied.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn retired(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Stats>>> {
@@ -116,6 +138,58 @@ impl HaproxyDriver {
 
     fn instance(&self, id: &str) -> Instance {
         Instance::new(&self.config.state_dir, id, &self.config.binary)
+    }
+
+    /// Make the load balancer's HAProxy serve `graph` (the caller holds its lock), and remember
+    /// what it serves.
+    async fn realize(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let lb_id = &graph.load_balancer.id;
+        let instance = self.instance(lb_id);
+        let files = self.materialize(graph, &instance.dir).await?;
+        let settings = RenderSettings {
+            runtime_dir: instance.dir.clone(),
+            files,
+        };
+        let config = render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string()))?;
+        let running = instance.current_config();
+        let reloads = running.as_deref() != Some(config.as_str()) && instance.is_running().await;
+        let mut updated = false;
+        if reloads {
+            if let Some(running) = &running {
+                updated = runtime::update_without_reload(&instance, running, &config).await?;
+            }
+            if !updated {
+                self.retire_counters(&instance, graph).await;
+            }
+        }
+        if !updated {
+            instance.ensure(&config).await?;
+        }
+        self.applied()
+            .insert(lb_id.clone(), Fingerprint::of(config.as_bytes()));
+        Ok(())
+    }
+
+    /// Realize a load balancer this driver accounts for again when its HAProxy died or its
+    /// directory is gone; says what was lost, if anything.
+    async fn repair(&self, graph: &LoadBalancerGraph) -> Result<Option<&'static str>, DriverError> {
+        let lb_id = &graph.load_balancer.id;
+        let _serialized = self.locks.lock(lb_id).await;
+        if !self.applied().contains_key(lb_id) {
+            // Not applied by this process (yet), or removed meanwhile: nothing to repair.
+            return Ok(None);
+        }
+        let instance = self.instance(lb_id);
+        let lost = if instance.current_config().is_none() {
+            "the HAProxy state directory had been removed and was rebuilt"
+        } else if !instance.is_running().await {
+            "the HAProxy process had died and was restarted"
+        } else {
+            return Ok(None);
+        };
+        tracing::warn!(load_balancer = %lb_id, "{lost}");
+        self.realize(graph).await?;
+        Ok(Some(lost))
     }
 
     /// Write the TLS material the tree refers to into the instance's directory.
@@ -222,44 +296,31 @@ impl Driver for HaproxyDriver {
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
-        let instance = self.instance(&graph.load_balancer.id);
-        let files = self.materialize(graph, &instance.dir).await?;
-        let settings = RenderSettings {
-            runtime_dir: instance.dir.clone(),
-            files,
-        };
-        let config = render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string()))?;
-        let running = instance.current_config();
-        let reloads = running.as_deref() != Some(config.as_str()) && instance.is_running().await;
-        if reloads {
-            if let Some(running) = &running
-                && runtime::update_without_reload(&instance, running, &config).await?
-            {
-                return Ok(());
-            }
-            self.retire_counters(&instance, graph).await;
-        }
-        instance.ensure(&config).await
+        let _serialized = self.locks.lock(&graph.load_balancer.id).await;
+        self.realize(graph).await
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        let serialized = self.locks.lock(load_balancer_id).await;
+        self.applied().remove(load_balancer_id);
         self.retired().remove(load_balancer_id);
-        self.instance(load_balancer_id).destroy().await
+        let removed = self.instance(load_balancer_id).destroy().await;
+        drop(serialized);
+        self.locks.forget(load_balancer_id);
+        removed
     }
 
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb_id = &graph.load_balancer.id;
         let instance = self.instance(lb_id);
         let mut events = Vec::new();
-        if instance.current_config().is_some() && !instance.is_running().await {
-            tracing::warn!(load_balancer = %lb_id, "haproxy is not running; restarting it");
+        if let Some(lost) = self.repair(graph).await? {
             events.push(Event::AlertRaised {
                 key: format!("haproxy-process:{lb_id}"),
                 load_balancer_id: lb_id.clone(),
                 provider: "haproxy".into(),
-                message: "the HAProxy process had died and was restarted".into(),
+                message: lost.into(),
             });
-            instance.restart().await?;
         }
         let csv = stats::command(&instance.stats_socket(), "show stat")
             .await
@@ -277,18 +338,28 @@ impl Driver for HaproxyDriver {
     }
 
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
-        let mut ids = Vec::new();
-        let mut dir = match tokio::fs::read_dir(&self.config.state_dir).await {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
-            Err(e) => return Err(DriverError::transient(format!("listing state: {e}"))),
-        };
-        while let Ok(Some(entry)) = dir.next_entry().await {
-            if entry.path().join("haproxy.cfg").exists() {
-                ids.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
-        Ok(ids)
+        let realized = self.realized_fingerprints().await?;
+        Ok(realized.into_iter().map(|r| r.load_balancer_id).collect())
+    }
+
+    /// What each load balancer's one master serves now (its configuration file), against what
+    /// this process last made live; a load balancer without exactly one master named by its pid
+    /// file (or with no directory) has no fingerprint now.
+    async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
+        let state_dir = self.config.state_dir.clone();
+        let found = tokio::task::spawn_blocking(move || inventory::realized(&state_dir))
+            .await
+            .map_err(|e| DriverError::transient(format!("listing state: {e}")))?
+            .map_err(|e| DriverError::transient(format!("listing state: {e}")))?;
+        let applied = self.applied();
+        Ok(found
+            .into_iter()
+            .map(|(id, now)| Realized {
+                applied: applied.get(&id).copied(),
+                load_balancer_id: id,
+                now,
+            })
+            .collect())
     }
 }
 

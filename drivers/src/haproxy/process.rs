@@ -6,6 +6,11 @@
 //! `haproxy -c`, renamed into place, and applied with a hitless reload through the master CLI (the
 //! old worker finishes its connections while the new one takes new ones). A first start needs no
 //! separate check: HAProxy validates the configuration itself before it binds anything.
+//!
+//! Exactly one master serves a load balancer: the one its pid file names. Before a start, and
+//! whenever the configuration is made live, every other process of the load balancer (found by
+//! [`processes`]: one left behind when its state directory was deleted, or started by a caller
+//! that raced this one) is stopped.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +18,8 @@ use std::time::{Duration, Instant};
 use fulcrum_core::driver::DriverError;
 use tokio::process::Command;
 
+use super::inventory::PID_FILE;
+use super::processes::{self, CONFIG_FILE, HaproxyProcess, is_alive};
 use super::stats;
 
 /// The files of one load balancer's HAProxy.
@@ -34,11 +41,59 @@ impl Instance {
 
     /// The live configuration file.
     pub fn config_path(&self) -> PathBuf {
-        self.dir.join("haproxy.cfg")
+        self.dir.join(CONFIG_FILE)
+    }
+
+    /// The state directory the instance's directory is in.
+    fn state_dir(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
+    /// The load balancer's id: the directory's name.
+    fn load_balancer_id(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Every live process that serves this load balancer's configuration, whether this instance
+    /// accounts for it or not.
+    async fn processes(&self) -> Vec<HaproxyProcess> {
+        let (state_dir, id) = (self.state_dir().to_path_buf(), self.load_balancer_id());
+        tokio::task::spawn_blocking(move || processes::scan(&state_dir))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.load_balancer_id == id)
+            .collect()
+    }
+
+    /// Stop every process of this load balancer but the master `keep` and its workers; returns
+    /// the pids stopped.
+    async fn stop_processes(&self, keep: Option<u32>) -> Vec<u32> {
+        let pids: Vec<u32> = self
+            .processes()
+            .await
+            .into_iter()
+            .filter(|p| Some(p.pid) != keep && Some(p.parent) != keep)
+            .map(|p| p.pid)
+            .collect();
+        processes::stop(&pids).await;
+        pids
+    }
+
+    /// Stop the processes of this load balancer that its master `keep` (none: no master) does not
+    /// account for, saying so.
+    async fn stop_strays(&self, keep: Option<u32>) {
+        let strays = self.stop_processes(keep).await;
+        if !strays.is_empty() {
+            tracing::warn!(load_balancer = %self.load_balancer_id(), pids = ?strays, "stopped haproxy processes that no pid file named");
+        }
     }
 
     fn pid_path(&self) -> PathBuf {
-        self.dir.join("haproxy.pid")
+        self.dir.join(PID_FILE)
     }
 
     fn master_socket(&self) -> PathBuf {
@@ -91,9 +146,17 @@ impl Instance {
     }
 
     /// Make the running HAProxy serve `config`: no-op when it already does, a start when none
-    /// runs, a hitless reload otherwise.
+    /// runs, a hitless reload otherwise. Either way, it is then the load balancer's only master.
     pub async fn ensure(&self, config: &str) -> Result<(), DriverError> {
-        let running = self.is_running().await;
+        let master = if self.is_running().await {
+            self.running_pid()
+        } else {
+            None
+        };
+        let running = master.is_some();
+        if running {
+            self.stop_strays(master).await;
+        }
         if running && self.current_config().as_deref() == Some(config) {
             return Ok(());
         }
@@ -110,11 +173,6 @@ impl Instance {
             self.write_config(config).await?;
             self.start().await
         }
-    }
-
-    /// Start from the configuration already in place (after a crash).
-    pub async fn restart(&self) -> Result<(), DriverError> {
-        self.start().await
     }
 
     /// Replace the configuration file with `config` (written next to it, then renamed), without
@@ -157,6 +215,7 @@ impl Instance {
     }
 
     async fn start(&self) -> Result<(), DriverError> {
+        self.stop_strays(None).await;
         let _ = tokio::fs::remove_file(self.master_socket()).await;
         let out = Command::new(&self.binary)
             .arg("-W")
@@ -253,45 +312,16 @@ impl Instance {
         ))
     }
 
-    /// Stop the process (its connections are cut) and remove every file.
+    /// Stop every process of the load balancer (their connections are cut), whether its pid file
+    /// names it or not, and remove every file.
     pub async fn destroy(&self) -> Result<(), DriverError> {
-        if let Some(pid) = self.running_pid() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status()
-                .await;
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while is_alive(pid) && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            if is_alive(pid) {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status()
-                    .await;
-            }
-        }
+        self.stop_processes(None).await;
         match tokio::fs::remove_dir_all(&self.dir).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_error("removing the state directory", e)),
         }
     }
-}
-
-/// Whether a process exists and has not exited. An exited daemon whose parent does not reap it
-/// (a container's PID 1 may not) stays in the process table as a zombie: that counts as gone.
-fn is_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses and may contain spaces.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 fn io_error(what: &str, e: std::io::Error) -> DriverError {

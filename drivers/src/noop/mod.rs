@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{
-    Capabilities, Driver, DriverContext, DriverError, DriverFactory, LoadBalancerGraph,
-    Observation, parse_section,
+    Capabilities, Driver, DriverContext, DriverError, DriverFactory, Fingerprint,
+    LoadBalancerGraph, Observation, Realized, parse_section,
 };
 use fulcrum_core::model::{OperatingStatus, Stats};
 use serde::Deserialize;
@@ -210,5 +210,20 @@ impl Driver for NoopDriver {
 
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
         Ok(self.lock().keys().cloned().collect())
+    }
+
+    /// What it holds is exactly what it was last handed: nothing drifts behind its back, so every
+    /// load balancer it holds is in sync (and one it lost, in a restart, is missing).
+    async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
+        let held = Some(Fingerprint::of("held in memory as applied"));
+        Ok(self
+            .lock()
+            .keys()
+            .map(|id| Realized {
+                load_balancer_id: id.clone(),
+                now: held,
+                applied: held,
+            })
+            .collect())
     }
 }
