@@ -4,8 +4,10 @@
 //! an activation claims as many items as there are free slots (`reconciler.concurrency`), each
 //! with an expiring lease, and converges each in its own tokio task: the driver is handed the
 //! whole desired tree, then statuses are settled in the same transaction that removes the item —
-//! only if no newer write superseded it. A process that dies loses nothing: its leases expire and
-//! another process (or the restarted one) claims the items again. Transient driver errors are
+//! only if no newer write superseded it. A process that dies loses nothing: its leases are free
+//! again when they expire, or as soon as its holder is known to be gone (a restarted process
+//! retires its earlier run; a silent one is gone after `holder_timeout_ms`, see
+//! [`super::heartbeat`]), and another process (or the restarted one) claims the items again. Transient driver errors are
 //! retried with exponential back-off, never sooner than the backend's retry hint; anything else,
 //! or too many attempts, leaves the objects in ERROR.
 //!
@@ -25,6 +27,7 @@ use tokio::task::JoinSet;
 
 use super::TaskContext;
 use super::driver_calls::{Operation, metered};
+use super::heartbeat::LeaseHolder;
 use super::observer::{observe, observed_events};
 
 /// Work items given back for another attempt after a transient driver error, by provider.
@@ -41,6 +44,7 @@ pub(super) fn describe_metrics() {
 /// Claims work items and converges their load balancers.
 pub struct ConvergeTask {
     converger: Arc<Converger>,
+    holder: Arc<LeaseHolder>,
     in_flight: Mutex<JoinSet<()>>,
 }
 
@@ -51,13 +55,15 @@ struct Converger {
 }
 
 impl ConvergeTask {
-    /// A converge task that claims work as a fresh owner (unique per process).
-    pub fn new(context: TaskContext) -> Self {
+    /// A converge task that claims work as `holder` (this process's, kept alive by the heartbeat
+    /// task).
+    pub fn new(context: TaskContext, holder: Arc<LeaseHolder>) -> Self {
         ConvergeTask {
             converger: Arc::new(Converger {
                 context,
-                owner: format!("fulcrum-{}", uuid::Uuid::new_v4()),
+                owner: holder.id().to_string(),
             }),
+            holder,
             in_flight: Mutex::new(JoinSet::new()),
         }
     }
@@ -84,10 +90,18 @@ impl BackgroundTask for ConvergeTask {
             .saturating_sub(in_flight.len());
         let mut claimed = 0;
         if free > 0 {
-            let items = converger
-                .context
-                .store
-                .claim(&converger.owner, converger.lease_ms(), free as i64)
+            let store = &converger.context.store;
+            self.holder
+                .ensure_registered(store)
+                .await
+                .map_err(|e| format!("registering the work holder failed: {e}"))?;
+            let items = store
+                .claim(
+                    &converger.owner,
+                    converger.lease_ms(),
+                    self.holder.timeout_ms(),
+                    free as i64,
+                )
                 .await
                 .map_err(|e| format!("claiming work failed: {e}"))?;
             claimed = items.len();
@@ -113,6 +127,10 @@ impl BackgroundTask for ConvergeTask {
             "finishing converge work in flight"
         );
         while in_flight.join_next().await.is_some() {}
+        // Nothing is held any more; another process may take what comes next at once.
+        if let Err(e) = self.holder.retire(&self.converger.context.store).await {
+            tracing::warn!(error = %e, "retiring the work holder failed");
+        }
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! The store knows rows, not rules: the API decides what to write and does so inside one [`Tx`]
 //! (desired state, `PENDING_*` statuses and the work item together), and the reconciler claims
-//! [`WorkItem`]s with expiring leases.
+//! [`WorkItem`]s with expiring leases, as a [`WorkHolder`] whose heartbeat lets others take its
+//! work over at once when it is gone.
 //!
 //! Events for management go to an outbox in the same transactions as the changes that cause them
 //! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
@@ -19,6 +20,7 @@ mod connect;
 mod consumer;
 mod error;
 mod flavors;
+mod holders;
 mod list;
 mod outbox;
 mod quotas;
@@ -35,6 +37,7 @@ pub use error::StoreError;
 pub use flavors::{
     AvailabilityZone, AvailabilityZoneProfile, Catalog, CatalogRecord, Flavor, FlavorProfile,
 };
+pub use holders::WorkHolder;
 pub use list::{ListQuery, SortDir, TagFilter};
 pub use outbox::StoredEvent;
 pub use quotas::QuotaLimits;

@@ -106,26 +106,31 @@ pub enum Outcome {
 }
 
 impl Store {
-    /// Claim up to `limit` due items whose lease is free or expired, for `lease_ms`.
+    /// Claim for `owner`, for `lease_ms`, up to `limit` due items that nobody holds: never
+    /// leased, leased until a time now past, or leased by a holder that is gone (retired, or
+    /// silent for over `holder_timeout_ms`; see the `holders` module).
     pub async fn claim(
         &self,
         owner: &str,
         lease_ms: i64,
+        holder_timeout_ms: i64,
         limit: i64,
     ) -> Result<Vec<WorkItem>, StoreError> {
+        const FREE: &str = "(lease_expires_at IS NULL OR lease_expires_at < $3 OR lease_owner IN \
+             (SELECT holder FROM work_holders WHERE heartbeat_at < $5))";
         let now = timestamp::now_millis();
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "UPDATE work_items SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
              WHERE loadbalancer_id IN (SELECT loadbalancer_id FROM work_items \
-                 WHERE (lease_expires_at IS NULL OR lease_expires_at < $3) AND not_before <= $3 \
-                 ORDER BY not_before LIMIT $4) \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-             RETURNING loadbalancer_id, action, generation, attempts",
-        )
+                 WHERE {FREE} AND not_before <= $3 ORDER BY not_before LIMIT $4) \
+             AND {FREE} \
+             RETURNING loadbalancer_id, action, generation, attempts"
+        ))
         .bind(owner)
         .bind(now + lease_ms)
         .bind(now)
         .bind(limit)
+        .bind(now - holder_timeout_ms)
         .fetch_all(self.write_pool())
         .await?;
         rows.iter()
