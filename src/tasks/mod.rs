@@ -23,6 +23,7 @@ pub mod full_sync;
 pub mod heartbeat;
 pub mod metrics_upkeep;
 pub mod observer;
+mod settler;
 
 use std::sync::Arc;
 use std::time::Duration;
