@@ -150,12 +150,20 @@ impl Tx {
         let mut unique: Vec<&String> = tags.iter().collect();
         unique.sort();
         unique.dedup();
-        for tag in unique {
-            sqlx::query("INSERT INTO tags (resource_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag.clone())
-                .execute(&mut *self.inner)
-                .await?;
+        // All of them in one statement (in chunks, to stay far below any limit on parameters).
+        for chunk in unique.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${})", i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO tags (resource_id, tag) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(id);
+            for tag in chunk {
+                query = query.bind(tag.as_str());
+            }
+            query.execute(&mut *self.inner).await?;
         }
         Ok(())
     }
