@@ -3,8 +3,9 @@
 //! balancer per second, lists of 1,000 per second, and resident memory with 10,000 stored.
 //! A static endpoint (`GET /v2`) measured in the same run is the baseline for the read figures.
 //!
-//! Run with `cargo bench --bench api`. Set `FULCRUM_BENCH_DATABASE=postgres://...` to measure on
-//! PostgreSQL instead of a temporary SQLite file.
+//! Run with `cargo bench --bench api`. Set `FULCRUM_BENCH_DATABASE=postgres://...` (an empty
+//! database) to measure on PostgreSQL instead of a temporary SQLite file. `cargo bench --bench api
+//! -- creates` measures only the write path: 3,000 creates until ACTIVE with 8 clients.
 
 mod common;
 
@@ -126,6 +127,16 @@ async fn main() {
             "SQLite"
         }
     );
+
+    if std::env::args().skip(1).any(|a| a == "creates") {
+        let (clients, total) = (8, 3000);
+        let secs = creates_until_active(&http, &base, clients, total).await;
+        println!(
+            "creates until ACTIVE, {clients:>2} clients: {:>8.0} load balancers/s ({total} in {secs:.2} s)",
+            total as f64 / secs
+        );
+        return;
+    }
 
     let mut created = 0;
     for (clients, total) in [(1usize, 500usize), (8, 2000), (64, 3000)] {

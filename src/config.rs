@@ -207,6 +207,30 @@ pub struct ReconcilerConfig {
     pub max_attempts: i64,
     /// First retry delay, ms.
     pub retry_base_ms: i64,
+    /// The name this process claims work as; empty: the host name. Unique among the processes
+    /// sharing a database: a process starting under a name takes the work of the name's earlier
+    /// runs at once.
+    pub replica: String,
+    /// Milliseconds between heartbeats of this process's work holder.
+    pub heartbeat_interval_ms: u64,
+    /// Milliseconds without a heartbeat after which a holder counts as gone and others take
+    /// its work over.
+    pub holder_timeout_ms: u64,
+}
+
+impl ReconcilerConfig {
+    /// The replica name work is claimed as: `replica`, or the host name when it is empty.
+    pub fn replica_name(&self) -> String {
+        if !self.replica.trim().is_empty() {
+            return self.replica.trim().to_string();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "fulcrum".to_string())
+    }
 }
 
 /// `[events]`: the outbox of events for management.

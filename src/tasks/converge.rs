@@ -4,8 +4,11 @@
 //! an activation claims as many items as there are free slots (`reconciler.concurrency`), each
 //! with an expiring lease, and converges each in its own tokio task: the driver is handed the
 //! whole desired tree, then statuses are settled in the same transaction that removes the item —
-//! only if no newer write superseded it. A process that dies loses nothing: its leases expire and
-//! another process (or the restarted one) claims the items again. Transient driver errors are
+//! only if no newer write superseded it — together with the other items finishing at the same
+//! time ([`super::settler`]). A process that dies loses nothing: its leases are free
+//! again when they expire, or as soon as its holder is known to be gone (a restarted process
+//! retires its earlier run; a silent one is gone after `holder_timeout_ms`, see
+//! [`super::heartbeat`]), and another process (or the restarted one) claims the items again. Transient driver errors are
 //! retried with exponential back-off, never sooner than the backend's retry hint; anything else,
 //! or too many attempts, leaves the objects in ERROR.
 //!
@@ -19,13 +22,15 @@ use async_trait::async_trait;
 use fulcrum_core::driver::DriverError;
 use fulcrum_core::events::Event;
 use fulcrum_core::tasks::{BackgroundTask, Report};
-use fulcrum_store::{Outcome, WorkAction, WorkItem};
+use fulcrum_store::{Completion, Outcome, StoreError, WorkAction, WorkItem};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::TaskContext;
 use super::driver_calls::{Operation, metered};
+use super::heartbeat::LeaseHolder;
 use super::observer::{observe, observed_events};
+use super::settler::{SettleError, Settler};
 
 /// Work items given back for another attempt after a transient driver error, by provider.
 const RETRIES: &str = "fulcrum_work_item_retries_total";
@@ -41,6 +46,7 @@ pub(super) fn describe_metrics() {
 /// Claims work items and converges their load balancers.
 pub struct ConvergeTask {
     converger: Arc<Converger>,
+    holder: Arc<LeaseHolder>,
     in_flight: Mutex<JoinSet<()>>,
 }
 
@@ -48,16 +54,32 @@ pub struct ConvergeTask {
 struct Converger {
     context: TaskContext,
     owner: String,
+    settler: Settler,
+}
+
+/// Why converging an item stopped short; its lease runs out (or its holder goes) and the item
+/// is claimed again.
+#[derive(Debug, thiserror::Error)]
+enum ConvergeError {
+    /// Reading the tree, or giving the item back, failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Settling the finished item failed.
+    #[error(transparent)]
+    Settle(#[from] SettleError),
 }
 
 impl ConvergeTask {
-    /// A converge task that claims work as a fresh owner (unique per process).
-    pub fn new(context: TaskContext) -> Self {
+    /// A converge task that claims work as `holder` (this process's, kept alive by the heartbeat
+    /// task).
+    pub fn new(context: TaskContext, holder: Arc<LeaseHolder>) -> Self {
         ConvergeTask {
             converger: Arc::new(Converger {
+                settler: Settler::new(context.store.clone(), holder.id().to_string()),
                 context,
-                owner: format!("fulcrum-{}", uuid::Uuid::new_v4()),
+                owner: holder.id().to_string(),
             }),
+            holder,
             in_flight: Mutex::new(JoinSet::new()),
         }
     }
@@ -84,10 +106,18 @@ impl BackgroundTask for ConvergeTask {
             .saturating_sub(in_flight.len());
         let mut claimed = 0;
         if free > 0 {
-            let items = converger
-                .context
-                .store
-                .claim(&converger.owner, converger.lease_ms(), free as i64)
+            let store = &converger.context.store;
+            self.holder
+                .ensure_registered(store)
+                .await
+                .map_err(|e| format!("registering the work holder failed: {e}"))?;
+            let items = store
+                .claim(
+                    &converger.owner,
+                    converger.lease_ms(),
+                    self.holder.timeout_ms(),
+                    free as i64,
+                )
                 .await
                 .map_err(|e| format!("claiming work failed: {e}"))?;
             claimed = items.len();
@@ -113,6 +143,10 @@ impl BackgroundTask for ConvergeTask {
             "finishing converge work in flight"
         );
         while in_flight.join_next().await.is_some() {}
+        // Nothing is held any more; another process may take what comes next at once.
+        if let Err(e) = self.holder.retire(&self.converger.context.store).await {
+            tracing::warn!(error = %e, "retiring the work holder failed");
+        }
     }
 }
 
@@ -128,10 +162,10 @@ impl Converger {
         }
     }
 
-    async fn converge(&self, item: &WorkItem) -> Result<(), fulcrum_store::StoreError> {
+    async fn converge(&self, item: &WorkItem) -> Result<(), ConvergeError> {
         let lb_id = item.load_balancer_id.as_str();
         let Some(tree) = self.context.store.tree(lb_id).await? else {
-            return self.context.store.discard(item, &self.owner).await;
+            return Ok(self.context.store.discard(item, &self.owner).await?);
         };
         let provider = tree.rows.load_balancer.provider.clone();
         let driver = match self.context.providers.get(&provider) {
@@ -140,7 +174,7 @@ impl Converger {
                 return self
                     .settle_failure(
                         item,
-                        &tree,
+                        tree,
                         &provider,
                         DriverError::invalid_configuration(e.to_string()),
                     )
@@ -185,35 +219,34 @@ impl Converger {
                         load_balancer_id: lb_id.to_string(),
                     });
                 }
+                let wrote_events = !events.is_empty();
                 let done = self
-                    .context
-                    .store
-                    .complete(
-                        item,
-                        &self.owner,
-                        &tree,
-                        Outcome::Converged,
-                        observation.as_ref(),
-                        &events,
-                    )
+                    .settler
+                    .settle(Completion {
+                        item: item.clone(),
+                        tree,
+                        outcome: Outcome::Converged,
+                        observation,
+                        events,
+                    })
                     .await?;
-                if !events.is_empty() {
+                if wrote_events {
                     self.context.events.notify_committed();
                 }
                 tracing::debug!(load_balancer = %lb_id, action = item.action.as_str(), superseded = !done, "converged");
                 Ok(())
             }
-            Err(err) => self.settle_failure(item, &tree, &provider, err).await,
+            Err(err) => self.settle_failure(item, tree, &provider, err).await,
         }
     }
 
     async fn settle_failure(
         &self,
         item: &WorkItem,
-        tree: &fulcrum_store::Tree,
+        tree: fulcrum_store::Tree,
         provider: &str,
         err: DriverError,
-    ) -> Result<(), fulcrum_store::StoreError> {
+    ) -> Result<(), ConvergeError> {
         let lb_id = item.load_balancer_id.as_str();
         let retry = err.is_transient() && item.attempts < self.context.config.max_attempts;
         tracing::warn!(load_balancer = %lb_id, provider, attempt = item.attempts, retry, kind = err.kind().as_str(), error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string), "driver failed");
@@ -225,11 +258,11 @@ impl Converger {
                 .retry_after()
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             let delay = backoff.max(hinted);
-            return self
+            return Ok(self
                 .context
                 .store
                 .retry_later(item, &self.owner, delay, &err.to_string())
-                .await;
+                .await?);
         }
         let alert = [Event::AlertRaised {
             key: alert_key(lb_id),
@@ -243,8 +276,14 @@ impl Converger {
             store.append_events(&alert).await?;
             store.discard(item, &self.owner).await?;
         } else {
-            store
-                .complete(item, &self.owner, tree, Outcome::Failed, None, &alert)
+            self.settler
+                .settle(Completion {
+                    item: item.clone(),
+                    tree,
+                    outcome: Outcome::Failed,
+                    observation: None,
+                    events: alert.to_vec(),
+                })
                 .await?;
         }
         self.context.events.notify_committed();

@@ -3,6 +3,8 @@
 //!
 //! - [`converge`]: claims work items with leases and hands drivers whole load balancers; woken
 //!   by the API after every commit and by each finished item;
+//! - [`heartbeat`]: keeps this process's work holder alive, so that a dead process's leases are
+//!   taken over in seconds;
 //! - [`full_sync`]: queues the converged load balancers whose backend drifted from what was
 //!   applied, as their drivers' fingerprints tell, and removes what drivers hold that the store
 //!   does not know (orphans);
@@ -19,8 +21,10 @@ pub mod converge;
 mod driver_calls;
 pub mod event_retention;
 pub mod full_sync;
+pub mod heartbeat;
 pub mod metrics_upkeep;
 pub mod observer;
+mod settler;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,12 +63,24 @@ const METRICS_UPKEEP_PERIOD: Duration = Duration::from_secs(5);
 pub fn activators(context: TaskContext) -> Vec<Activator> {
     let config = context.config.clone();
     let work_ready = context.work_ready.clone();
+    let holder = Arc::new(heartbeat::LeaseHolder::new(
+        &config.replica_name(),
+        config.holder_timeout_ms,
+    ));
     vec![
         Activator::new(
-            Arc::new(converge::ConvergeTask::new(context.clone())),
+            Arc::new(converge::ConvergeTask::new(
+                context.clone(),
+                Arc::clone(&holder),
+            )),
             Duration::from_millis(config.poll_interval_ms.max(1)),
         )
         .woken_by(work_ready)
+        .at_start(),
+        Activator::new(
+            Arc::new(heartbeat::HeartbeatTask::new(context.store.clone(), holder)),
+            Duration::from_millis(config.heartbeat_interval_ms.max(1)),
+        )
         .at_start(),
         // Converge what a previous run left behind (drift, orphans) right away.
         Activator::new(

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "work_queued_at",
         include_str!("../migrations/0006_work_queued_at.sql"),
     ),
+    (
+        7,
+        "work_holders",
+        include_str!("../migrations/0007_work_holders.sql"),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

@@ -7,7 +7,8 @@
 //!
 //! The store knows rows, not rules: the API decides what to write and does so inside one [`Tx`]
 //! (desired state, `PENDING_*` statuses and the work item together), and the reconciler claims
-//! [`WorkItem`]s with expiring leases.
+//! [`WorkItem`]s with expiring leases, as a [`WorkHolder`] whose heartbeat lets others take its
+//! work over at once when it is gone.
 //!
 //! Events for management go to an outbox in the same transactions as the changes that cause them
 //! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
@@ -19,11 +20,13 @@ mod connect;
 mod consumer;
 mod error;
 mod flavors;
+mod holders;
 mod list;
 mod outbox;
 mod quotas;
 mod record;
 mod row_de;
+mod settle;
 mod sync;
 mod table;
 mod tx;
@@ -36,10 +39,12 @@ pub use error::StoreError;
 pub use flavors::{
     AvailabilityZone, AvailabilityZoneProfile, Catalog, CatalogRecord, Flavor, FlavorProfile,
 };
+pub use holders::WorkHolder;
 pub use list::{ListQuery, SortDir, TagFilter};
 pub use outbox::StoredEvent;
 pub use quotas::QuotaLimits;
 pub use record::{Record, Tree};
+pub use settle::Completion;
 pub use sync::SyncCandidate;
 pub use tx::{LockOutcome, Tx};
 pub use work::{Outcome, WorkAction, WorkItem};

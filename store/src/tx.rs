@@ -77,33 +77,39 @@ impl Tx {
 
     /// Store a new object (and its tags).
     pub async fn insert<T: Record>(&mut self, record: &T) -> Result<(), StoreError> {
+        self.insert_row(record, "").await
+    }
+
+    /// Store a new load balancer (and its tags) with its VIP address claimed for it alone: a
+    /// [`StoreError::Conflict`] when another claimed load balancer has the same address on the
+    /// same subnet. Load balancers stored with [`Tx::insert`] are not claimed (VIPs of a network
+    /// back-end that lets several share an address) and may share it with any other.
+    pub async fn insert_claiming_vip(
+        &mut self,
+        load_balancer: &LoadBalancer,
+    ) -> Result<(), StoreError> {
+        self.insert_row(load_balancer, "vip_claimed").await
+    }
+
+    /// Insert `record`, and 1 in `flag` unless it is empty, in one statement.
+    async fn insert_row<T: Record>(&mut self, record: &T, flag: &str) -> Result<(), StoreError> {
         let table = Table::of(T::KIND);
-        let placeholders: Vec<String> =
-            (1..=table.columns.len()).map(|i| format!("${i}")).collect();
+        let mut columns = table.column_list();
+        let mut values: Vec<String> = (1..=table.columns.len()).map(|i| format!("${i}")).collect();
+        if !flag.is_empty() {
+            columns.push_str(&format!(", {flag}"));
+            values.push("1".to_string());
+        }
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({columns}) VALUES ({})",
             table.name,
-            table.column_list(),
-            placeholders.join(", ")
+            values.join(", ")
         );
         bind_record(sqlx::query(&sql), record)?
             .execute(&mut *self.inner)
             .await
             .map_err(StoreError::from_write)?;
         self.write_tags(record.id(), record.tags(), false).await
-    }
-
-    /// Claim the VIP address of a load balancer stored in this transaction for it alone: a
-    /// [`StoreError::Conflict`] when another claimed load balancer has the same address on the
-    /// same subnet. Load balancers that are not claimed (VIPs of a network back-end that lets
-    /// several share an address) may share it with any other.
-    pub async fn claim_vip_address(&mut self, load_balancer_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE load_balancers SET vip_claimed = 1 WHERE id = $1")
-            .bind(load_balancer_id)
-            .execute(&mut *self.inner)
-            .await
-            .map_err(StoreError::from_write)?;
-        Ok(())
     }
 
     /// Overwrite a stored object (and its tags) with a new version.
@@ -144,12 +150,20 @@ impl Tx {
         let mut unique: Vec<&String> = tags.iter().collect();
         unique.sort();
         unique.dedup();
-        for tag in unique {
-            sqlx::query("INSERT INTO tags (resource_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag.clone())
-                .execute(&mut *self.inner)
-                .await?;
+        // All of them in one statement (in chunks, to stay far below any limit on parameters).
+        for chunk in unique.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${})", i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO tags (resource_id, tag) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(id);
+            for tag in chunk {
+                query = query.bind(tag.as_str());
+            }
+            query.execute(&mut *self.inner).await?;
         }
         Ok(())
     }
@@ -425,13 +439,14 @@ mod tests {
         // "lb" of the seed holds 127.0.0.9 on s, unclaimed: others may show it too.
         let mut tx = store.begin().await.unwrap();
         tx.insert(&lb("shared")).await.unwrap();
-        tx.insert(&lb("claimed")).await.unwrap();
-        tx.claim_vip_address("claimed").await.unwrap();
+        tx.insert_claiming_vip(&lb("claimed")).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        tx.insert(&lb("second-claim")).await.unwrap();
-        let e = tx.claim_vip_address("second-claim").await.unwrap_err();
+        let e = tx
+            .insert_claiming_vip(&lb("second-claim"))
+            .await
+            .unwrap_err();
         assert!(matches!(e, crate::StoreError::Conflict(_)), "{e}");
         drop(tx);
 

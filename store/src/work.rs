@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use crate::outbox;
 use crate::record::Tree;
+use crate::settle::Completion;
 use crate::table::Table;
 use crate::{Store, StoreError};
 
@@ -60,7 +61,7 @@ pub struct WorkItem {
 }
 
 /// Each row of a tree with its kind and statuses.
-fn rows_of(
+pub(crate) fn rows_of(
     tree: &Tree,
 ) -> Vec<(
     Kind,
@@ -106,26 +107,31 @@ pub enum Outcome {
 }
 
 impl Store {
-    /// Claim up to `limit` due items whose lease is free or expired, for `lease_ms`.
+    /// Claim for `owner`, for `lease_ms`, up to `limit` due items that nobody holds: never
+    /// leased, leased until a time now past, or leased by a holder that is gone (retired, or
+    /// silent for over `holder_timeout_ms`; see the `holders` module).
     pub async fn claim(
         &self,
         owner: &str,
         lease_ms: i64,
+        holder_timeout_ms: i64,
         limit: i64,
     ) -> Result<Vec<WorkItem>, StoreError> {
+        const FREE: &str = "(lease_expires_at IS NULL OR lease_expires_at < $3 OR lease_owner IN \
+             (SELECT holder FROM work_holders WHERE heartbeat_at < $5))";
         let now = timestamp::now_millis();
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "UPDATE work_items SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
              WHERE loadbalancer_id IN (SELECT loadbalancer_id FROM work_items \
-                 WHERE (lease_expires_at IS NULL OR lease_expires_at < $3) AND not_before <= $3 \
-                 ORDER BY not_before LIMIT $4) \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-             RETURNING loadbalancer_id, action, generation, attempts",
-        )
+                 WHERE {FREE} AND not_before <= $3 ORDER BY not_before LIMIT $4) \
+             AND {FREE} \
+             RETURNING loadbalancer_id, action, generation, attempts"
+        ))
         .bind(owner)
         .bind(now + lease_ms)
         .bind(now)
         .bind(limit)
+        .bind(now - holder_timeout_ms)
         .fetch_all(self.write_pool())
         .await?;
         rows.iter()
@@ -175,12 +181,8 @@ impl Store {
         Ok(())
     }
 
-    /// Finish an item: if it is still ours at the same generation, remove it and settle the
-    /// tree's statuses in the same transaction. Returns `false` when a newer write superseded the
-    /// work (the item is then released, to be claimed again at once).
-    ///
-    /// `events` (what the work found out: an alert raised or cleared) are written in the same
-    /// transaction in both cases, since a newer write does not undo what happened on the backend.
+    /// Finish one item: [`Store::complete_all`] for a batch of one. Returns `false` when a newer
+    /// write superseded the work.
     pub async fn complete(
         &self,
         item: &WorkItem,
@@ -190,121 +192,14 @@ impl Store {
         observation: Option<&Observation>,
         events: &[Event],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let lb_id = item.load_balancer_id.as_str();
-        let removed = sqlx::query(
-            "DELETE FROM work_items WHERE loadbalancer_id = $1 AND generation = $2 AND lease_owner = $3",
-        )
-        .bind(lb_id)
-        .bind(item.generation)
-        .bind(owner)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        if removed == 0 {
-            sqlx::query(
-                "UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE loadbalancer_id = $1 AND lease_owner = $2",
-            )
-            .bind(lb_id)
-            .bind(owner)
-            .execute(tx.conn())
-            .await?;
-            outbox::append(tx.conn(), events).await?;
-            tx.commit().await?;
-            return Ok(false);
-        }
-        let now = timestamp::now();
-        match (item.action, outcome) {
-            (WorkAction::Delete, Outcome::Converged) => {
-                for kind in Kind::ALL {
-                    let table = Table::of(kind);
-                    let sql = format!(
-                        "DELETE FROM tags WHERE resource_id IN (SELECT id FROM {} WHERE {} = $1)",
-                        table.name, table.tree_column
-                    );
-                    sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
-                    let sql = format!(
-                        "DELETE FROM {} WHERE {} = $1",
-                        table.name, table.tree_column
-                    );
-                    sqlx::query(&sql).bind(lb_id).execute(tx.conn()).await?;
-                }
-                sqlx::query("DELETE FROM listener_stats WHERE loadbalancer_id = $1")
-                    .bind(lb_id)
-                    .execute(tx.conn())
-                    .await?;
-            }
-            (_, Outcome::Converged) => {
-                for (kind, id, prov, op) in rows_of(tree) {
-                    let observed = observation
-                        .and_then(|o| o.operating_status.get(id))
-                        .copied()
-                        .unwrap_or(op);
-                    let table = Table::of(kind).name;
-                    if prov == ProvisioningStatus::PendingDelete {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
-                            .bind(id)
-                            .execute(tx.conn())
-                            .await?;
-                        sqlx::query("DELETE FROM tags WHERE resource_id = $1")
-                            .bind(id)
-                            .execute(tx.conn())
-                            .await?;
-                        if kind == Kind::Listener {
-                            sqlx::query("DELETE FROM listener_stats WHERE listener_id = $1")
-                                .bind(id)
-                                .execute(tx.conn())
-                                .await?;
-                        }
-                    } else if prov.is_pending() {
-                        sqlx::query(&format!(
-                            "UPDATE {table} SET provisioning_status = 'ACTIVE', operating_status = $1, updated_at = $2 WHERE id = $3"
-                        ))
-                        .bind(observed.as_str())
-                        .bind(now.as_str())
-                        .bind(id)
-                        .execute(tx.conn())
-                        .await?;
-                    } else if observed != op {
-                        sqlx::query(&format!(
-                            "UPDATE {table} SET operating_status = $1 WHERE id = $2"
-                        ))
-                        .bind(observed.as_str())
-                        .bind(id)
-                        .execute(tx.conn())
-                        .await?;
-                    }
-                }
-                if let Some(obs) = observation {
-                    write_stats(&mut tx, lb_id, &obs.listener_stats).await?;
-                }
-            }
-            (action, Outcome::Failed) => {
-                let children_pending = rows_of(tree)
-                    .iter()
-                    .skip(1)
-                    .any(|(_, _, prov, _)| prov.is_pending());
-                for (kind, id, prov, _) in rows_of(tree) {
-                    let to_error = if kind == Kind::LoadBalancer {
-                        action == WorkAction::Delete || !children_pending
-                    } else {
-                        prov.is_pending()
-                    };
-                    let status = if to_error {
-                        ProvisioningStatus::Error
-                    } else if prov.is_pending() {
-                        ProvisioningStatus::Active
-                    } else {
-                        continue;
-                    };
-                    tx.set_status(kind, id, status).await?;
-                }
-            }
-        }
-        outbox::append(tx.conn(), events).await?;
-        tx.commit().await?;
-        Ok(true)
+        let completion = Completion {
+            item: item.clone(),
+            tree: tree.clone(),
+            outcome,
+            observation: observation.cloned(),
+            events: events.to_vec(),
+        };
+        Ok(self.complete_all(owner, &[completion]).await?[0])
     }
 
     /// Store what the data plane reports for a converged tree, outside any work item, with the
@@ -348,7 +243,7 @@ fn accumulate(cumulative: i64, last_raw: i64, raw: i64) -> i64 {
     cumulative + if raw >= last_raw { raw - last_raw } else { raw }
 }
 
-async fn write_stats(
+pub(crate) async fn write_stats(
     tx: &mut crate::Tx,
     lb_id: &str,
     stats: &std::collections::HashMap<String, Stats>,

@@ -75,7 +75,7 @@ async fn census_counts_what_the_store_holds(store: Store) {
     tx.commit().await.unwrap();
     let before = fulcrum_core::timestamp::now_millis();
 
-    let claimed = store.claim("me", 60_000, 2).await.unwrap();
+    let claimed = store.claim("me", 60_000, 60_000, 2).await.unwrap();
     assert_eq!(claimed.len(), 2);
     store
         .retry_later(&claimed[0], "me", 60_000, "busy")

@@ -353,7 +353,13 @@ async fn an_event_of_a_rolled_back_transaction_is_never_seen(db: Db) {
     let mut consumer = EventConsumer::new(store.clone(), "management");
     let seen = consumer.poll(10).await.unwrap();
     assert_eq!(seen.iter().map(|e| &e.event).collect::<Vec<_>>(), [&kept]);
-    assert!(store.claim("worker", 60_000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim("worker", 60_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.last_event_id().await.unwrap(), 1);
 }
 
@@ -475,7 +481,7 @@ async fn completion_and_observation_write_their_events_with_their_changes(db: Db
     tx.commit().await.unwrap();
 
     // Superseded: the item is released, the events are still written.
-    let item = store.claim("w", 60_000, 1).await.unwrap().remove(0);
+    let item = store.claim("w", 60_000, 60_000, 1).await.unwrap().remove(0);
     let mut tx = store.begin().await.unwrap();
     tx.enqueue("lb", WorkAction::Apply).await.unwrap();
     tx.commit().await.unwrap();
@@ -495,7 +501,7 @@ async fn completion_and_observation_write_their_events_with_their_changes(db: Db
             .unwrap()
     );
 
-    let item = store.claim("w", 60_000, 1).await.unwrap().remove(0);
+    let item = store.claim("w", 60_000, 60_000, 1).await.unwrap().remove(0);
     let cleared = event(0, 1);
     assert!(
         store

@@ -174,6 +174,20 @@ impl TestServer {
     pub async fn start_with(db: Db, options: Options) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::new(db, dir.path());
+        Self::start_on(db, dir, options).await
+    }
+
+    /// Start another process on this server's database (a replica), with a directory and
+    /// options of its own. The database stays this server's: it is dropped with this one.
+    pub async fn replica(&self, options: Options) -> TestServer {
+        let db = TestDb {
+            url: self.db.url.clone(),
+            pg_name: None,
+        };
+        Self::start_on(db, tempfile::tempdir().expect("temp dir"), options).await
+    }
+
+    async fn start_on(db: TestDb, dir: tempfile::TempDir, options: Options) -> TestServer {
         let fail = match &options.noop_fail {
             Some((marker, transient)) => {
                 format!("fail_name_marker = \"{marker}\"\ntransient_failures = {transient}\n")

@@ -93,9 +93,10 @@ impl Service {
             change
                 .reserve(lb.project_id.as_deref(), &graph.quota_counts())
                 .await?;
-            let stored = match change.tx().insert(&lb).await {
-                Ok(()) if exclusive => change.tx().claim_vip_address(&lb.id).await,
-                other => other,
+            let stored = if exclusive {
+                change.tx().insert_claiming_vip(&lb).await
+            } else {
+                change.tx().insert(&lb).await
             };
             match stored {
                 Ok(()) => {
