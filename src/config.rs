@@ -207,9 +207,9 @@ pub struct ReconcilerConfig {
     pub max_attempts: i64,
     /// First retry delay, ms.
     pub retry_base_ms: i64,
-    /// The name this process claims work as; empty: the host name. Unique among the processes
-    /// sharing a database: a process starting under a name takes the work of the name's earlier
-    /// runs at once.
+    /// The name this process claims work as; empty: the host name and the API's port (see
+    /// [`ReconcilerConfig::replica_name`]). Unique among the processes sharing a database: a
+    /// process starting under a name takes the work of the name's earlier runs at once.
     pub replica: String,
     /// Milliseconds between heartbeats of this process's work holder.
     pub heartbeat_interval_ms: u64,
@@ -219,17 +219,24 @@ pub struct ReconcilerConfig {
 }
 
 impl ReconcilerConfig {
-    /// The replica name work is claimed as: `replica`, or the host name when it is empty.
-    pub fn replica_name(&self) -> String {
+    /// The replica name work is claimed as: `replica`, or else the host name followed by the
+    /// API's port when `api_bind` fixes one (`host:9876`), so that processes sharing a host and a
+    /// database get names of their own that stay the same across their restarts; the host name
+    /// alone for a port chosen at start (`:0`).
+    pub fn replica_name(&self, api_bind: &str) -> String {
         if !self.replica.trim().is_empty() {
             return self.replica.trim().to_string();
         }
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .or_else(|| std::env::var("HOSTNAME").ok())
             .map(|name| name.trim().to_string())
             .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "fulcrum".to_string())
+            .unwrap_or_else(|| "fulcrum".to_string());
+        match api_bind.parse::<std::net::SocketAddr>() {
+            Ok(addr) if addr.port() != 0 => format!("{host}:{}", addr.port()),
+            _ => host,
+        }
     }
 }
 
@@ -413,5 +420,17 @@ mod tests {
         );
         let e = load_with("[network.noop]\nrange = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `range`"), "{e}");
+    }
+
+    #[test]
+    fn replica_names_default_to_the_host_and_the_api_port() {
+        let mut reconciler = Config::load(None).unwrap().reconciler;
+        reconciler.replica = String::new();
+        let on_port = reconciler.replica_name("0.0.0.0:9876");
+        assert!(on_port.ends_with(":9876"), "{on_port}");
+        let host = reconciler.replica_name("127.0.0.1:0");
+        assert_eq!(format!("{host}:9876"), on_port);
+        reconciler.replica = " east-1 ".into();
+        assert_eq!(reconciler.replica_name("0.0.0.0:9876"), "east-1");
     }
 }

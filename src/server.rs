@@ -23,7 +23,7 @@ use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver};
+use crate::config::{AuthStrategy, CertificateBackend, Config, NetworkDriver, ReconcilerConfig};
 use crate::open_files;
 use crate::tasks::{self, TaskContext};
 use crate::telemetry;
@@ -270,7 +270,10 @@ async fn run(
             store: store.clone(),
             providers,
             events,
-            config: config.reconciler.clone(),
+            config: ReconcilerConfig {
+                replica: config.reconciler.replica_name(&config.server.bind),
+                ..config.reconciler.clone()
+            },
             events_config: config.events.clone(),
             work_ready: Wake::from_notify(work_ready),
             metrics: recorder.clone(),

@@ -64,7 +64,7 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
     let config = context.config.clone();
     let work_ready = context.work_ready.clone();
     let holder = Arc::new(heartbeat::LeaseHolder::new(
-        &config.replica_name(),
+        &config.replica,
         config.holder_timeout_ms,
     ));
     vec![
