@@ -5,10 +5,12 @@
 //! route sits rather than from what a handler does (every route behind the gate can answer 401
 //! and 403, every write can meet a locked load balancer, every body can be malformed), so they
 //! are added here, each with Octavia's fault body ([`Fault`]), as Octavia's API reference lists
-//! them for each call.
+//! them for each call; a 401 has the body keystonemiddleware gives it (`{"error": {...}}`),
+//! which answers it before Octavia's code runs.
 
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -34,7 +36,30 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     components
         .schemas
         .insert(Fault::name().into_owned(), Fault::schema());
+    components
+        .schemas
+        .insert(UNAUTHORIZED.to_string(), unauthorized());
     doc
+}
+
+/// The schema name of the 401 body.
+const UNAUTHORIZED: &str = "Unauthorized";
+
+/// keystonemiddleware's 401 body: `{"error": {"code": 401, "title": ..., "message": ...}}`.
+fn unauthorized() -> RefOr<Schema> {
+    let field = |kind: Type| ObjectBuilder::new().schema_type(kind);
+    let error = ObjectBuilder::new()
+        .property("code", field(Type::Integer))
+        .property("title", field(Type::String))
+        .property("message", field(Type::String))
+        .required("code")
+        .required("title")
+        .required("message");
+    ObjectBuilder::new()
+        .description(Some("The body of a 401, as keystonemiddleware gives it."))
+        .property("error", error)
+        .required("error")
+        .into()
 }
 
 /// The error statuses of an operation, with what each means.
@@ -56,7 +81,10 @@ fn faults(path: &str, method: &HttpMethod, has_body: bool) -> Vec<(u16, &'static
             400,
             "Bad request: invalid input, query or state of a related object",
         ),
-        (401, "Unauthorized: no valid token"),
+        (
+            401,
+            "Unauthorized: no valid token (keystonemiddleware's body)",
+        ),
         (403, "Forbidden: the policy does not allow it"),
     ];
     if names_an_object {
@@ -97,7 +125,12 @@ fn add_faults(path: &str, method: &HttpMethod, operation: &mut Operation) {
             .responses
             .entry(status.to_string())
             .or_insert_with(|| {
-                let content = Content::new(Some(Ref::from_schema_name(Fault::name())));
+                let schema = if status == 401 {
+                    Ref::from_schema_name(UNAUTHORIZED)
+                } else {
+                    Ref::from_schema_name(Fault::name())
+                };
+                let content = Content::new(Some(schema));
                 RefOr::T(
                     ResponseBuilder::new()
                         .description(description)
