@@ -21,6 +21,7 @@ pub struct Fault {
     /// What went wrong.
     pub faultstring: String,
     /// Always null.
+    #[schema(required = true)]
     pub debuginfo: Option<String>,
 }
 

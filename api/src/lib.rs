@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod document;
 pub mod fault;
 pub mod handlers;
 pub mod health;
@@ -160,7 +161,7 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    document::complete(api_router().split_for_parts().1)
 }
 
 /// What the API's address serves beside Octavia's API.
@@ -204,7 +205,7 @@ pub fn app(state: Arc<AppState>, operations: Operations) -> Router {
 /// Octavia's API, behind the gate, with its protocol details and request metrics.
 fn octavia_api(state: Arc<AppState>, gate: auth::gate::Gate) -> Router {
     let (router, doc) = api_router().split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(document::complete(doc));
     router
         .route("/v2.0", axum::routing::get(versions::v2))
         .route("/v2.0/", axum::routing::get(neutron::version))

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod contract;
 pub mod keystone;
 pub mod sync;
 
@@ -132,6 +133,10 @@ pub struct Options {
     pub shutdown_delay_seconds: u64,
     /// Extra TOML lines of the `[server]` section.
     pub server_toml: String,
+    /// Whether the request bodies the test sends are meant to follow the OpenAPI document
+    /// (false for tests of what Octavia accepts beyond it, like `"80"` for 80); the answers are
+    /// checked against the document either way ([`contract`]).
+    pub requests_follow_document: bool,
 }
 
 impl Default for Options {
@@ -145,6 +150,7 @@ impl Default for Options {
             sync_interval_seconds: 60,
             shutdown_delay_seconds: 0,
             server_toml: String::new(),
+            requests_follow_document: true,
         }
     }
 }
@@ -159,6 +165,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
     child: Option<Child>,
     config_path: PathBuf,
+    requests_follow_document: bool,
     /// Kept last so the database outlives the process.
     pub db: TestDb,
     dir: tempfile::TempDir,
@@ -223,6 +230,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             child: None,
             config_path,
+            requests_follow_document: options.requests_follow_document,
             db,
             dir,
         };
@@ -352,12 +360,14 @@ impl TestServer {
         project: Option<&str>,
     ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(p) = project {
             req = req.header("X-Project-Id", p);
         }
-        if let Some(b) = body {
-            req = req.json(&b);
+        if let Some(b) = &body {
+            req = req.json(b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
@@ -367,7 +377,36 @@ impl TestServer {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        let exchange = contract::Exchange {
+            method: method.as_str(),
+            path,
+            request: body.as_ref().filter(|_| self.requests_follow_document),
+            status: status.as_u16(),
+            response: &value,
+        };
+        let violations = self.contract().await.violations(&exchange);
+        assert!(
+            violations.is_empty(),
+            "{} {path} breaks the OpenAPI document: {violations:#?}\nrequest: {}\nanswer: {status} {value}",
+            method,
+            body.unwrap_or_default()
+        );
         (status, value)
+    }
+
+    /// The contract of the served OpenAPI document: read from the first server that is asked,
+    /// as every server of a test binary serves the same document, and kept with the validators
+    /// compiled from it.
+    pub async fn contract(&self) -> &'static contract::Contract {
+        static CONTRACT: tokio::sync::OnceCell<contract::Contract> =
+            tokio::sync::OnceCell::const_new();
+        CONTRACT
+            .get_or_init(|| async {
+                let url = format!("{}/openapi.json", self.base);
+                let doc = self.http.get(url).send().await.expect("GET /openapi.json");
+                contract::Contract::new(doc.json().await.expect("the document is JSON"))
+            })
+            .await
     }
 
     /// GET and expect 200.

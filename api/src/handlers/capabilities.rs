@@ -34,8 +34,7 @@ fn filtered(pairs: Vec<(String, String)>, raw: Option<&str>) -> Vec<Value> {
 /// The flavor metadata keys a provider supports.
 #[utoipa::path(get, path = "/v2/lbaas/providers/{provider}/flavor_capabilities", tag = "providers",
     params(("provider" = String, Path, description = "Provider name")),
-    responses((status = 200, body = FlavorCapabilities), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = FlavorCapabilities)))]
 pub async fn flavor_capabilities(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -52,8 +51,7 @@ pub async fn flavor_capabilities(
 #[utoipa::path(get, path = "/v2/lbaas/providers/{provider}/availability_zone_capabilities",
     tag = "providers",
     params(("provider" = String, Path, description = "Provider name")),
-    responses((status = 200, body = AvailabilityZoneCapabilities),
-              (status = 400, body = crate::fault::Fault), (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = AvailabilityZoneCapabilities)))]
 pub async fn availability_zone_capabilities(
     State(state): State<Arc<AppState>>,
     _: RequestContext,

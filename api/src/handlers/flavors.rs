@@ -14,14 +14,15 @@ use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
 use crate::shapes::CatalogView;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::flavors::{
-    CreateFlavor, CreateZone, FlavorBody, UpdateFlavor, UpdateZone, ZoneBody,
+    CreateFlavor, CreateZone, FlavorBody, FlavorList, UpdateFlavor, UpdateZone, ZoneBody, ZoneList,
 };
 use crate::state::AppState;
 
 /// List flavors.
 #[utoipa::path(get, path = "/v2/lbaas/flavors", tag = "flavors",
-    responses((status = 200, description = "`{\"flavors\": [...], \"flavors_links\": [...]}`")))]
+    responses((status = 200, body = FlavorList)))]
 pub async fn list_flavors(
     State(state): State<Arc<AppState>>,
     list: ListRequest,
@@ -31,10 +32,8 @@ pub async fn list_flavors(
 
 /// Create a flavor.
 #[utoipa::path(post, path = "/v2/lbaas/flavors", tag = "flavors",
-    request_body(content = inline(CreateFlavor), description = "`{\"flavor\": {...}}`"),
-    responses((status = 201, body = FlavorBody), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateFlavor>), description = "`{\"flavor\": {...}}`"),
+    responses((status = 201, body = FlavorBody)))]
 pub async fn create_flavor(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -47,7 +46,7 @@ pub async fn create_flavor(
 /// Show a flavor.
 #[utoipa::path(get, path = "/v2/lbaas/flavors/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor id")),
-    responses((status = 200, body = FlavorBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = FlavorBody)))]
 pub async fn show_flavor(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -61,8 +60,8 @@ pub async fn show_flavor(
 /// Update a flavor's name, description or `enabled`.
 #[utoipa::path(put, path = "/v2/lbaas/flavors/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor id")),
-    request_body(content = inline(UpdateFlavor), description = "`{\"flavor\": {...}}`"),
-    responses((status = 200, body = FlavorBody), (status = 404, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateFlavor>), description = "`{\"flavor\": {...}}`"),
+    responses((status = 200, body = FlavorBody)))]
 pub async fn update_flavor(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -76,8 +75,7 @@ pub async fn update_flavor(
 /// Delete a flavor no load balancer uses.
 #[utoipa::path(delete, path = "/v2/lbaas/flavors/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete_flavor(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -89,7 +87,7 @@ pub async fn delete_flavor(
 
 /// List availability zones.
 #[utoipa::path(get, path = "/v2/lbaas/availabilityzones", tag = "availabilityzones",
-    responses((status = 200, description = "`{\"availability_zones\": [...], \"availability_zones_links\": [...]}`")))]
+    responses((status = 200, body = ZoneList)))]
 pub async fn list_zones(
     State(state): State<Arc<AppState>>,
     list: ListRequest,
@@ -99,10 +97,8 @@ pub async fn list_zones(
 
 /// Create an availability zone.
 #[utoipa::path(post, path = "/v2/lbaas/availabilityzones", tag = "availabilityzones",
-    request_body(content = inline(CreateZone), description = "`{\"availability_zone\": {...}}`"),
-    responses((status = 201, body = ZoneBody), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateZone>), description = "`{\"availability_zone\": {...}}`"),
+    responses((status = 201, body = ZoneBody)))]
 pub async fn create_zone(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -115,7 +111,7 @@ pub async fn create_zone(
 /// Show an availability zone.
 #[utoipa::path(get, path = "/v2/lbaas/availabilityzones/{name}", tag = "availabilityzones",
     params(("name" = String, Path, description = "Availability zone name")),
-    responses((status = 200, body = ZoneBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = ZoneBody)))]
 pub async fn show_zone(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -129,8 +125,8 @@ pub async fn show_zone(
 /// Update an availability zone's description or `enabled`.
 #[utoipa::path(put, path = "/v2/lbaas/availabilityzones/{name}", tag = "availabilityzones",
     params(("name" = String, Path, description = "Availability zone name")),
-    request_body(content = inline(UpdateZone), description = "`{\"availability_zone\": {...}}`"),
-    responses((status = 200, body = ZoneBody), (status = 404, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateZone>), description = "`{\"availability_zone\": {...}}`"),
+    responses((status = 200, body = ZoneBody)))]
 pub async fn update_zone(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -144,8 +140,7 @@ pub async fn update_zone(
 /// Delete an availability zone no load balancer uses.
 #[utoipa::path(delete, path = "/v2/lbaas/availabilityzones/{name}", tag = "availabilityzones",
     params(("name" = String, Path, description = "Availability zone name")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete_zone(
     State(state): State<Arc<AppState>>,
     _: RequestContext,

@@ -12,6 +12,7 @@ use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::health_monitors::{
     CreateHealthMonitor, HealthMonitorBody, HealthMonitorList, HealthMonitorView,
     UpdateHealthMonitor,
@@ -36,7 +37,7 @@ pub async fn list(
 /// Show one health monitor.
 #[utoipa::path(get, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
     params(("id" = String, Path, description = "Health monitor id")),
-    responses((status = 200, body = HealthMonitorBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = HealthMonitorBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -53,10 +54,8 @@ pub async fn show(
 
 /// Create the health monitor of a pool.
 #[utoipa::path(post, path = "/v2/lbaas/healthmonitors", tag = "healthmonitors",
-    request_body(content = inline(CreateHealthMonitor), description = "`{\"healthmonitor\": {...}}`"),
-    responses((status = 201, body = HealthMonitorBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
-              (status = 501, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateHealthMonitor>), description = "`{\"healthmonitor\": {...}}`"),
+    responses((status = 201, body = HealthMonitorBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -74,9 +73,8 @@ pub async fn create(
 /// Update a health monitor.
 #[utoipa::path(put, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
     params(("id" = String, Path, description = "Health monitor id")),
-    request_body(content = inline(UpdateHealthMonitor), description = "`{\"healthmonitor\": {...}}`"),
-    responses((status = 200, body = HealthMonitorBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateHealthMonitor>), description = "`{\"healthmonitor\": {...}}`"),
+    responses((status = 200, body = HealthMonitorBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -92,8 +90,7 @@ pub async fn update(
 /// Delete a health monitor.
 #[utoipa::path(delete, path = "/v2/lbaas/healthmonitors/{id}", tag = "healthmonitors",
     params(("id" = String, Path, description = "Health monitor id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

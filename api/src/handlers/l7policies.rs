@@ -12,6 +12,7 @@ use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::l7policies::{
     CreateL7Policy, L7PolicyBody, L7PolicyList, L7PolicyView, UpdateL7Policy,
 };
@@ -32,7 +33,7 @@ pub async fn list(
 /// Show one L7 policy.
 #[utoipa::path(get, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
     params(("id" = String, Path, description = "L7 policy id")),
-    responses((status = 200, body = L7PolicyBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = L7PolicyBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -49,10 +50,8 @@ pub async fn show(
 
 /// Create an L7 policy (optionally with its rules).
 #[utoipa::path(post, path = "/v2/lbaas/l7policies", tag = "l7policies",
-    request_body(content = inline(CreateL7Policy), description = "`{\"l7policy\": {...}}`"),
-    responses((status = 201, body = L7PolicyBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
-              (status = 501, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateL7Policy>), description = "`{\"l7policy\": {...}}`"),
+    responses((status = 201, body = L7PolicyBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -70,9 +69,8 @@ pub async fn create(
 /// Update an L7 policy.
 #[utoipa::path(put, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
     params(("id" = String, Path, description = "L7 policy id")),
-    request_body(content = inline(UpdateL7Policy), description = "`{\"l7policy\": {...}}`"),
-    responses((status = 200, body = L7PolicyBody), (status = 400, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateL7Policy>), description = "`{\"l7policy\": {...}}`"),
+    responses((status = 200, body = L7PolicyBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -88,8 +86,7 @@ pub async fn update(
 /// Delete an L7 policy (and its rules).
 #[utoipa::path(delete, path = "/v2/lbaas/l7policies/{id}", tag = "l7policies",
     params(("id" = String, Path, description = "L7 policy id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

@@ -11,13 +11,14 @@ use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::l7rules::{CreateL7Rule, L7RuleBody, L7RuleList, L7RuleView, UpdateL7Rule};
 use crate::state::AppState;
 
 /// List the rules of a policy.
 #[utoipa::path(get, path = "/v2/lbaas/l7policies/{l7policy_id}/rules", tag = "l7rules",
     params(("l7policy_id" = String, Path, description = "L7 policy id")),
-    responses((status = 200, body = L7RuleList), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = L7RuleList)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -35,7 +36,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v2/lbaas/l7policies/{l7policy_id}/rules/{rule_id}", tag = "l7rules",
     params(("l7policy_id" = String, Path, description = "L7 policy id"),
            ("rule_id" = String, Path, description = "L7 rule id")),
-    responses((status = 200, body = L7RuleBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = L7RuleBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -53,9 +54,8 @@ pub async fn show(
 /// Create a rule on a policy.
 #[utoipa::path(post, path = "/v2/lbaas/l7policies/{l7policy_id}/rules", tag = "l7rules",
     params(("l7policy_id" = String, Path, description = "L7 policy id")),
-    request_body(content = inline(CreateL7Rule), description = "`{\"rule\": {...}}`"),
-    responses((status = 201, body = L7RuleBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateL7Rule>), description = "`{\"rule\": {...}}`"),
+    responses((status = 201, body = L7RuleBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -70,9 +70,8 @@ pub async fn create(
 #[utoipa::path(put, path = "/v2/lbaas/l7policies/{l7policy_id}/rules/{rule_id}", tag = "l7rules",
     params(("l7policy_id" = String, Path, description = "L7 policy id"),
            ("rule_id" = String, Path, description = "L7 rule id")),
-    request_body(content = inline(UpdateL7Rule), description = "`{\"rule\": {...}}`"),
-    responses((status = 200, body = L7RuleBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateL7Rule>), description = "`{\"rule\": {...}}`"),
+    responses((status = 200, body = L7RuleBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -90,8 +89,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v2/lbaas/l7policies/{l7policy_id}/rules/{rule_id}", tag = "l7rules",
     params(("l7policy_id" = String, Path, description = "L7 policy id"),
            ("rule_id" = String, Path, description = "L7 rule id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

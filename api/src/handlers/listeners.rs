@@ -12,6 +12,7 @@ use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::listeners::{
     CreateListener, ListenerBody, ListenerList, ListenerView, UpdateListener,
 };
@@ -33,7 +34,7 @@ pub async fn list(
 /// Show one listener.
 #[utoipa::path(get, path = "/v2/lbaas/listeners/{id}", tag = "listeners",
     params(("id" = String, Path, description = "Listener id")),
-    responses((status = 200, body = ListenerBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = ListenerBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -50,9 +51,8 @@ pub async fn show(
 
 /// Create a listener.
 #[utoipa::path(post, path = "/v2/lbaas/listeners", tag = "listeners",
-    request_body(content = inline(CreateListener), description = "`{\"listener\": {...}}`"),
-    responses((status = 201, body = ListenerBody), (status = 400, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault), (status = 501, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateListener>), description = "`{\"listener\": {...}}`"),
+    responses((status = 201, body = ListenerBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -70,8 +70,8 @@ pub async fn create(
 /// Update a listener.
 #[utoipa::path(put, path = "/v2/lbaas/listeners/{id}", tag = "listeners",
     params(("id" = String, Path, description = "Listener id")),
-    request_body(content = inline(UpdateListener), description = "`{\"listener\": {...}}`"),
-    responses((status = 200, body = ListenerBody), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateListener>), description = "`{\"listener\": {...}}`"),
+    responses((status = 200, body = ListenerBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -87,7 +87,7 @@ pub async fn update(
 /// Delete a listener (and its L7 policies).
 #[utoipa::path(delete, path = "/v2/lbaas/listeners/{id}", tag = "listeners",
     params(("id" = String, Path, description = "Listener id")),
-    responses((status = 204), (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

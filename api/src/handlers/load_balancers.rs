@@ -15,6 +15,7 @@ use super::{ListBody, ListRequest, bool_from_string, rooted, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::load_balancers::{
     CreateLoadBalancer, DeleteParams, LoadBalancerBody, LoadBalancerList, LoadBalancerView,
     UpdateLoadBalancer,
@@ -65,7 +66,7 @@ pub async fn list(
 /// Show one load balancer.
 #[utoipa::path(get, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
     params(("id" = String, Path, description = "Load balancer id")),
-    responses((status = 200, body = LoadBalancerBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = LoadBalancerBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -83,13 +84,11 @@ pub async fn show(
 /// Create a load balancer, optionally with its whole tree of listeners, pools, members, health
 /// monitors, L7 policies and rules in the same call (Octavia's graph create).
 #[utoipa::path(post, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
-    request_body(content = inline(CreateLoadBalancer), description = "`{\"loadbalancer\": {...}}`"),
+    request_body(content = inline(Envelope<CreateLoadBalancer>), description = "`{\"loadbalancer\": {...}}`"),
     responses((status = 201, body = LoadBalancerBody,
                description = "Octavia's full response: `listeners` and `pools` are full objects \
                               (listeners with full `l7policies` and `rules`, pools with full \
-                              `members` and `healthmonitor`)"),
-              (status = 400, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault),
-              (status = 501, body = crate::fault::Fault)))]
+                              `members` and `healthmonitor`)")))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -105,8 +104,8 @@ pub async fn create(
 /// Update a load balancer.
 #[utoipa::path(put, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
     params(("id" = String, Path, description = "Load balancer id")),
-    request_body(content = inline(UpdateLoadBalancer), description = "`{\"loadbalancer\": {...}}`"),
-    responses((status = 200, body = LoadBalancerBody), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateLoadBalancer>), description = "`{\"loadbalancer\": {...}}`"),
+    responses((status = 200, body = LoadBalancerBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -123,7 +122,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v2/lbaas/loadbalancers/{id}", tag = "loadbalancers",
     params(("id" = String, Path, description = "Load balancer id"),
            ("cascade" = Option<bool>, Query, description = "Delete its children too")),
-    responses((status = 204), (status = 400, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -141,7 +140,7 @@ pub async fn delete(
 /// The status tree of a load balancer.
 #[utoipa::path(get, path = "/v2/lbaas/loadbalancers/{id}/status", tag = "loadbalancers",
     params(("id" = String, Path, description = "Load balancer id")),
-    responses((status = 200, description = "`{\"statuses\": {\"loadbalancer\": {...}}}`")))]
+    responses((status = 200, body = Object, description = "`{\"statuses\": {\"loadbalancer\": {...}}}`")))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -167,7 +166,7 @@ pub async fn stats(
 /// Rebuild a load balancer on its backend.
 #[utoipa::path(put, path = "/v2/lbaas/loadbalancers/{id}/failover", tag = "loadbalancers",
     params(("id" = String, Path, description = "Load balancer id")),
-    responses((status = 202), (status = 409, body = crate::fault::Fault)))]
+    responses((status = 202)))]
 pub async fn failover(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

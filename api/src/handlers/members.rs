@@ -11,6 +11,7 @@ use super::{ListBody, ListRequest, bool_from_string, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::members::{
     BatchMembers, BatchParams, CreateMember, MemberBody, MemberList, MemberView, UpdateMember,
 };
@@ -19,7 +20,7 @@ use crate::state::AppState;
 /// List the members of a pool.
 #[utoipa::path(get, path = "/v2/lbaas/pools/{pool_id}/members", tag = "members",
     params(("pool_id" = String, Path, description = "Pool id")),
-    responses((status = 200, body = MemberList), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = MemberList)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -37,7 +38,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v2/lbaas/pools/{pool_id}/members/{member_id}", tag = "members",
     params(("pool_id" = String, Path, description = "Pool id"),
            ("member_id" = String, Path, description = "Member id")),
-    responses((status = 200, body = MemberBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = MemberBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -55,9 +56,8 @@ pub async fn show(
 /// Add a member to a pool.
 #[utoipa::path(post, path = "/v2/lbaas/pools/{pool_id}/members", tag = "members",
     params(("pool_id" = String, Path, description = "Pool id")),
-    request_body(content = inline(CreateMember), description = "`{\"member\": {...}}`"),
-    responses((status = 201, body = MemberBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateMember>), description = "`{\"member\": {...}}`"),
+    responses((status = 201, body = MemberBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -77,9 +77,8 @@ pub async fn create(
 #[utoipa::path(put, path = "/v2/lbaas/pools/{pool_id}/members/{member_id}", tag = "members",
     params(("pool_id" = String, Path, description = "Pool id"),
            ("member_id" = String, Path, description = "Member id")),
-    request_body(content = inline(UpdateMember), description = "`{\"member\": {...}}`"),
-    responses((status = 200, body = MemberBody), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateMember>), description = "`{\"member\": {...}}`"),
+    responses((status = 200, body = MemberBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -99,8 +98,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v2/lbaas/pools/{pool_id}/members/{member_id}", tag = "members",
     params(("pool_id" = String, Path, description = "Pool id"),
            ("member_id" = String, Path, description = "Member id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -118,8 +116,7 @@ pub async fn delete(
     params(("pool_id" = String, Path, description = "Pool id"),
            ("additive_only" = Option<bool>, Query, description = "Keep members absent from the body")),
     request_body(content = inline(BatchMembers), description = "`{\"members\": [...]}`"),
-    responses((status = 202), (status = 400, body = crate::fault::Fault),
-              (status = 404, body = crate::fault::Fault), (status = 409, body = crate::fault::Fault)))]
+    responses((status = 202)))]
 pub async fn batch_update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

@@ -26,7 +26,7 @@ pub async fn version(headers: axum::http::HeaderMap) -> Json<Value> {
 
 /// Networks, in Neutron's shape.
 #[utoipa::path(get, path = "/v2.0/networks", tag = "networking", params(NeutronFilter),
-    responses((status = 200, description = "`{\"networks\": [...]}`")))]
+    responses((status = 200, body = Object, description = "`{\"networks\": [...]}`")))]
 pub async fn networks(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
@@ -50,7 +50,7 @@ pub async fn networks(
 
 /// Subnets, in Neutron's shape.
 #[utoipa::path(get, path = "/v2.0/subnets", tag = "networking", params(NeutronFilter),
-    responses((status = 200, description = "`{\"subnets\": [...]}`")))]
+    responses((status = 200, body = Object, description = "`{\"subnets\": [...]}`")))]
 pub async fn subnets(
     State(state): State<Arc<AppState>>,
     Query(filter): Query<NeutronFilter>,
@@ -75,7 +75,7 @@ pub async fn subnets(
 
 /// VIP ports of load balancers, in Neutron's shape.
 #[utoipa::path(get, path = "/v2.0/ports", tag = "networking", params(NeutronFilter),
-    responses((status = 200, description = "`{\"ports\": [...]}`")))]
+    responses((status = 200, body = Object, description = "`{\"ports\": [...]}`")))]
 pub async fn ports(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

@@ -12,6 +12,7 @@ use super::{ListBody, ListRequest, show_body};
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::pools::{CreatePool, PoolBody, PoolList, PoolView, UpdatePool};
 use crate::state::AppState;
 
@@ -30,7 +31,7 @@ pub async fn list(
 /// Show one pool.
 #[utoipa::path(get, path = "/v2/lbaas/pools/{id}", tag = "pools",
     params(("id" = String, Path, description = "Pool id")),
-    responses((status = 200, body = PoolBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = PoolBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -47,9 +48,8 @@ pub async fn show(
 
 /// Create a pool.
 #[utoipa::path(post, path = "/v2/lbaas/pools", tag = "pools",
-    request_body(content = inline(CreatePool), description = "`{\"pool\": {...}}`"),
-    responses((status = 201, body = PoolBody), (status = 400, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault), (status = 501, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreatePool>), description = "`{\"pool\": {...}}`"),
+    responses((status = 201, body = PoolBody)))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -67,8 +67,8 @@ pub async fn create(
 /// Update a pool.
 #[utoipa::path(put, path = "/v2/lbaas/pools/{id}", tag = "pools",
     params(("id" = String, Path, description = "Pool id")),
-    request_body(content = inline(UpdatePool), description = "`{\"pool\": {...}}`"),
-    responses((status = 200, body = PoolBody), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdatePool>), description = "`{\"pool\": {...}}`"),
+    responses((status = 200, body = PoolBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -84,7 +84,7 @@ pub async fn update(
 /// Delete a pool (with its members and health monitor).
 #[utoipa::path(delete, path = "/v2/lbaas/pools/{id}", tag = "pools",
     params(("id" = String, Path, description = "Pool id")),
-    responses((status = 204), (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

@@ -15,16 +15,16 @@ use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
 use crate::shapes::CatalogView;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::profiles::{
-    AzProfileBody, CreateAzProfile, CreateFlavorProfile, FlavorProfileBody, UpdateAzProfile,
-    UpdateFlavorProfile,
+    AzProfileBody, AzProfileList, CreateAzProfile, CreateFlavorProfile, FlavorProfileBody,
+    FlavorProfileList, UpdateAzProfile, UpdateFlavorProfile,
 };
 use crate::state::AppState;
 
 /// List flavor profiles.
 #[utoipa::path(get, path = "/v2/lbaas/flavorprofiles", tag = "flavors",
-    responses((status = 200, description = "`{\"flavorprofiles\": [...], \"flavorprofile_links\": [...]}`"),
-              (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = FlavorProfileList)))]
 pub async fn list_flavor_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -35,9 +35,8 @@ pub async fn list_flavor_profiles(
 
 /// Create a flavor profile; its `flavor_data` must be accepted by the provider's driver.
 #[utoipa::path(post, path = "/v2/lbaas/flavorprofiles", tag = "flavors",
-    request_body(content = inline(CreateFlavorProfile), description = "`{\"flavorprofile\": {...}}`"),
-    responses((status = 201, body = FlavorProfileBody), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateFlavorProfile>), description = "`{\"flavorprofile\": {...}}`"),
+    responses((status = 201, body = FlavorProfileBody)))]
 pub async fn create_flavor_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -50,7 +49,7 @@ pub async fn create_flavor_profile(
 /// Show a flavor profile.
 #[utoipa::path(get, path = "/v2/lbaas/flavorprofiles/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor profile id")),
-    responses((status = 200, body = FlavorProfileBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = FlavorProfileBody)))]
 pub async fn show_flavor_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -65,8 +64,8 @@ pub async fn show_flavor_profile(
 /// Update a flavor profile.
 #[utoipa::path(put, path = "/v2/lbaas/flavorprofiles/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor profile id")),
-    request_body(content = inline(UpdateFlavorProfile), description = "`{\"flavorprofile\": {...}}`"),
-    responses((status = 200, body = FlavorProfileBody), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateFlavorProfile>), description = "`{\"flavorprofile\": {...}}`"),
+    responses((status = 200, body = FlavorProfileBody)))]
 pub async fn update_flavor_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -80,8 +79,7 @@ pub async fn update_flavor_profile(
 /// Delete a flavor profile no flavor uses.
 #[utoipa::path(delete, path = "/v2/lbaas/flavorprofiles/{id}", tag = "flavors",
     params(("id" = String, Path, description = "Flavor profile id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete_flavor_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -96,8 +94,7 @@ pub async fn delete_flavor_profile(
 
 /// List availability zone profiles.
 #[utoipa::path(get, path = "/v2/lbaas/availabilityzoneprofiles", tag = "availabilityzones",
-    responses((status = 200, description = "`{\"availability_zone_profiles\": [...], \"availability_zone_profile_links\": [...]}`"),
-              (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = AzProfileList)))]
 pub async fn list_az_profiles(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -109,9 +106,8 @@ pub async fn list_az_profiles(
 /// Create an availability zone profile; its `availability_zone_data` must be accepted by the
 /// provider's driver.
 #[utoipa::path(post, path = "/v2/lbaas/availabilityzoneprofiles", tag = "availabilityzones",
-    request_body(content = inline(CreateAzProfile), description = "`{\"availability_zone_profile\": {...}}`"),
-    responses((status = 201, body = AzProfileBody), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<CreateAzProfile>), description = "`{\"availability_zone_profile\": {...}}`"),
+    responses((status = 201, body = AzProfileBody)))]
 pub async fn create_az_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -124,7 +120,7 @@ pub async fn create_az_profile(
 /// Show an availability zone profile.
 #[utoipa::path(get, path = "/v2/lbaas/availabilityzoneprofiles/{id}", tag = "availabilityzones",
     params(("id" = String, Path, description = "Availability zone profile id")),
-    responses((status = 200, body = AzProfileBody), (status = 404, body = crate::fault::Fault)))]
+    responses((status = 200, body = AzProfileBody)))]
 pub async fn show_az_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -139,8 +135,8 @@ pub async fn show_az_profile(
 /// Update an availability zone profile.
 #[utoipa::path(put, path = "/v2/lbaas/availabilityzoneprofiles/{id}", tag = "availabilityzones",
     params(("id" = String, Path, description = "Availability zone profile id")),
-    request_body(content = inline(UpdateAzProfile), description = "`{\"availability_zone_profile\": {...}}`"),
-    responses((status = 200, body = AzProfileBody), (status = 409, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateAzProfile>), description = "`{\"availability_zone_profile\": {...}}`"),
+    responses((status = 200, body = AzProfileBody)))]
 pub async fn update_az_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,
@@ -154,8 +150,7 @@ pub async fn update_az_profile(
 /// Delete an availability zone profile no zone uses.
 #[utoipa::path(delete, path = "/v2/lbaas/availabilityzoneprofiles/{id}", tag = "availabilityzones",
     params(("id" = String, Path, description = "Availability zone profile id")),
-    responses((status = 204), (status = 404, body = crate::fault::Fault),
-              (status = 409, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete_az_profile(
     State(state): State<Arc<AppState>>,
     _: RequestContext,

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use crate::auth::RequestContext;
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::shapes::envelope::Envelope;
 use crate::shapes::quotas::{QuotaBody, QuotaList, QuotaView, UpdateQuota};
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ pub async fn list(
 /// A project's quotas in effect: explicit where set, the configured defaults elsewhere.
 #[utoipa::path(get, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
     params(("project_id" = String, Path, description = "Project id")),
-    responses((status = 200, body = QuotaBody), (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = QuotaBody)))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -57,9 +58,8 @@ pub async fn show(
 /// Set any or all of a project's quotas (`null` returns one to the default).
 #[utoipa::path(put, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
     params(("project_id" = String, Path, description = "Project id")),
-    request_body(content = inline(UpdateQuota), description = "`{\"quota\": {...}}`"),
-    responses((status = 202, body = QuotaBody), (status = 400, body = crate::fault::Fault),
-              (status = 403, body = crate::fault::Fault)))]
+    request_body(content = inline(Envelope<UpdateQuota>), description = "`{\"quota\": {...}}`"),
+    responses((status = 202, body = QuotaBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -74,7 +74,7 @@ pub async fn update(
 /// Reset a project's quotas to the configured defaults.
 #[utoipa::path(delete, path = "/v2/lbaas/quotas/{project_id}", tag = "quotas",
     params(("project_id" = String, Path, description = "Project id")),
-    responses((status = 204), (status = 403, body = crate::fault::Fault)))]
+    responses((status = 204)))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -87,7 +87,7 @@ pub async fn delete(
 /// The configured default quotas, as they apply to a project.
 #[utoipa::path(get, path = "/v2/lbaas/quotas/{project_id}/default", tag = "quotas",
     params(("project_id" = String, Path, description = "Project id")),
-    responses((status = 200, body = QuotaBody), (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = QuotaBody)))]
 pub async fn defaults(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,

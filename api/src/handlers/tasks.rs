@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// The background tasks of the process that answers and their last activation.
 #[utoipa::path(get, path = "/v1/status/tasks", tag = "status",
-    responses((status = 200, body = TaskList), (status = 403, body = crate::fault::Fault)))]
+    responses((status = 200, body = TaskList)))]
 pub async fn list_tasks(State(state): State<Arc<AppState>>) -> Json<TaskList> {
     Json(TaskList {
         tasks: state.tasks.snapshot(),

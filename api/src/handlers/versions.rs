@@ -63,7 +63,8 @@ pub async fn root(headers: HeaderMap) -> Json<Versions> {
 }
 
 /// The v2 root, as Octavia answers it.
-#[utoipa::path(get, path = "/v2", tag = "versions", responses((status = 200, body = String)))]
+#[utoipa::path(get, path = "/v2", tag = "versions",
+    responses((status = 200, body = String, content_type = "application/json")))]
 pub async fn v2() -> Json<Value> {
     Json(Value::String("v2".into()))
 }

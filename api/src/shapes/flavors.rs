@@ -8,14 +8,18 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{CatalogView, Rooted, to_value};
+use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/flavors`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "two-threads", "description": "HAProxy with two worker threads", "flavor_profile_id": "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", "enabled": true}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateFlavor {
     /// Name (unique).
+    #[schema(max_length = 255)]
     pub name: String,
     /// Free text.
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -35,11 +39,11 @@ impl Rooted for CreateFlavor {
 pub struct UpdateFlavor {
     /// Name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     /// Free text (`null` clears it).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether load balancers may select it.
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -74,13 +78,25 @@ pub struct FlavorBody {
     pub flavor: FlavorView,
 }
 
+/// `{"flavors": [...], "flavors_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlavorList {
+    /// A page of flavors.
+    pub flavors: Vec<FlavorView>,
+    /// Paging links.
+    pub flavors_links: Vec<Link>,
+}
+
 /// Body of `POST /v2/lbaas/availabilityzones`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "local", "availability_zone_profile_id": "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "enabled": true}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateZone {
     /// Name (the key).
+    #[schema(max_length = 255)]
     pub name: String,
     /// Free text.
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     /// Whether load balancers may select it (default true).
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -100,7 +116,7 @@ impl Rooted for CreateZone {
 pub struct UpdateZone {
     /// Free text (`null` clears it).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether load balancers may select it.
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -131,6 +147,15 @@ pub struct ZoneView {
 pub struct ZoneBody {
     /// The zone.
     pub availability_zone: ZoneView,
+}
+
+/// `{"availability_zones": [...], "availability_zones_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneList {
+    /// A page of availability zones.
+    pub availability_zones: Vec<ZoneView>,
+    /// Paging links.
+    pub availability_zones_links: Vec<Link>,
 }
 
 impl CatalogView for Flavor {

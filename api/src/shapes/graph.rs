@@ -29,7 +29,9 @@ use super::pools::CreatePool;
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PoolSingleCreate {
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
@@ -42,6 +44,7 @@ pub struct PoolSingleCreate {
     pub crl_container_ref: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub tls_enabled: Option<bool>,
+    #[schema(max_length = 2048)]
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
     pub alpn_protocols: Option<Vec<String>>,
@@ -59,13 +62,18 @@ pub struct HealthMonitorSingleCreate {
     #[serde(rename = "type")]
     pub kind: HealthMonitorType,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub delay: i64,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub timeout: i64,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 10)]
     pub max_retries: i64,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 10)]
     pub max_retries_down: Option<i64>,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     pub http_method: Option<HttpMethod>,
     pub url_path: Option<String>,
@@ -85,12 +93,16 @@ pub struct HealthMonitorSingleCreate {
 pub struct ListenerSingleCreate {
     pub protocol: ListenerProtocol,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub protocol_port: i64,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = -1, maximum = 2147483647)]
     pub connection_limit: Option<i64>,
     pub default_tls_container_ref: Option<String>,
     pub sni_container_refs: Option<Vec<String>>,
@@ -102,22 +114,28 @@ pub struct ListenerSingleCreate {
     pub l7policies: Option<Vec<L7PolicySingleCreate>>,
     pub insert_headers: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_client_data: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_member_connect: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_member_data: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_tcp_inspect: Option<i64>,
     pub tags: Option<Vec<String>>,
     pub client_ca_tls_container_ref: Option<String>,
     pub client_authentication: Option<ClientAuthentication>,
     pub client_crl_container_ref: Option<String>,
     pub allowed_cidrs: Option<Vec<String>>,
+    #[schema(max_length = 2048)]
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
     pub alpn_protocols: Option<Vec<String>>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0)]
     pub hsts_max_age: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub hsts_include_subdomains: Option<bool>,
@@ -131,17 +149,22 @@ pub struct ListenerSingleCreate {
 #[allow(missing_docs)]
 pub struct L7PolicySingleCreate {
     pub action: L7PolicyAction,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     /// The pool to redirect to: a full definition or the name of one in the request.
     pub redirect_pool: Option<PoolSingleCreate>,
+    #[schema(max_length = 255)]
     pub redirect_url: Option<String>,
+    #[schema(max_length = 255)]
     pub redirect_prefix: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub redirect_http_code: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub position: Option<i64>,
     /// Its rules.
     pub rules: Option<Vec<CreateL7Rule>>,

@@ -13,6 +13,7 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/healthmonitors`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"pool_id": "4c0f8b7e-2d3a-4e5f-8a9b-0c1d2e3f4a5b", "type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 3, "url_path": "/healthz", "expected_codes": "200"}))]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CreateHealthMonitor {
@@ -20,13 +21,18 @@ pub struct CreateHealthMonitor {
     #[serde(rename = "type")]
     pub kind: HealthMonitorType,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub delay: i64,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub timeout: i64,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 10)]
     pub max_retries: i64,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 10)]
     pub max_retries_down: Option<i64>,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     pub http_method: Option<HttpMethod>,
     pub url_path: Option<String>,
@@ -52,19 +58,19 @@ impl Rooted for CreateHealthMonitor {
 #[allow(missing_docs)]
 pub struct UpdateHealthMonitor {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2147483647, value_type = Option<i64>)]
     pub delay: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2147483647, value_type = Option<i64>)]
     pub timeout: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 10, value_type = Option<i64>)]
     pub max_retries: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 10, value_type = Option<i64>)]
     pub max_retries_down: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<HttpMethod>)]

@@ -12,21 +12,27 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/l7policies`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "api", "listener_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "action": "REDIRECT_TO_URL", "redirect_url": "https://www.example.com/"}))]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CreateL7Policy {
     pub listener_id: String,
     pub action: L7PolicyAction,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     pub redirect_pool_id: Option<String>,
+    #[schema(max_length = 255)]
     pub redirect_url: Option<String>,
+    #[schema(max_length = 255)]
     pub redirect_prefix: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub redirect_http_code: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub position: Option<i64>,
     pub rules: Option<Vec<CreateL7Rule>>,
     pub tags: Option<Vec<String>>,
@@ -45,10 +51,10 @@ impl Rooted for CreateL7Policy {
 #[allow(missing_docs)]
 pub struct UpdateL7Policy {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
@@ -60,13 +66,13 @@ pub struct UpdateL7Policy {
     #[schema(value_type = Option<String>)]
     pub redirect_pool_id: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub redirect_url: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub redirect_prefix: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 2147483647, value_type = Option<i64>)]
     pub position: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]

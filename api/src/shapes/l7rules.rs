@@ -11,13 +11,16 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/l7policies/{l7policy_id}/rules` (and one entry of a policy's `rules`).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"type": "PATH", "compare_type": "STARTS_WITH", "value": "/api"}))]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CreateL7Rule {
     #[serde(rename = "type")]
     pub kind: L7RuleType,
     pub compare_type: L7CompareType,
+    #[schema(max_length = 255)]
     pub value: String,
+    #[schema(max_length = 255)]
     pub key: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub invert: Option<bool>,
@@ -45,10 +48,10 @@ pub struct UpdateL7Rule {
     #[schema(value_type = Option<L7CompareType>)]
     pub compare_type: Patch<L7CompareType>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub key: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub value: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]

@@ -15,6 +15,7 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/listeners`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "http", "loadbalancer_id": "0b6f4d6e-5a7c-4a38-9f7b-3c1e2d4f5a60", "protocol": "HTTP", "protocol_port": 80}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateListener {
     /// The load balancer.
@@ -23,16 +24,20 @@ pub struct CreateListener {
     pub protocol: ListenerProtocol,
     /// Port on the VIP.
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub protocol_port: i64,
     /// Name.
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     /// Free text.
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     /// Whether it serves (default true).
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     /// Max connections (-1 unlimited).
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = -1, maximum = 2147483647)]
     pub connection_limit: Option<i64>,
     /// Certificate for TERMINATED_HTTPS.
     pub default_tls_container_ref: Option<String>,
@@ -44,15 +49,19 @@ pub struct CreateListener {
     pub insert_headers: Option<BTreeMap<String, String>>,
     /// Client inactivity timeout, ms.
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_client_data: Option<i64>,
     /// Member connect timeout, ms.
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_member_connect: Option<i64>,
     /// Member inactivity timeout, ms.
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_member_data: Option<i64>,
     /// Inspection timeout, ms.
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 2073600000)]
     pub timeout_tcp_inspect: Option<i64>,
     /// Tags.
     pub tags: Option<Vec<String>>,
@@ -65,6 +74,7 @@ pub struct CreateListener {
     /// Allowed source CIDRs.
     pub allowed_cidrs: Option<Vec<String>>,
     /// Cipher string.
+    #[schema(max_length = 2048)]
     pub tls_ciphers: Option<String>,
     /// TLS versions.
     pub tls_versions: Option<Vec<String>>,
@@ -72,6 +82,7 @@ pub struct CreateListener {
     pub alpn_protocols: Option<Vec<String>>,
     /// HSTS max-age.
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0)]
     pub hsts_max_age: Option<i64>,
     /// HSTS includeSubDomains.
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -96,16 +107,16 @@ impl Rooted for CreateListener {
 #[allow(missing_docs)]
 pub struct UpdateListener {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2147483647, value_type = Option<i64>)]
     pub connection_limit: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -120,16 +131,16 @@ pub struct UpdateListener {
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub insert_headers: Patch<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2073600000, value_type = Option<i64>)]
     pub timeout_client_data: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2073600000, value_type = Option<i64>)]
     pub timeout_member_connect: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2073600000, value_type = Option<i64>)]
     pub timeout_member_data: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 2073600000, value_type = Option<i64>)]
     pub timeout_tcp_inspect: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -147,7 +158,7 @@ pub struct UpdateListener {
     #[schema(value_type = Option<Vec<String>>)]
     pub allowed_cidrs: Patch<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048, value_type = Option<String>)]
     pub tls_ciphers: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -156,7 +167,7 @@ pub struct UpdateListener {
     #[schema(value_type = Option<Vec<String>>)]
     pub alpn_protocols: Patch<Vec<String>>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, value_type = Option<i64>)]
     pub hsts_max_age: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]

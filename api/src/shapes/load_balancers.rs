@@ -13,11 +13,14 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/loadbalancers`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "web", "vip_subnet_id": "5f3a0c6e-6a0e-4c59-9a55-000000000002"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateLoadBalancer {
     /// Name.
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     /// Free text.
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     /// Whether it should serve (default true).
     #[serde(default, deserialize_with = "wsme::convert")]
@@ -61,11 +64,11 @@ impl Rooted for CreateLoadBalancer {
 pub struct UpdateLoadBalancer {
     /// Name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     /// Free text.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     /// Whether it should serve.
     #[serde(default, deserialize_with = "wsme::convert")]

@@ -11,21 +11,26 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/pools/{pool_id}/members`, and one item of a batch update.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "web-1", "address": "192.0.2.10", "protocol_port": 8080, "weight": 1}))]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CreateMember {
     pub address: String,
     #[serde(deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub protocol_port: i64,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 0, maximum = 256)]
     pub weight: Option<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub backup: Option<bool>,
     pub subnet_id: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub monitor_port: Option<i64>,
     pub monitor_address: Option<String>,
     pub tags: Option<Vec<String>>,
@@ -46,19 +51,19 @@ impl Rooted for CreateMember {
 #[allow(missing_docs)]
 pub struct UpdateMember {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub admin_state_up: Patch<bool>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 0, maximum = 256, value_type = Option<i64>)]
     pub weight: Patch<i64>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
     pub backup: Patch<bool>,
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 65535, value_type = Option<i64>)]
     pub monitor_port: Patch<i64>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]

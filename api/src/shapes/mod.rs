@@ -9,6 +9,7 @@
 
 pub mod amphorae;
 pub mod capabilities;
+pub mod envelope;
 pub mod flavors;
 pub mod graph;
 pub mod health_monitors;

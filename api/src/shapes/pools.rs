@@ -13,6 +13,7 @@ use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/pools`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "web", "loadbalancer_id": "0b6f4d6e-5a7c-4a38-9f7b-3c1e2d4f5a60", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}))]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CreatePool {
@@ -20,7 +21,9 @@ pub struct CreatePool {
     pub lb_algorithm: LbAlgorithm,
     pub loadbalancer_id: Option<String>,
     pub listener_id: Option<String>,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 255)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub admin_state_up: Option<bool>,
@@ -31,6 +34,7 @@ pub struct CreatePool {
     pub crl_container_ref: Option<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     pub tls_enabled: Option<bool>,
+    #[schema(max_length = 2048)]
     pub tls_ciphers: Option<String>,
     pub tls_versions: Option<Vec<String>>,
     pub alpn_protocols: Option<Vec<String>>,
@@ -49,10 +53,10 @@ impl Rooted for CreatePool {
 #[allow(missing_docs)]
 pub struct UpdatePool {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default, deserialize_with = "wsme::convert")]
     #[schema(value_type = Option<bool>)]
@@ -79,7 +83,7 @@ pub struct UpdatePool {
     #[schema(value_type = Option<bool>)]
     pub tls_enabled: Patch<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048, value_type = Option<String>)]
     pub tls_ciphers: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]

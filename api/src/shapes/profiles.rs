@@ -7,16 +7,21 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{CatalogView, Rooted, to_value};
+use crate::listing::Link;
 
 /// Body of `POST /v2/lbaas/flavorprofiles`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "two-threads", "provider_name": "haproxy", "flavor_data": "{\"nbthread\": 2}"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateFlavorProfile {
     /// Name.
+    #[schema(max_length = 255)]
     pub name: String,
     /// The provider whose driver takes the metadata.
+    #[schema(max_length = 255)]
     pub provider_name: String,
     /// The metadata, as a JSON string.
+    #[schema(max_length = 4096)]
     pub flavor_data: String,
 }
 
@@ -31,15 +36,15 @@ impl Rooted for CreateFlavorProfile {
 pub struct UpdateFlavorProfile {
     /// Name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     /// Provider (not while flavors use the profile).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub provider_name: Patch<String>,
     /// Metadata (not while flavors use the profile).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 4096, value_type = Option<String>)]
     pub flavor_data: Patch<String>,
 }
 
@@ -68,15 +73,28 @@ pub struct FlavorProfileBody {
     pub flavorprofile: FlavorProfileView,
 }
 
+/// `{"flavorprofiles": [...], "flavorprofile_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlavorProfileList {
+    /// A page of flavor profiles.
+    pub flavorprofiles: Vec<FlavorProfileView>,
+    /// Paging links.
+    pub flavorprofile_links: Vec<Link>,
+}
+
 /// Body of `POST /v2/lbaas/availabilityzoneprofiles`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "local", "provider_name": "haproxy", "availability_zone_data": "{}"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateAzProfile {
     /// Name.
+    #[schema(max_length = 255)]
     pub name: String,
     /// The provider whose driver takes the metadata.
+    #[schema(max_length = 255)]
     pub provider_name: String,
     /// The metadata, as a JSON string.
+    #[schema(max_length = 4096)]
     pub availability_zone_data: String,
 }
 
@@ -91,15 +109,15 @@ impl Rooted for CreateAzProfile {
 pub struct UpdateAzProfile {
     /// Name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub name: Patch<String>,
     /// Provider (not while zones use the profile).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 255, value_type = Option<String>)]
     pub provider_name: Patch<String>,
     /// Metadata (not while zones use the profile).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 4096, value_type = Option<String>)]
     pub availability_zone_data: Patch<String>,
 }
 
@@ -126,6 +144,15 @@ pub struct AzProfileView {
 pub struct AzProfileBody {
     /// The profile.
     pub availability_zone_profile: AzProfileView,
+}
+
+/// `{"availability_zone_profiles": [...], "availability_zone_profile_links": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AzProfileList {
+    /// A page of availability zone profiles.
+    pub availability_zone_profiles: Vec<AzProfileView>,
+    /// Paging links.
+    pub availability_zone_profile_links: Vec<Link>,
 }
 
 /// A new profile or a change to one, whatever its metadata kind.

@@ -82,39 +82,39 @@ pub struct QuotaList {
 pub struct UpdateQuota {
     /// Load balancers.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub loadbalancer: Patch<i64>,
     /// Deprecated name of `loadbalancer` (which wins when both are given).
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub load_balancer: Patch<i64>,
     /// Listeners.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub listener: Patch<i64>,
     /// Pools.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub pool: Patch<i64>,
     /// Health monitors.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub healthmonitor: Patch<i64>,
     /// Deprecated name of `healthmonitor` (which wins when both are given).
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub health_monitor: Patch<i64>,
     /// Members.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub member: Patch<i64>,
     /// L7 policies.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub l7policy: Patch<i64>,
     /// L7 rules.
     #[serde(default, deserialize_with = "wsme::convert")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(minimum = -1, maximum = 2000000000, value_type = Option<i64>)]
     pub l7rule: Patch<i64>,
 }
 
