@@ -27,6 +27,7 @@ mod row_de;
 mod table;
 mod tx;
 mod work;
+mod write_feed;
 
 pub use census::{Census, ConsumerPosition, ObjectCount, Outbox, WorkQueue};
 pub use connect::{Backend, Store, StoreOptions};

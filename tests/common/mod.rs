@@ -308,6 +308,28 @@ impl TestServer {
         }
     }
 
+    /// Another `fulcrum serve` on this server's database and configuration, as a second replica
+    /// (PostgreSQL); the database stays this server's and is dropped with it, not with the replica.
+    pub async fn replica(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = dir.path().join("fulcrum.toml");
+        std::fs::copy(&self.config_path, &config_path).expect("copy config");
+        let mut replica = TestServer {
+            base: String::new(),
+            metrics_base: None,
+            http: reqwest::Client::new(),
+            child: None,
+            config_path,
+            db: TestDb {
+                url: self.db.url.clone(),
+                pg_name: None,
+            },
+            dir,
+        };
+        replica.spawn().await;
+        replica
+    }
+
     /// Start the process again on the same database and configuration.
     pub async fn restart(&mut self) {
         self.kill();
