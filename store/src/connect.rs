@@ -96,10 +96,10 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         MigrationSql::Both(include_str!("../migrations/0006_work_queued_at.sql")),
     ),
     (
-        7,
+        8,
         "write_notifications",
         MigrationSql::PostgresOnly(include_str!(
-            "../migrations/0007_write_notifications.postgres.sql"
+            "../migrations/0008_write_notifications.postgres.sql"
         )),
     ),
 ];

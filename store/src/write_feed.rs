@@ -1,5 +1,5 @@
 //! Other processes' writes, as they commit: on PostgreSQL every replica listens on the channel
-//! that the object tables' triggers notify (migration 0007), and moves its read epoch on each
+//! that the object tables' triggers notify (migration 0008), and moves its read epoch on each
 //! notification, so that what it cached from the store is dropped as soon as any replica writes.
 //!
 //! While the listening connection is down the epoch cannot be trusted: [`Store::read_epoch`]
@@ -13,7 +13,7 @@ use sqlx::postgres::PgListener;
 
 use crate::{Backend, Store};
 
-/// The channel the triggers of migration 0007 notify.
+/// The channel the triggers of migration 0008 notify.
 const CHANNEL: &str = "fulcrum_writes";
 /// The wait before listening again after the connection failed.
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
