@@ -242,6 +242,10 @@ async fn run(
     let recorder = telemetry::recorder();
     let store = connect_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
+    let following = tokio::spawn({
+        let store = store.clone();
+        async move { store.follow_writes().await }
+    });
     let networks = build_networks(&config)?;
     let events = EventBus::default();
     let providers = build_providers(&config, factories)?;
@@ -333,6 +337,7 @@ async fn run(
             Err(error) => tracing::warn!(%error, "the metrics server did not stop cleanly"),
         }
     }
+    following.abort();
     store.close().await;
     Ok(())
 }

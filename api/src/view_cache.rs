@@ -3,9 +3,10 @@
 //!
 //! Entries are tagged with the store's write epoch at the moment they were read and are served only
 //! while no write has committed since (`fulcrum_store::Store::read_epoch`): any write anywhere
-//! invalidates everything, which is simple and cannot serve stale data. The store offers an epoch
-//! only where this process sees every write (the embedded SQLite mode); with PostgreSQL replicas the
-//! cache stays empty.
+//! invalidates everything, which is simple and cannot serve stale data. On PostgreSQL the epoch
+//! also moves when another replica's write is announced (`fulcrum_store::Store::follow_writes`),
+//! and the store offers no epoch while it cannot hear those announcements, so the cache stays
+//! empty then.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use fulcrum_core::model::{Kind, Stats};
@@ -42,31 +42,65 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
-    /// Bumped after every committed write transaction of this process (see [`Store::read_epoch`]).
-    epoch: Arc<AtomicU64>,
+    /// Bumped after every committed write transaction of this process and, on PostgreSQL, on every
+    /// write another process commits (see [`Store::read_epoch`] and [`Store::follow_writes`]).
+    pub(crate) epoch: Arc<AtomicU64>,
+    /// Whether [`Store::epoch`] moves with every write that commits (always on SQLite; on
+    /// PostgreSQL while [`Store::follow_writes`] listens).
+    pub(crate) epoch_follows_writes: Arc<AtomicBool>,
+    /// The database URL, for the connection that listens for other processes' writes.
+    pub(crate) url: Arc<str>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
 
-/// Every migration, in order: version, name, SQL (portable between SQLite and PostgreSQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// A migration's SQL: the same on both databases, or PostgreSQL's own (SQLite then records the
+/// version with nothing to do).
+enum MigrationSql {
+    /// Portable between SQLite and PostgreSQL.
+    Both(&'static str),
+    /// Only PostgreSQL needs it.
+    PostgresOnly(&'static str),
+}
+
+/// Every migration, in order: version, name, SQL.
+const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
     (
         1,
         "orchestration",
-        include_str!("../migrations/0001_orchestration.sql"),
+        MigrationSql::Both(include_str!("../migrations/0001_orchestration.sql")),
     ),
-    (2, "quotas", include_str!("../migrations/0002_quotas.sql")),
-    (3, "flavors", include_str!("../migrations/0003_flavors.sql")),
-    (4, "events", include_str!("../migrations/0004_events.sql")),
+    (
+        2,
+        "quotas",
+        MigrationSql::Both(include_str!("../migrations/0002_quotas.sql")),
+    ),
+    (
+        3,
+        "flavors",
+        MigrationSql::Both(include_str!("../migrations/0003_flavors.sql")),
+    ),
+    (
+        4,
+        "events",
+        MigrationSql::Both(include_str!("../migrations/0004_events.sql")),
+    ),
     (
         5,
         "shared_vips",
-        include_str!("../migrations/0005_shared_vips.sql"),
+        MigrationSql::Both(include_str!("../migrations/0005_shared_vips.sql")),
     ),
     (
         6,
         "work_queued_at",
-        include_str!("../migrations/0006_work_queued_at.sql"),
+        MigrationSql::Both(include_str!("../migrations/0006_work_queued_at.sql")),
+    ),
+    (
+        8,
+        "write_notifications",
+        MigrationSql::PostgresOnly(include_str!(
+            "../migrations/0008_write_notifications.postgres.sql"
+        )),
     ),
     (
         7,
@@ -121,6 +155,8 @@ impl Store {
             write,
             backend,
             epoch: Arc::default(),
+            epoch_follows_writes: Arc::new(AtomicBool::new(backend == Backend::Sqlite)),
+            url: url.into(),
         })
     }
 
@@ -135,11 +171,16 @@ impl Store {
             migrations: MIGRATIONS
                 .iter()
                 .map(|(version, name, sql)| {
+                    let sql = match (sql, self.backend) {
+                        (MigrationSql::Both(sql), _)
+                        | (MigrationSql::PostgresOnly(sql), Backend::Postgres) => *sql,
+                        (MigrationSql::PostgresOnly(_), Backend::Sqlite) => "SELECT 1",
+                    };
                     Migration::new(
                         *version,
                         (*name).into(),
                         MigrationType::Simple,
-                        (*sql).into(),
+                        sql.into(),
                         false,
                     )
                 })
@@ -169,12 +210,17 @@ impl Store {
     }
 
     /// A number that changes whenever any write commits, for caching reads in this process; `None`
-    /// when other processes may write too (PostgreSQL replicas), where no such cache is safe.
+    /// while writes could go unseen (on PostgreSQL when [`Store::follow_writes`] is not listening),
+    /// when no such cache is safe.
     ///
     /// Take it *before* reading: an entry read at epoch `e` is current exactly while the epoch is
-    /// still `e`, because the epoch moves only after a commit has become visible.
+    /// still `e`, because the epoch moves only after a commit has become visible (in this process),
+    /// or when another process's commit is announced (PostgreSQL).
     pub fn read_epoch(&self) -> Option<u64> {
-        (self.backend == Backend::Sqlite).then(|| self.epoch.load(Ordering::Acquire))
+        let epoch = self.epoch.load(Ordering::Acquire);
+        self.epoch_follows_writes
+            .load(Ordering::Acquire)
+            .then_some(epoch)
     }
 
     pub(crate) fn write_pool(&self) -> &AnyPool {

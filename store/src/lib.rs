@@ -31,6 +31,7 @@ mod sync;
 mod table;
 mod tx;
 mod work;
+mod write_feed;
 
 pub use census::{Census, ConsumerPosition, ObjectCount, Outbox, WorkQueue};
 pub use connect::{Backend, Store, StoreOptions};
