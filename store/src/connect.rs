@@ -96,16 +96,16 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         MigrationSql::Both(include_str!("../migrations/0006_work_queued_at.sql")),
     ),
     (
+        7,
+        "work_holders",
+        MigrationSql::Both(include_str!("../migrations/0007_work_holders.sql")),
+    ),
+    (
         8,
         "write_notifications",
         MigrationSql::PostgresOnly(include_str!(
             "../migrations/0008_write_notifications.postgres.sql"
         )),
-    ),
-    (
-        7,
-        "work_holders",
-        include_str!("../migrations/0007_work_holders.sql"),
     ),
 ];
 
