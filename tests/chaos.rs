@@ -8,11 +8,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::haproxy::masters_by_load_balancer;
 use common::{Db, Options, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -75,62 +75,6 @@ async fn try_call(
     let status = resp.status();
     let text = resp.text().await.ok()?;
     Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
-
-/// The HAProxy processes whose command line names a file under `state_dir`, as (pid, parent pid,
-/// the load balancer id from the path).
-fn haproxies(state_dir: &Path) -> Vec<(u32, u32, String)> {
-    let prefix = format!("{}/", state_dir.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if !args.first().is_some_and(|a| a.ends_with("haproxy")) {
-            continue;
-        }
-        let Some(lb) = args.iter().find_map(|a| {
-            a.strip_prefix(&prefix)
-                .and_then(|rest| rest.split('/').next())
-                .map(str::to_string)
-        }) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let mut after = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r)
-            .unwrap_or("")
-            .split_whitespace();
-        let state = after.next().unwrap_or("X");
-        if state == "Z" || state == "X" {
-            continue;
-        }
-        let ppid = after.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        found.push((pid, ppid, lb));
-    }
-    found
-}
-
-/// The masters among `haproxies`: the processes whose parent is not an HAProxy of theirs.
-fn masters(procs: &[(u32, u32, String)]) -> HashMap<String, Vec<u32>> {
-    let pids: BTreeSet<u32> = procs.iter().map(|p| p.0).collect();
-    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
-    for (pid, ppid, lb) in procs {
-        if !pids.contains(ppid) {
-            out.entry(lb.clone()).or_default().push(*pid);
-        }
-    }
-    out
 }
 
 /// The backend names that answer through `url` in `n` requests (other outcomes as text).
@@ -303,8 +247,7 @@ async fn kills_during_a_burst(db: Db) {
             }
             // Kill one load balancer's HAProxy master.
             _ => {
-                let procs = haproxies(&state_dir);
-                if let Some(pids) = masters(&procs).get(&lb) {
+                if let Some(pids) = masters_by_load_balancer(&state_dir).get(&lb) {
                     for pid in pids {
                         let _ = std::process::Command::new("kill")
                             .args(["-KILL", &pid.to_string()])
@@ -410,7 +353,7 @@ async fn kills_during_a_burst(db: Db) {
     // killed master within its period, so give it a moment.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let found = masters(&haproxies(&state_dir));
+        let found = masters_by_load_balancer(&state_dir);
         let one_each = lbs
             .keys()
             .all(|id| found.get(id).is_some_and(|p| p.len() == 1));

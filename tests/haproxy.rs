@@ -840,45 +840,20 @@ async fn full_sync_repairs_drift(db: Db) {
     }
 }
 
-/// The HAProxy processes that serve load balancer `lb` of `state_dir`, found by the configuration
-/// path on their command line, as (pid, parent pid); zombies count as gone.
+/// The HAProxy processes of `lb`, as (pid, parent pid).
 fn haproxy_processes(state_dir: &Path, lb: &str) -> Vec<(u32, u32)> {
-    let config = state_dir.join(lb).join("haproxy.cfg");
-    let config = config.to_str().unwrap();
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        if !args
-            .windows(2)
-            .any(|w| w[0] == b"-f" && w[1] == config.as_bytes())
-        {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let mut fields = stat.rsplit_once(')').unwrap().1.split_whitespace();
-        if matches!(fields.next(), Some("Z" | "X")) {
-            continue;
-        }
-        out.push((pid, fields.next().unwrap().parse().unwrap()));
-    }
-    out
+    common::haproxy::haproxy_processes(state_dir)
+        .into_iter()
+        .filter(|p| p.load_balancer == lb)
+        .map(|p| (p.pid, p.parent))
+        .collect()
 }
 
 /// The masters among the HAProxy processes of `lb`: those whose parent is not one of them.
 fn masters(state_dir: &Path, lb: &str) -> Vec<u32> {
-    let all = haproxy_processes(state_dir, lb);
-    all.iter()
-        .filter(|(_, parent)| !all.iter().any(|(pid, _)| pid == parent))
-        .map(|(pid, _)| *pid)
-        .collect()
+    common::haproxy::masters_by_load_balancer(state_dir)
+        .remove(lb)
+        .unwrap_or_default()
 }
 
 /// Wait until load balancer `lb` is served by exactly one master, the one its pid file names,

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod haproxy;
 pub mod keystone;
 pub mod sync;
 
