@@ -1,45 +1,12 @@
 //! [`Store::census`]: objects of every kind by provider and status, the work queue by state, and
 //! the outbox consumers' lag, on a fresh SQLite file and a fresh PostgreSQL database each.
 
-use std::process::Command;
+mod common;
 
 use fulcrum_core::driver::fixtures;
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{Kind, ListenerProtocol};
-use fulcrum_store::{Census, ObjectCount, Store, StoreOptions, WorkAction};
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A PostgreSQL database dropped with it.
-struct PostgresDb(String);
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
-
-async fn connect(url: String) -> Store {
-    let store = Store::connect(&StoreOptions {
-        url,
-        max_connections: 4,
-    })
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
+use fulcrum_store::{Census, ObjectCount, Store, WorkAction};
 
 fn count(census: &Census, kind: Kind, provider: &str) -> u64 {
     census
@@ -126,17 +93,10 @@ async fn census_counts_what_the_store_holds(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("census.db").display());
-    census_counts_what_the_store_holds(connect(url).await).await;
+    common::on_sqlite(census_counts_what_the_store_holds).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    let name = format!("fulcrum_census_{}", uuid::Uuid::new_v4().simple());
-    psql(&format!("CREATE DATABASE {name}"));
-    let db = PostgresDb(name);
-    let store = connect(format!("postgres://postgres@127.0.0.1:5432/{}", db.0)).await;
-    census_counts_what_the_store_holds(store.clone()).await;
-    store.close().await;
+    common::on_postgres(census_counts_what_the_store_holds).await;
 }

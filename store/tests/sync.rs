@@ -2,44 +2,11 @@
 //! each: every load balancer with its provider and status, and sync work for a list of ids (more
 //! than one statement's worth) that only converged load balancers without pending work get.
 
-use std::process::Command;
+mod common;
 
 use fulcrum_core::driver::fixtures;
 use fulcrum_core::model::ProvisioningStatus;
-use fulcrum_store::{Store, StoreOptions, WorkAction};
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A PostgreSQL database dropped with it.
-struct PostgresDb(String);
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
-
-async fn connect(url: String) -> Store {
-    let store = Store::connect(&StoreOptions {
-        url,
-        max_connections: 4,
-    })
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
+use fulcrum_store::{Store, WorkAction};
 
 /// The status the `i`th load balancer is stored with.
 fn status(i: usize) -> ProvisioningStatus {
@@ -93,17 +60,10 @@ async fn only_converged_load_balancers_without_work_are_queued(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sync.db").display());
-    only_converged_load_balancers_without_work_are_queued(connect(url).await).await;
+    common::on_sqlite(only_converged_load_balancers_without_work_are_queued).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    let name = format!("fulcrum_sync_{}", uuid::Uuid::new_v4().simple());
-    psql(&format!("CREATE DATABASE {name}"));
-    let db = PostgresDb(name);
-    let store = connect(format!("postgres://postgres@127.0.0.1:5432/{}", db.0)).await;
-    only_converged_load_balancers_without_work_are_queued(store.clone()).await;
-    store.close().await;
+    common::on_postgres(only_converged_load_balancers_without_work_are_queued).await;
 }
