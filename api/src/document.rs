@@ -90,6 +90,12 @@ fn faults(path: &str, method: &HttpMethod, has_body: bool) -> Vec<(u16, &'static
     if names_an_object {
         statuses.push((404, "Not found: an object it names does not exist"));
     }
+    if has_body {
+        statuses.push((
+            408,
+            "Request timeout: the body did not arrive within the server's body-read timeout",
+        ));
+    }
     if write {
         statuses.push((
             409,
@@ -153,7 +159,7 @@ mod tests {
             .collect();
         assert_eq!(
             statuses,
-            [400, 401, 403, 404, 409, 413, 414, 415, 500, 501, 503]
+            [400, 401, 403, 404, 408, 409, 413, 414, 415, 500, 501, 503]
         );
     }
 
