@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
             "../migrations/0008_write_notifications.postgres.sql"
         )),
     ),
+    (
+        9,
+        "cluster_duties",
+        MigrationSql::Both(include_str!("../migrations/0009_cluster_duties.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

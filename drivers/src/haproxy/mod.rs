@@ -276,6 +276,11 @@ impl Driver for HaproxyDriver {
         true
     }
 
+    /// Each host runs its own HAProxy processes, repaired and synced by its own process.
+    fn realizes_on_this_host(&self) -> bool {
+        true
+    }
+
     fn flavor_capabilities(&self) -> Vec<(String, String)> {
         flavor::capabilities()
     }
