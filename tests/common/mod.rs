@@ -292,6 +292,11 @@ impl TestServer {
         self.child.as_ref().expect("the server runs").id()
     }
 
+    /// The configuration file the server runs with.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
     /// The test's private directory (certificates under `certs/`, HAProxy state under `haproxy/`).
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()

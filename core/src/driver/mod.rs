@@ -143,6 +143,14 @@ pub trait Driver: Send + Sync {
         Ok(())
     }
 
+    /// What [`Driver::apply`] would send the backend for `graph`, as text for an operator to read
+    /// (`fulcrum render`): HAProxy's configuration file, NSX-T's hierarchical body, an AS3
+    /// declaration. Nothing is sent. `None` for a driver with nothing to show.
+    fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
+        let _ = graph;
+        None
+    }
+
     /// Make the backend hold exactly this load balancer. Idempotent.
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError>;
 
