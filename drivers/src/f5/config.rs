@@ -1,0 +1,131 @@
+//! `[providers.f5]`: the BIG-IP devices, how to log in to them, and how tenants are named.
+
+use std::path::PathBuf;
+
+use fulcrum_core::driver::DriverError;
+use serde::Deserialize;
+
+/// How the driver logs in to a device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// HTTP basic authentication on every call.
+    #[default]
+    Basic,
+    /// A token from `POST /mgmt/shared/authn/login`, renewed when the device refuses it.
+    Token,
+}
+
+/// The F5 driver's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F5Config {
+    /// The devices' management URLs (`https://bigip1.example`): one device, or the two of an HA
+    /// pair. Declarations go to whichever is active.
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// The user name.
+    #[serde(default)]
+    pub username: String,
+    /// The password.
+    #[serde(default)]
+    pub password: String,
+    /// Basic or token authentication.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// The CA bundle (PEM) the devices' certificates must chain to; the system's trust store
+    /// when absent.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// Skip TLS verification (labs only; off by default).
+    #[serde(default)]
+    pub insecure: bool,
+    /// The prefix of tenant names: a project's tenant is `<prefix>-project-<project id>`.
+    #[serde(default = "default_tenant_prefix")]
+    pub tenant_prefix: String,
+    /// How often an async declaration's task is polled, in milliseconds.
+    #[serde(default = "default_poll_ms")]
+    pub task_poll_ms: u64,
+    /// How long a declaration may take before the apply fails transiently, in seconds.
+    #[serde(default = "default_task_timeout_s")]
+    pub task_timeout_s: u64,
+}
+
+fn default_tenant_prefix() -> String {
+    "fulcrum".into()
+}
+
+fn default_poll_ms() -> u64 {
+    500
+}
+
+fn default_task_timeout_s() -> u64 {
+    300
+}
+
+impl Default for F5Config {
+    fn default() -> Self {
+        Self {
+            devices: Vec::new(),
+            username: String::new(),
+            password: String::new(),
+            auth: AuthMode::default(),
+            ca_bundle: None,
+            insecure: false,
+            tenant_prefix: default_tenant_prefix(),
+            task_poll_ms: default_poll_ms(),
+            task_timeout_s: default_task_timeout_s(),
+        }
+    }
+}
+
+impl F5Config {
+    /// Check what can be checked without calling a device.
+    pub fn validate(&self) -> Result<(), DriverError> {
+        let invalid = |m: &str| {
+            Err(DriverError::invalid_configuration(format!(
+                "[providers.f5] {m}"
+            )))
+        };
+        if !(1..=2).contains(&self.devices.len()) {
+            return invalid("devices must name one device or the two of an HA pair");
+        }
+        if self.username.is_empty() {
+            return invalid("username is required");
+        }
+        let valid_prefix = self
+            .tenant_prefix
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && self
+                .tenant_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid_prefix {
+            return invalid(
+                "tenant_prefix must start with a letter and hold only letters, digits, '_', '.' and '-'",
+            );
+        }
+        if self.task_poll_ms == 0 || self.task_timeout_s == 0 {
+            return invalid("task_poll_ms and task_timeout_s must be more than 0");
+        }
+        Ok(())
+    }
+
+    /// The tenant of a project (or of load balancers without one).
+    pub fn tenant_of(&self, project_id: Option<&str>) -> String {
+        let project = project_id.filter(|p| !p.is_empty()).unwrap_or("none");
+        let project: String = project
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}-project-{project}", self.tenant_prefix)
+    }
+}
