@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fulcrum_core::driver::fixtures::{
-    graph, health_monitor, listener, load_balancer, member, pool,
+    graph, health_monitor, l7policy, l7rule, listener, load_balancer, member, pool,
 };
 use fulcrum_core::driver::{Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
 use fulcrum_core::model::{
-    HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, SessionPersistence,
-    SessionPersistenceType,
+    HealthMonitorType, L7CompareType, L7PolicyAction, L7RuleType, LbAlgorithm, ListenerProtocol,
+    PoolProtocol, SessionPersistence, SessionPersistenceType,
 };
 use fulcrum_core::secrets::CertificateStore;
 use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver};
@@ -200,6 +200,89 @@ async fn every_declaration_validates_over_a_matrix_of_octavia_options() {
             .get(format!("fulcrum-lb-{LB}"))
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn l7_policies_of_every_action_and_rule_validate_as_an_endpoint_policy() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    for protocol in [ListenerProtocol::Http, ListenerProtocol::TerminatedHttps] {
+        let mut g = tree("lb-l7", protocol);
+        g.pools.push(pool(
+            "lb-l7-p2",
+            "lb-l7",
+            PoolProtocol::Http,
+            LbAlgorithm::RoundRobin,
+        ));
+        let actions = [
+            L7PolicyAction::RedirectToPool,
+            L7PolicyAction::RedirectToUrl,
+            L7PolicyAction::RedirectPrefix,
+            L7PolicyAction::Reject,
+        ];
+        for (position, action) in actions.into_iter().enumerate() {
+            let id = format!("policy-{position}");
+            let mut policy = l7policy(&id, "lb-l7", "lb-l7-l", position as i64 + 1, action);
+            policy.redirect_pool_id = Some("lb-l7-p2".into());
+            policy.redirect_url = Some("https://example.com/moved".into());
+            policy.redirect_prefix = Some("https://example.com".into());
+            policy.redirect_http_code = Some(301);
+            g.l7policies.push(policy);
+        }
+        let kinds = [
+            L7RuleType::HostName,
+            L7RuleType::Path,
+            L7RuleType::FileType,
+            L7RuleType::Header,
+            L7RuleType::Cookie,
+        ];
+        let compares = [
+            L7CompareType::EqualTo,
+            L7CompareType::StartsWith,
+            L7CompareType::EndsWith,
+            L7CompareType::Contains,
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            for (j, compare) in compares.into_iter().enumerate() {
+                let mut rule = l7rule(
+                    &format!("rule-{i}-{j}"),
+                    "lb-l7",
+                    &format!("policy-{}", (i + j) % 4),
+                    kind,
+                    compare,
+                    "value",
+                );
+                rule.key = Some("X-Key".into());
+                rule.invert = j % 2 == 1;
+                g.l7rules.push(rule);
+            }
+        }
+        driver.validate(&g).unwrap();
+        if let Err(e) = driver.apply(&g).await {
+            panic!("{protocol}: {e}");
+        }
+        let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-l7"];
+        let policy = &app["fulcrum-listener-lb-l7-l-policy"];
+        assert_eq!(policy["rules"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            app["fulcrum-listener-lb-l7-l"]["policyEndpoint"],
+            "fulcrum-listener-lb-l7-l-policy"
+        );
+    }
+    let mut regex = tree("lb-l7", ListenerProtocol::Http);
+    regex
+        .l7policies
+        .push(l7policy("p", "lb-l7", "lb-l7-l", 1, L7PolicyAction::Reject));
+    regex.l7rules.push(l7rule(
+        "r",
+        "lb-l7",
+        "p",
+        L7RuleType::Path,
+        L7CompareType::Regex,
+        "^/a",
+    ));
+    let refused = driver.validate(&regex).unwrap_err();
+    assert_eq!(refused.kind(), DriverErrorKind::Unsupported);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! | member | `serverAddresses` + `servicePort`, `ratio` from weight, backup members in priority group 0 (others 1, `minimumMembersActive` 1), admin state down `offline`, weight 0 `disable` |
 //! | health monitor | `Monitor` (`http`, `https`, `tcp`, `udp`, `icmp`) |
 //! | session persistence | `source-address`, `cookie`, or a `Persist` cookie-hash object for APP_COOKIE |
+//! | L7 policies of an HTTP or TERMINATED_HTTPS listener | an `Endpoint_Policy` (see [`super::l7`]) |
 //!
 //! Every object is named after its Octavia id (`fulcrum-listener-<id>`, …), so what the device
 //! holds traces back to Octavia.
@@ -23,6 +24,7 @@ use fulcrum_core::model::{
 };
 use serde_json::{Map, Value, json};
 
+use super::l7;
 use crate::kit::{Ownership, ResolvedCertificates, backend_name};
 
 /// The AS3 schema version declarations are written for.
@@ -55,7 +57,7 @@ pub fn check(graph: &LoadBalancerGraph) -> Result<(), DriverError> {
             )));
         }
     }
-    Ok(())
+    l7::check(graph)
 }
 
 /// The Application of a load balancer; `certificates` holds the PEM of every reference the
@@ -151,6 +153,15 @@ fn service(
                 SessionPersistenceType::AppCookie => json!([{ "use": persistence_name(pool) }]),
             };
         }
+    }
+    if matches!(
+        listener.protocol,
+        ListenerProtocol::Http | ListenerProtocol::TerminatedHttps
+    ) && let Some(policy) = l7::endpoint_policy(graph, listener)
+    {
+        let policy_name = l7::policy_name(listener);
+        service["policyEndpoint"] = json!(policy_name);
+        app.insert(policy_name, policy);
     }
     if listener.protocol == ListenerProtocol::TerminatedHttps {
         service["redirect80"] = json!(false);

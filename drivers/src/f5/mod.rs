@@ -15,6 +15,7 @@
 pub mod as3;
 pub mod config;
 mod device;
+pub mod l7;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -227,7 +228,7 @@ impl Driver for F5Driver {
                 HealthMonitorType::TlsHello,
                 HealthMonitorType::UdpConnect,
             ],
-            l7_listener_protocols: Vec::new(),
+            l7_listener_protocols: vec![ListenerProtocol::Http, ListenerProtocol::TerminatedHttps],
         }
     }
 
