@@ -329,6 +329,56 @@ async fn the_standby_never_receives_a_write_and_a_failover_converges_on_the_new_
 }
 
 #[tokio::test]
+async fn a_burst_of_changes_to_one_tenant_becomes_a_handful_of_declarations() {
+    let running = simulator(Config {
+        apply_delay: Duration::from_millis(100),
+        ..Config::default()
+    })
+    .await;
+    let driver = Arc::new(driver(&running, AuthMode::Basic));
+    let mut burst = Vec::new();
+    for members in 1..=50 {
+        let driver = driver.clone();
+        let mut g = tree("lb-burst", ListenerProtocol::Http);
+        g.members = (0..members)
+            .map(|i| {
+                member(
+                    &format!("m{i}"),
+                    "lb-burst",
+                    "lb-burst-p",
+                    &format!("192.0.2.{}", i + 1),
+                    80,
+                )
+            })
+            .collect();
+        burst.push(tokio::spawn(async move { driver.apply(&g).await }));
+    }
+    for other in 0..10 {
+        let driver = driver.clone();
+        let g = tree(&format!("lb-other-{other}"), ListenerProtocol::Tcp);
+        burst.push(tokio::spawn(async move { driver.apply(&g).await }));
+    }
+    for apply in burst {
+        apply.await.unwrap().unwrap();
+    }
+    let calls = running.control().calls();
+    let declarations = calls.declaration_writes(0);
+    assert!(
+        (1..=5).contains(&declarations),
+        "60 applies to one tenant made {declarations} declarations"
+    );
+    let tenant = &running.control().tenants(0)["fulcrum-project-p1"];
+    for other in 0..10 {
+        assert!(tenant.get(format!("fulcrum-lb-lb-other-{other}")).is_some());
+    }
+    let members = tenant["fulcrum-lb-lb-burst"]["fulcrum-pool-lb-burst-p"]["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!((1..=50).contains(&members));
+}
+
+#[tokio::test]
 async fn a_busy_device_is_waited_for() {
     let running = simulator(Config::default()).await;
     let driver = driver(&running, AuthMode::Basic);

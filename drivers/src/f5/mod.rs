@@ -4,8 +4,9 @@
 //! AS3 takes a tenant whole, so every apply re-declares the project's tenant: it reads the
 //! tenant the active device holds, puts this load balancer's Application in it (or takes it
 //! out) and declares the tenant alone (`POST /declare/{tenant}?async=true`), then polls the
-//! task. Applies to one tenant are serialized in this process, so that two load balancers of
-//! one project do not overwrite each other. Before each write the driver asks each device for
+//! task. A device applies one declaration at a time, so the driver sends one at a time; the
+//! changes that wait meanwhile are coalesced per tenant ([`batch`]), so a burst of edits becomes
+//! a few declarations and two load balancers of one project never overwrite each other. Before each write the driver asks each device for
 //! its failover state and writes to the active one only; a device busy with another
 //! declaration (503), or a failover under way, is retried with the kit's back-off. A
 //! declaration AS3 refuses (422) is the load balancer's fault, quoting AS3.
@@ -13,12 +14,13 @@
 //! See [`as3`] for the mapping.
 
 pub mod as3;
+mod batch;
 pub mod config;
 mod device;
 pub mod l7;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{
@@ -34,6 +36,7 @@ use crate::kit::{
     HttpClientBuilder, ResolvedCertificates, RetryPolicy, backend_name, parse_backend_name,
     resolve_certificates, retry,
 };
+use batch::Batches;
 pub use config::{AuthMode, F5Config};
 use device::Device;
 
@@ -70,7 +73,8 @@ pub struct F5Driver {
     devices: Vec<Device>,
     context: DriverContext,
     retry: RetryPolicy,
-    tenant_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    batches: Batches,
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for F5Driver {
@@ -101,7 +105,8 @@ impl F5Driver {
             devices,
             context,
             retry: RetryPolicy::default(),
-            tenant_locks: Mutex::default(),
+            batches: Batches::default(),
+            turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -139,42 +144,55 @@ impl F5Driver {
         Ok(out)
     }
 
-    fn tenant_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.tenant_locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(tenant.to_owned()).or_default().clone()
-    }
-
-    /// Re-declare `tenant` with the Application `name` set to `app` (or removed when `None`),
-    /// on the active device.
+    /// Set (`Some`) or remove (`None`) the Application `name` of `tenant` on the active device.
+    /// The change waits for the driver's turn at the device; whoever takes the turn declares
+    /// every change waiting for the tenant at once (see [`batch`]).
     async fn redeclare(
         &self,
         tenant: &str,
         name: &str,
-        app: Option<&Value>,
+        app: Option<Value>,
     ) -> Result<(), DriverError> {
-        let lock = self.tenant_lock(tenant);
-        let _held = lock.lock().await;
+        let outcome = self.batches.add(tenant, name, app);
+        {
+            let _turn = self.turn.lock().await;
+            if let Some(pending) = self.batches.take(tenant) {
+                let declared = self.declare_changes(tenant, pending.changes()).await;
+                pending.finish(&declared);
+            }
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(DriverError::transient(
+                "The declaration that carried this change was abandoned.",
+            ))
+        })
+    }
+
+    /// Declare `tenant` as the active device holds it with `changes` made, retrying transient
+    /// failures (a busy device, a failover under way).
+    async fn declare_changes(
+        &self,
+        tenant: &str,
+        changes: &BTreeMap<String, Option<Value>>,
+    ) -> Result<(), DriverError> {
         retry(&self.retry, || async {
             let device = self.active().await?;
             let held = device.tenants(Some(tenant)).await?;
-            let mut body = held
+            let before = held
                 .get(tenant)
                 .cloned()
                 .unwrap_or_else(|| json!({ "class": "Tenant" }));
-            let changed = match app {
-                Some(app) => body.get(name) != Some(app),
-                None => body.get(name).is_some(),
-            };
-            if !changed {
-                return Ok(());
-            }
-            match app {
-                Some(app) => body[name] = app.clone(),
-                None => {
-                    if let Some(object) = body.as_object_mut() {
-                        object.remove(name);
-                    }
+            let mut body = before.clone();
+            if let Some(object) = body.as_object_mut() {
+                for (name, app) in changes {
+                    match app {
+                        Some(app) => object.insert(name.clone(), app.clone()),
+                        None => object.remove(name),
+                    };
                 }
+            }
+            if body == before {
+                return Ok(());
             }
             device.declare(tenant, &as3::request(tenant, body)).await
         })
@@ -255,7 +273,7 @@ impl Driver for F5Driver {
             .config
             .tenant_of(graph.load_balancer.project_id.as_deref());
         let name = as3::application_name(&graph.load_balancer.id);
-        self.redeclare(&tenant, &name, Some(&app)).await
+        self.redeclare(&tenant, &name, Some(app)).await
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
