@@ -286,6 +286,35 @@ async fn l7_policies_of_every_action_and_rule_validate_as_an_endpoint_policy() {
 }
 
 #[tokio::test]
+async fn options_the_driver_cannot_map_are_refused_before_anything_is_sent() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let mut two_cidrs = tree("lb-x", ListenerProtocol::Http);
+    two_cidrs.listeners[0].allowed_cidrs = vec!["10.0.0.0/8".into(), "192.168.0.0/16".into()];
+    let mut reencrypt = tree("lb-x", ListenerProtocol::Http);
+    reencrypt.pools[0].tls_enabled = true;
+    let mut client_ca = tree("lb-x", ListenerProtocol::TerminatedHttps);
+    client_ca.listeners[0].client_ca_tls_container_ref = Some("ca".into());
+    for (what, g) in [
+        ("cidrs", two_cidrs),
+        ("pool TLS", reencrypt),
+        ("client CA", client_ca),
+    ] {
+        let refused = driver.validate(&g).unwrap_err();
+        assert_eq!(refused.kind(), DriverErrorKind::Unsupported, "{what}");
+        assert_eq!(
+            driver.apply(&g).await.unwrap_err().kind(),
+            DriverErrorKind::Unsupported
+        );
+    }
+    assert_eq!(
+        running.control().calls().total,
+        0,
+        "nothing reached the device"
+    );
+}
+
+#[tokio::test]
 async fn the_standby_never_receives_a_write_and_a_failover_converges_on_the_new_active() {
     let running = simulator(Config::ha_pair()).await;
     let driver = driver(&running, AuthMode::Basic);

@@ -14,6 +14,10 @@
 //! | session persistence | `source-address`, `cookie`, or a `Persist` cookie-hash object for APP_COOKIE |
 //! | L7 policies of an HTTP or TERMINATED_HTTPS listener | an `Endpoint_Policy` (see [`super::l7`]) |
 //!
+//! Not mapped, and refused before they are stored ([`check`]): more than one allowed CIDR,
+//! client certificate authentication, SNI certificates, inserted headers, TLS towards members.
+//! Listener timeouts, TLS versions, ciphers, ALPN and HSTS keep the device's defaults.
+//!
 //! Every object is named after its Octavia id (`fulcrum-listener-<id>`, …), so what the device
 //! holds traces back to Octavia.
 
@@ -49,12 +53,32 @@ pub fn request(tenant_name: &str, tenant: Value) -> Value {
 
 /// What the driver can map; anything else is refused before it is stored.
 pub fn check(graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+    let refuse = |what: &str, id: &str, option: &str| {
+        Err(DriverError::unsupported(format!(
+            "{what} {id}: the F5 provider does not support {option}."
+        )))
+    };
     for listener in graph.live_listeners() {
         if listener.allowed_cidrs.len() > 1 {
-            return Err(DriverError::unsupported(format!(
-                "Listener {}: the F5 provider accepts at most one allowed CIDR.",
-                listener.id
-            )));
+            return refuse("Listener", &listener.id, "more than one allowed CIDR");
+        }
+        if listener.client_ca_tls_container_ref.is_some() {
+            return refuse(
+                "Listener",
+                &listener.id,
+                "client certificate authentication",
+            );
+        }
+        if !listener.sni_container_refs.is_empty() {
+            return refuse("Listener", &listener.id, "SNI certificates");
+        }
+        if !listener.insert_headers.is_empty() {
+            return refuse("Listener", &listener.id, "inserted headers");
+        }
+    }
+    for pool in graph.live_pools() {
+        if pool.tls_enabled {
+            return refuse("Pool", &pool.id, "TLS towards members");
         }
     }
     l7::check(graph)
