@@ -131,15 +131,6 @@ impl Device {
         Ok(me.is_some_and(|d| d["failoverState"] == "active"))
     }
 
-    /// The AS3 version the device runs.
-    pub async fn as3_version(&self) -> Result<String, DriverError> {
-        let info = self
-            .json(Method::GET, "/mgmt/shared/appsvcs/info", None)
-            .await?
-            .unwrap_or_default();
-        Ok(info["version"].as_str().unwrap_or("unknown").to_owned())
-    }
-
     /// The tenants the device holds (every one, or one), by name.
     pub async fn tenants(
         &self,

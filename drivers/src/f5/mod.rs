@@ -131,19 +131,6 @@ impl F5Driver {
         }))
     }
 
-    /// The AS3 version and each device's failover role, for `fulcrum check-config`.
-    pub async fn describe(&self) -> Result<Vec<(String, String, bool)>, DriverError> {
-        let mut out = Vec::new();
-        for (url, device) in self.config.devices.iter().zip(&self.devices) {
-            out.push((
-                url.clone(),
-                device.as3_version().await?,
-                device.is_active().await?,
-            ));
-        }
-        Ok(out)
-    }
-
     /// Set (`Some`) or remove (`None`) the Application `name` of `tenant` on the active device.
     /// The change waits for the driver's turn at the device; whoever takes the turn declares
     /// every change waiting for the tenant at once (see [`batch`]).
