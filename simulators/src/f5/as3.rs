@@ -6,7 +6,8 @@
 //! each tenant is applied (which takes the apply delay, the device busy meanwhile); a tenant
 //! holding an object the device refuses fails alone with 422 "declaration failed". The answer
 //! holds one result per tenant (200 "success" or "no change", 422), with status 200, 422 or —
-//! when they differ — 207. Applied tenants are config-synced to the standby.
+//! when they differ — 207 — and the declared tenants as the device now holds them. Applied
+//! tenants are config-synced to the standby.
 //!
 //! `POST /declare/{tenant}` applies that tenant of the declaration; `POST /declare` applies
 //! every tenant it holds and, with `updateMode: complete`, removes the others; a tenant with no
@@ -91,8 +92,9 @@ pub(super) async fn info() -> Json<Value> {
     }))
 }
 
-/// The device's current declaration, or one tenant of it.
-fn current(shared: &Shared, device: usize, tenant: Option<&str>) -> Option<Value> {
+/// The device's current declaration, of the tenants `wanted` picks; `None` when it holds none
+/// of them.
+fn current(shared: &Shared, device: usize, wanted: impl Fn(&str) -> bool) -> Option<Value> {
     let cluster = lock(&shared.cluster);
     let tenants = &cluster.devices[device].tenants;
     let mut adc = Map::new();
@@ -102,7 +104,7 @@ fn current(shared: &Shared, device: usize, tenant: Option<&str>) -> Option<Value
     adc.insert("updateMode".into(), json!("selective"));
     let mut any = false;
     for (name, body) in tenants {
-        if tenant.is_none_or(|t| t == name) {
+        if wanted(name) {
             adc.insert(name.clone(), body.clone());
             any = true;
         }
@@ -111,7 +113,7 @@ fn current(shared: &Shared, device: usize, tenant: Option<&str>) -> Option<Value
 }
 
 fn current_answer(shared: &Shared, device: usize, tenant: Option<&str>) -> Response {
-    match current(shared, device, tenant) {
+    match current(shared, device, |name| tenant.is_none_or(|t| t == name)) {
         Some(declaration) => Json(declaration).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -334,7 +336,12 @@ async fn run(endpoint: &Endpoint, order: Order) -> (StatusCode, Value) {
         n if n == results.len() => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::MULTI_STATUS,
     };
-    let declaration = current(shared, endpoint.device, None).unwrap_or_else(|| json!({}));
+    let declared: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["tenant"].as_str())
+        .collect();
+    let declaration = current(shared, endpoint.device, |name| declared.contains(&name))
+        .unwrap_or_else(|| json!({}));
     (
         status,
         json!({ "results": results, "declaration": declaration }),
