@@ -14,7 +14,7 @@ use fulcrum_core::model::{
     PoolProtocol, SessionPersistence, SessionPersistenceType,
 };
 use fulcrum_core::secrets::CertificateStore;
-use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver};
+use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, TenantNaming};
 use fulcrum_drivers::kit::RetryPolicy;
 use serde_json::json;
 use simulators::f5::{self as sim, BadObjects, Config, Running};
@@ -488,6 +488,37 @@ async fn observe_reads_statuses_and_counters_from_the_device() {
         observed.operating_status["lb-obs-l"],
         fulcrum_core::model::OperatingStatus::Online
     );
+}
+
+#[tokio::test]
+async fn tenants_can_be_named_by_vip_network() {
+    let running = simulator(Config::default()).await;
+    let config = F5Config {
+        devices: vec![running.base_url().to_owned()],
+        username: "admin".into(),
+        password: "admin".into(),
+        tenants: TenantNaming::Network,
+        task_poll_ms: 10,
+        ..F5Config::default()
+    };
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+    };
+    let driver = F5Driver::new(config, context).unwrap();
+    let g = tree("lb-net", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+    let tenants = running.control().tenants(0);
+    assert_eq!(tenants.keys().collect::<Vec<_>>(), ["fulcrum-network-net"]);
+    assert!(
+        driver
+            .observe(&g)
+            .await
+            .unwrap()
+            .listener_stats
+            .contains_key("lb-net-l")
+    );
+    driver.remove("lb-net").await.unwrap();
+    assert!(running.control().tenants(0).is_empty());
 }
 
 #[test]

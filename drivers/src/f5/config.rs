@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use fulcrum_core::driver::DriverError;
+use fulcrum_core::model::LoadBalancer;
 use serde::Deserialize;
 
 /// How the driver logs in to a device.
@@ -14,6 +15,17 @@ pub enum AuthMode {
     Basic,
     /// A token from `POST /mgmt/shared/authn/login`, renewed when the device refuses it.
     Token,
+}
+
+/// Which tenant a load balancer's Application goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantNaming {
+    /// One tenant per project: `<prefix>-project-<project id>`.
+    #[default]
+    Project,
+    /// One tenant per VIP network: `<prefix>-network-<network id>`.
+    Network,
 }
 
 /// The F5 driver's configuration.
@@ -40,9 +52,13 @@ pub struct F5Config {
     /// Skip TLS verification (labs only; off by default).
     #[serde(default)]
     pub insecure: bool,
-    /// The prefix of tenant names: a project's tenant is `<prefix>-project-<project id>`.
+    /// The prefix of tenant names.
     #[serde(default = "default_tenant_prefix")]
     pub tenant_prefix: String,
+    /// A tenant per project (`<prefix>-project-<id>`) or per VIP network
+    /// (`<prefix>-network-<id>`).
+    #[serde(default)]
+    pub tenants: TenantNaming,
     /// How often an async declaration's task is polled, in milliseconds.
     #[serde(default = "default_poll_ms")]
     pub task_poll_ms: u64,
@@ -73,6 +89,7 @@ impl Default for F5Config {
             ca_bundle: None,
             insecure: false,
             tenant_prefix: default_tenant_prefix(),
+            tenants: TenantNaming::default(),
             task_poll_ms: default_poll_ms(),
             task_timeout_s: default_task_timeout_s(),
         }
@@ -113,10 +130,15 @@ impl F5Config {
         Ok(())
     }
 
-    /// The tenant of a project (or of load balancers without one).
-    pub fn tenant_of(&self, project_id: Option<&str>) -> String {
-        let project = project_id.filter(|p| !p.is_empty()).unwrap_or("none");
-        let project: String = project
+    /// The tenant of a load balancer, by project or by VIP network as configured.
+    pub fn tenant_of(&self, load_balancer: &LoadBalancer) -> String {
+        let (word, id) = match self.tenants {
+            TenantNaming::Project => ("project", load_balancer.project_id.as_deref()),
+            TenantNaming::Network => ("network", Some(load_balancer.vip_network_id.as_str())),
+        };
+        let id: String = id
+            .filter(|id| !id.is_empty())
+            .unwrap_or("none")
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || "_.-".contains(c) {
@@ -126,6 +148,6 @@ impl F5Config {
                 }
             })
             .collect();
-        format!("{}-project-{project}", self.tenant_prefix)
+        format!("{}-{word}-{id}", self.tenant_prefix)
     }
 }

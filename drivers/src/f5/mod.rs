@@ -1,4 +1,5 @@
-//! The F5 BIG-IP driver: each load balancer is an AS3 Application in its project's tenant,
+//! The F5 BIG-IP driver: each load balancer is an AS3 Application in its project's (or its VIP
+//! network's) tenant,
 //! declared on the active device of an HA pair (or on a single device).
 //!
 //! AS3 takes a tenant whole, so every apply re-declares the project's tenant: it reads the
@@ -37,7 +38,7 @@ use crate::kit::{
     resolve_certificates, retry,
 };
 use batch::Batches;
-pub use config::{AuthMode, F5Config};
+pub use config::{AuthMode, F5Config, TenantNaming};
 use device::Device;
 
 /// The providers list's description of this driver.
@@ -256,9 +257,7 @@ impl Driver for F5Driver {
             resolve_certificates(self.context.certificates.as_ref(), graph)?
         };
         let app = as3::application(graph, &certificates)?;
-        let tenant = self
-            .config
-            .tenant_of(graph.load_balancer.project_id.as_deref());
+        let tenant = self.config.tenant_of(&graph.load_balancer);
         let name = as3::application_name(&graph.load_balancer.id);
         self.redeclare(&tenant, &name, Some(app)).await
     }
@@ -275,9 +274,7 @@ impl Driver for F5Driver {
         let device = retry(&self.retry, || self.active()).await?;
         let virtuals = device.stats("virtual").await?;
         let pools = device.stats("pool").await?;
-        let tenant = self
-            .config
-            .tenant_of(graph.load_balancer.project_id.as_deref());
+        let tenant = self.config.tenant_of(&graph.load_balancer);
         let app = as3::application_name(&graph.load_balancer.id);
         let entry = |table: &Value, kind: Kind, id: &str| {
             let name = format!("/{tenant}/{app}/{}", backend_name(kind, id));
