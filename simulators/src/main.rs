@@ -63,6 +63,9 @@ struct F5Args {
     /// Seconds a software install to a volume takes.
     #[arg(long, default_value_t = 60)]
     install_delay_s: u64,
+    /// Seconds a reboot takes (the device answers 503 meanwhile).
+    #[arg(long, default_value_t = 120)]
+    reboot_delay_s: u64,
     /// Seconds a token from /mgmt/shared/authn/login lives.
     #[arg(long, default_value_t = 1200)]
     token_lifetime_s: u64,
@@ -113,6 +116,7 @@ async fn run_f5(args: F5Args) -> ExitCode {
         token_lifetime: Duration::from_secs(args.token_lifetime_s),
         apply_delay: Duration::from_millis(args.apply_delay_ms),
         install_delay: Duration::from_secs(args.install_delay_s),
+        reboot_delay: Duration::from_secs(args.reboot_delay_s),
         ..f5::Config::default()
     };
     let running = match f5::start(config).await {

@@ -583,6 +583,18 @@ async fn a_hotfix_is_uploaded_installed_and_booted() {
         StatusCode::OK
     );
     assert_eq!(sim.control().devices()[0].version, "17.1.1.1");
+    assert_eq!(
+        sim.get("/mgmt/tm/sys/version").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "rebooting"
+    );
+    sim.control().advance_clock(Duration::from_secs(121));
+    let (_, version) = json_of(sim.get("/mgmt/tm/sys/version").await).await;
+    assert_eq!(
+        version["entries"]["https://localhost/mgmt/tm/sys/version/0"]["nestedStats"]["entries"]["Version"]
+            ["description"],
+        "17.1.1.1"
+    );
 
     let missing = json!({ "command": "install", "name": "BIGIP-0-0.iso", "volume": "HD1.3" });
     assert_eq!(
@@ -725,4 +737,44 @@ async fn the_control_api_answers_over_http() {
         sim.get("/mgmt/tm/sys/version").await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn rebooting_the_active_device_fails_over_to_its_peer() {
+    let sim = Sim::start(Config {
+        install_delay: Duration::ZERO,
+        ..Config::ha_pair()
+    })
+    .await;
+    let iso = "BIGIP-17.1.2-0.0.8.iso";
+    let uploaded = sim
+        .call_on(
+            0,
+            Method::POST,
+            &format!("/mgmt/shared/file-transfer/uploads/{iso}"),
+            Some(json!("bytes")),
+        )
+        .await;
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let install = json!({ "command": "install", "name": iso, "volume": "HD1.2" });
+    let installed = sim
+        .call_on(
+            0,
+            Method::POST,
+            "/mgmt/tm/sys/software/image",
+            Some(install),
+        )
+        .await;
+    assert_eq!(installed.status(), StatusCode::OK);
+    let reboot = json!({ "command": "reboot", "volume": "HD1.2" });
+    let rebooted = sim
+        .call_on(0, Method::POST, "/mgmt/tm/sys", Some(reboot))
+        .await;
+    assert_eq!(rebooted.status(), StatusCode::OK);
+    assert_eq!(sim.control().active(), 1);
+    assert_eq!(sim.failover_state(1).await, "active");
+    let down = sim
+        .call_on(0, Method::GET, "/mgmt/tm/cm/device", None)
+        .await;
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -61,6 +61,8 @@ pub struct Device {
     pub applying: bool,
     /// Busy (as if applying) until then, by the control API's order.
     pub occupied_until: Option<Instant>,
+    /// Rebooting until then: every call gets 503.
+    pub rebooting_until: Option<Instant>,
     /// The version it runs.
     pub version: String,
     /// Its build.
@@ -74,6 +76,11 @@ pub struct Device {
 }
 
 impl Device {
+    /// Whether the device is rebooting.
+    pub fn rebooting(&self, now: Instant) -> bool {
+        self.rebooting_until.is_some_and(|until| until > now)
+    }
+
     /// Whether a declaration is being applied (or the device is held busy).
     pub fn busy(&self, now: Instant) -> bool {
         self.applying || self.occupied_until.is_some_and(|until| until > now)
@@ -102,6 +109,7 @@ impl Cluster {
                 tenants: BTreeMap::new(),
                 applying: false,
                 occupied_until: None,
+                rebooting_until: None,
                 version: version.to_owned(),
                 build: build.to_owned(),
                 software: Software::new(version, build, now),

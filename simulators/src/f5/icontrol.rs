@@ -283,7 +283,8 @@ struct Reboot {
     volume: String,
 }
 
-/// `POST /mgmt/tm/sys` `{"command": "reboot", "volume"}`: boot into an installed volume.
+/// `POST /mgmt/tm/sys` `{"command": "reboot", "volume"}`: boot into an installed volume. The
+/// device answers 503 until the reboot is over; an active device of a pair fails over first.
 pub(super) async fn reboot(State(endpoint): State<Endpoint>, body: Bytes) -> Answer {
     let order: Reboot = parse(&body)?;
     if order.command != "reboot" {
@@ -293,6 +294,7 @@ pub(super) async fn reboot(State(endpoint): State<Endpoint>, body: Bytes) -> Ans
         )));
     }
     let now = endpoint.shared.now();
+    let takes = lock(&endpoint.shared.timings).reboot_delay;
     let mut cluster = lock(&endpoint.shared.cluster);
     let device = &mut cluster.devices[endpoint.device];
     let (version, build) = device
@@ -301,6 +303,10 @@ pub(super) async fn reboot(State(endpoint): State<Endpoint>, body: Bytes) -> Ans
         .map_err(F5Error::bad_request)?;
     device.version = version;
     device.build = build;
+    device.rebooting_until = Some(now + takes);
+    if device.role == Role::Active {
+        cluster.failover(now);
+    }
     Ok(Json(json!({ "command": "reboot", "volume": order.volume })).into_response())
 }
 

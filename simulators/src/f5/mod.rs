@@ -69,6 +69,8 @@ pub struct Config {
     pub apply_delay: Duration,
     /// How long installing software to a volume takes.
     pub install_delay: Duration,
+    /// How long a reboot takes (the device answers 503 meanwhile).
+    pub reboot_delay: Duration,
     /// The BIG-IP version the devices run.
     pub version: String,
     /// Its build.
@@ -87,6 +89,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(1200),
             apply_delay: Duration::from_millis(200),
             install_delay: Duration::from_secs(60),
+            reboot_delay: Duration::from_secs(120),
             version: "17.1.1".into(),
             build: "0.0.4".into(),
         }
@@ -127,6 +130,7 @@ pub enum StartError {
 struct Timings {
     apply_delay: Duration,
     install_delay: Duration,
+    reboot_delay: Duration,
 }
 
 /// Everything the handlers share. Locks are held briefly and never across an await.
@@ -247,6 +251,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         timings: Mutex::new(Timings {
             apply_delay: config.apply_delay,
             install_delay: config.install_delay,
+            reboot_delay: config.reboot_delay,
         }),
         clock: Mutex::new(clock),
     });

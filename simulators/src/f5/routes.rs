@@ -75,14 +75,23 @@ async fn unknown_path(request: Request) -> F5Error {
     F5Error::not_found(request.uri().path())
 }
 
-/// Injected faults first, then authentication; every call answered is counted with the role
-/// its device had when the call arrived.
+/// A rebooting device answers 503; then injected faults, then authentication. Every call
+/// answered is counted with the role its device had when the call arrived.
 async fn gate(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let standby = lock(&endpoint.shared.cluster).devices[endpoint.device].role == Role::Standby;
+    let now = endpoint.shared.now();
+    let (standby, rebooting) = {
+        let cluster = lock(&endpoint.shared.cluster);
+        let device = &cluster.devices[endpoint.device];
+        (device.role == Role::Standby, device.rebooting(now))
+    };
     let decision = lock(&endpoint.shared.faults).decide(endpoint.device, &method, &path);
     let response = match decision {
+        _ if rebooting => {
+            F5Error::icontrol(StatusCode::SERVICE_UNAVAILABLE, "The device is rebooting.")
+                .into_response()
+        }
         Decision::Fail(status) => F5Error::injected(status).into_response(),
         Decision::Pass => serve(&endpoint, &path, request, next).await,
         Decision::Hold(hold) => {
