@@ -9,6 +9,7 @@ mod neutron;
 
 use std::time::{Duration, Instant};
 
+use common::keystone::{FulcrumAuth, Keystone};
 use common::{Db, Options, TestServer, assert_fault};
 use neutron::FakeNeutron;
 use reqwest::StatusCode;
@@ -284,4 +285,67 @@ fn now() -> String {
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
+}
+
+/// With Keystone, Neutron is found in the catalog and called with Fulcrum's service token, which
+/// is obtained again when Neutron refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neutron_is_found_in_the_catalog_and_called_with_the_service_token() {
+    let neutron = FakeNeutron::start().await;
+    let keystone = Keystone::start().await;
+    let admin = keystone.admin().await;
+    admin.service_user().await;
+    admin.register("network", "RegionOne", &neutron.url).await;
+    let project = admin.create_project("neutron").await;
+    let user = admin.user_with_roles(&project, &["member"]).await;
+    let (_, subnet) = seed(&neutron, &project.id, false);
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            extra_toml: format!(
+                "{}[network]\ndriver = \"neutron\"\n[network.neutron]\ninterface = \"public\"\n\
+                 region = \"RegionOne\"\n",
+                keystone.fulcrum_toml(&FulcrumAuth::default())
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let token = keystone.token(&user).await;
+    let create = |token: String| {
+        let http = server.http.clone();
+        let url = format!("{}{LBS}", server.base);
+        let subnet = subnet.clone();
+        async move {
+            let r = http
+                .post(url)
+                .header("X-Auth-Token", token)
+                .json(&json!({"loadbalancer": {"vip_subnet_id": subnet}}))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = create(token.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}\n{}", server.log());
+    let port = neutron
+        .port(v["loadbalancer"]["vip_port_id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(port["project_id"], project.id.as_str());
+    let tokens = neutron.tokens();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.as_deref().is_some_and(|t| t != token)),
+        "every call carries Fulcrum's own token: {tokens:?}"
+    );
+
+    // Neutron stops accepting that token: Fulcrum gets a new one and the create goes through.
+    neutron.revoke_next_token();
+    let (s, v) = create(token).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}\n{}", server.log());
+    let tokens = neutron.tokens();
+    let distinct: std::collections::HashSet<_> = tokens.iter().flatten().collect();
+    assert_eq!(distinct.len(), 2, "{tokens:?}");
 }

@@ -25,6 +25,12 @@ struct Objects {
     networks: Vec<Value>,
     subnets: Vec<Value>,
     ports: Vec<Value>,
+    /// The `X-Auth-Token` of each request, in order (`None`: without one).
+    tokens: Vec<Option<String>>,
+    /// Refuse the next request that has a token, and every later one with that token (as if it
+    /// had been revoked).
+    refuse_next_token: bool,
+    refused: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Objects>>;
@@ -73,6 +79,10 @@ impl FakeNeutron {
             .route("/v2.0/subnets", get(list_subnets))
             .route("/v2.0/ports", get(list_ports).post(create_port))
             .route("/v2.0/ports/{id}", get(show_port).delete(delete_port))
+            .layer(axum::middleware::from_fn_with_state(
+                objects.clone(),
+                check_token,
+            ))
             .with_state(objects.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -148,6 +158,16 @@ impl FakeNeutron {
         }
     }
 
+    /// The `X-Auth-Token` of every request so far.
+    pub fn tokens(&self) -> Vec<Option<String>> {
+        self.lock().tokens.clone()
+    }
+
+    /// Answer 401 to the next request with a token, and to every later one with that token.
+    pub fn revoke_next_token(&self) {
+        self.lock().refuse_next_token = true;
+    }
+
     /// Every port.
     pub fn ports(&self) -> Vec<Value> {
         self.lock().ports.clone()
@@ -157,6 +177,31 @@ impl FakeNeutron {
     pub fn port(&self, id: &str) -> Option<Value> {
         self.lock().ports.iter().find(|p| p["id"] == id).cloned()
     }
+}
+
+async fn check_token(
+    State(o): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    {
+        let mut o = o.lock().unwrap();
+        o.tokens.push(token.clone());
+        if let Some(token) = token {
+            if std::mem::take(&mut o.refuse_next_token) {
+                o.refused.push(token.clone());
+            }
+            if o.refused.contains(&token) {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+        }
+    }
+    next.run(request).await
 }
 
 fn matches(object: &Value, filters: &HashMap<String, String>) -> bool {
