@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use fulcrum_api::neutron_networks::NeutronConfig;
 use fulcrum_api::{ApiDefaults, QuotaDefaults};
 use fulcrum_core::network::{Network, NoopNetworkConfig, Subnet};
 use serde::Deserialize;
@@ -254,7 +255,7 @@ pub struct EventsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// Which back-end: `builtin` or `noop`.
+    /// Which back-end: `builtin`, `noop` or `neutron`.
     #[serde(default)]
     pub driver: NetworkDriver,
     /// Networks of the `builtin` back-end.
@@ -266,6 +267,9 @@ pub struct NetworkConfig {
     /// `[network.noop]`: the settings of the `noop` back-end.
     #[serde(default)]
     pub noop: NoopNetworkConfig,
+    /// `[network.neutron]`: the settings of the `neutron` back-end.
+    #[serde(default)]
+    pub neutron: NeutronConfig,
 }
 
 /// A network back-end.
@@ -277,6 +281,8 @@ pub enum NetworkDriver {
     Builtin,
     /// Any network, subnet and port, as Octavia's noop network driver; addresses may be shared.
     Noop,
+    /// Networks, subnets and ports of Neutron; each VIP is a Neutron port.
+    Neutron,
 }
 
 /// `[certificates]`: the store certificate references are resolved in.
@@ -306,8 +312,9 @@ impl TryFrom<String> for NetworkDriver {
         match name.as_str() {
             "builtin" => Ok(NetworkDriver::Builtin),
             "noop" => Ok(NetworkDriver::Noop),
+            "neutron" => Ok(NetworkDriver::Neutron),
             _ => Err(format!(
-                "unknown network driver {name:?} (known: builtin, noop)"
+                "unknown network driver {name:?} (known: builtin, noop, neutron)"
             )),
         }
     }
@@ -406,10 +413,10 @@ mod tests {
         assert_eq!(c.network.driver, NetworkDriver::Noop);
         assert_eq!(c.network.noop.cidr.to_string(), "203.0.113.0/24");
         assert_eq!(c.certificates.backend, CertificateBackend::Noop);
-        let e = load_with("[network]\ndriver = \"neutron\"\n").unwrap_err();
+        let e = load_with("[network]\ndriver = \"nova\"\n").unwrap_err();
         assert!(
             e.to_string()
-                .contains("unknown network driver \"neutron\" (known: builtin, noop)"),
+                .contains("unknown network driver \"nova\" (known: builtin, noop, neutron)"),
             "{e}"
         );
         let e = load_with("[certificates]\nbackend = \"barbican\"\n").unwrap_err();

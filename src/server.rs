@@ -11,6 +11,7 @@ use fulcrum_api::auth::keystone::Keystone;
 use fulcrum_api::auth::{Authenticator, NoAuth};
 use fulcrum_api::health::Health;
 use fulcrum_api::metrics_endpoint::{self, Exposition};
+use fulcrum_api::neutron_networks::{NeutronAuth, NeutronNetworks};
 use fulcrum_api::policy::Policy;
 use fulcrum_api::wire::{Connections, Limits, Listener};
 use fulcrum_api::{AppState, MetricsOnApi, Operations, Service, ServiceParts};
@@ -119,10 +120,20 @@ pub fn certificates(config: &Config) -> Arc<dyn CertificateStore> {
     }
 }
 
-/// The configured network back-end (`[network] driver`), its declarations checked.
-pub fn build_networks(config: &Config) -> anyhow::Result<Arc<dyn Networks>> {
+/// The configured network back-end (`[network] driver`), its declarations checked; `neutron`
+/// authenticates with `keystone`'s service token when Fulcrum uses Keystone.
+pub fn build_networks(
+    config: &Config,
+    keystone: Option<Arc<Keystone>>,
+) -> anyhow::Result<Arc<dyn Networks>> {
     let network = &config.network;
     Ok(match network.driver {
+        NetworkDriver::Neutron => {
+            let auth = keystone.map_or(NeutronAuth::NoAuth, NeutronAuth::Keystone);
+            Arc::new(
+                NeutronNetworks::new(network.neutron.clone(), auth).map_err(anyhow::Error::msg)?,
+            )
+        }
         NetworkDriver::Builtin => Arc::new(
             BuiltinNetworks::new(network.networks.clone(), network.subnets.clone())
                 .map_err(anyhow::Error::msg)?,
@@ -136,7 +147,7 @@ pub fn build_networks(config: &Config) -> anyhow::Result<Arc<dyn Networks>> {
 /// Check everything that can be checked without serving: networks, providers (each driver's
 /// preflight), quotas, policy, authentication, the bind and metrics addresses.
 pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::Result<()> {
-    build_networks(config)?;
+    build_networks(config, build_keystone(config)?)?;
     let context = driver_context(config);
     for factory in enabled_factories(config, factories)? {
         factory
@@ -146,7 +157,7 @@ pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::R
     build_providers(config, factories)?;
     config.quotas.validate().map_err(anyhow::Error::msg)?;
     build_policy(config)?;
-    build_auth(config)?;
+    build_keystone(config)?;
     config.server.limits().map_err(anyhow::Error::msg)?;
     config
         .server
@@ -186,19 +197,30 @@ fn build_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
     Ok(Arc::new(policy))
 }
 
-/// The configured authentication strategy.
-fn build_auth(config: &Config) -> anyhow::Result<Arc<dyn Authenticator>> {
+/// The Keystone client of `[auth] strategy = "keystone"` (`None` with `noauth`): it validates
+/// tokens and holds Fulcrum's service token, which the `neutron` network back-end uses too.
+fn build_keystone(config: &Config) -> anyhow::Result<Option<Arc<Keystone>>> {
     Ok(match config.auth.strategy {
-        AuthStrategy::Noauth => Arc::new(NoAuth),
+        AuthStrategy::Noauth => None,
         AuthStrategy::Keystone => {
             let keystone = config
                 .auth
                 .keystone
                 .clone()
                 .context("auth.strategy \"keystone\" needs an [auth.keystone] section")?;
-            Arc::new(Keystone::new(keystone).map_err(anyhow::Error::msg)?)
+            Some(Arc::new(
+                Keystone::new(keystone).map_err(anyhow::Error::msg)?,
+            ))
         }
     })
+}
+
+/// The configured authentication strategy.
+fn build_auth(keystone: Option<Arc<Keystone>>) -> Arc<dyn Authenticator> {
+    match keystone {
+        Some(keystone) => keystone,
+        None => Arc::new(NoAuth),
+    }
 }
 
 /// Serve until `shutdown` resolves. Prints `fulcrum listening on http://ADDR` on stdout once the
@@ -246,14 +268,15 @@ async fn run(
         let store = store.clone();
         async move { store.follow_writes().await }
     });
-    let networks = build_networks(&config)?;
+    let keystone = build_keystone(&config)?;
+    let networks = build_networks(&config, keystone.clone())?;
     let events = EventBus::default();
     let providers = build_providers(&config, factories)?;
     let work_ready = Arc::new(Notify::new());
     let task_statuses = Arc::new(TaskStatuses::new());
     let service = Service::new(ServiceParts {
         store: store.clone(),
-        networks,
+        networks: networks.clone(),
         providers: providers.clone(),
         defaults: config.api.clone(),
         quota_defaults: config.quotas,
@@ -263,7 +286,7 @@ async fn run(
     });
     let state = Arc::new(AppState::new(
         service,
-        build_auth(&config)?,
+        build_auth(keystone),
         build_policy(&config)?,
         task_statuses.clone(),
     ));
@@ -273,6 +296,7 @@ async fn run(
         tasks::activators(TaskContext {
             store: store.clone(),
             providers,
+            networks,
             events,
             config: ReconcilerConfig {
                 replica: config.reconciler.replica_name(&config.server.bind),

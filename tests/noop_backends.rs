@@ -368,14 +368,23 @@ async fn haproxy_with_noop_certificates_fails_when_it_applies() {
     }
 }
 
-/// `fulcrum check-config` refuses unknown back-ends and ranges outside their CIDR.
+/// `fulcrum check-config` refuses unknown back-ends, ranges outside their CIDR and a Neutron it
+/// cannot reach.
 #[test]
 fn check_config_refuses_bad_back_ends() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
+            "[network]\ndriver = \"nova\"\n",
+            "unknown network driver \"nova\" (known: builtin, noop, neutron)",
+        ),
+        (
             "[network]\ndriver = \"neutron\"\n",
-            "unknown network driver \"neutron\" (known: builtin, noop)",
+            "network.neutron.endpoint is needed without Keystone (auth.strategy = \"noauth\")",
+        ),
+        (
+            "[network]\ndriver = \"neutron\"\n[network.neutron]\nendpoint = \"neutron:9696\"\n",
+            "network.neutron.endpoint \"neutron:9696\" is not an http(s) URL",
         ),
         (
             "[network]\ndriver = \"noop\"\n[network.noop]\ncidr = \"198.51.100.0/24\"\n\

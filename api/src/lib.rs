@@ -30,6 +30,7 @@ pub mod http_metrics;
 pub mod listing;
 pub mod metrics_endpoint;
 pub mod middleware;
+pub mod neutron_networks;
 pub mod policy;
 pub mod service;
 pub mod shapes;

@@ -12,6 +12,10 @@
 //! retried with exponential back-off, never sooner than the backend's retry hint; anything else,
 //! or too many attempts, leaves the objects in ERROR.
 //!
+//! Once a deleted load balancer is settled, its VIP port is released when the network back-end
+//! created it (Neutron). A release that fails does not hold the deletion back and is not retried
+//! here: the full sync removes such a port once it is past its grace period.
+//!
 //! The task is woken by the API after every commit, by each item it finishes (a slot is free),
 //! and every `poll_interval_ms` (work of other replicas, expired leases, retries that came due).
 
@@ -220,6 +224,7 @@ impl Converger {
                     });
                 }
                 let wrote_events = !events.is_empty();
+                let vip_port_id = tree.rows.load_balancer.vip_port_id.clone();
                 let done = self
                     .settler
                     .settle(Completion {
@@ -233,10 +238,20 @@ impl Converger {
                 if wrote_events {
                     self.context.events.notify_committed();
                 }
+                if done && item.action == WorkAction::Delete {
+                    self.release_vip_port(lb_id, &vip_port_id).await;
+                }
                 tracing::debug!(load_balancer = %lb_id, action = item.action.as_str(), superseded = !done, "converged");
                 Ok(())
             }
             Err(err) => self.settle_failure(item, tree, &provider, err).await,
+        }
+    }
+
+    /// Release the VIP port of a deleted load balancer; a failure is left to the full sync.
+    async fn release_vip_port(&self, lb_id: &str, port_id: &str) {
+        if let Err(e) = self.context.networks.release_vip_port(lb_id, port_id).await {
+            tracing::warn!(load_balancer = %lb_id, port = %port_id, error = %e, "releasing the VIP port failed; the full sync removes it");
         }
     }
 

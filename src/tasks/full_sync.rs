@@ -10,7 +10,11 @@
 //! After a restart of Fulcrum no driver knows what it applied, so the first sync re-applies every
 //! load balancer (with this version's rendering).
 //!
-//! What a driver holds that the store does not know is an orphan, and is removed.
+//! What a driver holds that the store does not know is an orphan, and is removed. So is a VIP
+//! port the network back-end created (Neutron) for a load balancer the store does not hold, once
+//! it is past the back-end's grace period: a crash between the port's creation and the load
+//! balancer's commit, or a release that failed, leaves one behind. Ports are listed before the
+//! store is read, so a load balancer committed in between is never taken for a missing one.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -80,10 +84,39 @@ impl BackgroundTask for FullSyncTask {
             };
             holdings.push((driver.as_ref(), held));
         }
+        let vip_ports = if on_duty {
+            match self.context.networks.settled_vip_ports().await {
+                Ok(ports) => ports,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "listing VIP ports failed");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
         let candidates = store
             .sync_candidates()
             .await
             .map_err(|e| format!("listing load balancers failed: {e}"))?;
+        let stored: HashSet<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+        let mut ports_removed = 0;
+        for port in vip_ports
+            .iter()
+            .filter(|p| !stored.contains(p.load_balancer_id.as_str()))
+        {
+            match self.context.networks.delete_vip_port(&port.id).await {
+                Ok(()) => {
+                    ports_removed += 1;
+                    tracing::info!(port = %port.id, load_balancer = %port.load_balancer_id, age_seconds = port.age.as_secs(), "removed a leaked VIP port");
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(port = %port.id, error = %e, "removing a leaked VIP port failed");
+                }
+            }
+        }
 
         let (mut drifted, mut in_sync, mut removed) = (Vec::new(), 0, 0);
         for (driver, held) in &holdings {
@@ -117,11 +150,18 @@ impl BackgroundTask for FullSyncTask {
         if queued > 0 {
             self.context.work_ready.wake();
         }
-        tracing::info!(queued, in_sync, orphans_removed = removed, "full sync");
+        tracing::info!(
+            queued,
+            in_sync,
+            orphans_removed = removed,
+            vip_ports_removed = ports_removed,
+            "full sync"
+        );
         Ok(Report::from([
             ("queued", queued),
             ("in_sync", in_sync),
             ("orphans_removed", removed),
+            ("vip_ports_removed", ports_removed),
             ("driver_failures", failures),
             ("standby", u64::from(!on_duty)),
         ]))

@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use fulcrum_core::driver::Providers;
 use fulcrum_core::events::EventBus;
+use fulcrum_core::network::Networks;
 use fulcrum_core::tasks::{Activator, Wake};
 use fulcrum_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -50,6 +51,8 @@ pub struct TaskContext {
     pub store: Store,
     /// The enabled drivers.
     pub providers: Providers,
+    /// The network back-end, whose VIP ports are released with their load balancers.
+    pub networks: Arc<dyn Networks>,
     /// The orchestration → management events channel.
     pub events: EventBus,
     /// Reconciler settings.

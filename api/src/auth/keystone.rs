@@ -215,6 +215,81 @@ impl Keystone {
             .await
     }
 
+    /// Fulcrum's own token, for calling other OpenStack services (Neutron) as Fulcrum; pass the
+    /// token a service refused (401) as `stale` to have it obtained again.
+    pub async fn token_for_services(&self, stale: Option<&str>) -> Result<String, AuthError> {
+        self.service_token(stale).await
+    }
+
+    /// The URL of the first endpoint of service type `service_type` (e.g. `network`) with
+    /// `interface` (`public`, `internal`, `admin`) and, when given, in `region`, from the
+    /// catalog of Fulcrum's service token (`GET /v3/auth/catalog`).
+    pub async fn catalog_endpoint(
+        &self,
+        service_type: &str,
+        interface: &str,
+        region: Option<&str>,
+    ) -> Result<String, AuthError> {
+        #[derive(Deserialize)]
+        struct Catalog {
+            catalog: Vec<CatalogService>,
+        }
+        #[derive(Deserialize)]
+        struct CatalogService {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            endpoints: Vec<CatalogEndpoint>,
+        }
+        #[derive(Deserialize)]
+        struct CatalogEndpoint {
+            interface: String,
+            url: String,
+            #[serde(default)]
+            region_id: Option<String>,
+            #[serde(default)]
+            region: Option<String>,
+        }
+        let token = self.service_token(None).await?;
+        let response = self
+            .http
+            .get(format!("{}/auth/catalog", self.base))
+            .header("X-Auth-Token", &token)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading the service catalog", &e))?;
+        if !response.status().is_success() {
+            return Err(AuthError::Unavailable(format!(
+                "Keystone answered {} to a catalog request",
+                response.status()
+            )));
+        }
+        let catalog: Catalog = response
+            .json()
+            .await
+            .map_err(|e| unavailable("reading the service catalog", &e))?;
+        catalog
+            .catalog
+            .into_iter()
+            .filter(|s| s.kind == service_type)
+            .flat_map(|s| s.endpoints)
+            .find(|e| {
+                e.interface == interface
+                    && region.is_none_or(|r| {
+                        e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r)
+                    })
+            })
+            .map(|e| e.url)
+            .ok_or_else(|| {
+                AuthError::Unavailable(format!(
+                    "the service catalog has no {interface} endpoint of type {service_type:?}{}",
+                    region
+                        .map(|r| format!(" in region {r}"))
+                        .unwrap_or_default()
+                ))
+            })
+    }
+
     fn service_slot(&self) -> std::sync::MutexGuard<'_, Option<ServiceToken>> {
         self.service.lock().unwrap_or_else(|p| p.into_inner())
     }

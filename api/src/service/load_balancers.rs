@@ -12,11 +12,12 @@ use super::access::owner_for_create;
 use super::flavors::Resolved;
 use super::graph::{self, Graph};
 use super::read::WithRelated;
-use super::vip::Vip;
+use super::vip::{ResolvedVip, Viewer, Vip};
 use super::write::WRITABLE;
 use super::{Service, new_id};
 use crate::auth::RequestContext;
 use crate::shapes::Related;
+use crate::shapes::graph::{ListenerSingleCreate, PoolSingleCreate};
 use crate::shapes::load_balancers::{CreateLoadBalancer, UpdateLoadBalancer};
 
 impl Service {
@@ -78,8 +79,37 @@ impl Service {
             )
             .await?;
         check_fields(&req)?;
-        let vip = self.resolve_vip(&req).await?;
-        let mut lb = new_load_balancer(project_id, req, resolved, self.allocate_vip(&vip).await?);
+        let vip = self.resolve_vip(Viewer::of(ctx), &req).await?;
+        let lb_id = new_id();
+        let allocated = self
+            .allocate_vip(
+                &vip,
+                &lb_id,
+                project_id.as_deref(),
+                req.vip_qos_policy_id.as_deref(),
+            )
+            .await?;
+        let created_port = allocated.created_port.then(|| allocated.port_id.clone());
+        let lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
+        let stored = self
+            .store_new_load_balancer(lb, &vip, listeners, pools)
+            .await;
+        if let (Err(_), Some(port_id)) = (&stored, &created_port) {
+            // Nothing was stored: the port made for it goes too.
+            self.release_created_port(&lb_id, port_id).await;
+        }
+        stored
+    }
+
+    /// Plan the graph below a new load balancer, check it, and store all of it in one
+    /// transaction with one work item.
+    async fn store_new_load_balancer(
+        &self,
+        mut lb: LoadBalancer,
+        vip: &ResolvedVip,
+        listeners: Vec<ListenerSingleCreate>,
+        pools: Vec<PoolSingleCreate>,
+    ) -> Result<(LoadBalancer, Graph), Error> {
         let graph = graph::plan(self, &lb, listeners, pools)?;
         for member in graph.pools.iter().flat_map(|p| &p.members) {
             self.check_member_subnet(member.subnet_id.as_deref())
@@ -234,13 +264,14 @@ fn check_fields(req: &CreateLoadBalancer) -> Result<(), Error> {
 
 /// A new load balancer from a create request ([checked](check_fields)), with its VIP.
 fn new_load_balancer(
+    id: String,
     project_id: Option<String>,
     req: CreateLoadBalancer,
     resolved: Resolved,
     vip: Vip,
 ) -> LoadBalancer {
     LoadBalancer {
-        id: new_id(),
+        id,
         project_id,
         name: req.name,
         description: req.description,

@@ -1,15 +1,43 @@
 //! VIPs: what a load balancer create names (port, network, subnet, address), resolved through the
 //! network back-end with Octavia's rules (`LoadBalancersController._validate_vip_request_object`),
 //! then the ids and address the load balancer gets (the back-end's `allocate_vip`).
+//!
+//! Octavia looks the port, network and subnet up with the caller's own token, so a project sees
+//! only its own objects and shared ones; here the back-end answers with its owner and sharing, and
+//! what the caller's project could not see is "not found", exactly like a missing object
+//! (administrators see everything). A back-end that allocates VIPs as ports (Neutron) creates the
+//! port here, before the load balancer is stored; the caller deletes it if storing fails.
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use fulcrum_core::network::{AddressUse, VipSubnet};
+use fulcrum_core::network::{AddressUse, VipPortRequest, VipSubnet, Visibility};
 use fulcrum_core::{Error, validate};
 
 use super::{Service, new_id};
+use crate::auth::RequestContext;
 use crate::shapes::load_balancers::CreateLoadBalancer;
+
+/// Who asks for a VIP: what the caller's project may see.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Viewer<'a> {
+    project_id: Option<&'a str>,
+    is_admin: bool,
+}
+
+impl<'a> Viewer<'a> {
+    /// The caller of a request.
+    pub(crate) fn of(ctx: &'a RequestContext) -> Self {
+        Viewer {
+            project_id: ctx.project_id(),
+            is_admin: ctx.is_admin(),
+        }
+    }
+
+    fn sees(&self, visibility: &Visibility) -> bool {
+        visibility.visible_to(self.project_id, self.is_admin)
+    }
+}
 
 /// Where a load balancer's VIP comes from, as its create request resolved.
 #[derive(Debug, Clone)]
@@ -35,6 +63,8 @@ pub(crate) struct Vip {
     pub port_id: String,
     /// Its address.
     pub address: IpAddr,
+    /// Whether the port was created for this load balancer (and is deleted if it is not stored).
+    pub created_port: bool,
 }
 
 impl Service {
@@ -42,7 +72,11 @@ impl Service {
     /// through its fixed IPs, the subnet and address; else a network decides the subnet (the one
     /// named, the one holding the address, or its first IPv4 one); else the subnet decides the
     /// network.
-    pub(crate) async fn resolve_vip(&self, req: &CreateLoadBalancer) -> Result<ResolvedVip, Error> {
+    pub(crate) async fn resolve_vip(
+        &self,
+        viewer: Viewer<'_>,
+        req: &CreateLoadBalancer,
+    ) -> Result<ResolvedVip, Error> {
         let mut address = req
             .vip_address
             .as_deref()
@@ -54,6 +88,7 @@ impl Service {
                 .networks
                 .port(port_id)
                 .await?
+                .filter(|p| viewer.sees(&p.visibility))
                 .ok_or_else(|| Error::BadRequest(format!("Port {port_id} not found.")))?;
             if let Some(device) = &port.device_id {
                 return Err(Error::validation(format!(
@@ -61,7 +96,7 @@ impl Service {
                 )));
             }
             let subnet = if let Some(subnet_id) = subnet_id {
-                let subnet = self.vip_subnet(subnet_id).await?;
+                let subnet = self.vip_subnet(viewer, subnet_id).await?;
                 match port.fixed_ips.iter().find(|f| f.subnet_id == subnet_id) {
                     Some(fixed) => address = Some(fixed.ip_address),
                     None if address.is_none() => {
@@ -83,10 +118,10 @@ impl Service {
                             "Specified VIP address not found on the specified VIP port.",
                         )
                     })?;
-                self.vip_subnet(&fixed.subnet_id).await?
+                self.vip_subnet(viewer, &fixed.subnet_id).await?
             } else if let [fixed] = port.fixed_ips.as_slice() {
                 address = Some(fixed.ip_address);
-                self.vip_subnet(&fixed.subnet_id).await?
+                self.vip_subnet(viewer, &fixed.subnet_id).await?
             } else {
                 return Err(Error::validation(
                     "VIP port's subnet could not be determined. Please specify either a VIP \
@@ -99,12 +134,14 @@ impl Service {
                 .networks
                 .network(network_id)
                 .await?
+                .filter(|n| viewer.sees(&n.visibility))
                 .ok_or_else(|| Error::BadRequest(format!("Network {network_id} not found.")))?;
             let subnet = match (subnet_id, address) {
                 (Some(subnet_id), _) => self
                     .networks
                     .subnet_of(&network, subnet_id)
                     .await?
+                    .filter(|s| viewer.sees(&s.visibility))
                     .ok_or_else(|| Error::BadRequest(format!("Subnet {subnet_id} not found.")))?,
                 (None, Some(a)) => network
                     .subnets
@@ -129,7 +166,7 @@ impl Service {
             };
             (subnet, Some(network.id), None)
         } else if let Some(subnet_id) = subnet_id {
-            let subnet = self.vip_subnet(subnet_id).await?;
+            let subnet = self.vip_subnet(viewer, subnet_id).await?;
             let network_id = subnet.network_id.clone();
             (subnet, network_id, None)
         } else {
@@ -154,18 +191,61 @@ impl Service {
         })
     }
 
-    /// A subnet the back-end knows, or Octavia's 400 for it.
-    async fn vip_subnet(&self, id: &str) -> Result<VipSubnet, Error> {
+    /// A subnet the back-end knows and the caller may see, or Octavia's 400 for it.
+    async fn vip_subnet(&self, viewer: Viewer<'_>, id: &str) -> Result<VipSubnet, Error> {
         self.networks
             .subnet(id)
             .await?
+            .filter(|s| viewer.sees(&s.visibility))
             .ok_or_else(|| Error::BadRequest(format!("Subnet {id} not found.")))
     }
 
-    /// The VIP a resolved request gets, as Octavia's `allocate_vip` hands it out: what the request
-    /// named, a new id for a network the back-end did not name (Octavia's noop driver) and for
-    /// a port, and an address of the subnet's range unless one was requested.
-    pub(crate) async fn allocate_vip(&self, resolved: &ResolvedVip) -> Result<Vip, Error> {
+    /// The VIP a resolved request gets, as Octavia's `allocate_vip` hands it out: the port the
+    /// request named, else one the back-end creates for load balancer `lb_id` (Neutron);
+    /// otherwise what the request named, a new id for a network the back-end did not name
+    /// (Octavia's noop driver) and for a port, and an address of the subnet's range unless one
+    /// was requested.
+    pub(crate) async fn allocate_vip(
+        &self,
+        resolved: &ResolvedVip,
+        lb_id: &str,
+        project_id: Option<&str>,
+        qos_policy_id: Option<&str>,
+    ) -> Result<Vip, Error> {
+        if resolved.port_id.is_none()
+            && let Some(network_id) = &resolved.network_id
+        {
+            let request = VipPortRequest {
+                load_balancer_id: lb_id.to_string(),
+                project_id: project_id.map(str::to_string),
+                network_id: network_id.clone(),
+                subnet_id: resolved.subnet.id.clone(),
+                address: resolved.address,
+                qos_policy_id: qos_policy_id.map(str::to_string),
+            };
+            if let Some(port) = self.networks.create_vip_port(&request).await? {
+                let address = port
+                    .fixed_ips
+                    .iter()
+                    .find(|f| f.subnet_id == resolved.subnet.id)
+                    .or(port.fixed_ips.first())
+                    .map(|f| f.ip_address);
+                let Some(address) = address else {
+                    self.release_created_port(lb_id, &port.id).await;
+                    return Err(Error::Internal(format!(
+                        "The VIP port {} was created without an address",
+                        port.id
+                    )));
+                };
+                return Ok(Vip {
+                    subnet_id: resolved.subnet.id.clone(),
+                    network_id: port.network_id.unwrap_or_else(|| network_id.clone()),
+                    port_id: port.id,
+                    address,
+                    created_port: true,
+                });
+            }
+        }
         let address = match resolved.address {
             Some(a) => a,
             None => self.free_address(&resolved.subnet).await?,
@@ -175,7 +255,16 @@ impl Service {
             network_id: resolved.network_id.clone().unwrap_or_else(new_id),
             port_id: resolved.port_id.clone().unwrap_or_else(new_id),
             address,
+            created_port: false,
         })
+    }
+
+    /// Delete a port created for load balancer `lb_id` that was not stored; a failure is logged,
+    /// and the full sync removes the port later.
+    pub(crate) async fn release_created_port(&self, lb_id: &str, port_id: &str) {
+        if let Err(e) = self.networks.release_vip_port(lb_id, port_id).await {
+            tracing::warn!(load_balancer = %lb_id, port = %port_id, error = %e, "deleting the VIP port of a load balancer that was not stored failed; the full sync removes it");
+        }
     }
 
     /// An address of the subnet's range that no load balancer uses on it. Concurrent allocations

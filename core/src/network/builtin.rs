@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{AddressUse, Network, Networks, Port, Subnet, VipNetwork, VipSubnet};
+use super::{AddressUse, Network, Networks, Port, Subnet, VipNetwork, VipSubnet, Visibility};
 use crate::Error;
 
 /// Networks and subnets declared in configuration (`[[network.networks]]`,
@@ -37,6 +37,7 @@ impl BuiltinNetworks {
             cidr: Some(subnet.cidr),
             range: subnet.range(),
             address_use: AddressUse::Exclusive,
+            visibility: Visibility::everyone(),
         }
     }
 }
@@ -68,6 +69,7 @@ impl Networks for BuiltinNetworks {
                     .filter(|s| s.network_id == n.id)
                     .map(Self::vip_subnet)
                     .collect(),
+                visibility: Visibility::everyone(),
             }))
     }
 

@@ -13,8 +13,15 @@
 //!
 //! Which addresses are in use is the store's knowledge, not the network's: allocation asks the
 //! store, and the store keeps the addresses of [`AddressUse::Exclusive`] subnets unique.
+//!
+//! A third back-end, Neutron's (in the `api` crate, beside the Keystone client it authenticates
+//! with), answers from a real Neutron: its objects carry a [`Visibility`] (the API hides from a
+//! project what Neutron would hide), and it [creates](Networks::create_vip_port) a port for each
+//! VIP, as Octavia does, which the reconciler [releases](Networks::release_vip_port) with the load
+//! balancer and the full sync removes when a crash [leaked](Networks::settled_vip_ports) it.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ipnet::IpNet;
@@ -184,6 +191,30 @@ pub enum AddressUse {
     Shared,
 }
 
+/// Who may use a network object, as its back-end tells it: Neutron's `project_id` and `shared`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Visibility {
+    /// The project owning it; `None`: no owner (every project sees it).
+    pub project_id: Option<String>,
+    /// Whether every project may use it (a shared network, or a subnet of one).
+    pub shared: bool,
+}
+
+impl Visibility {
+    /// Visible to every project (the `builtin` and `noop` back-ends' objects).
+    pub fn everyone() -> Self {
+        Visibility::default()
+    }
+
+    /// Whether a caller of `project` (or an administrator, who sees everything) may see it.
+    pub fn visible_to(&self, project: Option<&str>, is_admin: bool) -> bool {
+        is_admin
+            || self.shared
+            || self.project_id.is_none()
+            || self.project_id.as_deref() == project
+    }
+}
+
 /// A subnet, as a network back-end answers for a VIP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VipSubnet {
@@ -198,6 +229,8 @@ pub struct VipSubnet {
     pub range: AddressRange,
     /// Whether its addresses serve one load balancer each.
     pub address_use: AddressUse,
+    /// Who may use it.
+    pub visibility: Visibility,
 }
 
 impl VipSubnet {
@@ -219,6 +252,8 @@ pub struct VipNetwork {
     pub id: String,
     /// The subnets a VIP may come from, in the back-end's order.
     pub subnets: Vec<VipSubnet>,
+    /// Who may use it.
+    pub visibility: Visibility,
 }
 
 /// A port, as a network back-end answers for a VIP named by `vip_port_id`.
@@ -232,6 +267,37 @@ pub struct Port {
     pub fixed_ips: Vec<FixedIp>,
     /// The device using it, if any (a port in use cannot carry a VIP).
     pub device_id: Option<String>,
+    /// Who may use it.
+    pub visibility: Visibility,
+}
+
+/// The port a back-end that allocates VIP ports creates for a new load balancer, as Octavia's
+/// `allocate_vip` asks Neutron for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipPortRequest {
+    /// The load balancer's id (named in the port's name and device id).
+    pub load_balancer_id: String,
+    /// The load balancer's project, which owns the port.
+    pub project_id: Option<String>,
+    /// The network of the port.
+    pub network_id: String,
+    /// The subnet of its address.
+    pub subnet_id: String,
+    /// The address asked for; `None`: one the back-end allocates.
+    pub address: Option<IpAddr>,
+    /// The QoS policy of the port (`vip_qos_policy_id`).
+    pub qos_policy_id: Option<String>,
+}
+
+/// A VIP port Fulcrum created, as the full sync finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedVipPort {
+    /// The port's id.
+    pub id: String,
+    /// The load balancer it was created for.
+    pub load_balancer_id: String,
+    /// How long ago it was created.
+    pub age: Duration,
 }
 
 /// An address of a port on a subnet.
@@ -274,6 +340,31 @@ pub trait Networks: Send + Sync {
 
     /// A port by id.
     async fn port(&self, id: &str) -> Result<Option<Port>, Error>;
+
+    /// Create the VIP port of a new load balancer, for a back-end that allocates its VIPs as
+    /// ports (Neutron); `Ok(None)` for one that does not (the VIP's port id is then made up). An
+    /// address already in use is `Error::Conflict` with Octavia's message.
+    async fn create_vip_port(&self, _request: &VipPortRequest) -> Result<Option<Port>, Error> {
+        Ok(None)
+    }
+
+    /// Delete the port of load balancer `load_balancer_id` if this back-end created it for the
+    /// load balancer (a port the user supplied is left alone); a port already gone is done.
+    async fn release_vip_port(&self, _load_balancer_id: &str, _port_id: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The VIP ports this back-end created and that are older than its grace period (a create
+    /// in flight has not stored its load balancer yet); the full sync removes those whose load
+    /// balancer the store does not hold.
+    async fn settled_vip_ports(&self) -> Result<Vec<CreatedVipPort>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// Delete a port this back-end created; a port already gone is done.
+    async fn delete_vip_port(&self, _port_id: &str) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,9 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::{AddressRange, AddressUse, Network, Networks, Port, Subnet, VipNetwork, VipSubnet};
+use super::{
+    AddressRange, AddressUse, Network, Networks, Port, Subnet, VipNetwork, VipSubnet, Visibility,
+};
 use crate::Error;
 
 /// `[network.noop]`: where VIP addresses come from when a request names none.
@@ -98,6 +100,7 @@ impl NoopNetworks {
             cidr: None,
             range: self.range,
             address_use: AddressUse::Shared,
+            visibility: Visibility::everyone(),
         }
     }
 }
@@ -134,6 +137,7 @@ impl Networks for NoopNetworks {
         Ok(Some(VipNetwork {
             id: id.to_string(),
             subnets: vec![self.vip_subnet(&subnet_of_network(id), Some(id))],
+            visibility: Visibility::everyone(),
         }))
     }
 
@@ -155,6 +159,7 @@ impl Networks for NoopNetworks {
             network_id: None,
             fixed_ips: Vec::new(),
             device_id: None,
+            visibility: Visibility::everyone(),
         }))
     }
 }
