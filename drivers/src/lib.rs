@@ -4,6 +4,7 @@
 //! - [`haproxy`]: the embedded default; one supervised HAProxy per load balancer on this host.
 //! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
 //!   API without a data plane.
+//! - [`nsxt`]: VMware NSX-T, through the Policy API of an NSX Manager cluster.
 //!
 //! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit,
 //!   ownership names and tags, certificate resolution.
@@ -18,11 +19,13 @@ use fulcrum_core::driver::DriverFactory;
 pub mod haproxy;
 pub mod kit;
 pub mod noop;
+pub mod nsxt;
 
 /// Every driver this build knows, by factory.
 pub fn factories() -> Vec<Arc<dyn DriverFactory>> {
     vec![
         Arc::new(haproxy::HaproxyFactory),
         Arc::new(noop::NoopFactory),
+        Arc::new(nsxt::NsxtFactory),
     ]
 }

@@ -1,0 +1,102 @@
+//! Fingerprints of what the manager holds for a load balancer, compared with what the driver
+//! last applied, so that a full sync re-applies only what drifted.
+//!
+//! The manager adds fields of its own (`_revision`, `path`, defaults), so what it holds is
+//! looked at only through what the driver sent: each held object is projected onto the fields
+//! of the desired one, recursively. An object missing, or held but no longer desired, changes
+//! the fingerprint too.
+
+use fulcrum_core::driver::Fingerprint;
+use serde_json::{Map, Value, json};
+
+use super::inventory::Held;
+use super::render::Desired;
+
+/// The fingerprint of what the manager holds, seen through `desired`.
+pub fn held(held: &Held, desired: &Desired) -> Fingerprint {
+    let mut seen = Vec::new();
+    for (path, body) in &desired.objects {
+        let now = match held.get(path) {
+            Some(h) => project(h, body),
+            None => json!("missing"),
+        };
+        seen.push((path.as_str(), now));
+    }
+    for path in held.keys() {
+        if !desired.objects.contains_key(path) {
+            seen.push((path.as_str(), json!("extra")));
+        }
+    }
+    Fingerprint::of(serde_json::to_vec(&seen).unwrap_or_default())
+}
+
+/// The fingerprint of `desired` itself: what [`held`] gives when the manager holds it exactly.
+pub fn desired(desired: &Desired) -> Fingerprint {
+    let seen: Vec<(&str, Value)> = desired
+        .objects
+        .iter()
+        .map(|(path, body)| (path.as_str(), project(body, body)))
+        .collect();
+    Fingerprint::of(serde_json::to_vec(&seen).unwrap_or_default())
+}
+
+/// `held` seen through the shape of `wanted`: only the keys `wanted` has, recursively.
+fn project(held: &Value, wanted: &Value) -> Value {
+    match (held, wanted) {
+        (Value::Object(h), Value::Object(w)) => {
+            let mut out = Map::new();
+            for (key, w) in w {
+                out.insert(
+                    key.clone(),
+                    h.get(key).map_or(Value::Null, |h| project(h, w)),
+                );
+            }
+            Value::Object(out)
+        }
+        (Value::Array(h), Value::Array(w)) if h.len() == w.len() => {
+            Value::Array(h.iter().zip(w).map(|(h, w)| project(h, w)).collect())
+        }
+        _ => held.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired_of(objects: &[(&str, Value)]) -> Desired {
+        Desired {
+            objects: objects
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn fields_the_manager_adds_are_not_drift() {
+        let want = desired_of(&[("/infra/lb-pools/p", json!({"members": [{"port": "80"}]}))]);
+        let mut held = Held::new();
+        held.insert(
+            "/infra/lb-pools/p".into(),
+            json!({"_revision": 3, "members": [{"port": "80", "weight": 1}]}),
+        );
+        assert_eq!(super::held(&held, &want), desired(&want));
+    }
+
+    #[test]
+    fn a_changed_missing_or_extra_object_is_drift() {
+        let want = desired_of(&[("/infra/lb-pools/p", json!({"algorithm": "IP_HASH"}))]);
+        let mut changed = Held::new();
+        changed.insert(
+            "/infra/lb-pools/p".into(),
+            json!({"algorithm": "ROUND_ROBIN"}),
+        );
+        assert_ne!(held(&changed, &want), desired(&want));
+        assert_ne!(held(&Held::new(), &want), desired(&want));
+        let mut extra = Held::new();
+        extra.insert("/infra/lb-pools/p".into(), json!({"algorithm": "IP_HASH"}));
+        extra.insert("/infra/lb-pools/q".into(), json!({}));
+        assert_ne!(held(&extra, &want), desired(&want));
+    }
+}
