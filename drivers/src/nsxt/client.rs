@@ -5,7 +5,8 @@
 //!   full sync or a burst of changes never floods a manager;
 //! - authenticates: basic, a session (`POST /api/session/create`, then the `JSESSIONID`
 //!   cookie and `X-XSRF-TOKEN` on each call; a 403 — NSX's error_code 98 when a session has
-//!   expired — makes the session again once), or the client certificate of the HTTP client;
+//!   expired — makes the session again once: the kit's classification keeps the status, not
+//!   NSX's code, so any 403 does), or the client certificate of the HTTP client;
 //! - fails over: a manager that cannot be reached is skipped for the next one of the cluster,
 //!   which then serves the following calls;
 //! - retries what NSX answers as busy (429, 5xx) or cannot answer, with the kit's jittered
@@ -235,7 +236,7 @@ impl NsxClient {
                     return Ok(bytes.to_vec());
                 }
                 Err(e)
-                    if e.kind() == DriverErrorKind::Authentication
+                    if is_forbidden(&e)
                         && !logged_in_again
                         && let Some(used) = session =>
                 {
@@ -287,6 +288,15 @@ impl NsxClient {
         *current = Some(session.clone());
         Ok(session)
     }
+}
+
+/// Whether the manager answered 403, which is how NSX says a session is gone (error_code 98).
+fn is_forbidden(error: &DriverError) -> bool {
+    error.kind() == DriverErrorKind::Authentication
+        && error
+            .source()
+            .and_then(|source| source.downcast_ref::<StatusError>())
+            .is_some_and(|status| status.status == reqwest::StatusCode::FORBIDDEN)
 }
 
 /// Whether a call got no answer at all (the manager is down or out of reach), so that another

@@ -40,12 +40,15 @@ pub fn desired(desired: &Desired) -> Fingerprint {
     Fingerprint::of(serde_json::to_vec(&seen).unwrap_or_default())
 }
 
+/// Fields a manager takes but never shows again (a certificate's private key): not compared.
+const WRITE_ONLY: &[&str] = &["private_key"];
+
 /// `held` seen through the shape of `wanted`: only the keys `wanted` has, recursively.
 fn project(held: &Value, wanted: &Value) -> Value {
     match (held, wanted) {
         (Value::Object(h), Value::Object(w)) => {
             let mut out = Map::new();
-            for (key, w) in w {
+            for (key, w) in w.iter().filter(|(k, _)| !WRITE_ONLY.contains(&k.as_str())) {
                 out.insert(
                     key.clone(),
                     h.get(key).map_or(Value::Null, |h| project(h, w)),
@@ -81,6 +84,17 @@ mod tests {
             "/infra/lb-pools/p".into(),
             json!({"_revision": 3, "members": [{"port": "80", "weight": 1}]}),
         );
+        assert_eq!(super::held(&held, &want), desired(&want));
+    }
+
+    #[test]
+    fn a_private_key_the_manager_does_not_show_is_not_drift() {
+        let want = desired_of(&[(
+            "/infra/certificates/c",
+            json!({"pem_encoded": "C", "private_key": "K"}),
+        )]);
+        let mut held = Held::new();
+        held.insert("/infra/certificates/c".into(), json!({"pem_encoded": "C"}));
         assert_eq!(super::held(&held, &want), desired(&want));
     }
 
