@@ -1,7 +1,8 @@
 //! The NSX-T provider end to end: the real `fulcrum` server on its own SQLite file, a simulated
 //! NSX Manager in this process, and the stock Octavia flow over HTTP — load balancer, listener,
 //! pool, members, monitor, L7 policy and rule, cascade delete — checked against exactly what the
-//! manager holds after each step. And `fulcrum check-config` on an `[providers.nsxt]` section.
+//! manager holds after each step; the full sync repairing an object deleted behind Fulcrum's
+//! back and removing an orphan; and `fulcrum check-config` on an `[providers.nsxt]` section.
 
 mod common;
 
@@ -42,6 +43,11 @@ fn nsxt_section(url: &str) -> String {
 
 /// A server whose `nsxt` provider is the simulator, and the simulator.
 async fn server_and_manager() -> (TestServer, Running) {
+    server_and_manager_with(Options::default()).await
+}
+
+/// [`server_and_manager`] with options of the test's own.
+async fn server_and_manager_with(options: Options) -> (TestServer, Running) {
     let manager = nsxt::start(nsxt::Config {
         realization_delay: Duration::from_millis(20),
         schema: vendor_schema(),
@@ -54,7 +60,7 @@ async fn server_and_manager() -> (TestServer, Running) {
         Options {
             providers_toml: "enabled = [\"noop\", \"nsxt\"]\n".into(),
             extra_toml: nsxt_section(manager.base_url()),
-            ..Options::default()
+            ..options
         },
     )
     .await;
@@ -294,4 +300,67 @@ async fn check_config_reads_the_nsxt_section_without_calling_a_manager() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("tier1_path"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_sync_recreates_what_was_deleted_behind_fulcrum_s_back_and_removes_orphans() {
+    let (s, manager) = server_and_manager_with(Options {
+        sync_interval_seconds: 1,
+        ..Options::default()
+    })
+    .await;
+    let lb = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": DEFAULT_SUBNET, "provider": "nsxt"}),
+        )
+        .await;
+    let lb_id = id(&lb);
+    s.settle(&lb_id).await;
+    let pool = s
+        .create(
+            "/v2/lbaas/pools",
+            "pool",
+            json!({"loadbalancer_id": lb_id, "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}),
+        )
+        .await;
+    s.settle(&lb_id).await;
+    let pool_path = format!("/infra/lb-pools/fulcrum-pool-{}", id(&pool));
+    let expected = held(&manager);
+    assert!(expected.contains(&pool_path));
+
+    // An object deleted behind Fulcrum's back, and a load balancer the store does not know
+    // (tagged as Fulcrum's), next to an object an operator made (not tagged as Fulcrum's).
+    assert!(manager.control().delete_behind(&pool_path));
+    let ghost = json!({"resource_type": "Infra", "children": [
+        {"resource_type": "ChildLBPool", "LBPool": {"id": "fulcrum-pool-ghost",
+            "tags": [{"scope": "created-by", "tag": "fulcrum"},
+                     {"scope": "os-lbaas-lb-id", "tag": "ghost"}]}},
+        {"resource_type": "ChildLBPool", "LBPool": {"id": "by-hand",
+            "tags": [{"scope": "os-lbaas-lb-id", "tag": "ghost"}]}},
+    ]});
+    let answer = reqwest::Client::new()
+        .patch(format!("{}/policy/api/v1/infra", manager.base_url()))
+        .basic_auth("admin", Some("admin"))
+        .json(&ghost)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+
+    let mut want = expected.clone();
+    want.insert("/infra/lb-pools/by-hand".to_string());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while held(&manager) != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full sync did not repair the manager: {:?}\nlog:\n{}",
+            held(&manager),
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lb = s.get(&format!("/v2/lbaas/loadbalancers/{lb_id}")).await;
+    assert_eq!(lb["loadbalancer"]["provisioning_status"], "ACTIVE");
 }
