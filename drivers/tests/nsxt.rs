@@ -522,10 +522,12 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
         assert_eq!(get(&path)["resource_type"], resource_type);
     }
 
-    // Applying the same tree again sends nothing.
+    // Applying the same tree again writes nothing: one read, one realization check.
     sim.control().reset_calls();
     driver.apply(&active(graph)).await.unwrap();
-    assert_eq!(sim.control().calls().count("PATCH", HAPI), 0);
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 0);
+    assert_eq!(calls.total, 2, "{calls:?}");
 }
 
 /// A change made to a tree.

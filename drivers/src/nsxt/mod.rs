@@ -140,22 +140,22 @@ impl NsxtDriver {
     }
 
     /// Send the hierarchical PATCH that turns `held` into `desired`, re-reading and sending
-    /// again after a 412.
+    /// again after a 412; whether anything was sent.
     async fn converge(
         &self,
         load_balancer_id: &str,
         desired: &Desired,
         mut held: Held,
-    ) -> Result<(), DriverError> {
+    ) -> Result<bool, DriverError> {
         let enforce = [("enforce_revision_check", "true".to_string())];
         let mut attempt = 1;
         loop {
             if drift::held(&held, desired) == drift::desired(desired) {
-                return Ok(());
+                return Ok(false);
             }
             let body = hapi::infra(desired, &held);
             match self.client.patch("/infra", &enforce, &body).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(true),
                 Err(e) if e.kind() == DriverErrorKind::Conflict && attempt < CONFLICT_ATTEMPTS => {
                     tracing::info!(
                         load_balancer_id,
@@ -236,11 +236,12 @@ impl Driver for NsxtDriver {
         } else {
             inventory::held_for(&self.client, id).await?
         };
-        self.converge(id, &desired, held).await?;
+        let changed = self.converge(id, &desired, held).await?;
         lock(&self.applied).insert(id.clone(), desired);
         realization::wait(
             &self.client,
             &render::service_path(id),
+            changed,
             self.config.realization_poll(),
             self.config.realization_timeout(),
         )

@@ -45,17 +45,23 @@ pub async fn state(client: &NsxClient, intent_path: &str) -> Result<State, Drive
     })
 }
 
-/// Wait for an intent path to realize, checking every `poll` (the first check after one
-/// `poll`, as a change is never realized at once), for at most `timeout`.
+/// Wait for an intent path to realize, checking every `poll` for at most `timeout`. After a
+/// change (`changed`) the first check comes after one `poll`, as NSX never realizes a change at
+/// once; without one, at once.
 pub async fn wait(
     client: &NsxClient,
     intent_path: &str,
+    changed: bool,
     poll: Duration,
     timeout: Duration,
 ) -> Result<(), DriverError> {
     let start = Instant::now();
+    let mut first = true;
     loop {
-        tokio::time::sleep(poll).await;
+        if changed || !first {
+            tokio::time::sleep(poll).await;
+        }
+        first = false;
         match state(client, intent_path).await? {
             State::Realized => return Ok(()),
             State::Failed(message) => return Err(DriverError::rejected(message)),
