@@ -40,6 +40,40 @@ pub fn desired(desired: &Desired) -> Fingerprint {
     Fingerprint::of(serde_json::to_vec(&seen).unwrap_or_default())
 }
 
+/// What the driver last applied to a load balancer, kept compact for the full sync: the
+/// desired objects as JSON text, read again only when a full sync compares, and their
+/// fingerprint.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    objects: Box<str>,
+    fingerprint: Fingerprint,
+}
+
+impl Applied {
+    /// The record of `desired`.
+    pub fn of(desired: &Desired) -> Self {
+        Applied {
+            objects: serde_json::to_string(&desired.objects)
+                .unwrap_or_default()
+                .into_boxed_str(),
+            fingerprint: self::desired(desired),
+        }
+    }
+
+    /// The fingerprint of what was applied ([`desired`]).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The fingerprint of what the manager holds, seen through what was applied ([`held`]).
+    pub fn held(&self, held: &Held) -> Fingerprint {
+        let desired = Desired {
+            objects: serde_json::from_str(&self.objects).unwrap_or_default(),
+        };
+        self::held(held, &desired)
+    }
+}
+
 /// Fields a manager takes but never shows again (a certificate's private key): not compared.
 const WRITE_ONLY: &[&str] = &["private_key"];
 
@@ -85,6 +119,24 @@ mod tests {
             json!({"_revision": 3, "members": [{"port": "80", "weight": 1}]}),
         );
         assert_eq!(super::held(&held, &want), desired(&want));
+    }
+
+    #[test]
+    fn a_record_compares_as_what_it_records() {
+        let want = desired_of(&[(
+            "/infra/lb-pools/p",
+            json!({"members": [{"port": "80", "weight": 2}], "algorithm": "IP_HASH"}),
+        )]);
+        let record = Applied::of(&want);
+        assert_eq!(record.fingerprint(), desired(&want));
+        let mut held = Held::new();
+        held.insert(
+            "/infra/lb-pools/p".into(),
+            json!({"_revision": 1, "algorithm": "IP_HASH", "members": [{"weight": 2, "port": "80"}]}),
+        );
+        assert_eq!(record.held(&held), record.fingerprint());
+        held.insert("/infra/lb-pools/p".into(), json!({"algorithm": "IP_HASH"}));
+        assert_ne!(record.held(&held), record.fingerprint());
     }
 
     #[test]

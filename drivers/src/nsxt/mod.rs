@@ -62,7 +62,7 @@ pub struct NsxtDriver {
     client: NsxClient,
     certificates: Arc<dyn CertificateStore>,
     /// What was last applied, by load balancer id.
-    applied: Mutex<HashMap<String, Desired>>,
+    applied: Mutex<HashMap<String, drift::Applied>>,
     /// The keys of the alerts raised and not cleared yet.
     alerts: Mutex<HashSet<String>>,
 }
@@ -237,7 +237,7 @@ impl Driver for NsxtDriver {
             inventory::held_for(&self.client, id).await?
         };
         let changed = self.converge(id, &desired, held).await?;
-        lock(&self.applied).insert(id.clone(), desired);
+        lock(&self.applied).insert(id.clone(), drift::Applied::of(&desired));
         realization::wait(
             &self.client,
             &render::service_path(id),
@@ -323,9 +323,9 @@ impl Driver for NsxtDriver {
         Ok(held
             .into_iter()
             .map(|(id, objects)| match applied.get(&id) {
-                Some(desired) => Realized {
-                    now: Some(drift::held(&objects, desired)),
-                    applied: Some(drift::desired(desired)),
+                Some(record) => Realized {
+                    now: Some(record.held(&objects)),
+                    applied: Some(record.fingerprint()),
                     load_balancer_id: id,
                 },
                 None => Realized::unknown(id),
