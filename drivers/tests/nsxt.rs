@@ -160,9 +160,13 @@ fn everything(lb: &str) -> LoadBalancerGraph {
         default_pool_id: Some(p("udp")),
         ..fixtures::listener(&p("udp"), lb, ListenerProtocol::Udp, 53)
     });
-    graph
-        .listeners
-        .push(fixtures::listener(&p("off"), lb, ListenerProtocol::Http, 81).disabled());
+    graph.listeners.push(
+        Listener {
+            default_pool_id: Some(p("backend-tls")),
+            ..fixtures::listener(&p("off"), lb, ListenerProtocol::Http, 81)
+        }
+        .disabled(),
+    );
 
     let persistence = |kind, cookie: Option<&str>| {
         Some(SessionPersistence {
@@ -185,13 +189,19 @@ fn everything(lb: &str) -> LoadBalancerGraph {
         session_persistence: persistence(SessionPersistenceType::SourceIp, None),
         ..fixtures::pool(&p("tcp"), lb, PoolProtocol::Tcp, LbAlgorithm::SourceIp)
     });
+    graph.pools.push(fixtures::pool(
+        &p("passthrough"),
+        lb,
+        PoolProtocol::Https,
+        LbAlgorithm::RoundRobin,
+    ));
     graph.pools.push(fulcrum_core::model::Pool {
         session_persistence: persistence(SessionPersistenceType::AppCookie, Some("SESSION")),
         tls_enabled: true,
         ..fixtures::pool(
-            &p("passthrough"),
+            &p("backend-tls"),
             lb,
-            PoolProtocol::Https,
+            PoolProtocol::Http,
             LbAlgorithm::RoundRobin,
         )
     });
@@ -218,7 +228,7 @@ fn everything(lb: &str) -> LoadBalancerGraph {
     graph
         .members
         .push(fixtures::member(&p("off-member"), lb, &pool, "10.1.0.5", 8080).disabled());
-    for pool in ["cookie", "tcp", "passthrough", "udp", "api"] {
+    for pool in ["cookie", "tcp", "passthrough", "backend-tls", "udp", "api"] {
         graph.members.push(fixtures::member(
             &p(&format!("{pool}-m")),
             lb,
@@ -454,10 +464,14 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
         get("/infra/lb-virtual-servers/fulcrum-listener-lb1-off")["enabled"],
         false
     );
+    let backend_tls = get("/infra/lb-virtual-servers/fulcrum-listener-lb1-off");
     assert_eq!(
-        get("/infra/lb-virtual-servers/fulcrum-listener-lb1-passthrough")["server_ssl_profile_binding"]
-            ["ssl_profile_path"],
-        "/infra/lb-server-ssl-profiles/fulcrum-pool-lb1-passthrough"
+        backend_tls["server_ssl_profile_binding"]["ssl_profile_path"],
+        "/infra/lb-server-ssl-profiles/fulcrum-pool-lb1-backend-tls"
+    );
+    assert_eq!(
+        get("/infra/lb-persistence-profiles/fulcrum-pool-lb1-backend-tls")["cookie_name"],
+        "SESSION"
     );
 
     let pool = get("/infra/lb-pools/fulcrum-pool-lb1-pool");
@@ -516,7 +530,7 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
     for (pool, resource_type) in [
         ("cookie", "LBCookiePersistenceProfile"),
         ("tcp", "LBSourceIpPersistenceProfile"),
-        ("passthrough", "LBCookiePersistenceProfile"),
+        ("backend-tls", "LBCookiePersistenceProfile"),
     ] {
         let path = format!("/infra/lb-persistence-profiles/fulcrum-pool-lb1-{pool}");
         assert_eq!(get(&path)["resource_type"], resource_type);
@@ -584,6 +598,25 @@ async fn what_nsx_cannot_express_is_refused_as_unsupported() {
         (
             "monitor_port",
             Box::new(|g| g.members[0].monitor_port = Some(9000)),
+        ),
+        (
+            "cookie persistence on TCP",
+            Box::new(|g| {
+                g.listeners[0].protocol = ListenerProtocol::Tcp;
+                g.pools[0].session_persistence = Some(SessionPersistence {
+                    kind: SessionPersistenceType::HttpCookie,
+                    cookie_name: None,
+                    persistence_timeout: None,
+                    persistence_granularity: None,
+                });
+            }),
+        ),
+        (
+            "TLS to members behind TCP",
+            Box::new(|g| {
+                g.listeners[0].protocol = ListenerProtocol::Tcp;
+                g.pools[0].tls_enabled = true;
+            }),
         ),
         (
             "X-Forwarded-Port",

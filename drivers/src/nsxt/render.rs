@@ -367,6 +367,21 @@ impl Renderer<'_> {
             .and_then(|id| self.graph.live_pool(id))
         {
             body["pool_path"] = json!(pool_path(&pool.id));
+            let http = matches!(
+                listener.protocol,
+                ListenerProtocol::Http | ListenerProtocol::TerminatedHttps
+            );
+            let cookie = pool
+                .session_persistence
+                .as_ref()
+                .is_some_and(|p| p.kind != SessionPersistenceType::SourceIp);
+            if !http && (cookie || pool.tls_enabled) {
+                return Err(unsupported(format!(
+                    "NSX-T keeps cookie persistence and TLS towards members only on HTTP virtual \
+                     servers, not on a {} listener.",
+                    listener.protocol
+                )));
+            }
             if pool.session_persistence.is_some() {
                 body["lb_persistence_profile_path"] =
                     json!(PERSISTENCE_PROFILES.path(&backend_name(Kind::Pool, &pool.id)));
