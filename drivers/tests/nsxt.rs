@@ -735,7 +735,7 @@ async fn a_concurrent_change_gets_a_412_and_is_not_lost() {
     sim.control()
         .set_faults(FaultPlan {
             hold_rate: 1.0,
-            hold_ms: 300,
+            hold_ms: 1000,
             methods: vec!["PATCH".into()],
             ..FaultPlan::default()
         })
