@@ -1041,3 +1041,33 @@ async fn a_burst_of_creates_at_the_manager_s_rate_is_never_refused_twice_in_a_ro
         .count();
     assert_eq!(services, 200);
 }
+
+#[tokio::test]
+async fn basic_authentication_works_without_a_session_and_wrong_credentials_change_nothing() {
+    let sim = simulator("basic_authentication", 0.0).await;
+    let mut basic = section(&[sim.base_url()]);
+    basic["auth"] = json!("basic");
+    driver_for(basic).apply(&simple("lb1")).await.unwrap();
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("POST", "/api/session/create"), 0, "{calls:?}");
+    assert!(
+        sim.control()
+            .object("/infra/lb-services/fulcrum-lb-lb1")
+            .is_some()
+    );
+
+    for auth in ["basic", "session"] {
+        let mut wrong = section(&[sim.base_url()]);
+        wrong["auth"] = json!(auth);
+        wrong["password"] = json!("wrong");
+        let before = held(&sim);
+        let refused = driver_for(wrong).apply(&simple("lb2")).await.unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            DriverErrorKind::Authentication,
+            "{auth}: {refused}"
+        );
+        assert!(refused.message().contains("credentials"), "{refused}");
+        assert_eq!(held(&sim), before, "{auth}");
+    }
+}

@@ -211,6 +211,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::nsxt::client::NsxClient;
 
     fn parse(section: serde_json::Value) -> Result<NsxtConfig, String> {
         NsxtConfig::parse(&section).map_err(|e| e.message().to_string())
@@ -259,5 +260,21 @@ mod tests {
                 .unwrap_err()
                 .contains("client_certificate")
         );
+    }
+
+    #[test]
+    fn files_the_section_names_must_be_readable() {
+        let mut certificate = minimal();
+        certificate["auth"] = json!("certificate");
+        certificate["client_certificate"] = json!("/nonexistent/client.pem");
+        certificate["client_key"] = json!("/nonexistent/client.key");
+        let config = NsxtConfig::parse(&certificate).unwrap();
+        let e = NsxClient::new(&config).unwrap_err();
+        assert!(e.message().contains("/nonexistent/client.pem"), "{e}");
+        let mut ca = minimal();
+        ca["ca_bundle"] = json!("/nonexistent/ca.pem");
+        let config = NsxtConfig::parse(&ca).unwrap();
+        let e = NsxClient::new(&config).unwrap_err();
+        assert!(e.message().contains("/nonexistent/ca.pem"), "{e}");
     }
 }
