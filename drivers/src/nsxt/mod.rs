@@ -172,6 +172,14 @@ impl NsxtDriver {
     }
 }
 
+/// The key of a load balancer's realization alert, and the prefix of its members' alerts.
+fn alert_prefixes(load_balancer_id: &str) -> (String, String) {
+    (
+        format!("nsxt-realization:{load_balancer_id}"),
+        format!("nsxt-member-down:{load_balancer_id}:"),
+    )
+}
+
 #[async_trait]
 impl Driver for NsxtDriver {
     fn name(&self) -> &str {
@@ -255,6 +263,8 @@ impl Driver for NsxtDriver {
             self.client.patch("/infra", &[], &body).await?;
         }
         lock(&self.applied).remove(load_balancer_id);
+        let (realization, members) = alert_prefixes(load_balancer_id);
+        lock(&self.alerts).retain(|k| *k != realization && !k.starts_with(&members));
         Ok(())
     }
 
@@ -275,7 +285,7 @@ impl Driver for NsxtDriver {
         let report = status::ServiceReport::read(&status, &statistics);
         let mut observation = report.observe(graph);
 
-        let realization_key = format!("nsxt-realization:{lb}");
+        let (realization_key, member_prefix) = alert_prefixes(lb);
         let mut keep = HashSet::new();
         if report.service_status.as_deref() == Some("ERROR") {
             let message = match realization::state(&self.client, &render::service_path(lb)).await? {
@@ -286,7 +296,7 @@ impl Driver for NsxtDriver {
             self.raise(&mut observation.events, realization_key, lb, message);
         }
         for (member_id, address) in report.members_down(graph) {
-            let key = format!("nsxt-member-down:{lb}:{member_id}");
+            let key = format!("{member_prefix}{member_id}");
             keep.insert(key.clone());
             self.raise(
                 &mut observation.events,
@@ -295,18 +305,8 @@ impl Driver for NsxtDriver {
                 format!("Member {member_id} ({address}) is down."),
             );
         }
-        self.clear(
-            &mut observation.events,
-            &format!("nsxt-realization:{lb}"),
-            &keep,
-            lb,
-        );
-        self.clear(
-            &mut observation.events,
-            &format!("nsxt-member-down:{lb}:"),
-            &keep,
-            lb,
-        );
+        self.clear(&mut observation.events, &alert_prefixes(lb).0, &keep, lb);
+        self.clear(&mut observation.events, &member_prefix, &keep, lb);
         Ok(observation)
     }
 
