@@ -10,11 +10,12 @@
 //! - [`realization`]: waiting for NSX to realize a change, and its errors;
 //! - [`status`]: operating statuses and counters.
 //!
-//! An apply is at most three calls when nothing gets in the way: a search for what the manager
-//! holds for the load balancer (skipped for a load balancer being created, which holds
-//! nothing), one hierarchical PATCH with every object and `_revision` checked, and realization
-//! checks. A 412 (somebody changed an object meanwhile) re-reads and sends again: the PATCH
-//! merges, so fields Fulcrum does not set keep what the other writer put there.
+//! An apply, when nothing gets in the way, is a search for what the manager holds for the load
+//! balancer (skipped for a load balancer being created, which holds nothing), one hierarchical
+//! PATCH with every object and `_revision` checked (none when the manager already holds the
+//! tree), and one realization check per poll until the service is realized — usually one. A
+//! 412 (somebody changed an object meanwhile) re-reads and sends again: the PATCH merges, so
+//! fields Fulcrum does not set keep what the other writer put there.
 
 pub mod client;
 pub mod collections;
