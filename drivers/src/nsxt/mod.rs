@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: the `providers.nsxt` section;
 //! - [`client`]: calls to the managers (rate limit, authentication, failover, retries, pages);
-//! - [`render`]: the mapping of a tree to Policy objects, which is also the validation;
+//! - [`render`]: the mapping of a tree to Policy objects, which is also the validation, with
+//!   [`l7`] for L7 policies and rules;
 //! - [`hapi`]: one hierarchical `PATCH /infra` per load balancer;
 //! - [`inventory`]: what the manager holds that Fulcrum created, by ownership tags;
 //! - [`drift`]: fingerprints, so that the full sync re-applies only what drifted;
@@ -24,6 +25,7 @@ pub mod drift;
 mod factory;
 pub mod hapi;
 pub mod inventory;
+pub mod l7;
 pub mod realization;
 pub mod render;
 pub mod status;
