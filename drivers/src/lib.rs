@@ -5,6 +5,7 @@
 //! - [`f5`]: F5 BIG-IP through AS3, a tenant per project, on the active device of a pair.
 //! - [`noop`]: realizes nothing, remembers what it was given; for tests, benchmarks and trying the
 //!   API without a data plane.
+//! - [`nsxt`]: VMware NSX-T, through the Policy API of an NSX Manager cluster.
 //!
 //! - [`kit`]: what backends share: HTTP client, error classification, retry, rate limit,
 //!   ownership names and tags, certificate resolution.
@@ -20,6 +21,7 @@ pub mod f5;
 pub mod haproxy;
 pub mod kit;
 pub mod noop;
+pub mod nsxt;
 
 /// Every driver this build knows, by factory.
 pub fn factories() -> Vec<Arc<dyn DriverFactory>> {
@@ -27,5 +29,6 @@ pub fn factories() -> Vec<Arc<dyn DriverFactory>> {
         Arc::new(f5::F5Factory),
         Arc::new(haproxy::HaproxyFactory),
         Arc::new(noop::NoopFactory),
+        Arc::new(nsxt::NsxtFactory),
     ]
 }

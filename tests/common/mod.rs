@@ -136,6 +136,8 @@ pub struct Options {
     pub shutdown_delay_seconds: u64,
     /// Extra TOML lines of the `[server]` section.
     pub server_toml: String,
+    /// Extra TOML lines of the `[providers]` section (e.g. `enabled`).
+    pub providers_toml: String,
     /// Whether the request bodies the test sends are meant to follow the OpenAPI document
     /// (false for tests of what Octavia accepts beyond it, like `"80"` for 80); the answers are
     /// checked against the document either way ([`contract`]).
@@ -154,6 +156,7 @@ impl Default for Options {
             sync_interval_seconds: 60,
             shutdown_delay_seconds: 0,
             server_toml: String::new(),
+            providers_toml: String::new(),
             requests_follow_document: true,
         }
     }
@@ -211,7 +214,7 @@ impl TestServer {
              shutdown_delay_seconds = {}\n{}\
              [database]\nurl = \"{}\"\nmax_connections = 4\n\
              [log]\nlevel = \"info,sqlx=warn\"\n\
-             [providers]\ndefault = \"{}\"\ncertificates_dir = \"{}\"\n\
+             [providers]\ndefault = \"{}\"\ncertificates_dir = \"{}\"\n{}\
              [providers.haproxy]\nbinary = \"/usr/sbin/haproxy\"\nstate_dir = \"{}\"\n\
              [providers.noop]\nlatency_ms = {}\n{fail}\
              [reconciler]\nlease_seconds = {}\npoll_interval_ms = 100\nretry_base_ms = 50\n\
@@ -221,6 +224,7 @@ impl TestServer {
             db.url,
             options.default_provider,
             dir.path().join("certs").display(),
+            options.providers_toml,
             dir.path().join("haproxy").display(),
             options.noop_latency_ms,
             options.lease_seconds,

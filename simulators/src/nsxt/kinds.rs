@@ -156,6 +156,8 @@ pub static KINDS: &[Kind] = &[
                 "lb-server-ssl-profiles",
             ),
             reference("rules[].actions[].pool_path", "lb-pools"),
+            // The vendor's LBSelectPoolAction names its pool by path in `pool_id`.
+            reference("rules[].actions[].pool_id", "lb-pools"),
         ],
     },
 ];

@@ -5,6 +5,8 @@
 //! references are checked against the result, and only then are they applied. A failure
 //! anywhere leaves the store as it was.
 //!
+//! A field a write sends as `null` is unset, so that a PATCH can drop what an earlier one set.
+//!
 //! A write whose fields equal the stored ones changes nothing: the object keeps its
 //! `_revision` and its realization, so a driver that applies the same tree twice leaves no trace.
 
@@ -201,7 +203,13 @@ impl Transaction<'_> {
             _ => Map::new(),
         };
         for (key, value) in sent {
-            if !SYSTEM_FIELDS.contains(&key.as_str()) {
+            if SYSTEM_FIELDS.contains(&key.as_str()) {
+                continue;
+            }
+            // A field sent as null is unset: that is how a merging PATCH drops a value.
+            if value.is_null() {
+                content.remove(key);
+            } else {
                 content.insert(key.clone(), value.clone());
             }
         }
@@ -480,6 +488,32 @@ mod tests {
         .unwrap();
         let refused = tx.commit().unwrap_err();
         assert_eq!(refused.error_code, error::INVALID_PATH);
+    }
+
+    #[test]
+    fn a_field_sent_as_null_is_unset() {
+        let mut store = Store::default();
+        let pool = kind("lb-pools");
+        for sent in [
+            json!({"algorithm": "IP_HASH", "min_active_members": 2}),
+            json!({"min_active_members": null}),
+        ] {
+            let mut tx = store.begin(None, "admin");
+            tx.write(
+                pool,
+                "p",
+                &body(sent),
+                WriteMode::Patch,
+                RevisionCheck::Enforce,
+            )
+            .unwrap();
+            let changes = tx.commit().unwrap();
+            store.apply(changes);
+        }
+        let stored = store.get("/infra/lb-pools/p").unwrap();
+        assert_eq!(stored.body["algorithm"], "IP_HASH");
+        assert!(stored.body.get("min_active_members").is_none());
+        assert_eq!(stored.revision, 1);
     }
 
     #[test]

@@ -1,0 +1,354 @@
+//! The NSX-T driver: each Octavia load balancer realized as NSX Policy objects on a Tier-1
+//! gateway, through the Policy API of an NSX Manager cluster.
+//!
+//! - [`config`]: the `providers.nsxt` section;
+//! - [`client`]: calls to the managers (rate limit, authentication, failover, retries, pages);
+//! - [`render`]: the mapping of a tree to Policy objects, which is also the validation, with
+//!   [`l7`] for L7 policies and rules;
+//! - [`hapi`]: one hierarchical `PATCH /infra` per load balancer;
+//! - [`inventory`]: what the manager holds that Fulcrum created, by ownership tags;
+//! - [`drift`]: fingerprints, so that the full sync re-applies only what drifted;
+//! - [`realization`]: waiting for NSX to realize a change, and its errors;
+//! - [`status`]: operating statuses and counters.
+//!
+//! An apply, when nothing gets in the way, is a search for what the manager holds for the load
+//! balancer (skipped for a load balancer being created, which holds nothing), one hierarchical
+//! PATCH with every object and `_revision` checked (none when the manager already holds the
+//! tree), and one realization check per poll until the service is realized — usually one. A
+//! 412 (somebody changed an object meanwhile) re-reads and sends again: the PATCH merges, so
+//! fields Fulcrum does not set keep what the other writer put there.
+
+pub mod client;
+pub mod collections;
+pub mod config;
+pub mod drift;
+mod factory;
+pub mod hapi;
+pub mod inventory;
+pub mod l7;
+pub mod realization;
+pub mod render;
+pub mod status;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use fulcrum_core::driver::{
+    Capabilities, Driver, DriverError, DriverErrorKind, LoadBalancerGraph, Observation, Realized,
+    accept_keys,
+};
+use fulcrum_core::events::Event;
+use fulcrum_core::model::{
+    HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, ProvisioningStatus,
+};
+use fulcrum_core::secrets::CertificateStore;
+
+pub use config::{AuthMode, NsxtConfig};
+pub use factory::NsxtFactory;
+
+use client::NsxClient;
+use inventory::Held;
+use render::{Desired, Placement};
+
+use crate::kit::tree::resolve_certificates;
+
+/// The providers list's description of this driver.
+const DESCRIPTION: &str = "VMware NSX-T: load balancers as NSX Policy objects on a Tier-1 gateway.";
+
+/// How many times an apply sends again after a 412 before it gives up for this attempt.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// The NSX-T driver.
+pub struct NsxtDriver {
+    config: NsxtConfig,
+    client: NsxClient,
+    certificates: Arc<dyn CertificateStore>,
+    /// What was last applied, by load balancer id.
+    applied: Mutex<HashMap<String, drift::Applied>>,
+    /// The keys of the alerts raised and not cleared yet.
+    alerts: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for NsxtDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NsxtDriver")
+            .field("managers", &self.config.managers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl NsxtDriver {
+    /// A driver for the managers of `config`.
+    pub fn new(
+        config: NsxtConfig,
+        certificates: Arc<dyn CertificateStore>,
+    ) -> Result<Self, DriverError> {
+        let client = NsxClient::new(&config)?;
+        Ok(NsxtDriver {
+            config,
+            client,
+            certificates,
+            applied: Mutex::default(),
+            alerts: Mutex::default(),
+        })
+    }
+
+    fn placement(&self) -> Placement<'_> {
+        Placement {
+            tier1_path: &self.config.tier1_path,
+            default_size: &self.config.default_size,
+        }
+    }
+
+    /// Raise an alert once, until it is cleared.
+    fn raise(&self, events: &mut Vec<Event>, key: String, load_balancer_id: &str, message: String) {
+        if lock(&self.alerts).insert(key.clone()) {
+            events.push(Event::AlertRaised {
+                key,
+                load_balancer_id: load_balancer_id.to_string(),
+                provider: "nsxt".into(),
+                message,
+            });
+        }
+    }
+
+    /// Clear the alerts of a load balancer whose keys start with `prefix` and are not in `keep`.
+    fn clear(
+        &self,
+        events: &mut Vec<Event>,
+        prefix: &str,
+        keep: &HashSet<String>,
+        load_balancer_id: &str,
+    ) {
+        let mut alerts = lock(&self.alerts);
+        let gone: Vec<String> = alerts
+            .iter()
+            .filter(|k| k.starts_with(prefix) && !keep.contains(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            alerts.remove(&key);
+            events.push(Event::AlertCleared {
+                key,
+                load_balancer_id: load_balancer_id.to_string(),
+            });
+        }
+    }
+
+    /// Send the hierarchical PATCH that turns `held` into `desired`, re-reading and sending
+    /// again after a 412; whether anything was sent.
+    async fn converge(
+        &self,
+        load_balancer_id: &str,
+        desired: &Desired,
+        mut held: Held,
+    ) -> Result<bool, DriverError> {
+        let enforce = [("enforce_revision_check", "true".to_string())];
+        let mut attempt = 1;
+        loop {
+            if drift::held(&held, desired) == drift::desired(desired) {
+                return Ok(false);
+            }
+            let body = hapi::infra(desired, &held);
+            match self.client.patch("/infra", &enforce, &body).await {
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == DriverErrorKind::Conflict && attempt < CONFLICT_ATTEMPTS => {
+                    tracing::info!(
+                        load_balancer_id,
+                        attempt,
+                        error = %e,
+                        "NSX objects changed meanwhile; reading them again"
+                    );
+                    attempt += 1;
+                    held = inventory::held_for(&self.client, load_balancer_id).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The key of a load balancer's realization alert, and the prefix of its members' alerts.
+fn alert_prefixes(load_balancer_id: &str) -> (String, String) {
+    (
+        format!("nsxt-realization:{load_balancer_id}"),
+        format!("nsxt-member-down:{load_balancer_id}:"),
+    )
+}
+
+#[async_trait]
+impl Driver for NsxtDriver {
+    fn name(&self) -> &str {
+        "nsxt"
+    }
+
+    fn description(&self) -> &str {
+        DESCRIPTION
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            listener_protocols: vec![
+                ListenerProtocol::Tcp,
+                ListenerProtocol::Http,
+                ListenerProtocol::Https,
+                ListenerProtocol::TerminatedHttps,
+                ListenerProtocol::Udp,
+            ],
+            pool_protocols: vec![
+                PoolProtocol::Tcp,
+                PoolProtocol::Http,
+                PoolProtocol::Https,
+                PoolProtocol::Udp,
+            ],
+            lb_algorithms: vec![
+                LbAlgorithm::RoundRobin,
+                LbAlgorithm::LeastConnections,
+                LbAlgorithm::SourceIp,
+            ],
+            health_monitor_types: vec![
+                HealthMonitorType::Http,
+                HealthMonitorType::Https,
+                HealthMonitorType::Tcp,
+                HealthMonitorType::Ping,
+            ],
+            l7_listener_protocols: vec![ListenerProtocol::Http, ListenerProtocol::TerminatedHttps],
+        }
+    }
+
+    fn observes_data_plane(&self) -> bool {
+        true
+    }
+
+    fn validates_trees(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        render::render(graph, &self.placement(), None).map(|_| ())
+    }
+
+    async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let certificates = resolve_certificates(self.certificates.as_ref(), graph)?;
+        let desired = render::render(graph, &self.placement(), Some(&certificates))?;
+        let id = &graph.load_balancer.id;
+        let being_created = graph.load_balancer.provisioning_status
+            == ProvisioningStatus::PendingCreate
+            && !lock(&self.applied).contains_key(id);
+        let held = if being_created {
+            Held::new()
+        } else {
+            inventory::held_for(&self.client, id).await?
+        };
+        let changed = self.converge(id, &desired, held).await?;
+        lock(&self.applied).insert(id.clone(), drift::Applied::of(&desired));
+        realization::wait(
+            &self.client,
+            &render::service_path(id),
+            changed,
+            self.config.realization_poll(),
+            self.config.realization_timeout(),
+        )
+        .await
+    }
+
+    async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        let held = inventory::held_for(&self.client, load_balancer_id).await?;
+        if !held.is_empty() {
+            let body = hapi::infra(&Desired::default(), &held);
+            self.client.patch("/infra", &[], &body).await?;
+        }
+        lock(&self.applied).remove(load_balancer_id);
+        let (realization, members) = alert_prefixes(load_balancer_id);
+        lock(&self.alerts).retain(|k| *k != realization && !k.starts_with(&members));
+        Ok(())
+    }
+
+    async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
+        let lb = &graph.load_balancer.id;
+        let service = render::service_id(lb);
+        let status = self
+            .client
+            .get(
+                &format!("/infra/lb-services/{service}/detailed-status"),
+                &[],
+            )
+            .await?;
+        let statistics = self
+            .client
+            .get(&format!("/infra/lb-services/{service}/statistics"), &[])
+            .await?;
+        let report = status::ServiceReport::read(&status, &statistics);
+        let mut observation = report.observe(graph);
+
+        let (realization_key, member_prefix) = alert_prefixes(lb);
+        let mut keep = HashSet::new();
+        if report.service_status.as_deref() == Some("ERROR") {
+            let message = match realization::state(&self.client, &render::service_path(lb)).await? {
+                realization::State::Failed(message) => message,
+                _ => "NSX reports the load-balancer service in ERROR.".to_string(),
+            };
+            keep.insert(realization_key.clone());
+            self.raise(&mut observation.events, realization_key, lb, message);
+        }
+        for (member_id, address) in report.members_down(graph) {
+            let key = format!("{member_prefix}{member_id}");
+            keep.insert(key.clone());
+            self.raise(
+                &mut observation.events,
+                key,
+                lb,
+                format!("Member {member_id} ({address}) is down."),
+            );
+        }
+        self.clear(&mut observation.events, &alert_prefixes(lb).0, &keep, lb);
+        self.clear(&mut observation.events, &member_prefix, &keep, lb);
+        Ok(observation)
+    }
+
+    async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
+        Ok(inventory::held_by_all(&self.client)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
+        let held = inventory::held_by_all(&self.client).await?;
+        let applied = lock(&self.applied);
+        Ok(held
+            .into_iter()
+            .map(|(id, objects)| match applied.get(&id) {
+                Some(record) => Realized {
+                    now: Some(record.held(&objects)),
+                    applied: Some(record.fingerprint()),
+                    load_balancer_id: id,
+                },
+                None => Realized::unknown(id),
+            })
+            .collect())
+    }
+
+    fn flavor_capabilities(&self) -> Vec<(String, String)> {
+        vec![(
+            render::FLAVOR_SIZE.to_string(),
+            "The size of the NSX load-balancer service: SMALL, MEDIUM, LARGE or XLARGE."
+                .to_string(),
+        )]
+    }
+
+    fn validate_flavor(&self, metadata: &serde_json::Value) -> Result<(), DriverError> {
+        accept_keys("flavor", metadata, &[render::FLAVOR_SIZE])?;
+        if let Some(size) = metadata.get(render::FLAVOR_SIZE) {
+            render::size_of(size)?;
+        }
+        Ok(())
+    }
+}
