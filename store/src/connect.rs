@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
             "../migrations/0008_write_notifications.postgres.sql"
         )),
     ),
+    (
+        9,
+        "provider_feed",
+        MigrationSql::Both(include_str!("../migrations/0009_provider_feed.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

@@ -23,6 +23,7 @@ mod flavors;
 mod holders;
 mod list;
 mod outbox;
+mod provider_feed;
 mod quotas;
 mod record;
 mod row_de;
@@ -43,6 +44,7 @@ pub use flavors::{
 pub use holders::WorkHolder;
 pub use list::{ListQuery, SortDir, TagFilter};
 pub use outbox::StoredEvent;
+pub use provider_feed::{FeedEntry, status_key};
 pub use quotas::QuotaLimits;
 pub use record::{Record, Tree};
 pub use settle::Completion;
