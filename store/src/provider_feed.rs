@@ -14,11 +14,13 @@
 //! PostgreSQL holds that row's lock until it commits. Write feed entries last in a transaction.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use fulcrum_core::model::{Kind, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::timestamp;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
+use time::OffsetDateTime;
 
 use crate::record::Tree;
 use crate::settle::Completion;
@@ -345,6 +347,23 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Delete the feed entries written more than `retention` ago; returns how many. Cursors go
+    /// on from where they were: an agent away longer than `retention` resumes at the oldest
+    /// entry left.
+    pub async fn prune_provider_feed(&self, retention: Duration) -> Result<u64, StoreError> {
+        let cutoff = time::Duration::try_from(retention)
+            .ok()
+            .and_then(|r| OffsetDateTime::now_utc().checked_sub(r));
+        let Some(cutoff) = cutoff else {
+            return Ok(0);
+        };
+        let done = sqlx::query("DELETE FROM provider_feed WHERE created_at < $1")
+            .bind(timestamp::format(cutoff))
+            .execute(self.write_pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// The cursor of the last feed entry committed (0 before the first).
