@@ -14,6 +14,10 @@
 //! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
 //! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
 //! cursors (see the `outbox` module for how ids are made to follow commit order).
+//!
+//! Load balancers that a real Octavia delegates through the provider API have their settled
+//! statuses and moving counters written, the same way, to the provider feed that Octavia's
+//! provider agent reads from a cursor (see the `provider_feed` module).
 
 mod census;
 mod connect;
