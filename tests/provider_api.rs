@@ -239,6 +239,22 @@ async fn an_update_by_octavia_id_converges(db: Db) {
 async fn delete_cascades(db: Db) {
     let s = TestServer::start(db).await;
     create_tree(&s).await;
+    // A member Fulcrum never held: nothing changes, and Octavia hears it is gone and where the
+    // load balancer stands.
+    let cursor = feed_end(&s).await;
+    let never = "0b9a7c1e-0000-4000-8000-0000000000c9";
+    let (status, body) = s
+        .call(
+            "DELETE",
+            &provider(&format!("/pools/{POOL}/members/{never}")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body, json!({"loadbalancer_id": LB, "changed": false}));
+    wait_reported(&s, cursor, &[never], "DELETED").await;
+    wait_reported(&s, cursor, &[LB, MEMBER_1], "ACTIVE").await;
+
     let cursor = feed_end(&s).await;
     let (status, body) = s
         .call("DELETE", &provider(&format!("/pools/{POOL}")), None)

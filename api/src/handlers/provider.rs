@@ -57,7 +57,7 @@ pub async fn delete_load_balancer(
 ) -> Accepted {
     let write = state
         .service
-        .provider_delete(Kind::LoadBalancer, &id)
+        .provider_delete(Kind::LoadBalancer, &id, None)
         .await?;
     Ok(accepted(write))
 }
@@ -84,7 +84,10 @@ pub async fn delete_listener(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Accepted {
-    let write = state.service.provider_delete(Kind::Listener, &id).await?;
+    let write = state
+        .service
+        .provider_delete(Kind::Listener, &id, None)
+        .await?;
     Ok(accepted(write))
 }
 
@@ -107,7 +110,7 @@ pub async fn put_pool(
     params(("id" = String, Path, description = "Octavia's pool id")),
     responses((status = 202, body = ProviderWrite)))]
 pub async fn delete_pool(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Accepted {
-    let write = state.service.provider_delete(Kind::Pool, &id).await?;
+    let write = state.service.provider_delete(Kind::Pool, &id, None).await?;
     Ok(accepted(write))
 }
 
@@ -153,9 +156,12 @@ pub async fn put_member(
     responses((status = 202, body = ProviderWrite)))]
 pub async fn delete_member(
     State(state): State<Arc<AppState>>,
-    Path((_pool_id, id)): Path<(String, String)>,
+    Path((pool_id, id)): Path<(String, String)>,
 ) -> Accepted {
-    let write = state.service.provider_delete(Kind::Member, &id).await?;
+    let write = state
+        .service
+        .provider_delete(Kind::Member, &id, Some(&pool_id))
+        .await?;
     Ok(accepted(write))
 }
 
@@ -183,7 +189,7 @@ pub async fn delete_health_monitor(
 ) -> Accepted {
     let write = state
         .service
-        .provider_delete(Kind::HealthMonitor, &id)
+        .provider_delete(Kind::HealthMonitor, &id, None)
         .await?;
     Ok(accepted(write))
 }
@@ -210,7 +216,10 @@ pub async fn delete_l7policy(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Accepted {
-    let write = state.service.provider_delete(Kind::L7Policy, &id).await?;
+    let write = state
+        .service
+        .provider_delete(Kind::L7Policy, &id, None)
+        .await?;
     Ok(accepted(write))
 }
 
@@ -239,9 +248,12 @@ pub async fn put_l7rule(
     responses((status = 202, body = ProviderWrite)))]
 pub async fn delete_l7rule(
     State(state): State<Arc<AppState>>,
-    Path((_policy_id, id)): Path<(String, String)>,
+    Path((policy_id, id)): Path<(String, String)>,
 ) -> Accepted {
-    let write = state.service.provider_delete(Kind::L7Rule, &id).await?;
+    let write = state
+        .service
+        .provider_delete(Kind::L7Rule, &id, Some(&policy_id))
+        .await?;
     Ok(accepted(write))
 }
 

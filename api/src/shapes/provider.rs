@@ -160,7 +160,8 @@ impl Rooted for ProviderMemberList {
 /// What a provider write did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderWrite {
-    /// The load balancer whose tree was written (none for a delete of an object not stored).
+    /// The load balancer whose tree was written (none for a delete of an object not stored,
+    /// whose tree is unknown).
     pub loadbalancer_id: Option<String>,
     /// Whether anything changed: `false` when the store already held what was sent (its
     /// statuses are then reported again on the status feed).

@@ -229,8 +229,15 @@ impl Service {
     }
 
     /// Delete an object below a load balancer with everything below it. Deleting what is not
-    /// stored (any more) succeeds and changes nothing.
-    pub async fn provider_delete(&self, kind: Kind, id: &str) -> Result<ProviderWrite, Error> {
+    /// stored (any more) succeeds and changes nothing; when `parent` (the pool of a member, the
+    /// policy of a rule) names a stored object, the feed reports the object DELETED with the
+    /// statuses its tree holds, since Octavia waits to hear them.
+    pub async fn provider_delete(
+        &self,
+        kind: Kind,
+        id: &str,
+        parent: Option<&str>,
+    ) -> Result<ProviderWrite, Error> {
         if !validate::storable(id) {
             return Ok(unchanged(None));
         }
@@ -244,13 +251,39 @@ impl Service {
             Kind::L7Rule => self.stored_tree_of::<L7Rule>(id).await?,
         };
         let Some(lb_id) = lb_id else {
-            return Ok(unchanged(None));
+            return self.report_missing(kind, id, parent).await;
         };
         self.converge_existing(&lb_id, |g| {
             edit::remove(g, kind, id);
             Ok(())
         })
         .await
+    }
+
+    /// Report an object that is not stored at all as DELETED, with the statuses of the tree
+    /// its `parent` belongs to (nothing when that is unknown or the object is on its way out).
+    async fn report_missing(
+        &self,
+        kind: Kind,
+        id: &str,
+        parent: Option<&str>,
+    ) -> Result<ProviderWrite, Error> {
+        let lb_id = match (kind, parent) {
+            (Kind::Member, Some(pool)) if self.store.get::<Member>(id).await?.is_none() => {
+                self.stored_tree_of::<Pool>(pool).await?
+            }
+            (Kind::L7Rule, Some(policy)) if self.store.get::<L7Rule>(id).await?.is_none() => {
+                self.stored_tree_of::<L7Policy>(policy).await?
+            }
+            _ => None,
+        };
+        let Some(lb_id) = lb_id else {
+            return Ok(unchanged(None));
+        };
+        let mut tx = self.store.begin().await?;
+        tx.feed_current_status(&lb_id, &[(kind, id)]).await?;
+        tx.commit().await?;
+        Ok(unchanged(Some(&lb_id)))
     }
 
     /// Delete a load balancer with its whole tree. A load balancer that is not stored is
