@@ -53,8 +53,10 @@ def _pick(obj, fields):
 def merged(old, new):
     """The object an update leaves: Octavia hands the baseline `old` and, in `new`, only the
     fields the request changed (the others Unset)."""
-    values = old.to_dict()
-    values.update(new.to_dict())
+    # recurse=True keeps list fields (allowed_cidrs, sni_container_refs, tls_versions, ...),
+    # which a plain to_dict() leaves out; nested objects become dicts, which no body uses.
+    values = old.to_dict(recurse=True)
+    values.update(new.to_dict(recurse=True))
     return type(new).from_dict(values)
 
 

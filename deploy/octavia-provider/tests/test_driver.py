@@ -46,12 +46,13 @@ def test_every_call_octavia_makes(fulcrum, driver):
                                dm.LoadBalancer(loadbalancer_id=m.LB, name="renamed"))
     assert fulcrum.wait_for(lb_path, "loadbalancer", "ACTIVE")["name"] == "renamed"
 
-    driver.listener_create(m.listener(with_children=False))
-    driver.listener_update(m.listener(with_children=False),
-                           dm.Listener(listener_id=m.LISTENER, connection_limit=100))
+    created = m.listener(with_children=False, allowed_cidrs=["198.51.100.0/24"])
+    driver.listener_create(created)
+    driver.listener_update(created, dm.Listener(listener_id=m.LISTENER, connection_limit=100))
     listener = fulcrum.wait_for(f"/v2/lbaas/listeners/{m.LISTENER}", "listener", "ACTIVE")
     assert listener["connection_limit"] == 100
     assert listener["name"] == "web", "fields the update did not name are kept"
+    assert listener["allowed_cidrs"] == ["198.51.100.0/24"], "lists too"
 
     created = m.pool(with_children=False)
     created.loadbalancer_id = None
