@@ -34,6 +34,12 @@ enum Command {
     Openapi,
     /// Check the configuration and exit.
     CheckConfig,
+    /// Print what a load balancer's driver would send its backend for it (HAProxy: the
+    /// configuration file), without sending anything.
+    Render {
+        /// The load balancer's id.
+        load_balancer_id: String,
+    },
 }
 
 /// Log to stderr as configured, and count every error event in the metrics whatever the log
@@ -77,6 +83,13 @@ async fn main() -> anyhow::Result<()> {
         Command::CheckConfig => {
             server::check(&config, &fulcrum_drivers::factories())?;
             println!("configuration is valid");
+            Ok(())
+        }
+        Command::Render { load_balancer_id } => {
+            print!(
+                "{}",
+                fulcrum::render::render(&config, &load_balancer_id).await?
+            );
             Ok(())
         }
         Command::Openapi => unreachable!("handled before loading configuration"),

@@ -287,7 +287,11 @@ async fn run(
     ));
 
     let limits = connection_limits(&config)?;
-    let exposition: Arc<dyn Exposition> = Arc::new(Scrape::new(recorder, store.clone()));
+    let exposition: Arc<dyn Exposition> = Arc::new(Scrape::new(
+        recorder,
+        store.clone(),
+        config.reconciler.holder_timeout_ms,
+    ));
     let metrics_server = metrics_listener.map(|listener| {
         let routes = metrics_endpoint::routes(exposition.clone(), metrics_endpoint::Access::Public);
         let mut stopped = stop_rx.clone();

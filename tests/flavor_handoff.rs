@@ -167,8 +167,9 @@ async fn flavor_reaches_the_running_haproxy(db: Db) {
         "a"
     );
 
-    // Full syncs re-apply the same graph: the same configuration, so no reload (a reload would
-    // start a worker with a new pid).
+    // Full syncs leave it alone: it serves what was applied, so nothing is re-applied, and even a
+    // re-apply of the same graph renders the same configuration and does not reload (a reload
+    // would start a worker with a new pid).
     let worker = field(&info, "Pid").to_string();
     let syncs = full_syncs(&s);
     let deadline = Instant::now() + Duration::from_secs(20);

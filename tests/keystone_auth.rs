@@ -198,6 +198,29 @@ async fn requests_without_a_valid_token_get_401() {
             uri,
         );
     }
+    // A bad token retried is asked of Keystone once per cache window, as keystonemiddleware
+    // caches invalid tokens.
+    let refused = || async {
+        let metrics = call_with_token(&s, Some(&admin.token), "GET", "/metrics", None).await;
+        assert_eq!(metrics.status, 200, "{}", metrics.body);
+        sample(
+            metrics.body.as_str().unwrap(),
+            "fulcrum_keystone_request_duration_seconds_count{request=\"validate_token\",status=\"404\"}",
+        )
+    };
+    let before = refused().await;
+    for _ in 0..4 {
+        assert_unauthorized(
+            &call_with_token(&s, Some("retried-bad-token"), "GET", LBS, None).await,
+            uri,
+        );
+    }
+    assert_eq!(
+        refused().await - before,
+        1.0,
+        "one validation for four requests"
+    );
+
     // A revoked token.
     let revoked = ks.token(&user).await;
     admin.revoke_token(&revoked).await;
@@ -1301,4 +1324,12 @@ async fn the_token_scope_decides_the_project() {
     assert_eq!(r.status, 403, "{}", r.body);
     let r = call_with_token(&s, Some(&in_beta), "GET", LBS, None).await;
     assert_eq!(ids(&r.body, "loadbalancers"), vec![id(&lb)]);
+}
+
+/// The value of the sample `name` (with its labels) in a Prometheus exposition; 0 when absent.
+fn sample(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
 }

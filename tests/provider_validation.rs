@@ -223,10 +223,23 @@ async fn refused_before_anything_is_stored(db: Db) {
     )
     .await;
     s.settle(&lb).await;
+    // Expected codes with the spaces Octavia allows after a comma.
+    s.create(
+        "/v2/lbaas/healthmonitors",
+        "healthmonitor",
+        json!({"pool_id": pool, "type": "HTTP", "delay": 5, "timeout": 5, "max_retries": 3,
+            "expected_codes": "200, 202"}),
+    )
+    .await;
+    s.settle(&lb).await;
     all_active(&s, &lb).await;
     let config = std::fs::read_to_string(s.dir().join("haproxy").join(&lb).join("haproxy.cfg"))
         .expect("the configuration HAProxy runs");
     assert!(config.contains("req.cook(session)"), "{config}");
+    assert!(
+        config.contains("http-check expect status 200,202"),
+        "{config}"
+    );
 }
 
 /// Poll an object until its provisioning status is `status`.

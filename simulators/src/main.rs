@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use simulators::nsxt;
+use simulators::{f5, nsxt};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +22,8 @@ struct Cli {
 enum Simulator {
     /// A simulated NSX-T Manager (Policy API) for the nsxt driver.
     Nsxt(NsxtArgs),
+    /// A simulated F5 BIG-IP (AS3 and iControl REST), or an HA pair, for the f5 driver.
+    F5(F5Args),
 }
 
 #[derive(clap::Args)]
@@ -50,9 +52,90 @@ struct NsxtArgs {
     password: String,
 }
 
+#[derive(clap::Args)]
+struct F5Args {
+    /// Address a device listens on; give it twice for an HA pair (the first starts active).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: Vec<SocketAddr>,
+    /// Milliseconds applying a declaration takes (another one meanwhile gets 503).
+    #[arg(long, default_value_t = 200)]
+    apply_delay_ms: u64,
+    /// Seconds a software install to a volume takes.
+    #[arg(long, default_value_t = 60)]
+    install_delay_s: u64,
+    /// Seconds a reboot takes (the device answers 503 meanwhile).
+    #[arg(long, default_value_t = 120)]
+    reboot_delay_s: u64,
+    /// Seconds a token from /mgmt/shared/authn/login lives.
+    #[arg(long, default_value_t = 1200)]
+    token_lifetime_s: u64,
+    /// F5's AS3 schema to validate declarations against [default: FULCRUM_AS3_SCHEMA, else
+    /// ../shared/vendor/as3-schema.json from the workspace root, when present].
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// The user name accepted.
+    #[arg(long, default_value = "admin")]
+    username: String,
+    /// The password accepted.
+    #[arg(long, default_value = "admin")]
+    password: String,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Simulator::Nsxt(args) = Cli::parse().simulator;
+    match Cli::parse().simulator {
+        Simulator::Nsxt(args) => run_nsxt(args).await,
+        Simulator::F5(args) => run_f5(args).await,
+    }
+}
+
+async fn run_f5(args: F5Args) -> ExitCode {
+    let schema = match args.schema {
+        Some(path) => Some(path),
+        None => {
+            let path = f5::schema::default_path();
+            if path.exists() {
+                Some(path)
+            } else {
+                eprintln!(
+                    "fulcrum-sim: no AS3 schema at {} (set --schema or {}); declarations are not validated",
+                    path.display(),
+                    f5::schema::SCHEMA_ENV
+                );
+                None
+            }
+        }
+    };
+    let config = f5::Config {
+        listen: args.listen,
+        schema,
+        credentials: f5::Credentials {
+            username: args.username,
+            password: args.password,
+        },
+        token_lifetime: Duration::from_secs(args.token_lifetime_s),
+        apply_delay: Duration::from_millis(args.apply_delay_ms),
+        install_delay: Duration::from_secs(args.install_delay_s),
+        reboot_delay: Duration::from_secs(args.reboot_delay_s),
+        ..f5::Config::default()
+    };
+    let running = match f5::start(config).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("fulcrum-sim: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (device, url) in running.base_urls().iter().enumerate() {
+        let role = if device == 0 { "active" } else { "standby" };
+        println!("BIG-IP simulator device {device} ({role}) on {url}");
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    running.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn run_nsxt(args: NsxtArgs) -> ExitCode {
     let schema = match args.schema {
         Some(path) => Some(path),
         None => {

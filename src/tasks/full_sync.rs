@@ -13,6 +13,7 @@
 //! What a driver holds that the store does not know is an orphan, and is removed.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{Driver, Realized};
@@ -20,18 +21,20 @@ use fulcrum_core::model::ProvisioningStatus;
 use fulcrum_core::tasks::{BackgroundTask, Report};
 use fulcrum_store::SyncCandidate;
 
-use super::TaskContext;
 use super::driver_calls::{Operation, metered};
+use super::heartbeat::LeaseHolder;
+use super::{TaskContext, performs};
 
 /// Queues drifted load balancers and removes orphans.
 pub struct FullSyncTask {
     context: TaskContext,
+    holder: Arc<LeaseHolder>,
 }
 
 impl FullSyncTask {
     /// The full sync over the context's store and drivers.
-    pub fn new(context: TaskContext) -> Self {
-        FullSyncTask { context }
+    pub fn new(context: TaskContext, holder: Arc<LeaseHolder>) -> Self {
+        FullSyncTask { context, holder }
     }
 }
 
@@ -51,11 +54,17 @@ impl BackgroundTask for FullSyncTask {
 
     async fn activate(&self) -> Result<Report, String> {
         let store = &self.context.store;
+        let on_duty = performs(&self.holder, store, "full-sync").await?;
         // Drivers first, the store second: a load balancer created in between is then known to
         // the store and never taken for an orphan.
         let mut failures = 0;
         let mut holdings: Vec<(&dyn Driver, Holdings)> = Vec::new();
-        for driver in self.context.providers.all() {
+        let drivers = self
+            .context
+            .providers
+            .all()
+            .filter(|d| on_duty || d.realizes_on_this_host());
+        for driver in drivers {
             let held = match driver.realized_fingerprints().await {
                 Ok(realized) => Some(
                     realized
@@ -114,6 +123,7 @@ impl BackgroundTask for FullSyncTask {
             ("in_sync", in_sync),
             ("orphans_removed", removed),
             ("driver_failures", failures),
+            ("standby", u64::from(!on_duty)),
         ]))
     }
 }

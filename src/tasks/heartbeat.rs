@@ -89,6 +89,16 @@ impl LeaseHolder {
         Ok(true)
     }
 
+    /// Whether this process performs the cluster duty `duty` now (see the store's `duties`):
+    /// it takes the duty when its holder is gone, keeps it while it lives. Never once retired.
+    pub async fn performs(&self, store: &Store, duty: &str) -> Result<bool, StoreError> {
+        self.ensure_registered(store).await?;
+        if *self.standing.lock().await != Standing::Alive {
+            return Ok(false);
+        }
+        store.hold_duty(duty, &self.holder, self.timeout_ms).await
+    }
+
     /// Retire the holder: what it still holds is free at once, and it beats no more.
     pub async fn retire(&self, store: &Store) -> Result<(), StoreError> {
         let mut standing = self.standing.lock().await;

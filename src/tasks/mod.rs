@@ -12,6 +12,12 @@
 //! - [`event_retention`]: deletes outbox events past their retention;
 //! - [`metrics_upkeep`]: keeps the metrics recorder's memory bounded.
 //!
+//! The full sync and the observer are duties of the cluster: of the replicas sharing a database,
+//! one performs each at a time (the store's `hold_duty`), and it passes to another within the
+//! holder timeout when that one is gone; so a backend all replicas share is read once per period,
+//! however many replicas run. The others report `standby` and serve only the drivers whose
+//! backend is on their own host (HAProxy), which no other replica can sync or observe.
+//!
 //! Every driver call of these tasks is timed and counted ([`driver_calls`]).
 //!
 //! A new task is a new file here implementing [`fulcrum_core::tasks::BackgroundTask`], plus one
@@ -78,13 +84,19 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
         .woken_by(work_ready)
         .at_start(),
         Activator::new(
-            Arc::new(heartbeat::HeartbeatTask::new(context.store.clone(), holder)),
+            Arc::new(heartbeat::HeartbeatTask::new(
+                context.store.clone(),
+                Arc::clone(&holder),
+            )),
             Duration::from_millis(config.heartbeat_interval_ms.max(1)),
         )
         .at_start(),
         // Converge what a previous run left behind (drift, orphans) right away.
         Activator::new(
-            Arc::new(full_sync::FullSyncTask::new(context.clone())),
+            Arc::new(full_sync::FullSyncTask::new(
+                context.clone(),
+                Arc::clone(&holder),
+            )),
             Duration::from_secs(config.sync_interval_seconds.max(1)),
         )
         .at_start(),
@@ -103,10 +115,25 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
             METRICS_UPKEEP_PERIOD,
         ),
         Activator::new(
-            Arc::new(observer::ObserverTask::new(context)),
+            Arc::new(observer::ObserverTask::new(context, holder)),
             Duration::from_secs(config.observe_interval_seconds.max(1)),
         ),
     ]
+}
+
+/// Whether this replica performs the cluster duty `duty` now; when it does not, a cluster-wide
+/// task still serves the drivers that realize on this host ([`Driver::realizes_on_this_host`]).
+///
+/// [`Driver::realizes_on_this_host`]: fulcrum_core::driver::Driver::realizes_on_this_host
+async fn performs(
+    holder: &heartbeat::LeaseHolder,
+    store: &Store,
+    duty: &str,
+) -> Result<bool, String> {
+    holder
+        .performs(store, duty)
+        .await
+        .map_err(|e| format!("asking for the {duty} duty failed: {e}"))
 }
 
 /// Describe the metrics the tasks record (driver calls, retries), for the exposition's `HELP`.

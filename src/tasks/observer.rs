@@ -6,6 +6,8 @@
 //! process that died, a state directory deleted) and realizes it again at once, so such a load
 //! balancer is repaired within one observer period rather than at the next full sync.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use fulcrum_core::driver::{Driver, Observation};
 use fulcrum_core::events::Event;
@@ -13,18 +15,20 @@ use fulcrum_core::model::{OperatingStatus, ProvisioningStatus};
 use fulcrum_core::tasks::{BackgroundTask, Report};
 use fulcrum_store::Tree;
 
-use super::TaskContext;
 use super::driver_calls::{Operation, metered};
+use super::heartbeat::LeaseHolder;
+use super::{TaskContext, performs};
 
 /// Reads data-plane statuses and counters.
 pub struct ObserverTask {
     context: TaskContext,
+    holder: Arc<LeaseHolder>,
 }
 
 impl ObserverTask {
     /// The observer over the context's store and drivers.
-    pub fn new(context: TaskContext) -> Self {
-        ObserverTask { context }
+    pub fn new(context: TaskContext, holder: Arc<LeaseHolder>) -> Self {
+        ObserverTask { context, holder }
     }
 }
 
@@ -40,6 +44,7 @@ impl BackgroundTask for ObserverTask {
 
     async fn activate(&self) -> Result<Report, String> {
         let store = &self.context.store;
+        let on_duty = performs(&self.holder, store, "observer").await?;
         let (mut observed, mut failed) = (0, 0);
         let load_balancers = store
             .load_balancer_providers()
@@ -49,7 +54,7 @@ impl BackgroundTask for ObserverTask {
             let Some(driver) = self.context.providers.find(&provider) else {
                 continue;
             };
-            if !driver.observes_data_plane() {
+            if !driver.observes_data_plane() || !(on_duty || driver.realizes_on_this_host()) {
                 continue;
             }
             let Some(tree) = store.tree(&id).await.map_err(|e| e.to_string())? else {
@@ -72,7 +77,11 @@ impl BackgroundTask for ObserverTask {
             }
             observed += 1;
         }
-        Ok(Report::from([("observed", observed), ("failed", failed)]))
+        Ok(Report::from([
+            ("observed", observed),
+            ("failed", failed),
+            ("standby", u64::from(!on_duty)),
+        ]))
     }
 }
 

@@ -14,9 +14,10 @@ use super::text::Family;
 /// Longest a scrape waits for the census.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Append the store's census to `out`.
-pub(super) async fn render(store: &Store, out: &mut String) {
-    let census = match tokio::time::timeout(TIMEOUT, store.census()).await {
+/// Append the store's census to `out`; work holders silent for `holder_timeout_ms` hold no live
+/// lease.
+pub(super) async fn render(store: &Store, holder_timeout_ms: i64, out: &mut String) {
+    let census = match tokio::time::timeout(TIMEOUT, store.census(holder_timeout_ms)).await {
         Ok(Ok(census)) => Some(census),
         Ok(Err(error)) => {
             tracing::warn!(%error, "metrics: counting what the store holds failed");

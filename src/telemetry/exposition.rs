@@ -11,12 +11,18 @@ use super::{census, process};
 pub struct Scrape {
     recorder: PrometheusHandle,
     store: Store,
+    holder_timeout_ms: i64,
 }
 
 impl Scrape {
-    /// The metrics of `recorder`, with the census of `store`.
-    pub fn new(recorder: PrometheusHandle, store: Store) -> Self {
-        Scrape { recorder, store }
+    /// The metrics of `recorder`, with the census of `store` (whose work holders count as gone
+    /// after `holder_timeout_ms` without a heartbeat).
+    pub fn new(recorder: PrometheusHandle, store: Store, holder_timeout_ms: u64) -> Self {
+        Scrape {
+            recorder,
+            store,
+            holder_timeout_ms: i64::try_from(holder_timeout_ms).unwrap_or(i64::MAX),
+        }
     }
 }
 
@@ -24,7 +30,7 @@ impl Scrape {
 impl Exposition for Scrape {
     async fn render(&self) -> String {
         let mut out = self.recorder.render();
-        census::render(&self.store, &mut out).await;
+        census::render(&self.store, self.holder_timeout_ms, &mut out).await;
         process::render(&mut out);
         out
     }

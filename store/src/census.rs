@@ -43,7 +43,7 @@ pub struct WorkQueue {
     /// Claimed before and waiting again: a retry after a transient failure, or a lease that
     /// expired.
     pub retrying: u64,
-    /// Held by a live lease: being converged now.
+    /// Held by a live lease (unexpired, its holder alive): being converged now.
     pub in_flight: u64,
     /// When the longest-waiting item was first queued (milliseconds since the Unix epoch).
     pub oldest_queued_at_ms: Option<i64>,
@@ -70,11 +70,12 @@ pub struct ConsumerPosition {
 }
 
 impl Store {
-    /// Count what the store holds (see [`Census`]).
-    pub async fn census(&self) -> Result<Census, StoreError> {
+    /// Count what the store holds (see [`Census`]). A lease counts as live while it has not
+    /// expired and its holder has beaten within `holder_timeout_ms` (see the `holders` module).
+    pub async fn census(&self, holder_timeout_ms: i64) -> Result<Census, StoreError> {
         Ok(Census {
             objects: self.object_counts().await?,
-            work: self.work_queue().await?,
+            work: self.work_queue(holder_timeout_ms).await?,
             outbox: self.outbox_positions().await?,
         })
     }
@@ -127,15 +128,19 @@ impl Store {
             .collect()
     }
 
-    async fn work_queue(&self) -> Result<WorkQueue, StoreError> {
-        let row = sqlx::query(
+    async fn work_queue(&self, holder_timeout_ms: i64) -> Result<WorkQueue, StoreError> {
+        const LIVE: &str = "lease_expires_at >= $1 AND EXISTS (SELECT 1 FROM work_holders h \
+             WHERE h.holder = work_items.lease_owner AND h.heartbeat_at >= $2)";
+        let now = timestamp::now_millis();
+        let row = sqlx::query(&format!(
             "SELECT \
-             COALESCE(SUM(CASE WHEN lease_expires_at >= $1 THEN 0 WHEN attempts = 0 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN lease_expires_at >= $1 THEN 0 WHEN attempts > 0 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN lease_expires_at >= $1 THEN 1 ELSE 0 END), 0), \
-             MIN(queued_at) FROM work_items",
-        )
-        .bind(timestamp::now_millis())
+             COALESCE(SUM(CASE WHEN {LIVE} THEN 0 WHEN attempts = 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {LIVE} THEN 0 WHEN attempts > 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {LIVE} THEN 1 ELSE 0 END), 0), \
+             MIN(queued_at) FROM work_items"
+        ))
+        .bind(now)
+        .bind(now - holder_timeout_ms)
         .fetch_one(self.read_pool())
         .await?;
         let count =

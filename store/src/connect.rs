@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use fulcrum_core::model::{Kind, Stats};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -109,8 +109,13 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
     ),
     (
         9,
+        "cluster_duties",
+        MigrationSql::Both(include_str!("../migrations/0009_cluster_duties.sql")),
+    ),
+    (
+        10,
         "provider_feed",
-        MigrationSql::Both(include_str!("../migrations/0009_provider_feed.sql")),
+        MigrationSql::Both(include_str!("../migrations/0010_provider_feed.sql")),
     ),
 ];
 
@@ -308,6 +313,26 @@ impl Store {
     /// A page of objects.
     pub async fn list<T: Record>(&self, query: &ListQuery) -> Result<Vec<T>, StoreError> {
         let table = Table::of(T::KIND);
+        let rows = self.list_rows::<T>(query, &table.column_list()).await?;
+        rows.iter().map(decode::<T>).collect()
+    }
+
+    /// The ids of the objects a list request selects, in its order: what a caller with the
+    /// objects' views at hand (a cache) needs of the database.
+    pub async fn list_ids<T: Record>(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        let rows = self.list_rows::<T>(query, "id").await?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// The rows of `columns` a list request selects, in its order.
+    async fn list_rows<T: Record>(
+        &self,
+        query: &ListQuery,
+        columns: &str,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let table = Table::of(T::KIND);
         let marker = match &query.marker {
             Some(id) => {
                 let found: Option<T> = self.get(id).await?;
@@ -325,18 +350,38 @@ impl Store {
             }
             None => None,
         };
-        let (sql, binds) = build_list(table, query, marker.as_ref())?;
+        let (sql, binds) = build_list(table, query, marker.as_ref(), columns)?;
         let mut q = sqlx::query(&sql);
         for (col, value) in &binds {
             q = crate::record::bind_value(q, *col, value);
         }
-        let rows = q.fetch_all(&self.read).await?;
-        let mut out = rows
-            .iter()
-            .map(decode::<T>)
-            .collect::<Result<Vec<T>, _>>()?;
+        let mut rows = q.fetch_all(&self.read).await?;
         if query.page_reverse {
-            out.reverse();
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// The objects of one kind among `ids` that exist, in no particular order.
+    pub async fn get_many<T: Record>(&self, ids: &[&str]) -> Result<Vec<T>, StoreError> {
+        const IDS_PER_STATEMENT: usize = 500;
+        let table = Table::of(T::KIND);
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE id IN ({})",
+                table.column_list(),
+                table.name,
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.read).await? {
+                out.push(decode::<T>(&row)?);
+            }
         }
         Ok(out)
     }

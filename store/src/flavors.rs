@@ -238,7 +238,7 @@ impl Store {
             }
             None => None,
         };
-        let (sql, binds) = build_list(table, query, marker.as_ref())?;
+        let (sql, binds) = build_list(table, query, marker.as_ref(), &table.column_list())?;
         let mut q = sqlx::query(&sql);
         for (col, value) in &binds {
             q = bind_value(q, *col, value);

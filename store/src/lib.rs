@@ -8,7 +8,8 @@
 //! The store knows rows, not rules: the API decides what to write and does so inside one [`Tx`]
 //! (desired state, `PENDING_*` statuses and the work item together), and the reconciler claims
 //! [`WorkItem`]s with expiring leases, as a [`WorkHolder`] whose heartbeat lets others take its
-//! work over at once when it is gone.
+//! work over at once when it is gone. Work done once for the whole cluster (the full sync, the
+//! observer) is a duty that one holder performs at a time ([`Store::hold_duty`]).
 //!
 //! Events for management go to an outbox in the same transactions as the changes that cause them
 //! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
@@ -22,6 +23,7 @@
 mod census;
 mod connect;
 mod consumer;
+mod duties;
 mod error;
 mod flavors;
 mod holders;

@@ -91,11 +91,13 @@ fn marker_value(col: Col, value: &Value) -> Value {
     }
 }
 
-/// Build the statement and its bind values (each with the encoding to bind it with).
+/// Build the statement selecting `columns` (a column list) and its bind values (each with the
+/// encoding to bind it with).
 pub(crate) fn build_list(
     table: &Table,
     query: &ListQuery,
     marker: Option<&Value>,
+    columns: &str,
 ) -> Result<(String, Vec<(Col, Value)>), StoreError> {
     let mut binds: Vec<(Col, Value)> = Vec::new();
     let mut conds: Vec<String> = Vec::new();
@@ -230,7 +232,7 @@ pub(crate) fn build_list(
         })
         .collect();
 
-    let mut sql = format!("SELECT {} FROM {}", table.column_list(), table.name);
+    let mut sql = format!("SELECT {columns} FROM {}", table.name);
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));

@@ -6,7 +6,10 @@ mod common;
 use fulcrum_core::driver::fixtures;
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{Kind, ListenerProtocol};
-use fulcrum_store::{Census, ObjectCount, Store, WorkAction};
+use fulcrum_store::{Census, ObjectCount, Store, WorkAction, WorkHolder};
+
+/// How long a work holder may stay silent before its leases count as gone.
+const HOLDER_TIMEOUT_MS: i64 = 60_000;
 
 fn count(census: &Census, kind: Kind, provider: &str) -> u64 {
     census
@@ -18,7 +21,7 @@ fn count(census: &Census, kind: Kind, provider: &str) -> u64 {
 }
 
 async fn census_counts_what_the_store_holds(store: Store) {
-    let empty = store.census().await.unwrap();
+    let empty = store.census(HOLDER_TIMEOUT_MS).await.unwrap();
     assert!(empty.objects.is_empty());
     assert_eq!(empty.work.queued + empty.work.in_flight, 0);
     assert_eq!(empty.work.oldest_queued_at_ms, None);
@@ -42,10 +45,15 @@ async fn census_counts_what_the_store_holds(store: Store) {
     tx.commit().await.unwrap();
     let before = fulcrum_core::timestamp::now_millis();
 
-    let claimed = store.claim("me", 60_000, 60_000, 2).await.unwrap();
+    let me = WorkHolder::new("me");
+    store.register_holder(&me, HOLDER_TIMEOUT_MS).await.unwrap();
+    let claimed = store
+        .claim(me.id(), 60_000, HOLDER_TIMEOUT_MS, 2)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     store
-        .retry_later(&claimed[0], "me", 60_000, "busy")
+        .retry_later(&claimed[0], me.id(), 60_000, "busy")
         .await
         .unwrap();
     let events: Vec<Event> = (0..3)
@@ -58,7 +66,7 @@ async fn census_counts_what_the_store_holds(store: Store) {
     store.advance_event_cursor("management", 1).await.unwrap();
     store.advance_event_cursor("caught-up", 3).await.unwrap();
 
-    let census = store.census().await.unwrap();
+    let census = store.census(HOLDER_TIMEOUT_MS).await.unwrap();
     assert_eq!(count(&census, Kind::LoadBalancer, "noop"), 1);
     assert_eq!(count(&census, Kind::LoadBalancer, "other"), 1);
     assert_eq!(count(&census, Kind::Listener, "noop"), 2);
@@ -88,6 +96,12 @@ async fn census_counts_what_the_store_holds(store: Store) {
         positions,
         [("caught-up", 3, false), ("management", 1, true)]
     );
+
+    // The holder gone (retired), its unexpired lease is no longer work in flight: it waits for
+    // another claim.
+    store.retire_holder(&me).await.unwrap();
+    let work = store.census(HOLDER_TIMEOUT_MS).await.unwrap().work;
+    assert_eq!((work.queued, work.retrying, work.in_flight), (1, 2, 0));
     store.ping().await.unwrap();
 }
 

@@ -54,7 +54,7 @@ async fn only_converged_load_balancers_without_work_are_queued(store: Store) {
         "all have work"
     );
     assert_eq!(store.enqueue_sync(&[]).await.unwrap(), 0);
-    let census = store.census().await.unwrap();
+    let census = store.census(60_000).await.unwrap();
     assert_eq!(census.work.queued, converged as u64);
 }
 

@@ -124,6 +124,8 @@ pub struct Options {
     pub noop_latency_ms: u64,
     /// Noop failure marker and transient count.
     pub noop_fail: Option<(String, u32)>,
+    /// Extra TOML lines of the `[providers.noop]` section.
+    pub noop_toml: String,
     /// Reconciler lease, seconds.
     pub lease_seconds: u64,
     /// Provider of load balancers created without one.
@@ -146,6 +148,7 @@ impl Default for Options {
             extra_toml: String::new(),
             noop_latency_ms: 0,
             noop_fail: None,
+            noop_toml: String::new(),
             lease_seconds: 30,
             default_provider: "noop",
             sync_interval_seconds: 60,
@@ -196,12 +199,13 @@ impl TestServer {
     }
 
     async fn start_on(db: TestDb, dir: tempfile::TempDir, options: Options) -> TestServer {
-        let fail = match &options.noop_fail {
+        let mut fail = match &options.noop_fail {
             Some((marker, transient)) => {
                 format!("fail_name_marker = \"{marker}\"\ntransient_failures = {transient}\n")
             }
             None => String::new(),
         };
+        fail.push_str(&options.noop_toml);
         let config = format!(
             "[server]\nbind = \"127.0.0.1:0\"\nshutdown_grace_seconds = 10\n\
              shutdown_delay_seconds = {}\n{}\
@@ -286,6 +290,11 @@ impl TestServer {
     /// The process id of the running server.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the server runs").id()
+    }
+
+    /// The configuration file the server runs with.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
     }
 
     /// The test's private directory (certificates under `certs/`, HAProxy state under `haproxy/`).

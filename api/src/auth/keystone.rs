@@ -3,7 +3,9 @@
 //! Every request's `X-Auth-Token` is validated with `GET /v3/auth/tokens` (`X-Subject-Token`),
 //! authenticated with Fulcrum's own service token, which is obtained with the configured
 //! password and obtained again before it expires or when Keystone stops accepting it. Validations
-//! are cached (by a SHA-256 of the token) until the token expires or `cache_seconds` pass. A
+//! are cached (by a SHA-256 of the token) until the token expires or `cache_seconds` pass; so are
+//! tokens Keystone refuses, for `cache_seconds`, as keystonemiddleware caches invalid tokens, so
+//! that a client retrying a bad token costs Keystone one validation per window. A
 //! Keystone that cannot be reached is [`AuthError::Unavailable`] (503), never an open door. The
 //! service password is sent to Keystone only and never logged.
 //!
@@ -114,8 +116,10 @@ struct ServiceToken {
 /// What a validation found: the caller and how long the token lives.
 type Validation = Result<(Credentials, Duration), AuthError>;
 
+/// What the cache remembers of a token until `until`: its credentials, or `None` for a token
+/// Keystone said it does not know (unknown, expired or revoked).
 struct Cached {
-    creds: Credentials,
+    creds: Option<Credentials>,
     until: Instant,
 }
 
@@ -321,15 +325,17 @@ impl Keystone {
         ))
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Credentials> {
+    /// What the cache holds for a token: `Some(Ok(..))` its credentials, `Some(Err(..))` that
+    /// Keystone refused it; `None` when nothing current is cached.
+    fn cached(&self, key: &[u8; 32]) -> Option<Result<Credentials, AuthError>> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(key)
             .filter(|c| Instant::now() < c.until)
-            .map(|c| c.creds.clone())
+            .map(|c| c.creds.clone().ok_or(AuthError::Unauthorized))
     }
 
-    fn remember(&self, key: [u8; 32], creds: Credentials, lifetime: Duration) {
+    fn remember(&self, key: [u8; 32], creds: Option<Credentials>, lifetime: Duration) {
         let ttl = lifetime.min(Duration::from_secs(self.config.cache_seconds));
         if ttl.is_zero() {
             return;
@@ -362,17 +368,25 @@ impl Authenticator for Keystone {
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Unauthorized)?;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(creds) = self.cached(&key) {
+        if let Some(outcome) = self.cached(&key) {
             metrics::counter!(CACHE_LOOKUPS, "result" => "hit").increment(1);
-            return Ok(creds);
+            return outcome;
         }
         metrics::counter!(CACHE_LOOKUPS, "result" => "miss").increment(1);
         let (creds, _) = self
             .validations
             .run(key, || async {
-                let (creds, lifetime) = self.validate(token).await?;
-                self.remember(key, creds.clone(), lifetime);
-                Ok((creds, lifetime))
+                match self.validate(token).await {
+                    Ok((creds, lifetime)) => {
+                        self.remember(key, Some(creds.clone()), lifetime);
+                        Ok((creds, lifetime))
+                    }
+                    Err(AuthError::Unauthorized) => {
+                        self.remember(key, None, Duration::MAX);
+                        Err(AuthError::Unauthorized)
+                    }
+                    Err(other) => Err(other),
+                }
             })
             .await?;
         Ok(creds)

@@ -1,6 +1,7 @@
 //! `/v2/lbaas/loadbalancers`: create (with the whole tree in one call), show, list, update,
 //! delete (with `cascade`), the status tree, statistics and failover.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -48,7 +49,48 @@ async fn cached_view(
     Ok(value)
 }
 
-/// List load balancers.
+/// The rendered views of load balancers `ids`, in their order: those rendered since the last
+/// write from the view cache, the others read together, rendered and remembered. One deleted
+/// since the ids were read is left out.
+async fn cached_views(
+    state: &AppState,
+    epoch: u64,
+    ids: &[String],
+) -> Result<Vec<Arc<Value>>, Error> {
+    let mut views: Vec<Option<Arc<Value>>> = ids
+        .iter()
+        .map(|id| state.views.get(id, epoch).map(|(_, view)| view))
+        .collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .zip(&views)
+        .filter(|(_, view)| view.is_none())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let (items, related) = state
+            .service
+            .with_related_many::<LoadBalancer>(&missing)
+            .await?;
+        let mut rendered: HashMap<String, Arc<Value>> = HashMap::with_capacity(items.len());
+        for lb in items {
+            let (id, project) = (lb.id.clone(), lb.project_id.clone());
+            let view = Arc::new(to_value(&LoadBalancerView::new(lb, &related)));
+            state.views.put(&id, epoch, project, view.clone());
+            rendered.insert(id, view);
+        }
+        for (slot, id) in views.iter_mut().zip(ids) {
+            if slot.is_none() {
+                *slot = rendered.remove(id);
+            }
+        }
+    }
+    Ok(views.into_iter().flatten().collect())
+}
+
+/// List load balancers. While the view cache serves (see [`cached_view`]), the database is
+/// asked only for the ids of the page and for the objects written since their views were
+/// rendered.
 #[utoipa::path(get, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
     responses((status = 200, body = LoadBalancerList)))]
 pub async fn list(
@@ -56,11 +98,19 @@ pub async fn list(
     ctx: RequestContext,
     list: ListRequest,
 ) -> ApiResult<ListBody> {
-    let page = state
+    let Some(epoch) = state.service.read_epoch() else {
+        let page = state
+            .service
+            .list::<LoadBalancer>(&ctx, list.query())
+            .await?;
+        return Ok(list.page_body(page, "loadbalancers", LoadBalancerView::new)?);
+    };
+    let (params, ids) = state
         .service
-        .list::<LoadBalancer>(&ctx, list.query())
+        .list_ids::<LoadBalancer>(&ctx, list.query())
         .await?;
-    Ok(list.page_body(page, "loadbalancers", LoadBalancerView::new)?)
+    let views = cached_views(&state, epoch, &ids).await?;
+    Ok(list.views_body(&params, "loadbalancers", &views)?)
 }
 
 /// Show one load balancer.

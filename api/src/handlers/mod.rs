@@ -23,6 +23,7 @@ pub mod tasks;
 pub mod versions;
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, OriginalUri};
@@ -108,6 +109,22 @@ impl ListRequest {
             .collect();
         let markers = (count, first.as_deref(), last.as_deref());
         self.body(&page.params, (plural, &links_key), markers, &rendered)
+    }
+
+    /// The body of a list whose objects' views are rendered already (each holds its `id`), in
+    /// page order: as [`ListRequest::page_body`] makes it.
+    pub fn views_body(
+        &self,
+        params: &ListParams,
+        plural: &str,
+        views: &[Arc<Value>],
+    ) -> Result<ListBody, Error> {
+        let links_key = format!("{plural}_links");
+        let first = views.first().and_then(|v| v["id"].as_str());
+        let last = views.last().and_then(|v| v["id"].as_str());
+        let markers = (views.len(), first, last);
+        let rendered: Vec<&Value> = views.iter().map(AsRef::as_ref).collect();
+        self.body(params, (plural, &links_key), markers, &rendered)
     }
 
     /// `{"<items_key>": [...], "<links_key>": [...]}`; `markers` are the page's size and the keys

@@ -118,6 +118,56 @@ impl Service {
         raw: Option<&str>,
         fixed: &[(&str, &str)],
     ) -> Result<Page<T>, Error> {
+        let mut params = self.scoped_params::<T>(ctx, raw, fixed)?;
+        let items: Vec<T> = if matches_nothing(&mut params.query)? {
+            Vec::new()
+        } else {
+            self.store.list(&params.query).await?
+        };
+        let ids: Vec<&str> = items.iter().map(Record::id).collect();
+        let related = self.related(T::KIND, &ids).await?;
+        Ok(Page {
+            params,
+            items,
+            related,
+        })
+    }
+
+    /// The ids of a page of objects the caller may list, in order, with the parsed request: for a
+    /// caller that holds the objects' views already (see [`Service::with_related_many`]).
+    pub async fn list_ids<T: Record>(
+        &self,
+        ctx: &RequestContext,
+        raw: Option<&str>,
+    ) -> Result<(ListParams, Vec<String>), Error> {
+        let mut params = self.scoped_params::<T>(ctx, raw, &[])?;
+        let ids = if matches_nothing(&mut params.query)? {
+            Vec::new()
+        } else {
+            self.store.list_ids::<T>(&params.query).await?
+        };
+        Ok((params, ids))
+    }
+
+    /// The objects among `ids` that exist, with the ids their views list.
+    pub async fn with_related_many<T: Record>(
+        &self,
+        ids: &[&str],
+    ) -> Result<(Vec<T>, Related), Error> {
+        let items: Vec<T> = self.store.get_many(ids).await?;
+        let found: Vec<&str> = items.iter().map(Record::id).collect();
+        let related = self.related(T::KIND, &found).await?;
+        Ok((items, related))
+    }
+
+    /// The parsed list request with the caller's project scope, or the `fixed` filters of a
+    /// child list, applied.
+    fn scoped_params<T: Record>(
+        &self,
+        ctx: &RequestContext,
+        raw: Option<&str>,
+        fixed: &[(&str, &str)],
+    ) -> Result<ListParams, Error> {
         let mut params = crate::listing::parse(raw, T::KIND, self.defaults.pagination_max_limit)?;
         for (key, value) in fixed {
             params.query.filters.retain(|(k, _)| k != key);
@@ -139,18 +189,7 @@ impl Service {
                 "child list without an authorized parent".into(),
             ));
         }
-        let items: Vec<T> = if matches_nothing(&mut params.query)? {
-            Vec::new()
-        } else {
-            self.store.list(&params.query).await?
-        };
-        let ids: Vec<&str> = items.iter().map(Record::id).collect();
-        let related = self.related(T::KIND, &ids).await?;
-        Ok(Page {
-            params,
-            items,
-            related,
-        })
+        Ok(params)
     }
 
     /// The ids the views of the objects `ids` of `kind` list.

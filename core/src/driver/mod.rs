@@ -118,6 +118,14 @@ pub trait Driver: Send + Sync {
         false
     }
 
+    /// Whether what it realizes lives on the host of the process that applied it (HAProxy), so
+    /// that each replica's backend holds something else, rather than on a backend all replicas
+    /// share (NSX-T, BIG-IP; the default). The full sync and the observer ask a shared backend
+    /// once per cluster, from the replica performing them, and a local one on every replica.
+    fn realizes_on_this_host(&self) -> bool {
+        false
+    }
+
     /// Whether [`Driver::validate`] looks at trees. The API reads the tree a write would leave
     /// only for drivers that say yes; the default says no.
     fn validates_trees(&self) -> bool {
@@ -133,6 +141,14 @@ pub trait Driver: Send + Sync {
     fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let _ = graph;
         Ok(())
+    }
+
+    /// What [`Driver::apply`] would send the backend for `graph`, as text for an operator to read
+    /// (`fulcrum render`): HAProxy's configuration file, NSX-T's hierarchical body, an AS3
+    /// declaration. Nothing is sent. `None` for a driver with nothing to show.
+    fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
+        let _ = graph;
+        None
     }
 
     /// Make the backend hold exactly this load balancer. Idempotent.

@@ -276,6 +276,32 @@ impl Driver for HaproxyDriver {
         true
     }
 
+    /// Each host runs its own HAProxy processes, repaired and synced by its own process.
+    fn realizes_on_this_host(&self) -> bool {
+        true
+    }
+
+    /// The configuration file HAProxy would run, with the paths of its TLS material as
+    /// [`Driver::apply`] writes them.
+    fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
+        let dir = self.instance(&graph.load_balancer.id).dir;
+        let files = graph
+            .certificate_references()
+            .into_iter()
+            .map(|reference| {
+                let path = dir
+                    .join("certs")
+                    .join(format!("{}.pem", file_name(reference)));
+                (reference.to_string(), path)
+            })
+            .collect();
+        let settings = RenderSettings {
+            runtime_dir: dir,
+            files,
+        };
+        Some(render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string())))
+    }
+
     fn flavor_capabilities(&self) -> Vec<(String, String)> {
         flavor::capabilities()
     }

@@ -736,11 +736,12 @@ fn http_check_send(monitor: &HealthMonitor) -> Result<String> {
     Ok(line)
 }
 
-/// Octavia's expected codes ("200", "200,202", "200-204") as HAProxy's status list, which takes
-/// the same syntax.
+/// Octavia's expected codes ("200", "200,202", "200, 202", "200-204") as HAProxy's status list,
+/// which takes the same syntax without the spaces Octavia allows after a comma.
 fn expected_codes(codes: &str) -> Result<String> {
     let valid_code = |c: &str| c.len() == 3 && c.chars().all(|d| d.is_ascii_digit());
-    let valid = codes.split(',').all(|part| {
+    let parts: Vec<&str> = codes.split(',').map(str::trim).collect();
+    let valid = parts.iter().all(|part| {
         let mut bounds = part.splitn(2, '-');
         let low = bounds.next().unwrap_or_default();
         valid_code(low)
@@ -749,7 +750,7 @@ fn expected_codes(codes: &str) -> Result<String> {
                 .is_none_or(|high| valid_code(high) && low <= high)
     });
     if valid {
-        Ok(codes.to_string())
+        Ok(parts.join(","))
     } else {
         unsupported(format!("Expected codes {codes:?} are not supported."))
     }
@@ -850,6 +851,16 @@ mod tests {
 
     /// The load balancer every test renders.
     const LB: &str = "lb1";
+
+    #[test]
+    fn expected_codes_take_every_form_octavia_accepts() {
+        assert_eq!(expected_codes("200").unwrap(), "200");
+        assert_eq!(expected_codes("200,202").unwrap(), "200,202");
+        assert_eq!(expected_codes("200, 202 ,204").unwrap(), "200,202,204");
+        assert_eq!(expected_codes("200-204").unwrap(), "200-204");
+        assert!(expected_codes("2xx").is_err());
+        assert!(expected_codes("204-200").is_err());
+    }
 
     fn graph() -> LoadBalancerGraph {
         fixtures::graph(LoadBalancer {

@@ -5,10 +5,14 @@
 //! `OFFLINE`, members `NO_MONITOR`, health monitors and L7 policies and rules `ONLINE` when
 //! enabled and `OFFLINE` when disabled.
 //!
-//! For tests and benchmarks it can be told to add latency, or to fail for load balancers whose
-//! name contains a marker (permanently, or transiently for the first few attempts).
+//! For tests and benchmarks it can be told to add latency, to fail for load balancers whose
+//! name contains a marker (permanently, or transiently for the first few attempts), and to keep a
+//! [`journal`] of its calls in a file that several processes may share.
+
+pub mod journal;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +23,8 @@ use fulcrum_core::driver::{
 };
 use fulcrum_core::model::{OperatingStatus, Stats};
 use serde::Deserialize;
+
+use journal::{Entry, Journal};
 
 /// The providers list's description of this driver.
 const DESCRIPTION: &str =
@@ -42,7 +48,12 @@ impl DriverFactory for NoopFactory {
         _context: &DriverContext,
         section: &serde_json::Value,
     ) -> Result<Arc<dyn Driver>, DriverError> {
-        Ok(Arc::new(NoopDriver::new(parse_section("noop", section)?)))
+        let config: NoopConfig = parse_section("noop", section)?;
+        let journal = config.journal.as_deref().map(Journal::open).transpose()?;
+        Ok(Arc::new(NoopDriver {
+            journal,
+            ..NoopDriver::new(config)
+        }))
     }
 }
 
@@ -60,6 +71,9 @@ pub struct NoopConfig {
     /// every attempt permanently.
     #[serde(default)]
     pub transient_failures: u32,
+    /// A file to append a line to for every apply, remove and inventory (see [`journal`]).
+    #[serde(default)]
+    pub journal: Option<PathBuf>,
 }
 
 /// The noop driver.
@@ -68,10 +82,11 @@ pub struct NoopDriver {
     config: NoopConfig,
     realized: Mutex<HashMap<String, LoadBalancerGraph>>,
     attempts: Mutex<HashMap<String, u32>>,
+    journal: Option<Journal>,
 }
 
 impl NoopDriver {
-    /// A noop driver with the given behaviour.
+    /// A noop driver with the given behaviour; its journal, if any, is opened by the factory.
     pub fn new(config: NoopConfig) -> Self {
         NoopDriver {
             config,
@@ -86,6 +101,12 @@ impl NoopDriver {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LoadBalancerGraph>> {
         self.realized.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, entry: Entry, load_balancer_id: &str) {
+        if let Some(journal) = &self.journal {
+            journal.record(entry, load_balancer_id);
+        }
     }
 
     async fn delay(&self) {
@@ -171,16 +192,21 @@ impl Driver for NoopDriver {
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        let id = &graph.load_balancer.id;
+        self.record(Entry::ApplyBegin, id);
         self.delay().await;
-        self.injected_failure(graph)?;
-        self.lock()
-            .insert(graph.load_balancer.id.clone(), graph.clone());
-        Ok(())
+        let applied = self.injected_failure(graph).map(|()| {
+            self.lock().insert(id.clone(), graph.clone());
+        });
+        self.record(Entry::ApplyEnd, id);
+        applied
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
+        self.record(Entry::RemoveBegin, load_balancer_id);
         self.delay().await;
         self.lock().remove(load_balancer_id);
+        self.record(Entry::RemoveEnd, load_balancer_id);
         Ok(())
     }
 
@@ -209,12 +235,14 @@ impl Driver for NoopDriver {
     }
 
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
+        self.record(Entry::Inventory, "-");
         Ok(self.lock().keys().cloned().collect())
     }
 
     /// What it holds is exactly what it was last handed: nothing drifts behind its back, so every
     /// load balancer it holds is in sync (and one it lost, in a restart, is missing).
     async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
+        self.record(Entry::Inventory, "-");
         let held = Some(Fingerprint::of("held in memory as applied"));
         Ok(self
             .lock()

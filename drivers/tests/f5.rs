@@ -1,0 +1,532 @@
+//! The F5 driver against the BIG-IP simulator over real HTTP: every declaration it sends
+//! validates against F5's AS3 schema, it writes only to the active device, and the device's
+//! refusals and busy answers become the errors the reconciler acts on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fulcrum_core::driver::fixtures::{
+    graph, health_monitor, l7policy, l7rule, listener, load_balancer, member, pool,
+};
+use fulcrum_core::driver::{Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::model::{
+    HealthMonitorType, L7CompareType, L7PolicyAction, L7RuleType, LbAlgorithm, ListenerProtocol,
+    PoolProtocol, SessionPersistence, SessionPersistenceType,
+};
+use fulcrum_core::secrets::CertificateStore;
+use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, TenantNaming};
+use fulcrum_drivers::kit::RetryPolicy;
+use serde_json::json;
+use simulators::f5::{self as sim, BadObjects, Config, Running};
+
+const LB: &str = "3f2a1c4e-0000-4000-8000-000000000001";
+
+/// A certificate store that hands out one PEM bundle for every reference.
+struct Bundles;
+
+impl CertificateStore for Bundles {
+    fn fetch(&self, _reference: &str) -> Result<Vec<u8>, String> {
+        Ok(
+            b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n\
+             -----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n"
+                .to_vec(),
+        )
+    }
+}
+
+/// The simulator: the vendor schema when it is there (said when it is not), no apply delay.
+async fn simulator(config: Config) -> Running {
+    let schema = sim::schema::default_path();
+    let schema = if schema.exists() {
+        Some(schema)
+    } else {
+        eprintln!(
+            "the AS3 schema is not at {} (set {}); only references are checked",
+            schema.display(),
+            sim::schema::SCHEMA_ENV
+        );
+        None
+    };
+    sim::start(Config {
+        schema,
+        apply_delay: Duration::ZERO,
+        ..config
+    })
+    .await
+    .expect("the simulator starts")
+}
+
+fn driver(running: &Running, auth: AuthMode) -> F5Driver {
+    let config = F5Config {
+        devices: running.base_urls().iter().map(|u| u.to_string()).collect(),
+        username: "admin".into(),
+        password: "admin".into(),
+        auth,
+        task_poll_ms: 10,
+        ..F5Config::default()
+    };
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+    };
+    F5Driver::new(config, context)
+        .expect("the driver builds")
+        .with_retry(RetryPolicy {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+            max_attempts: Some(20),
+            max_elapsed: Some(Duration::from_secs(20)),
+        })
+}
+
+/// A load balancer of project `p1` with one listener, its default pool with two members and a
+/// monitor.
+fn tree(id: &str, protocol: ListenerProtocol) -> LoadBalancerGraph {
+    let mut lb = load_balancer(id);
+    lb.project_id = Some("p1".into());
+    let mut g = graph(lb);
+    let mut l = listener(&format!("{id}-l"), id, protocol, 443);
+    l.default_pool_id = Some(format!("{id}-p"));
+    if protocol == ListenerProtocol::TerminatedHttps {
+        l.default_tls_container_ref = Some("https://barbican/containers/tls".into());
+    }
+    g.listeners.push(l);
+    let pool_protocol = match protocol {
+        ListenerProtocol::Udp => PoolProtocol::Udp,
+        ListenerProtocol::Http | ListenerProtocol::TerminatedHttps => PoolProtocol::Http,
+        _ => PoolProtocol::Tcp,
+    };
+    g.pools.push(pool(
+        &format!("{id}-p"),
+        id,
+        pool_protocol,
+        LbAlgorithm::RoundRobin,
+    ));
+    g.members.push(member(
+        &format!("{id}-m1"),
+        id,
+        &format!("{id}-p"),
+        "192.0.2.10",
+        8080,
+    ));
+    g.members.push(member(
+        &format!("{id}-m2"),
+        id,
+        &format!("{id}-p"),
+        "192.0.2.11",
+        8080,
+    ));
+    g.health_monitors.push(health_monitor(
+        &format!("{id}-hm"),
+        id,
+        &format!("{id}-p"),
+        HealthMonitorType::Tcp,
+    ));
+    g
+}
+
+#[tokio::test]
+async fn every_declaration_validates_over_a_matrix_of_octavia_options() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let protocols = [
+        ListenerProtocol::Http,
+        ListenerProtocol::Https,
+        ListenerProtocol::TerminatedHttps,
+        ListenerProtocol::Tcp,
+        ListenerProtocol::Udp,
+    ];
+    let monitors = [
+        HealthMonitorType::Http,
+        HealthMonitorType::Https,
+        HealthMonitorType::Ping,
+        HealthMonitorType::Tcp,
+        HealthMonitorType::TlsHello,
+        HealthMonitorType::UdpConnect,
+    ];
+    let persistences = [
+        None,
+        Some(SessionPersistenceType::SourceIp),
+        Some(SessionPersistenceType::HttpCookie),
+        Some(SessionPersistenceType::AppCookie),
+    ];
+    let mut applied = 0;
+    for protocol in protocols {
+        for (i, monitor) in monitors.iter().enumerate() {
+            for (j, persistence) in persistences.iter().enumerate() {
+                let mut g = tree(LB, protocol);
+                g.health_monitors[0].kind = *monitor;
+                g.health_monitors[0].url_path = Some("/health".into());
+                g.health_monitors[0].expected_codes = Some("200-202".into());
+                g.health_monitors[0].admin_state_up = i % 2 == 0;
+                g.pools[0].lb_algorithm = if j % 2 == 0 {
+                    LbAlgorithm::RoundRobin
+                } else {
+                    LbAlgorithm::LeastConnections
+                };
+                g.pools[0].session_persistence = persistence.map(|kind| SessionPersistence {
+                    kind,
+                    cookie_name: Some("sid".into()),
+                    persistence_timeout: None,
+                    persistence_granularity: None,
+                });
+                g.members[0].weight = (i + j) as i64 % 3;
+                g.members[1].backup = j % 2 == 1;
+                g.members[1].admin_state_up = i % 3 != 0;
+                g.listeners[0].connection_limit = if j == 0 { -1 } else { 1000 };
+                g.listeners[0].admin_state_up = i != 1;
+                if i == 2 {
+                    g.listeners[0].allowed_cidrs = vec!["198.51.100.0/24".into()];
+                }
+                if let Err(e) = driver.apply(&g).await {
+                    panic!("{protocol} / {monitor} / {persistence:?}: {e}");
+                }
+                applied += 1;
+            }
+        }
+    }
+    let times = running.control().validation_times();
+    if sim::schema::default_path().exists() {
+        assert!(times.count >= applied, "every declaration was validated");
+        println!(
+            "{applied} declarations validated against the AS3 schema: {:.2} ms on average, {:.2} ms at most",
+            times.total_ms / times.count as f64,
+            times.max_ms
+        );
+    }
+    let tenants = running.control().tenants(0);
+    assert_eq!(tenants.keys().collect::<Vec<_>>(), ["fulcrum-project-p1"]);
+    assert!(
+        tenants["fulcrum-project-p1"]
+            .get(format!("fulcrum-lb-{LB}"))
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn l7_policies_of_every_action_and_rule_validate_as_an_endpoint_policy() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    for protocol in [ListenerProtocol::Http, ListenerProtocol::TerminatedHttps] {
+        let mut g = tree("lb-l7", protocol);
+        g.pools.push(pool(
+            "lb-l7-p2",
+            "lb-l7",
+            PoolProtocol::Http,
+            LbAlgorithm::RoundRobin,
+        ));
+        let actions = [
+            L7PolicyAction::RedirectToPool,
+            L7PolicyAction::RedirectToUrl,
+            L7PolicyAction::RedirectPrefix,
+            L7PolicyAction::Reject,
+        ];
+        for (position, action) in actions.into_iter().enumerate() {
+            let id = format!("policy-{position}");
+            let mut policy = l7policy(&id, "lb-l7", "lb-l7-l", position as i64 + 1, action);
+            policy.redirect_pool_id = Some("lb-l7-p2".into());
+            policy.redirect_url = Some("https://example.com/moved".into());
+            policy.redirect_prefix = Some("https://example.com".into());
+            policy.redirect_http_code = Some(301);
+            g.l7policies.push(policy);
+        }
+        let kinds = [
+            L7RuleType::HostName,
+            L7RuleType::Path,
+            L7RuleType::FileType,
+            L7RuleType::Header,
+            L7RuleType::Cookie,
+        ];
+        let compares = [
+            L7CompareType::EqualTo,
+            L7CompareType::StartsWith,
+            L7CompareType::EndsWith,
+            L7CompareType::Contains,
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            for (j, compare) in compares.into_iter().enumerate() {
+                let mut rule = l7rule(
+                    &format!("rule-{i}-{j}"),
+                    "lb-l7",
+                    &format!("policy-{}", (i + j) % 4),
+                    kind,
+                    compare,
+                    "value",
+                );
+                rule.key = Some("X-Key".into());
+                rule.invert = j % 2 == 1;
+                g.l7rules.push(rule);
+            }
+        }
+        driver.validate(&g).unwrap();
+        if let Err(e) = driver.apply(&g).await {
+            panic!("{protocol}: {e}");
+        }
+        let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-l7"];
+        let policy = &app["fulcrum-listener-lb-l7-l-policy"];
+        assert_eq!(policy["rules"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            app["fulcrum-listener-lb-l7-l"]["policyEndpoint"],
+            "fulcrum-listener-lb-l7-l-policy"
+        );
+    }
+    let mut regex = tree("lb-l7", ListenerProtocol::Http);
+    regex
+        .l7policies
+        .push(l7policy("p", "lb-l7", "lb-l7-l", 1, L7PolicyAction::Reject));
+    regex.l7rules.push(l7rule(
+        "r",
+        "lb-l7",
+        "p",
+        L7RuleType::Path,
+        L7CompareType::Regex,
+        "^/a",
+    ));
+    let refused = driver.validate(&regex).unwrap_err();
+    assert_eq!(refused.kind(), DriverErrorKind::Unsupported);
+}
+
+#[tokio::test]
+async fn options_the_driver_cannot_map_are_refused_before_anything_is_sent() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let mut two_cidrs = tree("lb-x", ListenerProtocol::Http);
+    two_cidrs.listeners[0].allowed_cidrs = vec!["10.0.0.0/8".into(), "192.168.0.0/16".into()];
+    let mut reencrypt = tree("lb-x", ListenerProtocol::Http);
+    reencrypt.pools[0].tls_enabled = true;
+    let mut client_ca = tree("lb-x", ListenerProtocol::TerminatedHttps);
+    client_ca.listeners[0].client_ca_tls_container_ref = Some("ca".into());
+    for (what, g) in [
+        ("cidrs", two_cidrs),
+        ("pool TLS", reencrypt),
+        ("client CA", client_ca),
+    ] {
+        let refused = driver.validate(&g).unwrap_err();
+        assert_eq!(refused.kind(), DriverErrorKind::Unsupported, "{what}");
+        assert_eq!(
+            driver.apply(&g).await.unwrap_err().kind(),
+            DriverErrorKind::Unsupported
+        );
+    }
+    assert_eq!(
+        running.control().calls().total,
+        0,
+        "nothing reached the device"
+    );
+}
+
+#[tokio::test]
+async fn the_standby_never_receives_a_write_and_a_failover_converges_on_the_new_active() {
+    let running = simulator(Config::ha_pair()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let first = tree("lb-one", ListenerProtocol::Http);
+    driver.apply(&first).await.unwrap();
+    assert!(
+        running
+            .control()
+            .tenants(1)
+            .contains_key("fulcrum-project-p1")
+    );
+
+    assert!(running.control().failover());
+    let second = tree("lb-two", ListenerProtocol::Tcp);
+    driver.apply(&second).await.unwrap();
+    let calls = running.control().calls();
+    assert!(
+        calls.writes_to_standby().is_empty(),
+        "{:?}",
+        calls.writes_to_standby()
+    );
+    assert_eq!(calls.declaration_writes(0), 1);
+    assert_eq!(calls.declaration_writes(1), 1);
+    let on_new_active = &running.control().tenants(1)["fulcrum-project-p1"];
+    assert!(
+        on_new_active.get("fulcrum-lb-lb-one").is_some(),
+        "the first kept"
+    );
+    assert!(on_new_active.get("fulcrum-lb-lb-two").is_some());
+    assert_eq!(running.control().tenants(0), running.control().tenants(1));
+
+    let mut ids = driver.realized_load_balancers().await.unwrap();
+    ids.sort();
+    assert_eq!(ids, ["lb-one", "lb-two"]);
+    driver.remove("lb-one").await.unwrap();
+    driver.remove("lb-two").await.unwrap();
+    driver.remove("lb-two").await.unwrap();
+    assert!(running.control().tenants(0).is_empty());
+    assert!(running.control().tenants(1).is_empty());
+    assert!(running.control().calls().writes_to_standby().is_empty());
+}
+
+#[tokio::test]
+async fn a_burst_of_changes_to_one_tenant_becomes_a_handful_of_declarations() {
+    let running = simulator(Config {
+        apply_delay: Duration::from_millis(100),
+        ..Config::default()
+    })
+    .await;
+    let driver = Arc::new(driver(&running, AuthMode::Basic));
+    let mut burst = Vec::new();
+    for members in 1..=50 {
+        let driver = driver.clone();
+        let mut g = tree("lb-burst", ListenerProtocol::Http);
+        g.members = (0..members)
+            .map(|i| {
+                member(
+                    &format!("m{i}"),
+                    "lb-burst",
+                    "lb-burst-p",
+                    &format!("192.0.2.{}", i + 1),
+                    80,
+                )
+            })
+            .collect();
+        burst.push(tokio::spawn(async move { driver.apply(&g).await }));
+    }
+    for other in 0..10 {
+        let driver = driver.clone();
+        let g = tree(&format!("lb-other-{other}"), ListenerProtocol::Tcp);
+        burst.push(tokio::spawn(async move { driver.apply(&g).await }));
+    }
+    for apply in burst {
+        apply.await.unwrap().unwrap();
+    }
+    let calls = running.control().calls();
+    let declarations = calls.declaration_writes(0);
+    assert!(
+        (1..=5).contains(&declarations),
+        "60 applies to one tenant made {declarations} declarations"
+    );
+    let tenant = &running.control().tenants(0)["fulcrum-project-p1"];
+    for other in 0..10 {
+        assert!(tenant.get(format!("fulcrum-lb-lb-other-{other}")).is_some());
+    }
+    let members = tenant["fulcrum-lb-lb-burst"]["fulcrum-pool-lb-burst-p"]["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!((1..=50).contains(&members));
+}
+
+#[tokio::test]
+async fn a_busy_device_is_waited_for() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    running.control().occupy(0, Duration::from_millis(300));
+    driver
+        .apply(&tree("lb-busy", ListenerProtocol::Http))
+        .await
+        .unwrap();
+    let calls = running.control().calls();
+    let busy = calls
+        .recent
+        .iter()
+        .filter(|c| c.is_declaration_write() && c.status == 503)
+        .count();
+    assert!(busy >= 1, "the device answered 503 first");
+    assert!(
+        running
+            .control()
+            .tenants(0)
+            .contains_key("fulcrum-project-p1")
+    );
+}
+
+#[tokio::test]
+async fn a_member_the_device_refuses_is_the_load_balancers_fault() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    running.control().set_bad_objects(BadObjects {
+        addresses: ["192.0.2.11".to_owned()].into(),
+        ..BadObjects::default()
+    });
+    let error = driver
+        .apply(&tree("lb-bad", ListenerProtocol::Http))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), DriverErrorKind::Rejected, "{error}");
+    assert!(error.message().contains("192.0.2.11"), "{error}");
+    assert!(running.control().tenants(0).is_empty());
+}
+
+#[tokio::test]
+async fn a_token_is_renewed_when_it_expires() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Token);
+    driver
+        .apply(&tree("lb-token", ListenerProtocol::Http))
+        .await
+        .unwrap();
+    running.control().advance_clock(Duration::from_secs(3600));
+    let mut changed = tree("lb-token", ListenerProtocol::Http);
+    changed.members.pop();
+    driver.apply(&changed).await.unwrap();
+    let calls = running.control().calls();
+    assert_eq!(calls.count("POST", "/mgmt/shared/authn/login"), 2);
+    let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-token"];
+    let pool = &app["fulcrum-pool-lb-token-p"];
+    assert_eq!(pool["members"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn observe_reads_statuses_and_counters_from_the_device() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let g = tree("lb-obs", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+    running.control().set_stats(
+        "/fulcrum-project-p1/fulcrum-lb-lb-obs/fulcrum-listener-lb-obs-l",
+        json!({ "clientside.bitsIn": 8000, "clientside.totConns": 7 })
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let observed = driver.observe(&g).await.unwrap();
+    let stats = &observed.listener_stats["lb-obs-l"];
+    assert_eq!(stats.bytes_in, 1000);
+    assert_eq!(stats.total_connections, 7);
+    assert_eq!(
+        observed.operating_status["lb-obs-l"],
+        fulcrum_core::model::OperatingStatus::Online
+    );
+}
+
+#[tokio::test]
+async fn tenants_can_be_named_by_vip_network() {
+    let running = simulator(Config::default()).await;
+    let config = F5Config {
+        devices: vec![running.base_url().to_owned()],
+        username: "admin".into(),
+        password: "admin".into(),
+        tenants: TenantNaming::Network,
+        task_poll_ms: 10,
+        ..F5Config::default()
+    };
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+    };
+    let driver = F5Driver::new(config, context).unwrap();
+    let g = tree("lb-net", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+    let tenants = running.control().tenants(0);
+    assert_eq!(tenants.keys().collect::<Vec<_>>(), ["fulcrum-network-net"]);
+    assert!(
+        driver
+            .observe(&g)
+            .await
+            .unwrap()
+            .listener_stats
+            .contains_key("lb-net-l")
+    );
+    driver.remove("lb-net").await.unwrap();
+    assert!(running.control().tenants(0).is_empty());
+}
+
+#[test]
+fn a_configuration_without_devices_is_refused() {
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+    };
+    let error = F5Driver::new(F5Config::default(), context).unwrap_err();
+    assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
+    assert!(error.message().contains("devices"), "{error}");
+}
