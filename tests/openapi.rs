@@ -75,7 +75,7 @@ fn every_request_body_is_wrapped_in_its_root_key() {
             "{method} {path}: the root key is mandatory"
         );
     }
-    assert_eq!(bodies, 24, "operations with a request body");
+    assert_eq!(bodies, 32, "operations with a request body");
 }
 
 #[test]

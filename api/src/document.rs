@@ -73,8 +73,8 @@ fn faults(path: &str, method: &HttpMethod, has_body: bool) -> Vec<(u16, &'static
         HttpMethod::Post | HttpMethod::Put | HttpMethod::Delete
     );
     let names_an_object = path.contains('{') || *method == HttpMethod::Post;
-    let realized = path.starts_with("/v2/lbaas/")
-        && !path.starts_with("/v2/lbaas/quotas")
+    let realized = (path.starts_with("/v2/lbaas/") && !path.starts_with("/v2/lbaas/quotas")
+        || path.starts_with("/v2/fulcrum/provider/"))
         && matches!(method, HttpMethod::Post | HttpMethod::Put);
     let mut statuses = vec![
         (

@@ -54,7 +54,8 @@ pub use state::AppState;
 
 use handlers::{
     amphorae, capabilities, flavors, health_monitors, l7policies, l7rules, listeners,
-    load_balancers, members, neutron, pools, profiles, providers, quotas, tasks, versions,
+    load_balancers, members, neutron, pools, profiles, provider, providers, quotas, tasks,
+    versions,
 };
 
 #[derive(OpenApi)]
@@ -68,7 +69,7 @@ use handlers::{
         (name = "healthmonitors"), (name = "l7policies"), (name = "l7rules"),
         (name = "flavors"), (name = "availabilityzones"),
         (name = "providers"), (name = "quotas"), (name = "amphorae"), (name = "versions"), (name = "networking"),
-        (name = "status")
+        (name = "status"), (name = "provider")
     )
 )]
 struct ApiDoc;
@@ -158,6 +159,21 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
             flavors::delete_zone
         ))
         .routes(routes!(tasks::list_tasks))
+        .routes(routes!(
+            provider::put_load_balancer,
+            provider::delete_load_balancer
+        ))
+        .routes(routes!(provider::put_listener, provider::delete_listener))
+        .routes(routes!(provider::put_pool, provider::delete_pool))
+        .routes(routes!(provider::replace_members))
+        .routes(routes!(provider::put_member, provider::delete_member))
+        .routes(routes!(
+            provider::put_health_monitor,
+            provider::delete_health_monitor
+        ))
+        .routes(routes!(provider::put_l7policy, provider::delete_l7policy))
+        .routes(routes!(provider::put_l7rule, provider::delete_l7rule))
+        .routes(routes!(provider::status))
 }
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.

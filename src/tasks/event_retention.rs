@@ -1,5 +1,5 @@
-//! The event-retention task: every `events.prune_interval_seconds`, delete outbox events older
-//! than `events.retention_hours`. A consumer that stays away longer than the retention misses
+//! The event-retention task: every `events.prune_interval_seconds`, delete outbox events (and
+//! entries of the provider status feed) older than `events.retention_hours`. A consumer that stays away longer than the retention misses
 //! what was pruned (its next poll logs the gap); everything younger is kept whether or not it was
 //! read.
 
@@ -29,7 +29,7 @@ impl BackgroundTask for EventRetentionTask {
     }
 
     fn description(&self) -> &'static str {
-        "Deletes outbox events older than the configured retention."
+        "Deletes outbox events and provider feed entries older than the configured retention."
     }
 
     async fn activate(&self) -> Result<Report, String> {
@@ -38,6 +38,11 @@ impl BackgroundTask for EventRetentionTask {
             .prune_events(self.retention)
             .await
             .map_err(|e| format!("pruning events failed: {e}"))?;
+        let pruned_feed = self
+            .store
+            .prune_provider_feed(self.retention)
+            .await
+            .map_err(|e| format!("pruning the provider feed failed: {e}"))?;
         let last = self
             .store
             .last_event_id()
@@ -45,6 +50,7 @@ impl BackgroundTask for EventRetentionTask {
             .map_err(|e| format!("reading the last event id failed: {e}"))?;
         Ok(Report::from([
             ("pruned", pruned),
+            ("pruned_provider_feed", pruned_feed),
             ("last_event_id", u64::try_from(last).unwrap_or(0)),
         ]))
     }

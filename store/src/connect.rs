@@ -112,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "cluster_duties",
         MigrationSql::Both(include_str!("../migrations/0009_cluster_duties.sql")),
     ),
+    (
+        10,
+        "provider_feed",
+        MigrationSql::Both(include_str!("../migrations/0010_provider_feed.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

@@ -15,6 +15,10 @@
 //! ([`Tx::append_event`], and the `events` of [`Store::complete`] and
 //! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
 //! cursors (see the `outbox` module for how ids are made to follow commit order).
+//!
+//! Load balancers that a real Octavia delegates through the provider API have their settled
+//! statuses and moving counters written, the same way, to the provider feed that Octavia's
+//! provider agent reads from a cursor (see the `provider_feed` module).
 
 mod census;
 mod connect;
@@ -25,6 +29,7 @@ mod flavors;
 mod holders;
 mod list;
 mod outbox;
+mod provider_feed;
 mod quotas;
 mod record;
 mod row_de;
@@ -45,6 +50,7 @@ pub use flavors::{
 pub use holders::WorkHolder;
 pub use list::{ListQuery, SortDir, TagFilter};
 pub use outbox::StoredEvent;
+pub use provider_feed::{FeedEntry, status_key};
 pub use quotas::QuotaLimits;
 pub use record::{Record, Tree};
 pub use settle::Completion;

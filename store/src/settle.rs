@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::table::Table;
 use crate::work::{Outcome, WorkAction, WorkItem, rows_of, write_stats};
-use crate::{Store, StoreError, Tx, outbox};
+use crate::{Store, StoreError, Tx, outbox, provider_feed};
 
 /// Ids per `IN (...)` list.
 const CHUNK: usize = 200;
@@ -293,6 +293,11 @@ impl Store {
                 .await?;
             }
         }
+        let settled_completions: Vec<&Completion> = completions
+            .iter()
+            .filter(|c| settled.contains(&c.item.load_balancer_id))
+            .collect();
+        provider_feed::record_settled(&mut tx, &settled_completions).await?;
         let events: Vec<Event> = completions
             .iter()
             .flat_map(|c| c.events.iter().cloned())

@@ -7,11 +7,11 @@ use fulcrum_core::model::{Kind, ProvisioningStatus, Stats};
 use fulcrum_core::timestamp;
 use sqlx::Row;
 
-use crate::outbox;
 use crate::record::Tree;
 use crate::settle::Completion;
 use crate::table::Table;
 use crate::{Store, StoreError};
+use crate::{outbox, provider_feed};
 
 /// What converging a load balancer means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,10 +211,12 @@ impl Store {
         events: &[Event],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        let mut changed = Vec::new();
         for (kind, id, _, op) in rows_of(tree) {
             if let Some(observed) = observation.operating_status.get(id)
                 && *observed != op
             {
+                changed.push((kind, id, *observed));
                 let sql = format!(
                     "UPDATE {} SET operating_status = $1 WHERE id = $2",
                     Table::of(kind).name
@@ -226,12 +228,15 @@ impl Store {
                     .await?;
             }
         }
+        let counters_before =
+            provider_feed::counters_if_delegated(&mut tx, &tree.rows.load_balancer.id).await?;
         write_stats(
             &mut tx,
             &tree.rows.load_balancer.id,
             &observation.listener_stats,
         )
         .await?;
+        provider_feed::record_observed(&mut tx, tree, &changed, counters_before).await?;
         outbox::append(tx.conn(), events).await?;
         tx.commit().await
     }

@@ -16,6 +16,7 @@ pub mod members;
 pub mod neutron;
 pub mod pools;
 pub mod profiles;
+pub mod provider;
 pub mod providers;
 pub mod quotas;
 pub mod tasks;

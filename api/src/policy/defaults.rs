@@ -228,4 +228,8 @@ pub const API_RULES: &[(&str, &str)] = &[
     ("fulcrum:status:get_tasks", ADMIN),
     // Fulcrum's own: this process's metrics, when served on the API's address and not public.
     ("fulcrum:metrics:get", ADMIN),
+    // Fulcrum's own: the provider API that Octavia's provider driver for Fulcrum calls.
+    ("fulcrum:provider:put", ADMIN),
+    ("fulcrum:provider:delete", ADMIN),
+    ("fulcrum:provider:get_status", ADMIN),
 ];

@@ -41,6 +41,7 @@ pub mod members;
 pub mod networks;
 pub mod pools;
 pub mod profiles;
+pub mod provider;
 pub mod providers;
 pub mod quotas;
 pub mod read;

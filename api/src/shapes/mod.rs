@@ -21,6 +21,7 @@ pub mod members;
 pub mod neutron;
 pub mod pools;
 pub mod profiles;
+pub mod provider;
 pub mod providers;
 pub mod quotas;
 pub mod status;
@@ -122,7 +123,7 @@ pub trait CatalogView: fulcrum_store::CatalogRecord {
 #[cfg(test)]
 mod tests {
     /// The source of every shape module.
-    const SOURCES: [(&str, &str); 18] = [
+    const SOURCES: [(&str, &str); 19] = [
         ("amphorae", include_str!("amphorae.rs")),
         ("capabilities", include_str!("capabilities.rs")),
         ("flavors", include_str!("flavors.rs")),
@@ -136,6 +137,7 @@ mod tests {
         ("neutron", include_str!("neutron.rs")),
         ("pools", include_str!("pools.rs")),
         ("profiles", include_str!("profiles.rs")),
+        ("provider", include_str!("provider.rs")),
         ("providers", include_str!("providers.rs")),
         ("quotas", include_str!("quotas.rs")),
         ("status", include_str!("status.rs")),
@@ -194,6 +196,6 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "not converted: {missing:?}");
-        assert_eq!(converted, 91, "fields converted");
+        assert_eq!(converted, 92, "fields converted");
     }
 }

@@ -1,0 +1,52 @@
+"""The `[fulcrum]` section of octavia.conf."""
+
+import pytest
+from octavia_lib.api.drivers import exceptions
+from oslo_config import cfg
+
+from fulcrum_octavia import client as fulcrum_client
+from fulcrum_octavia import config
+
+
+def conf_with(**options):
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf([])
+    for name, value in options.items():
+        conf.set_override(name, value, group="fulcrum")
+    return conf
+
+
+def test_a_static_token_needs_no_keystone():
+    conf = conf_with(endpoint="http://127.0.0.1:9876/", token="t0k3n", request_timeout=4)
+    client = fulcrum_client.from_conf(conf)
+    assert client.endpoint == "http://127.0.0.1:9876"
+    assert client.token == "t0k3n"
+    assert client.timeout == (3.0, 4.0)
+    assert not client.keystone
+
+
+def test_keystone_credentials_make_a_keystone_session(tmp_path):
+    octavia_conf = tmp_path / "octavia.conf"
+    octavia_conf.write_text("""[fulcrum]
+endpoint = http://fulcrum.example.com:9876
+auth_type = password
+auth_url = http://127.0.0.1:5000/v3
+username = octavia
+password = secret
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+""")
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf(["--config-file", str(octavia_conf)])
+    client = fulcrum_client.from_conf(conf)
+    assert client.keystone
+    assert client.endpoint == "http://fulcrum.example.com:9876"
+    assert client.session.auth.auth_url == "http://127.0.0.1:5000/v3"
+
+
+def test_no_endpoint_and_no_credentials_is_a_driver_error():
+    with pytest.raises(exceptions.DriverError):
+        fulcrum_client.from_conf(conf_with())
