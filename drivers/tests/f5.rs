@@ -16,7 +16,7 @@ use fulcrum_core::model::{
 use fulcrum_core::secrets::CertificateStore;
 use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, TenantNaming};
 use fulcrum_drivers::kit::RetryPolicy;
-use serde_json::json;
+use serde_json::{Value, json};
 use simulators::f5::{self as sim, BadObjects, Config, Running};
 
 const LB: &str = "3f2a1c4e-0000-4000-8000-000000000001";
@@ -529,4 +529,39 @@ fn a_configuration_without_devices_is_refused() {
     let error = F5Driver::new(F5Config::default(), context).unwrap_err();
     assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
     assert!(error.message().contains("devices"), "{error}");
+}
+
+/// `render` shows the declaration an apply sends for a load balancer alone in its tenant, TLS
+/// material left out: the device accepts it as it is (schema and references checked).
+#[tokio::test]
+async fn render_shows_a_declaration_the_device_accepts() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let graph = tree(LB, ListenerProtocol::TerminatedHttps);
+    let text = driver
+        .render(&graph)
+        .expect("the f5 driver renders")
+        .expect("the tree maps");
+    assert!(text.contains("not shown"), "{text}");
+    let request: Value = serde_json::from_str(&text).expect("JSON");
+    let declaration = &request["declaration"];
+    let tenant = declaration
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, v)| v["class"] == "Tenant")
+        .map(|(k, _)| k.clone())
+        .expect("a tenant");
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/mgmt/shared/appsvcs/declare/{tenant}",
+            running.base_url()
+        ))
+        .basic_auth("admin", Some("admin"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    assert_eq!(status, 200, "{}", answer.text().await.unwrap());
 }

@@ -1071,3 +1071,33 @@ async fn basic_authentication_works_without_a_session_and_wrong_credentials_chan
         assert_eq!(held(&sim), before, "{auth}");
     }
 }
+
+/// `render` shows the hierarchical body that creates the load balancer, TLS material left out,
+/// and the manager accepts it as it is (schema and references checked).
+#[tokio::test]
+async fn render_shows_the_body_that_creates_the_load_balancer() {
+    let sim = simulator("render", 0.0).await;
+    let driver = driver(&sim);
+    let graph = everything("shown");
+    let text = driver
+        .render(&graph)
+        .expect("the nsxt driver renders")
+        .expect("the tree maps");
+    assert!(text.contains("not shown"), "{text}");
+    assert!(!text.contains("MIIEtls"), "no private key is printed");
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    let answer = reqwest::Client::new()
+        .patch(format!("{}/policy/api/v1/infra", sim.base_url()))
+        .basic_auth("admin", Some("admin"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    assert_eq!(status, 200, "{}", answer.text().await.unwrap());
+    assert!(
+        held_paths(&sim).iter().any(|p| p.contains("shown")),
+        "{:?}",
+        held_paths(&sim)
+    );
+}

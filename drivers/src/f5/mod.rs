@@ -250,6 +250,22 @@ impl Driver for F5Driver {
         as3::check(graph)
     }
 
+    /// The AS3 declaration of the load balancer's tenant holding its Application alone (an apply
+    /// keeps the tenant's other Applications), TLS material shown as placeholders.
+    fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
+        let certificates = crate::kit::placeholder_certificates(graph);
+        Some(as3::application(graph, &certificates).and_then(|app| {
+            let tenant = self.config.tenant_of(&graph.load_balancer);
+            let mut declared = serde_json::Map::new();
+            declared.insert("class".into(), json!("Tenant"));
+            declared.insert(as3::application_name(&graph.load_balancer.id), app);
+            let body = as3::request(&tenant, Value::Object(declared));
+            serde_json::to_string_pretty(&body)
+                .map(|text| text + "\n")
+                .map_err(|e| DriverError::rejected(e.to_string()))
+        }))
+    }
+
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let certificates: ResolvedCertificates = if graph.certificate_references().is_empty() {
             ResolvedCertificates::new()

@@ -28,4 +28,6 @@ pub use http::{HttpClient, HttpClientBuilder, USER_AGENT};
 pub use rate_limit::{RateLimit, RateLimiters, TokenBucket, endpoint_key};
 pub use retry::{RetryPolicy, retry, retry_with};
 pub use tags::{Ownership, Tag, backend_name, backend_name_within, parse_backend_name};
-pub use tree::{MissingCertificates, ResolvedCertificates, resolve_certificates};
+pub use tree::{
+    MissingCertificates, ResolvedCertificates, placeholder_certificates, resolve_certificates,
+};

@@ -15,6 +15,24 @@ use fulcrum_core::secrets::{self, CertificateStore};
 /// The PEM bytes of every certificate reference a tree uses, by reference.
 pub type ResolvedCertificates = BTreeMap<String, Vec<u8>>;
 
+/// Stand-ins for the TLS material of every certificate reference of the tree, for showing what a
+/// driver would send (`Driver::render`) without printing private keys: each is a certificate and
+/// a key block whose contents say what they stand for.
+pub fn placeholder_certificates(graph: &LoadBalancerGraph) -> ResolvedCertificates {
+    graph
+        .certificate_references()
+        .into_iter()
+        .map(|reference| {
+            let pem = format!(
+                "-----BEGIN CERTIFICATE-----\nthe certificate of {reference}, not shown\n\
+                 -----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nthe key of \
+                 {reference}, not shown\n-----END PRIVATE KEY-----\n"
+            );
+            (reference.to_string(), pem.into_bytes())
+        })
+        .collect()
+}
+
 /// The references a certificate store could not resolve, each with the store's reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; "))]

@@ -235,6 +235,20 @@ impl Driver for NsxtDriver {
         render::render(graph, &self.placement(), None).map(|_| ())
     }
 
+    /// The hierarchical `PATCH /infra` body that creates the load balancer, TLS material shown as
+    /// placeholders.
+    fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
+        let certificates = crate::kit::placeholder_certificates(graph);
+        Some(
+            render::render(graph, &self.placement(), Some(&certificates)).and_then(|desired| {
+                let body = hapi::infra(&desired, &Held::new());
+                serde_json::to_string_pretty(&body)
+                    .map(|text| text + "\n")
+                    .map_err(|e| DriverError::rejected(e.to_string()))
+            }),
+        )
+    }
+
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let certificates = resolve_certificates(self.certificates.as_ref(), graph)?;
         let desired = render::render(graph, &self.placement(), Some(&certificates))?;
