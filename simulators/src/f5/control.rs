@@ -27,11 +27,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::bad_objects::BadObjects;
 use super::calls::CallLog;
 use super::device::Role;
-use super::faults::{BadObjects, FaultPlan, Faults};
 use super::schema::ValidationTimes;
 use super::{Shared, lock};
+use crate::faults::{FaultPlan, FaultReport, Faults};
 
 /// A handle on a running simulator's state.
 #[derive(Clone)]
@@ -43,17 +44,6 @@ impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Control").finish_non_exhaustive()
     }
-}
-
-/// The fault plan in force and what it has injected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultReport {
-    /// The plan.
-    pub plan: FaultPlan,
-    /// Calls answered with an injected error.
-    pub errors_injected: u64,
-    /// Calls held.
-    pub holds_injected: u64,
 }
 
 /// What a device is and holds.
@@ -100,12 +90,7 @@ impl Control {
 
     /// The plan in force and its counts.
     pub fn faults(&self) -> FaultReport {
-        let faults = lock(&self.shared.faults);
-        FaultReport {
-            plan: faults.plan().clone(),
-            errors_injected: faults.errors_injected,
-            holds_injected: faults.holds_injected,
-        }
+        lock(&self.shared.faults).report()
     }
 
     /// Make the devices refuse these objects.

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::faults::BadObjects;
+use super::bad_objects::BadObjects;
 use super::schema::As3Schema;
 
 /// The fields whose references are checked for the class of what they name.

@@ -16,13 +16,13 @@
 
 pub mod as3;
 pub mod auth;
+pub mod bad_objects;
 pub mod calls;
 pub mod clock;
 pub mod control;
 pub mod declaration;
 pub mod device;
 pub mod error;
-pub mod faults;
 mod icontrol;
 mod routes;
 pub mod schema;
@@ -39,19 +39,20 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use crate::faults::FaultPlan;
 pub use auth::Credentials;
+pub use bad_objects::BadObjects;
 pub use calls::{Call, CallLog};
 pub use control::Control;
 pub use device::Role;
 pub use error::F5Error;
-pub use faults::{BadObjects, FaultPlan};
 pub use schema::{As3Schema, SchemaError, ValidationTimes};
 
+use crate::faults::Faults;
 use as3::Task;
 use auth::Authenticator;
 use clock::Clock;
 use device::Cluster;
-use faults::Faults;
 
 /// How the simulated devices are set up.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ use super::auth::AuthError;
 use super::calls::Call;
 use super::device::Role;
 use super::error::F5Error;
-use super::faults::Decision;
 use super::{Endpoint, as3, icontrol, lock};
+use crate::faults::Decision;
 
 const LOGIN: &str = "/mgmt/shared/authn/login";
 

@@ -16,7 +16,6 @@ pub mod auth;
 pub mod calls;
 pub mod control;
 pub mod error;
-pub mod faults;
 mod hapi;
 pub mod kinds;
 mod list;
@@ -38,15 +37,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use crate::faults::FaultPlan;
 pub use auth::Credentials;
 pub use calls::{Call, CallLog, PathCalls};
 pub use control::Control;
 pub use error::NsxError;
-pub use faults::FaultPlan;
 pub use schema::{Schema, SchemaError};
 
+use crate::faults::Faults;
 use auth::Authenticator;
-use faults::Faults;
 use rate_limit::TokenBucket;
 use realization::Realization;
 use status::MemberOverrides;

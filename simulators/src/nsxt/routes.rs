@@ -16,11 +16,11 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{SESSION_COOKIE, XSRF_HEADER};
 use super::error::{self, NsxError};
-use super::faults::Decision;
 use super::kinds::{self, Kind};
 use super::revision::WriteMode;
 use super::store::RevisionCheck;
 use super::{Shared, hapi, list, lock, status};
+use crate::faults::Decision;
 
 const SESSION_CREATE: &str = "/api/session/create";
 
@@ -98,7 +98,7 @@ fn admit(shared: &Shared, method: &Method, path: &str) -> Result<Option<Duration
             return Err(NsxError::too_many_requests(bucket.per_second()));
         }
     }
-    let decision = lock(&shared.faults).decide(method, path);
+    let decision = lock(&shared.faults).decide(0, method, path);
     match decision {
         Decision::Pass => Ok(None),
         Decision::Fail(status) => Err(NsxError::injected(status)),

@@ -1,5 +1,5 @@
-//! Faults injected on command: a share of Policy API calls answered with a 5xx, or held past a
-//! client's timeout before they are served.
+//! Faults every simulator injects on command: a share of calls answered with a 5xx, or held
+//! before they are served.
 //!
 //! Which calls fail is drawn from a seeded generator, so a failing test run replays the same
 //! faults. A held call is served after the hold — the change is made though the client may have
@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-/// What to inject, and where.
+/// Which calls to fail or hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultPlan {
@@ -26,8 +26,11 @@ pub struct FaultPlan {
     pub hold_ms: u64,
     /// The methods faults apply to; empty for every method.
     pub methods: Vec<String>,
-    /// Only paths that start with this; none for every Policy API path.
+    /// Only paths that start with this; none for every path.
     pub path_prefix: Option<String>,
+    /// Only calls to this device (of a simulator of several, such as a BIG-IP HA pair: 0 or 1);
+    /// none for every device.
+    pub device: Option<usize>,
 }
 
 impl Default for FaultPlan {
@@ -40,6 +43,7 @@ impl Default for FaultPlan {
             hold_ms: 30_000,
             methods: Vec::new(),
             path_prefix: None,
+            device: None,
         }
     }
 }
@@ -63,6 +67,17 @@ impl FaultPlan {
         }
         Ok(())
     }
+}
+
+/// The fault plan in force and what it has injected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// The plan.
+    pub plan: FaultPlan,
+    /// Calls answered with an injected error.
+    pub errors_injected: u64,
+    /// Calls held.
+    pub holds_injected: u64,
 }
 
 /// What happens to one call.
@@ -109,22 +124,32 @@ impl Faults {
         &self.plan
     }
 
-    /// Decide the fate of a call.
-    pub fn decide(&mut self, method: &Method, path: &str) -> Decision {
+    /// The plan in force and what it has injected.
+    pub fn report(&self) -> FaultReport {
+        FaultReport {
+            plan: self.plan.clone(),
+            errors_injected: self.errors_injected,
+            holds_injected: self.holds_injected,
+        }
+    }
+
+    /// Decide the fate of a call to `device`.
+    pub fn decide(&mut self, device: usize, method: &Method, path: &str) -> Decision {
         let plan = &self.plan;
         if plan.error_rate <= 0.0 && plan.hold_rate <= 0.0 {
             return Decision::Pass;
         }
-        let method_applies = plan.methods.is_empty()
-            || plan
-                .methods
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(method.as_str()));
-        let path_applies = plan
-            .path_prefix
-            .as_deref()
-            .is_none_or(|prefix| path.starts_with(prefix));
-        if !(method_applies && path_applies) {
+        let applies = plan.device.is_none_or(|d| d == device)
+            && (plan.methods.is_empty()
+                || plan
+                    .methods
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(method.as_str())))
+            && plan
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix));
+        if !applies {
             return Decision::Pass;
         }
         let draw = self.rng.f64();
@@ -149,7 +174,7 @@ mod tests {
     fn draws(plan: FaultPlan) -> Vec<Decision> {
         let mut faults = Faults::new(plan);
         (0..200)
-            .map(|_| faults.decide(&Method::PATCH, "/policy/api/v1/infra"))
+            .map(|_| faults.decide(0, &Method::PATCH, "/policy/api/v1/infra"))
             .collect()
     }
 
@@ -176,9 +201,9 @@ mod tests {
             methods: vec!["GET".into()],
             ..FaultPlan::default()
         });
-        assert_eq!(faults.decide(&Method::PATCH, "/x"), Decision::Pass);
+        assert_eq!(faults.decide(0, &Method::PATCH, "/x"), Decision::Pass);
         assert!(matches!(
-            faults.decide(&Method::GET, "/x"),
+            faults.decide(0, &Method::GET, "/x"),
             Decision::Fail(_)
         ));
         let mut faults = Faults::new(FaultPlan {
@@ -187,8 +212,31 @@ mod tests {
             ..FaultPlan::default()
         });
         assert_eq!(
-            faults.decide(&Method::GET, "/policy/api/v1/infra"),
+            faults.decide(0, &Method::GET, "/policy/api/v1/infra"),
             Decision::Pass
         );
+    }
+
+    #[test]
+    fn a_plan_for_one_device_spares_the_other() {
+        let mut faults = Faults::new(FaultPlan {
+            error_rate: 1.0,
+            device: Some(1),
+            ..FaultPlan::default()
+        });
+        assert_eq!(faults.decide(0, &Method::GET, "/mgmt"), Decision::Pass);
+        assert_eq!(
+            faults.decide(1, &Method::GET, "/mgmt"),
+            Decision::Fail(StatusCode::SERVICE_UNAVAILABLE)
+        );
+    }
+
+    #[test]
+    fn shares_outside_zero_to_one_are_refused() {
+        let plan = FaultPlan {
+            hold_rate: 1.5,
+            ..FaultPlan::default()
+        };
+        assert!(plan.validate().is_err());
     }
 }
