@@ -89,8 +89,8 @@ async fn cached_views(
 }
 
 /// List load balancers. While the view cache serves (see [`cached_view`]), the database is
-/// asked only for the ids of the page and for the objects written since their views were
-/// rendered.
+/// asked for the ids of the page, and for the objects whose views are not cached since the last
+/// write (all of them, the first time after a write).
 #[utoipa::path(get, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
     responses((status = 200, body = LoadBalancerList)))]
 pub async fn list(
