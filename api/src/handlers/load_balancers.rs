@@ -88,9 +88,10 @@ async fn cached_views(
     Ok(views.into_iter().flatten().collect())
 }
 
-/// List load balancers. While the view cache serves (see [`cached_view`]), the database is
-/// asked for the ids of the page, and for the objects whose views are not cached since the last
-/// write (all of them, the first time after a write).
+// While the view cache serves (see [`cached_view`]), the database is asked for the ids of the
+// page, and for the objects whose views are not cached since the last write (all of them, the
+// first time after a write).
+/// List load balancers.
 #[utoipa::path(get, path = "/v2/lbaas/loadbalancers", tag = "loadbalancers",
     responses((status = 200, body = LoadBalancerList)))]
 pub async fn list(
