@@ -41,6 +41,9 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Where and to whom metrics are served.
     pub metrics: MetricsConfig,
+    /// The management module.
+    #[serde(default)]
+    pub management: fulcrum_management::ManagementConfig,
 }
 
 /// `[metrics]`: where `/metrics` is served, and to whom.

@@ -20,6 +20,7 @@ use fulcrum_core::events::EventBus;
 use fulcrum_core::network::{BuiltinNetworks, Networks, NoopNetworks};
 use fulcrum_core::secrets::{CertificateStore, DirectoryCertificates, NoopCertificates};
 use fulcrum_core::tasks::{TaskStatuses, Wake, run_tasks};
+use fulcrum_management::Management;
 use fulcrum_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -291,21 +292,39 @@ async fn run(
         task_statuses.clone(),
     ));
 
+    let management = match config.management.enabled {
+        true => Some(
+            Management::open(&store, config.management.clone())
+                .await
+                .context("opening the management module")?,
+        ),
+        false => None,
+    };
+
     let (stop_tx, stop_rx) = watch::channel(false);
+    let events_committed = management
+        .as_ref()
+        .map(|_| bridge_event_wakeups(&events, stop_rx.clone()));
     let tasks = tokio::spawn(run_tasks(
-        tasks::activators(TaskContext {
-            store: store.clone(),
-            providers,
-            networks,
-            events,
-            config: ReconcilerConfig {
-                replica: config.reconciler.replica_name(&config.server.bind),
-                ..config.reconciler.clone()
+        tasks::activators(
+            TaskContext {
+                store: store.clone(),
+                providers,
+                networks,
+                events,
+                config: ReconcilerConfig {
+                    replica: config.reconciler.replica_name(&config.server.bind),
+                    ..config.reconciler.clone()
+                },
+                events_config: config.events.clone(),
+                work_ready: Wake::from_notify(work_ready),
+                metrics: recorder.clone(),
             },
-            events_config: config.events.clone(),
-            work_ready: Wake::from_notify(work_ready),
-            metrics: recorder.clone(),
-        }),
+            |duties| match (&management, events_committed) {
+                (Some(management), Some(committed)) => management.tasks(duties, committed),
+                _ => Vec::new(),
+            },
+        ),
         task_statuses,
         stop_rx.clone(),
     ));
@@ -334,6 +353,7 @@ async fn run(
             exposition,
             public: config.metrics.public,
         }),
+        management: management.as_ref().map(Management::routes),
     };
 
     let addr = listener.local_addr()?;
@@ -368,6 +388,23 @@ async fn run(
     following.abort();
     store.close().await;
     Ok(())
+}
+
+/// A [`Wake`] signalled whenever this process commits events (until `stop`), for management's
+/// reader.
+fn bridge_event_wakeups(events: &EventBus, mut stop: watch::Receiver<bool>) -> Wake {
+    let wake = Wake::new();
+    let mut wakeup = events.subscribe();
+    let signal = wake.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = wakeup.committed() => signal.wake(),
+                _ = stop.wait_for(|stop| *stop) => break,
+            }
+        }
+    });
+    wake
 }
 
 /// The configured connection limits, with no more connections than fit under the open-file

@@ -187,6 +187,8 @@ pub struct Operations {
     pub health: health::Health,
     /// `/metrics`, when it is served here rather than on an address of its own.
     pub metrics: Option<MetricsOnApi>,
+    /// The management API (`/v1/management/...`), served behind the gate, when enabled.
+    pub management: Option<Router>,
 }
 
 /// `/metrics` on the API's address.
@@ -212,9 +214,14 @@ pub fn app(state: Arc<AppState>, operations: Operations) -> Router {
         let access = if metrics.public {
             metrics_endpoint::Access::Public
         } else {
-            metrics_endpoint::Access::Gated(gate)
+            metrics_endpoint::Access::Gated(gate.clone())
         };
         app = app.merge(metrics_endpoint::routes(metrics.exposition, access));
+    }
+    if let Some(management) = operations.management {
+        app = app.merge(
+            management.route_layer(axum::middleware::from_fn_with_state(gate, auth::gate::gate)),
+        );
     }
     app
 }

@@ -6,6 +6,7 @@
 //! Nothing in here does I/O. The store persists these types, the API validates requests with them,
 //! and the reconciler hands [`driver::LoadBalancerGraph`]s to [`driver::Driver`]s.
 
+pub mod caller;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -18,4 +19,5 @@ pub mod timestamp;
 pub mod validate;
 pub mod wsme;
 
+pub use caller::Caller;
 pub use error::Error;

@@ -38,7 +38,7 @@ use std::time::Duration;
 use fulcrum_core::driver::Providers;
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::Networks;
-use fulcrum_core::tasks::{Activator, Wake};
+use fulcrum_core::tasks::{Activator, Duties, Wake};
 use fulcrum_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -68,15 +68,23 @@ pub struct TaskContext {
 /// Seconds between upkeeps of the metrics recorder.
 const METRICS_UPKEEP_PERIOD: Duration = Duration::from_secs(5);
 
-/// The activators of every background task of the orchestration side.
-pub fn activators(context: TaskContext) -> Vec<Activator> {
+/// The activators of every background task of the orchestration side, then those `more` makes
+/// (management's), which share this process's holder of cluster duties.
+pub fn activators(
+    context: TaskContext,
+    more: impl FnOnce(Arc<dyn Duties>) -> Vec<Activator>,
+) -> Vec<Activator> {
     let config = context.config.clone();
     let work_ready = context.work_ready.clone();
     let holder = Arc::new(heartbeat::LeaseHolder::new(
         &config.replica,
         config.holder_timeout_ms,
     ));
-    vec![
+    let duties = Arc::new(ClusterDuties {
+        store: context.store.clone(),
+        holder: Arc::clone(&holder),
+    });
+    let mut activators = vec![
         Activator::new(
             Arc::new(converge::ConvergeTask::new(
                 context.clone(),
@@ -121,13 +129,28 @@ pub fn activators(context: TaskContext) -> Vec<Activator> {
             Arc::new(observer::ObserverTask::new(context, holder)),
             Duration::from_secs(config.observe_interval_seconds.max(1)),
         ),
-    ]
+    ];
+    activators.extend(more(duties));
+    activators
 }
 
 /// Whether this replica performs the cluster duty `duty` now; when it does not, a cluster-wide
 /// task still serves the drivers that realize on this host ([`Driver::realizes_on_this_host`]).
 ///
 /// [`Driver::realizes_on_this_host`]: fulcrum_core::driver::Driver::realizes_on_this_host
+/// This process's share of the cluster's duties, for jobs outside the reconciler (management's).
+pub struct ClusterDuties {
+    store: Store,
+    holder: Arc<heartbeat::LeaseHolder>,
+}
+
+#[async_trait::async_trait]
+impl Duties for ClusterDuties {
+    async fn performs(&self, duty: &str) -> Result<bool, String> {
+        performs(&self.holder, &self.store, duty).await
+    }
+}
+
 async fn performs(
     holder: &heartbeat::LeaseHolder,
     store: &Store,

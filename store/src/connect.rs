@@ -117,6 +117,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "provider_feed",
         MigrationSql::Both(include_str!("../migrations/0010_provider_feed.sql")),
     ),
+    (
+        11,
+        "module_migrations",
+        MigrationSql::Both(include_str!("../migrations/0011_module_migrations.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

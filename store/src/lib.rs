@@ -16,6 +16,9 @@
 //! [`Store::record_observation`]); [`EventConsumer`]s read them back in commit order from stored
 //! cursors (see the `outbox` module for how ids are made to follow commit order).
 //!
+//! A module with tables of its own (management) gets a [`ModuleDb`]: the same database, its own
+//! migrations, and queries the store does not know about.
+//!
 //! Load balancers that a real Octavia delegates through the provider API have their settled
 //! statuses and moving counters written, the same way, to the provider feed that Octavia's
 //! provider agent reads from a cursor (see the `provider_feed` module).
@@ -28,6 +31,7 @@ mod error;
 mod flavors;
 mod holders;
 mod list;
+mod module;
 mod outbox;
 mod provider_feed;
 mod quotas;
@@ -49,6 +53,7 @@ pub use flavors::{
 };
 pub use holders::WorkHolder;
 pub use list::{ListQuery, SortDir, TagFilter};
+pub use module::{ModuleDb, ModuleMigration};
 pub use outbox::StoredEvent;
 pub use provider_feed::{FeedEntry, status_key};
 pub use quotas::QuotaLimits;

@@ -74,6 +74,10 @@ pub async fn gate(
         None => ctx.mark_authorized(),
         Some(_) => {}
     }
+    request.extensions_mut().insert(fulcrum_core::Caller {
+        user_id: ctx.user_id().map(str::to_owned),
+        project_id: ctx.project_id().map(str::to_owned),
+    });
     request.extensions_mut().insert(ctx.clone());
     let response = next.run(request).await;
     if response.status().is_success() && !ctx.was_authorized() {

@@ -49,6 +49,11 @@ impl RequestContext {
         }
     }
 
+    /// The caller's user, if the token names one.
+    pub fn user_id(&self) -> Option<&str> {
+        self.creds.user_id.as_deref()
+    }
+
     /// The caller's project, if the request is scoped to one.
     pub fn project_id(&self) -> Option<&str> {
         self.creds.project_id.as_deref()

@@ -502,9 +502,29 @@ pub fn for_route(method: &Method, path: &str) -> Option<Governed> {
     if UNGOVERNED.contains(&path) || PUBLIC_PATHS.contains(&path) {
         return Some(Governed::AuthenticationOnly);
     }
+    if path.starts_with(MANAGEMENT_PREFIX) {
+        return Some(Governed::Rule(management_action(method)));
+    }
     ROUTE_ACTIONS
         .get(&(method.as_str(), path))
         .map(|action| Governed::Rule(*action))
+}
+
+/// Every route of the management API starts here; its rules are by method, not by route.
+const MANAGEMENT_PREFIX: &str = "/v1/management/";
+
+/// The rule of a management route: `fulcrum:management:get` to read, `fulcrum:management:write`
+/// for anything else.
+fn management_action(method: &Method) -> Action {
+    let rule = if method == Method::GET {
+        "fulcrum:management:get"
+    } else {
+        "fulcrum:management:write"
+    };
+    Action {
+        rule: rule_name(rule),
+        target: Caller,
+    }
 }
 
 /// [`ROUTES`] by method and route, with full rule names; built once, looked up per request.

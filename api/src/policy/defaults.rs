@@ -232,4 +232,7 @@ pub const API_RULES: &[(&str, &str)] = &[
     ("fulcrum:provider:put", ADMIN),
     ("fulcrum:provider:delete", ADMIN),
     ("fulcrum:provider:get_status", ADMIN),
+    // Fulcrum's own: the management API (`/v1/management/...`), reading and acting.
+    ("fulcrum:management:get", ADMIN),
+    ("fulcrum:management:write", ADMIN),
 ];

@@ -37,3 +37,12 @@ pub trait BackgroundTask: Send + Sync + 'static {
     /// flight. Nothing by default.
     async fn finish(&self) {}
 }
+
+/// Which duties this process performs for the whole cluster: a job that must run on one replica at
+/// a time (the full sync, management's event handling) asks before each activation.
+#[async_trait]
+pub trait Duties: Send + Sync + 'static {
+    /// Whether this process performs `duty` now: it holds it already, or took it over because no
+    /// live holder had it. An error means the answer is unknown; the caller skips this round.
+    async fn performs(&self, duty: &str) -> Result<bool, String>;
+}

@@ -1,0 +1,105 @@
+//! Fulcrum's management module: the day-2 work on the devices behind the load balancers
+//! (inventory, alerts, hotfix and upgrade campaigns, licenses, configuration backups) and the
+//! audit trail of all of it.
+//!
+//! # Management is not orchestration
+//!
+//! Orchestration makes load balancers exist; management keeps the devices under them patched,
+//! licensed, backed up and watched. The two change for different reasons, so they share no
+//! tables and no code paths. This crate depends on `core` and `store`, never on the API or the
+//! drivers, and meets orchestration at two points only:
+//!
+//! - **In: events.** Orchestration writes `core::events` to the store's outbox in the transaction
+//!   of the change that causes them; [`events::EventsTask`] reads them from management's own
+//!   cursor and hands them to the areas that registered an [`events::EventHandler`].
+//! - **Out: device availability.** Placement of new load balancers asks whether a device may take
+//!   work; management answers from its inventory's maintenance states.
+//!
+//! # Shape
+//!
+//! [`Management`] holds the module's database (its own tables, migrated by [`Management::open`]),
+//! its configuration and its audit trail. [`Management::routes`] serves `/v1/management/...`; the
+//! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
+//! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
+//! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
+//! of Fulcrum has (`core::tasks`).
+
+pub mod audit;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use fulcrum_core::tasks::{Activator, Duties, Wake};
+use fulcrum_store::{ModuleDb, Store};
+
+pub use config::ManagementConfig;
+pub use error::{ManagementError, ManagementResult};
+
+/// The module name its tables are migrated under.
+pub const MODULE: &str = "management";
+
+/// The management module: its database, configuration and audit trail.
+#[derive(Debug)]
+pub struct Management {
+    /// The module's tables.
+    pub db: ModuleDb,
+    /// The store whose outbox it reads.
+    pub store: Store,
+    /// How it runs.
+    pub config: ManagementConfig,
+    /// Its audit trail.
+    pub audit: audit::Audit,
+}
+
+impl Management {
+    /// Open the module on `store`: migrate its tables, ready to serve.
+    pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
+        let db = store.module_db(MODULE);
+        db.migrate(schema::MIGRATIONS).await?;
+        Ok(Arc::new(Management {
+            audit: audit::Audit::new(db.clone()),
+            db,
+            store: store.clone(),
+            config,
+        }))
+    }
+
+    /// The management API (`/v1/management/...`), to be mounted behind the authentication gate.
+    pub fn routes(self: &Arc<Self>) -> Router {
+        Router::new()
+            .merge(audit::routes())
+            .with_state(Arc::clone(self))
+    }
+
+    /// The module's background jobs; `duties` says which cluster-wide ones this process runs,
+    /// `events_committed` wakes the event reader when this process commits events.
+    pub fn tasks(
+        self: &Arc<Self>,
+        duties: Arc<dyn Duties>,
+        events_committed: Wake,
+    ) -> Vec<Activator> {
+        vec![
+            Activator::new(
+                Arc::new(events::EventsTask::new(
+                    self.store.clone(),
+                    self.event_handlers(),
+                    duties,
+                )),
+                Duration::from_secs(self.config.events_interval_seconds.max(1)),
+            )
+            .woken_by(events_committed)
+            .at_start(),
+        ]
+    }
+
+    /// The areas that react to orchestration's events.
+    fn event_handlers(self: &Arc<Self>) -> Vec<Arc<dyn events::EventHandler>> {
+        Vec::new()
+    }
+}

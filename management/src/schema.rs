@@ -1,0 +1,11 @@
+//! Management's tables, migrated under the module name `management` (see the store's
+//! `ModuleDb`): orchestration neither reads nor writes them.
+
+use fulcrum_store::ModuleMigration;
+
+/// Every migration of management's tables, in order.
+pub const MIGRATIONS: &[ModuleMigration] = &[ModuleMigration {
+    version: 1,
+    name: "audit",
+    sql: include_str!("../migrations/0001_audit.sql"),
+}];
