@@ -1,4 +1,5 @@
-//! The `fulcrum` command: `serve`, `migrate`, `openapi`, `check-config`.
+//! The `fulcrum` command: `serve`, `migrate`, `openapi`, `check-config`, `render`, and `manage`
+//! (a client of the management API).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ enum Command {
         /// The load balancer's id.
         load_balancer_id: String,
     },
+    /// Manage devices, alerts and the rest of day 2 through a running Fulcrum's management API.
+    Manage(fulcrum_management::cli::ManageArgs),
 }
 
 /// Log to stderr as configured, and count every error event in the metrics whatever the log
@@ -63,17 +66,30 @@ fn init_logging(config: &Config) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        println!("{}", fulcrum_api::openapi().to_pretty_json()?);
-        return Ok(());
-    }
+    let command = match cli.command {
+        Command::Openapi => {
+            println!("{}", fulcrum_api::openapi().to_pretty_json()?);
+            return Ok(());
+        }
+        Command::Manage(args) => {
+            if let Err(error) = fulcrum_management::cli::run(args).await {
+                eprintln!("error: {error}");
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        other => other,
+    };
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     init_logging(&config);
-    match cli.command {
+    match command {
         Command::Serve => server::serve(config, server::shutdown_signal()).await,
         Command::Migrate => {
             let store = server::connect_store(&config).await?;
             store.migrate().await?;
+            if config.management.enabled {
+                fulcrum_management::Management::migrate(&store).await?;
+            }
             println!(
                 "migrations applied to {}",
                 server::redact(&config.database.url)
@@ -92,6 +108,8 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Openapi => unreachable!("handled before loading configuration"),
+        Command::Openapi | Command::Manage(_) => {
+            unreachable!("handled before loading configuration")
+        }
     }
 }

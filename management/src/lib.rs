@@ -25,6 +25,7 @@
 //! of Fulcrum has (`core::tasks`).
 
 pub mod audit;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -58,10 +59,16 @@ pub struct Management {
 }
 
 impl Management {
+    /// Apply the migrations of the module's tables not yet applied to `store`'s database.
+    pub async fn migrate(store: &Store) -> ManagementResult<()> {
+        store.module_db(MODULE).migrate(schema::MIGRATIONS).await?;
+        Ok(())
+    }
+
     /// Open the module on `store`: migrate its tables, ready to serve.
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
+        Self::migrate(store).await?;
         let db = store.module_db(MODULE);
-        db.migrate(schema::MIGRATIONS).await?;
         Ok(Arc::new(Management {
             audit: audit::Audit::new(db.clone()),
             db,
