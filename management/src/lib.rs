@@ -25,6 +25,7 @@
 //! of Fulcrum has (`core::tasks`).
 
 pub mod audit;
+pub mod backups;
 pub mod campaigns;
 pub mod cli;
 pub mod config;
