@@ -70,11 +70,13 @@ on_both_databases!(
     vip_ports_are_made_as_octavia_makes_them,
     addresses_in_use_are_refused_and_nothing_is_stored,
     leaked_ports_are_removed_by_the_full_sync,
+    qos_policies_follow_the_load_balancer_to_its_port,
 );
 
 async fn vip_ports_are_made_as_octavia_makes_them(db: Db) {
     let neutron = FakeNeutron::start().await;
     let (net, subnet) = seed(&neutron, "p1", false);
+    neutron.add_qos_policy("qos-1");
     let server = start(db, &neutron, 60).await;
 
     let (s, v) = create_as(
@@ -348,4 +350,68 @@ async fn neutron_is_found_in_the_catalog_and_called_with_the_service_token() {
     let tokens = neutron.tokens();
     let distinct: std::collections::HashSet<_> = tokens.iter().flatten().collect();
     assert_eq!(distinct.len(), 2, "{tokens:?}");
+}
+
+/// `vip_qos_policy_id` reaches the VIP port on create and on every update that changes it; a
+/// policy Neutron does not know is refused with Octavia's message and changes nothing.
+async fn qos_policies_follow_the_load_balancer_to_its_port(db: Db) {
+    let neutron = FakeNeutron::start().await;
+    let (_, subnet) = seed(&neutron, "p1", false);
+    neutron.add_qos_policy("qos-1");
+    neutron.add_qos_policy("qos-2");
+    let server = start(db, &neutron, 60).await;
+
+    let refused = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet, "vip_qos_policy_id": "qos-x"}),
+    )
+    .await;
+    assert_fault(&refused, 400, "qos_policy qos-x not found.");
+    assert_eq!(stored_lbs(&server).await, 0);
+    assert!(neutron.ports().is_empty(), "no port is left behind");
+
+    let (s, v) = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet, "vip_qos_policy_id": "qos-1"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["loadbalancer"]["id"].as_str().unwrap().to_string();
+    let port_id = v["loadbalancer"]["vip_port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("{LBS}/{id}");
+    server.wait_for(&path, "loadbalancer", "ACTIVE").await;
+    let qos = |neutron: &FakeNeutron| neutron.port(&port_id).unwrap()["qos_policy_id"].clone();
+    assert_eq!(qos(&neutron), "qos-1");
+
+    let update = |policy: Value| json!({"loadbalancer": {"vip_qos_policy_id": policy}});
+    let (s, v) = server
+        .call_as("PUT", &path, Some(update(json!("qos-2"))), Some("p1"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["loadbalancer"]["vip_qos_policy_id"], "qos-2");
+    assert_eq!(qos(&neutron), "qos-2");
+    server.wait_for(&path, "loadbalancer", "ACTIVE").await;
+
+    let refused = server
+        .call_as("PUT", &path, Some(update(json!("qos-x"))), Some("p1"))
+        .await;
+    assert_fault(&refused, 400, "qos_policy qos-x not found.");
+    let (_, v) = server.call_as("GET", &path, None, Some("p1")).await;
+    assert_eq!(v["loadbalancer"]["vip_qos_policy_id"], "qos-2");
+    assert_eq!(
+        v["loadbalancer"]["provisioning_status"], "ACTIVE",
+        "a refused update leaves the load balancer as it was"
+    );
+    assert_eq!(qos(&neutron), "qos-2");
+
+    let (s, v) = server
+        .call_as("PUT", &path, Some(update(Value::Null)), Some("p1"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(qos(&neutron), Value::Null);
 }

@@ -25,6 +25,8 @@ struct Objects {
     networks: Vec<Value>,
     subnets: Vec<Value>,
     ports: Vec<Value>,
+    /// The ids of the QoS policies that exist.
+    qos_policies: Vec<String>,
     /// The `X-Auth-Token` of each request, in order (`None`: without one).
     tokens: Vec<Option<String>>,
     /// Refuse the next request that has a token, and every later one with that token (as if it
@@ -78,7 +80,10 @@ impl FakeNeutron {
             .route("/v2.0/subnets/{id}", get(show_subnet))
             .route("/v2.0/subnets", get(list_subnets))
             .route("/v2.0/ports", get(list_ports).post(create_port))
-            .route("/v2.0/ports/{id}", get(show_port).delete(delete_port))
+            .route(
+                "/v2.0/ports/{id}",
+                get(show_port).put(update_port).delete(delete_port),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 objects.clone(),
                 check_token,
@@ -137,6 +142,11 @@ impl FakeNeutron {
     }
 
     /// Store a port as given (with an id, `created_at` and defaults added unless given); its id.
+    /// A QoS policy that ports may name.
+    pub fn add_qos_policy(&self, id: &str) {
+        self.lock().qos_policies.push(id.to_string());
+    }
+
     pub fn add_port(&self, mut port: Value) -> String {
         let id = new_id();
         let defaults = json!({
@@ -286,9 +296,46 @@ fn in_use(o: &Objects, subnet: &str, address: &str) -> bool {
     })
 }
 
+/// Neutron's 404 for a QoS policy it does not know, when `qos` names one.
+fn unknown_qos(o: &Objects, qos: &Value) -> Option<Response> {
+    let id = qos.as_str()?;
+    (!o.qos_policies.iter().any(|p| p == id)).then(|| {
+        fault(
+            StatusCode::NOT_FOUND,
+            "QosPolicyNotFound",
+            format!("QoS policy {id} could not be found."),
+        )
+    })
+}
+
+/// `PUT /v2.0/ports/{id}`: only `qos_policy_id` is changed here.
+async fn update_port(
+    State(o): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut o = o.lock().unwrap();
+    let qos = body["port"]["qos_policy_id"].clone();
+    if let Some(refused) = unknown_qos(&o, &qos) {
+        return refused;
+    }
+    let Some(port) = o.ports.iter_mut().find(|p| p["id"] == id) else {
+        return fault(
+            StatusCode::NOT_FOUND,
+            "PortNotFound",
+            format!("Port {id} could not be found."),
+        );
+    };
+    port["qos_policy_id"] = qos;
+    (StatusCode::OK, Json(json!({"port": port.clone()}))).into_response()
+}
+
 async fn create_port(State(o): State<Shared>, Json(body): Json<Value>) -> Response {
     let mut o = o.lock().unwrap();
     let req = &body["port"];
+    if let Some(refused) = unknown_qos(&o, &req["qos_policy_id"]) {
+        return refused;
+    }
     let network_id = req["network_id"].as_str().unwrap_or_default().to_string();
     if !o.networks.iter().any(|n| n["id"] == network_id) {
         return fault(

@@ -75,6 +75,14 @@ impl NeutronNetworks {
     }
 }
 
+/// Neutron's error type for a QoS policy that does not exist.
+const QOS_POLICY_NOT_FOUND: &str = "QosPolicyNotFound";
+
+/// Octavia's refusal of a QoS policy Neutron does not know (its `InvalidSubresource`).
+fn unknown_qos_policy(id: &str) -> Error {
+    Error::BadRequest(format!("qos_policy {id} not found."))
+}
+
 /// A Neutron failure as the API answers it: 500 with what Neutron said.
 fn failure(e: NeutronError) -> Error {
     Error::Internal(e.to_string())
@@ -260,8 +268,33 @@ impl Networks for NeutronNetworks {
                     request.address.map(|a| a.to_string()).unwrap_or_default()
                 )))
             }
+            Err(NeutronError::Refused { kind, .. }) if kind == QOS_POLICY_NOT_FOUND => Err(
+                unknown_qos_policy(request.qos_policy_id.as_deref().unwrap_or_default()),
+            ),
             Err(e) => Err(Error::Internal(format!(
                 "Creating the VIP port failed: {e}"
+            ))),
+        }
+    }
+
+    async fn set_vip_port_qos(
+        &self,
+        port_id: &str,
+        qos_policy_id: Option<&str>,
+    ) -> Result<(), Error> {
+        let body = serde_json::json!({ "port": { "qos_policy_id": qos_policy_id } });
+        let path = format!("/v2.0/ports/{}", enc(port_id));
+        match self
+            .client
+            .call::<PortBody>(Method::PUT, &path, Some(&body))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(NeutronError::Refused { kind, .. }) if kind == QOS_POLICY_NOT_FOUND => {
+                Err(unknown_qos_policy(qos_policy_id.unwrap_or_default()))
+            }
+            Err(e) => Err(Error::Internal(format!(
+                "Setting the QoS policy of VIP port {port_id} failed: {e}"
             ))),
         }
     }

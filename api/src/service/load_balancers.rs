@@ -168,11 +168,19 @@ impl Service {
         req.description.apply_opt(&mut lb.description);
         req.admin_state_up
             .apply_to(&mut lb.admin_state_up, || false);
+        let qos_before = lb.vip_qos_policy_id.clone();
         req.vip_qos_policy_id.apply_opt(&mut lb.vip_qos_policy_id);
         req.tags.apply_to(&mut lb.tags, Vec::new);
         validate::max_len("name", lb.name.as_deref(), 255)?;
         validate::max_len("description", lb.description.as_deref(), 255)?;
         validate::strings_max_len("tags", &lb.tags, 255)?;
+        if lb.vip_qos_policy_id != qos_before {
+            // The VIP port changes with the request, as it was made with it: a refusal (an
+            // unknown policy) or a failure leaves the load balancer as it was.
+            self.networks
+                .set_vip_port_qos(&lb.vip_port_id, lb.vip_qos_policy_id.as_deref())
+                .await?;
+        }
         lb.updated_at = Some(timestamp::now());
         change.tx().update(&lb).await?;
         change.commit(id, WorkAction::Apply).await?;

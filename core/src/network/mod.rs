@@ -348,6 +348,17 @@ pub trait Networks: Send + Sync {
         Ok(None)
     }
 
+    /// Give a load balancer's VIP port the QoS policy `qos_policy_id` (none: no policy), for a
+    /// back-end whose VIPs are ports (Neutron); nothing to do for one whose are not. A policy
+    /// that does not exist is `Error::BadRequest` with Octavia's message.
+    async fn set_vip_port_qos(
+        &self,
+        _port_id: &str,
+        _qos_policy_id: Option<&str>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Delete the port of load balancer `load_balancer_id` if this back-end created it for the
     /// load balancer (a port the user supplied is left alone); a port already gone is done.
     async fn release_vip_port(&self, _load_balancer_id: &str, _port_id: &str) -> Result<(), Error> {
