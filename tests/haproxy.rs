@@ -640,23 +640,33 @@ fn curl_tls(host: &str, lb: &Lb, ca: &Path) -> String {
 
 async fn terminated_https_with_sni(db: Db) {
     let s = start(db).await;
-    let certs = s.dir().join("certs");
-    make_cert(&certs, "site-a", "a.test");
-    make_cert(&certs, "site-b", "b.test");
-    let a = backend("a").await;
     let lb_obj = s.active_lb("tls").await;
-    let lb_id = id(&lb_obj);
-    let port = free_port();
     let got = s
         .call(
             "POST",
             "/v2/lbaas/listeners",
             Some(json!({"listener": {
-        "loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS", "protocol_port": port,
+        "loadbalancer_id": id(&lb_obj), "protocol": "TERMINATED_HTTPS", "protocol_port": free_port(),
         "default_tls_container_ref": "missing-cert"}})),
         )
         .await;
     assert_fault(&got, 400, "Could not retrieve certificate");
+    let (lb, _backend) = tls_lb(&s, &lb_obj).await;
+    let certs = s.dir().join("certs");
+    assert_eq!(curl_tls("a.test", &lb, &certs.join("site-a.crt")), "a");
+    // SNI picks the second certificate: verification against b's own certificate succeeds.
+    assert_eq!(curl_tls("b.test", &lb, &certs.join("site-b.crt")), "a");
+}
+
+/// A TERMINATED_HTTPS listener on `lb_obj` serving `site-a` by default and `site-b` by SNI
+/// (both made in the server's certificate directory), with a pool of one backend answering "a".
+async fn tls_lb(s: &TestServer, lb_obj: &Value) -> (Lb, Backend) {
+    let certs = s.dir().join("certs");
+    make_cert(&certs, "site-a", "a.test");
+    make_cert(&certs, "site-b", "b.test");
+    let a = backend("a").await;
+    let lb_id = id(lb_obj);
+    let port = free_port();
     let listener = s
         .create(
             "/v2/lbaas/listeners",
@@ -684,9 +694,76 @@ async fn terminated_https_with_sni(db: Db) {
         listener: id(&listener),
         pool: id(&pool),
     };
+    (lb, a)
+}
+
+/// A certificate whose content changed under the same reference is served from the next apply
+/// on (HAProxy reloads for it though its configuration is the same), and a certificate file
+/// changed behind Fulcrum's back is drift that the full sync repairs.
+async fn certificates_are_served_as_stored(db: Db) {
+    let s = TestServer::start_with(
+        db,
+        Options {
+            default_provider: "haproxy",
+            sync_interval_seconds: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let lb_obj = s.active_lb("rotate").await;
+    let (lb, _backend) = tls_lb(&s, &lb_obj).await;
+    let certs = s.dir().join("certs");
+    let first = std::fs::read(certs.join("site-a.crt")).unwrap();
+
+    make_cert(&certs, "site-a", "a.test");
+    assert_ne!(std::fs::read(certs.join("site-a.crt")).unwrap(), first);
+    let renamed = s
+        .call(
+            "PUT",
+            &format!("/v2/lbaas/listeners/{}", lb.listener),
+            Some(json!({"listener": {"name": "rotated"}})),
+        )
+        .await;
+    assert_eq!(renamed.0, 200, "{}", renamed.1);
+    s.settle(&lb.id).await;
     assert_eq!(curl_tls("a.test", &lb, &certs.join("site-a.crt")), "a");
-    // SNI picks the second certificate: verification against b's own certificate succeeds.
-    assert_eq!(curl_tls("b.test", &lb, &certs.join("site-b.crt")), "a");
+
+    let served_dir = s.dir().join("haproxy").join(&lb.id).join("certs");
+    let served: Vec<_> = std::fs::read_dir(&served_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        served.len(),
+        2,
+        "one file per certificate in use: {served:?}"
+    );
+    let site_a = served
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("site-a")
+        })
+        .unwrap()
+        .clone();
+    let original = std::fs::read(&site_a).unwrap();
+    let before = applies(&s, "haproxy").await;
+    std::fs::write(
+        &site_a,
+        std::fs::read(served_dir.join(served.iter().find(|p| **p != site_a).unwrap())).unwrap(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read(&site_a).unwrap() != original {
+        assert!(Instant::now() < deadline, "not repaired:\n{}", s.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    after_full_syncs(&s, 1).await;
+    assert_eq!(applies(&s, "haproxy").await, before + 1);
+    assert_eq!(curl_tls("a.test", &lb, &certs.join("site-a.crt")), "a");
 }
 
 async fn hitless_reload_and_healing(db: Db) {
@@ -1136,6 +1213,11 @@ async fn l7_policies_and_allowed_cidrs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_https_serves_certificates_by_sni() {
     terminated_https_with_sni(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_and_tampered_certificates_are_served_as_stored() {
+    certificates_are_served_as_stored(Db::Sqlite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,11 @@ pub fn realized(state_dir: &Path) -> std::io::Result<Vec<(String, Option<Fingerp
             .ok()
             .and_then(|pid| pid.trim().parse::<u32>().ok());
         let serving = matches!((master, named), (Some(m), Some(pid)) if m.as_slice() == [pid]);
-        let now = config.filter(|_| serving).map(Fingerprint::of);
+        let now = if serving && config.is_some() {
+            served(&dir)
+        } else {
+            None
+        };
         out.push((id, now));
     }
     // Processes whose directory is gone.
@@ -49,4 +53,23 @@ pub fn realized(state_dir: &Path) -> std::io::Result<Vec<(String, Option<Fingerp
         out.push((id.to_string(), None));
     }
     Ok(out)
+}
+
+/// The fingerprint of what a load balancer's directory `dir` gives HAProxy to serve: its
+/// configuration file and its TLS material (each file of `certs/`, by name and content), so that
+/// a certificate changed behind the driver's back is drift as much as a changed configuration.
+/// `None` without a configuration file.
+pub fn served(dir: &Path) -> Option<Fingerprint> {
+    let mut bytes = std::fs::read(dir.join(CONFIG_FILE)).ok()?;
+    let mut certificates: Vec<_> = std::fs::read_dir(dir.join("certs"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    certificates.sort();
+    for path in certificates {
+        bytes.extend_from_slice(b"\0");
+        bytes.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        bytes.extend_from_slice(b"\0");
+        bytes.extend(std::fs::read(&path).unwrap_or_default());
+    }
+    Some(Fingerprint::of(bytes))
 }

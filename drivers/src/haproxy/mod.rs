@@ -145,17 +145,19 @@ impl HaproxyDriver {
     async fn realize(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let lb_id = &graph.load_balancer.id;
         let instance = self.instance(lb_id);
-        let files = self.materialize(graph, &instance.dir).await?;
+        let material = self.materialize(graph, &instance.dir).await?;
         let settings = RenderSettings {
             runtime_dir: instance.dir.clone(),
-            files,
+            files: material.files,
         };
         let config = render(graph, &settings).map_err(|e| DriverError::rejected(e.to_string()))?;
         let running = instance.current_config();
-        let reloads = running.as_deref() != Some(config.as_str()) && instance.is_running().await;
+        let reloads = (material.changed || running.as_deref() != Some(config.as_str()))
+            && instance.is_running().await;
         let mut updated = false;
         if reloads {
-            if let Some(running) = &running {
+            // New TLS material is read only by a new worker: the runtime API cannot hand it over.
+            if let (Some(running), false) = (&running, material.changed) {
                 updated = runtime::update_without_reload(&instance, running, &config).await?;
             }
             if !updated {
@@ -163,10 +165,16 @@ impl HaproxyDriver {
             }
         }
         if !updated {
-            instance.ensure(&config).await?;
+            instance.ensure(&config, material.changed).await?;
         }
-        self.applied()
-            .insert(lb_id.clone(), Fingerprint::of(config.as_bytes()));
+        let dir = instance.dir.clone();
+        let served = tokio::task::spawn_blocking(move || inventory::served(&dir))
+            .await
+            .map_err(|e| DriverError::transient(format!("reading what is served: {e}")))?;
+        match served {
+            Some(fingerprint) => self.applied().insert(lb_id.clone(), fingerprint),
+            None => self.applied().remove(lb_id),
+        };
         Ok(())
     }
 
@@ -192,14 +200,15 @@ impl HaproxyDriver {
         Ok(Some(lost))
     }
 
-    /// Write the TLS material the tree refers to into the instance's directory.
+    /// Write the TLS material the tree refers to into the instance's directory, and remove what
+    /// it no longer refers to, so that the directory holds exactly what the configuration uses.
     async fn materialize(
         &self,
         graph: &LoadBalancerGraph,
         dir: &Path,
-    ) -> Result<HashMap<String, PathBuf>, DriverError> {
+    ) -> Result<Material, DriverError> {
         let certs_dir = dir.join("certs");
-        let mut files = HashMap::new();
+        let mut material = Material::default();
         for (reference, pem) in resolve_certificates(self.certificates.as_ref(), graph)? {
             tokio::fs::create_dir_all(&certs_dir)
                 .await
@@ -209,11 +218,31 @@ impl HaproxyDriver {
                 tokio::fs::write(&path, &pem)
                     .await
                     .map_err(|e| DriverError::transient(format!("writing {path:?}: {e}")))?;
+                material.changed = true;
             }
-            files.insert(reference, path);
+            material.files.insert(reference, path);
         }
-        Ok(files)
+        if let Ok(mut entries) = tokio::fs::read_dir(&certs_dir).await {
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                let path = entry.path();
+                if !material.files.values().any(|used| used == &path) {
+                    tokio::fs::remove_file(&path)
+                        .await
+                        .map_err(|e| DriverError::transient(format!("removing {path:?}: {e}")))?;
+                }
+            }
+        }
+        Ok(material)
     }
+}
+
+/// The TLS material of a load balancer, as written into its directory.
+#[derive(Debug, Default)]
+struct Material {
+    /// The file of each certificate reference.
+    files: HashMap<String, PathBuf>,
+    /// Whether a file was written (new, or with content that changed).
+    changed: bool,
 }
 
 /// A file name for a reference: its characters that are safe in a path, plus a short hash so that

@@ -147,7 +147,7 @@ impl Instance {
 
     /// Make the running HAProxy serve `config`: no-op when it already does, a start when none
     /// runs, a hitless reload otherwise. Either way, it is then the load balancer's only master.
-    pub async fn ensure(&self, config: &str) -> Result<(), DriverError> {
+    pub async fn ensure(&self, config: &str, material_changed: bool) -> Result<(), DriverError> {
         let master = if self.is_running().await {
             self.running_pid()
         } else {
@@ -157,7 +157,7 @@ impl Instance {
         if running {
             self.stop_strays(master).await;
         }
-        if running && self.current_config().as_deref() == Some(config) {
+        if running && !material_changed && self.current_config().as_deref() == Some(config) {
             return Ok(());
         }
         tokio::fs::create_dir_all(&self.dir)
