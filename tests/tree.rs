@@ -67,6 +67,34 @@ async fn full_tree(db: Db) {
     assert_eq!(hm["expected_codes"], "200");
     assert_eq!(hm["max_retries_down"], 3);
     s.settle(&lb_id).await;
+    // A member of a monitored pool is created OFFLINE, and stays so under the noop provider,
+    // which gets no health data.
+    let monitored = s
+        .create(
+            &format!("/v2/lbaas/pools/{pool_id}/members"),
+            "member",
+            json!({"address": "127.0.0.2", "protocol_port": 8080}),
+        )
+        .await;
+    assert_eq!(monitored["operating_status"], "OFFLINE");
+    s.settle(&lb_id).await;
+    common::sync::after_activations(&s, "observer", 2).await;
+    let shown = s
+        .get(&format!(
+            "/v2/lbaas/pools/{pool_id}/members/{}",
+            id(&monitored)
+        ))
+        .await;
+    assert_eq!(shown["member"]["operating_status"], "OFFLINE");
+    let (status, _) = s
+        .call(
+            "DELETE",
+            &format!("/v2/lbaas/pools/{pool_id}/members/{}", id(&monitored)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    s.settle(&lb_id).await;
 
     let pool2 = s
         .create(

@@ -9,29 +9,40 @@ use super::TestServer;
 
 /// The full-sync task as `GET /v1/status/tasks` shows it.
 pub async fn full_sync_status(s: &TestServer) -> Value {
+    task_status(s, "full-sync").await
+}
+
+/// The background task `name` as `GET /v1/status/tasks` shows it.
+pub async fn task_status(s: &TestServer, name: &str) -> Value {
     let body = s.get("/v1/status/tasks").await;
     body["tasks"]
         .as_array()
-        .and_then(|tasks| tasks.iter().find(|t| t["name"] == "full-sync"))
+        .and_then(|tasks| tasks.iter().find(|t| t["name"] == name))
         .cloned()
-        .unwrap_or_else(|| panic!("no full-sync task in {body}"))
+        .unwrap_or_else(|| panic!("no {name} task in {body}"))
 }
 
 /// Wait until `n` more full syncs have run to their end; returns the last one's report.
 pub async fn after_full_syncs(s: &TestServer, n: u64) -> Value {
+    after_activations(s, "full-sync", n).await
+}
+
+/// Wait until `n` more activations of the task `name` have run to their end; returns the last
+/// one's report.
+pub async fn after_activations(s: &TestServer, name: &str, n: u64) -> Value {
     let ended = |task: &Value| {
         let runs = task["activations"].as_u64().unwrap_or(0);
         runs - u64::from(task["running"] == true)
     };
-    let target = ended(&full_sync_status(s).await) + n;
+    let target = ended(&task_status(s, name).await) + n;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let task = full_sync_status(s).await;
+        let task = task_status(s, name).await;
         if ended(&task) >= target {
             assert_eq!(task["last_result"], "ok", "{task}");
             return task["last_report"].clone();
         }
-        assert!(Instant::now() < deadline, "no full sync ran: {task}");
+        assert!(Instant::now() < deadline, "no {name} ran: {task}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

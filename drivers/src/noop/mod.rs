@@ -2,7 +2,8 @@
 //!
 //! It reports operating statuses the way Octavia does when its amphora provider runs on noop
 //! compute and network drivers and no health data arrives: load balancers, listeners and pools
-//! `OFFLINE`, members `NO_MONITOR`, health monitors and L7 policies and rules `ONLINE` when
+//! `OFFLINE`, members `OFFLINE` in a pool with a health monitor and `NO_MONITOR` in one without
+//! (as Octavia creates them), health monitors and L7 policies and rules `ONLINE` when
 //! enabled and `OFFLINE` when disabled.
 //!
 //! For tests and benchmarks it can be told to add latency, to fail for load balancers whose
@@ -223,7 +224,13 @@ impl Driver for NoopDriver {
             set(&p.id, OperatingStatus::Offline);
         }
         for m in &graph.members {
-            set(&m.id, OperatingStatus::NoMonitor);
+            // As created: a member of a monitored pool waits for health data that never comes.
+            let status = if graph.health_monitor_of(&m.pool_id).is_some() {
+                OperatingStatus::Offline
+            } else {
+                OperatingStatus::NoMonitor
+            };
+            set(&m.id, status);
         }
         obs.set_configured_statuses(graph);
         obs.listener_stats = graph
