@@ -6,3 +6,4 @@
 //! alone, so a restarted process resumes from what the database says, with the same rules.
 
 pub mod schedule;
+pub mod steps;
