@@ -26,7 +26,8 @@ impl AlertStore {
 
     /// Record `alerts` received at `now_ms`, in one transaction: a new label set is a new alert;
     /// a known one takes the new annotations and end. An alert that had resolved starts again
-    /// (new start, acknowledgement forgotten); one still firing keeps its start.
+    /// (new start, acknowledgement forgotten); one still firing keeps the earlier of its start
+    /// and the posted one, as Alertmanager merges them, so a start never follows the end.
     pub async fn upsert(&self, alerts: &[NewAlert], now_ms: i64) -> ManagementResult<()> {
         let mut tx = self.db.writer().begin().await?;
         for alert in alerts {
@@ -39,6 +40,7 @@ impl AlertStore {
                  generator_url = excluded.generator_url, \
                  source_key = excluded.source_key, \
                  starts_at_ms = CASE WHEN mgmt_alerts.ends_at_ms <= $9 \
+                     OR excluded.starts_at_ms < mgmt_alerts.starts_at_ms \
                      THEN excluded.starts_at_ms ELSE mgmt_alerts.starts_at_ms END, \
                  acknowledged_by = CASE WHEN mgmt_alerts.ends_at_ms <= $10 \
                      THEN NULL ELSE mgmt_alerts.acknowledged_by END, \
