@@ -120,6 +120,23 @@ async fn resolution_clears_the_alert(store: Store) {
         "{listed}"
     );
 
+    let explicit = fingerprint(&Labels::from([(
+        "alertname".to_owned(),
+        "Explicit".to_owned(),
+    )]));
+    let answer = s
+        .call(
+            "POST",
+            &format!("/v1/management/alerts/{explicit}/acknowledge"),
+            None,
+        )
+        .await;
+    assert_fault(
+        &answer,
+        409,
+        &format!("Alert {explicit} is resolved; there is nothing to acknowledge."),
+    );
+
     post_alerts(&s, json!([{"labels": {"alertname": "TimesOut"}}])).await;
     let again = s.get(ALERTS).await;
     assert_eq!(
@@ -182,8 +199,33 @@ async fn a_silence_hides_the_alert_until_it_expires(store: Store) {
         "the silence hides bigip-1's alert only"
     );
 
+    let (status, updated) = s
+        .call(
+            "POST",
+            SILENCES,
+            Some(json!({
+                "id": id,
+                "matchers": [
+                    {"name": "alertname", "value": "MemberDown", "isRegex": false},
+                    {"name": "device", "value": "bigip-[1]", "isRegex": true, "isEqual": true},
+                ],
+                "startsAt": in_minutes(-1),
+                "endsAt": in_minutes(120),
+                "createdBy": "ops",
+                "comment": "maintenance of bigip-1, extended",
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(
+        updated["silenceID"],
+        id.as_str(),
+        "posting with its id updates it"
+    );
+
     let listed = s.get(SILENCES).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["comment"], "maintenance of bigip-1, extended");
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["status"]["state"], "active");
     assert_eq!(listed[0]["createdBy"], "ops");
@@ -235,6 +277,7 @@ async fn a_silence_hides_the_alert_until_it_expires(store: Store) {
             ("silence.expire", "failure"),
             ("silence.expire", "failure"),
             ("silence.expire", "success"),
+            ("silence.update", "success"),
             ("silence.create", "success"),
         ]
     );
