@@ -73,10 +73,35 @@ impl DeliveryTask {
         }
     }
 
-    /// Compare every group with what each receiver was told, and queue what changed.
+    /// Compare every group with what each receiver was told, and queue what changed. Only the
+    /// alerts firing now and the resolved ones a receiver still knows as firing are read: the
+    /// history of resolved alerts is not.
     pub async fn queue_changes(&self) -> ManagementResult<u64> {
+        let mut evaluated = self.alerts.evaluate(false).await?;
         let now = now_millis();
-        let evaluated = self.alerts.evaluate(true).await?;
+        let mut told = Vec::new();
+        for receiver in &self.alerts.config.receivers {
+            told.push(self.told(&receiver.name).await?);
+        }
+        let read: HashSet<&str> = evaluated
+            .iter()
+            .map(|e| e.alert.fingerprint.as_str())
+            .collect();
+        let missing: BTreeSet<String> = told
+            .iter()
+            .flat_map(|groups| groups.values())
+            .flat_map(|(known, _)| known)
+            .filter(|fp| !read.contains(fp.as_str()))
+            .cloned()
+            .collect();
+        let missing: Vec<String> = missing.into_iter().collect();
+        for alert in self.alerts.store.alerts_with(&missing).await? {
+            evaluated.push(Evaluated {
+                alert,
+                silenced_by: Vec::new(),
+                inhibited_by: Vec::new(),
+            });
+        }
         let by_fingerprint: HashMap<&str, &Evaluated> = evaluated
             .iter()
             .map(|e| (e.alert.fingerprint.as_str(), e))
@@ -91,8 +116,7 @@ impl DeliveryTask {
             }
         }
         let mut queued = 0;
-        for receiver in &self.alerts.config.receivers {
-            let told = self.told(&receiver.name).await?;
+        for (receiver, told) in self.alerts.config.receivers.iter().zip(told) {
             let keys: BTreeSet<&String> = groups.keys().chain(told.keys()).collect();
             for key in keys {
                 let firing = groups.get(key).cloned().unwrap_or_default();

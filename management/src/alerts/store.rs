@@ -101,6 +101,26 @@ impl AlertStore {
         rows.iter().map(alert).collect()
     }
 
+    /// The alerts with these fingerprints (those that exist).
+    pub async fn alerts_with(&self, fingerprints: &[String]) -> ManagementResult<Vec<Alert>> {
+        let mut found = Vec::new();
+        for chunk in fingerprints.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM mgmt_alerts WHERE fingerprint IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for fingerprint in chunk {
+                query = query.bind(fingerprint);
+            }
+            for row in query.fetch_all(self.db.reader()).await? {
+                found.push(alert(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The alert with `fingerprint`.
     pub async fn alert(&self, fingerprint: &str) -> ManagementResult<Alert> {
         let row = sqlx::query(&format!(
