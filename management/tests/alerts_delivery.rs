@@ -198,6 +198,16 @@ async fn a_webhook_gets_one_notification_per_group_with_retries(store: Store) {
         "one notification for the group, none for the silenced alert"
     );
 
+    let for_ops = s.get(&format!("{ALERTS}?receiver=op.")).await;
+    assert_eq!(
+        for_ops.as_array().unwrap().len(),
+        3,
+        "every alert goes to ops"
+    );
+    assert_eq!(for_ops[0]["receivers"], json!([{"name": "ops"}]));
+    let for_others = s.get(&format!("{ALERTS}?receiver=op")).await;
+    assert_eq!(for_others, json!([]), "the receiver regex is anchored");
+
     let restarted = delivery(&s);
     settle(&restarted).await;
     assert_eq!(

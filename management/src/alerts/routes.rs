@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use fulcrum_core::timestamp::now_millis;
 use serde_json::{Value, json};
 
-use super::matchers::Matcher;
+use super::matchers::{MatchType, Matcher};
 use super::model::PostableAlert;
 use super::silences::PostableSilence;
 use crate::Management;
@@ -40,9 +40,11 @@ pub fn routes() -> Router<Arc<Management>> {
         )
 }
 
-/// A query's parameters: `filter` may repeat, the others are booleans; anything else is refused.
+/// A query's parameters: `filter` may repeat, `receiver` is a regex on receiver names (where
+/// allowed), the others are booleans; anything else is refused.
 struct Query {
     filter: Vec<Matcher>,
+    receiver: Option<Matcher>,
     flags: Vec<(String, bool)>,
 }
 
@@ -50,6 +52,7 @@ impl Query {
     fn parse(raw: Option<String>, allowed: &[&str]) -> ManagementResult<Query> {
         let mut query = Query {
             filter: Vec::new(),
+            receiver: None,
             flags: Vec::new(),
         };
         for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
@@ -57,6 +60,11 @@ impl Query {
                 query.filter.push(
                     Matcher::parse(&value)
                         .map_err(|e| ManagementError::BadRequest(format!("filter: {e}")))?,
+                );
+            } else if name == "receiver" && allowed.contains(&"receiver") {
+                query.receiver = Some(
+                    Matcher::new("receiver", MatchType::Regex, &value)
+                        .map_err(|e| ManagementError::BadRequest(format!("receiver: {e}")))?,
                 );
             } else if allowed.contains(&name.as_ref()) {
                 let flag = value.parse().map_err(|_| {
@@ -92,16 +100,28 @@ async fn post_alerts(
     Ok(StatusCode::OK)
 }
 
-/// `GET /v1/management/api/v2/alerts?filter=&active=&silenced=&inhibited=&unprocessed=`.
+/// `GET /v1/management/api/v2/alerts?filter=&active=&silenced=&inhibited=&unprocessed=&receiver=`.
+/// Every alert is routed to every receiver, so `receiver` keeps all alerts when it matches a
+/// configured receiver's name and none otherwise.
 async fn get_alerts(
     State(management): State<Arc<Management>>,
     RawQuery(raw): RawQuery,
 ) -> ManagementResult<axum::Json<Value>> {
-    let query = Query::parse(raw, &["active", "silenced", "inhibited", "unprocessed"])?;
+    let query = Query::parse(
+        raw,
+        &["active", "silenced", "inhibited", "unprocessed", "receiver"],
+    )?;
     let active = query.flag("active").unwrap_or(true);
     let silenced = query.flag("silenced").unwrap_or(true);
     let inhibited = query.flag("inhibited").unwrap_or(true);
     let receivers = management.alerts.receiver_names();
+    if let Some(receiver) = &query.receiver
+        && !receivers
+            .iter()
+            .any(|name| receiver.matches(&[("receiver".to_owned(), name.clone())].into()))
+    {
+        return Ok(axum::Json(Value::Array(Vec::new())));
+    }
     let alerts: Vec<Value> = management
         .alerts
         .evaluate(false)
