@@ -221,7 +221,7 @@ pub fn evaluate(
     now_ms: i64,
 ) -> Vec<Evaluated> {
     let firing: Vec<&Alert> = alerts.iter().filter(|a| !a.is_resolved(now_ms)).collect();
-    let evaluated: Vec<Evaluated> = alerts
+    alerts
         .iter()
         .map(|alert| {
             let firing_now = !alert.is_resolved(now_ms);
@@ -239,8 +239,7 @@ pub fn evaluate(
                 },
             }
         })
-        .collect();
-    evaluated
+        .collect()
 }
 
 /// Whether `alert` matches every matcher of `filter`.
