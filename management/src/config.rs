@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use crate::alerts::matchers::Matcher;
+
 /// The `[management]` section.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -10,6 +12,8 @@ pub struct ManagementConfig {
     pub enabled: bool,
     /// How often orchestration's events are read when nothing wakes the reader sooner.
     pub events_interval_seconds: u64,
+    /// `[management.alerts]`.
+    pub alerts: AlertsConfig,
 }
 
 impl Default for ManagementConfig {
@@ -17,6 +21,109 @@ impl Default for ManagementConfig {
         ManagementConfig {
             enabled: true,
             events_interval_seconds: 2,
+            alerts: AlertsConfig::default(),
+        }
+    }
+}
+
+/// `[management.alerts]`: grouping, inhibition, receivers and delivery of alerts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// An alert posted without `endsAt` and not posted again within this many seconds resolves
+    /// (Alertmanager's `resolve_timeout`; 300).
+    pub resolve_timeout_seconds: u64,
+    /// The labels whose values make a group: one notification per group per change
+    /// (`["alertname"]`).
+    pub group_by: Vec<String>,
+    /// Where notifications go (none by default).
+    pub receivers: Vec<ReceiverConfig>,
+    /// Alertmanager's `inhibit_rules` (by default: an active `DeviceUnreachable` inhibits the
+    /// other alerts of the same `device`).
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
+    /// How often groups are evaluated and due notifications delivered (5).
+    pub delivery_interval_seconds: u64,
+    /// The first wait before retrying a failed delivery, doubled at each attempt (1000 ms).
+    pub retry_initial_ms: u64,
+    /// The longest wait between two attempts (60000 ms).
+    pub retry_max_ms: u64,
+    /// Attempts before a notification is given up (10).
+    pub max_attempts: u32,
+    /// How long one delivery may take (10 s).
+    pub request_timeout_seconds: u64,
+    /// The `externalURL` of webhook payloads: where operators reach Fulcrum ("").
+    pub external_url: String,
+    /// How often firing alerts are forwarded again to Alertmanager receivers, which resolve an
+    /// alert not sent again within their own resolve timeout (60 s, as Prometheus resends).
+    pub forward_repeat_seconds: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            resolve_timeout_seconds: 300,
+            group_by: vec!["alertname".to_owned()],
+            receivers: Vec::new(),
+            inhibit_rules: vec![InhibitRuleConfig::device_unreachable()],
+            delivery_interval_seconds: 5,
+            retry_initial_ms: 1000,
+            retry_max_ms: 60_000,
+            max_attempts: 10,
+            request_timeout_seconds: 10,
+            external_url: String::new(),
+            forward_repeat_seconds: 60,
+        }
+    }
+}
+
+/// One receiver of notifications.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    /// Its name, shown in alerts' `receivers` and in webhook payloads.
+    pub name: String,
+    /// What it is.
+    pub kind: ReceiverKind,
+    /// The webhook's URL, or the Alertmanager's base URL (`http://am:9093`).
+    pub url: String,
+}
+
+/// The kinds of receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiverKind {
+    /// Alertmanager's webhook payload (version 4), POSTed to the URL.
+    Webhook,
+    /// The alerts POSTed to an Alertmanager's `/api/v2/alerts`.
+    Alertmanager,
+}
+
+/// One inhibition rule, as Alertmanager's `inhibit_rules`: while an alert matching
+/// `source_matchers` fires, alerts matching `target_matchers` with the same values of the
+/// `equal` labels are inhibited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitRuleConfig {
+    /// What the inhibiting alert matches (`alertname="DeviceUnreachable"`).
+    pub source_matchers: Vec<Matcher>,
+    /// What the inhibited alerts match (all alerts when empty).
+    #[serde(default)]
+    pub target_matchers: Vec<Matcher>,
+    /// Labels whose values must be equal in both.
+    #[serde(default)]
+    pub equal: Vec<String>,
+}
+
+impl InhibitRuleConfig {
+    /// The default rule: a device that cannot be reached inhibits its other alerts.
+    pub fn device_unreachable() -> Self {
+        InhibitRuleConfig {
+            source_matchers: vec![
+                Matcher::parse("alertname=\"DeviceUnreachable\"")
+                    .expect("the default matcher is valid"),
+            ],
+            target_matchers: Vec::new(),
+            equal: vec!["device".to_owned()],
         }
     }
 }

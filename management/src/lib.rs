@@ -24,6 +24,7 @@
 //! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
 //! of Fulcrum has (`core::tasks`).
 
+pub mod alerts;
 pub mod audit;
 pub mod backups;
 pub mod campaigns;
@@ -58,6 +59,8 @@ pub struct Management {
     pub config: ManagementConfig,
     /// Its audit trail.
     pub audit: audit::Audit,
+    /// Its alerts.
+    pub alerts: alerts::Alerts,
 }
 
 impl Management {
@@ -73,6 +76,7 @@ impl Management {
         let db = store.module_db(MODULE);
         Ok(Arc::new(Management {
             audit: audit::Audit::new(db.clone()),
+            alerts: alerts::Alerts::new(db.clone(), config.alerts.clone()),
             db,
             store: store.clone(),
             config,
@@ -83,6 +87,7 @@ impl Management {
     pub fn routes(self: &Arc<Self>) -> Router {
         Router::new()
             .merge(audit::routes())
+            .merge(alerts::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -98,17 +103,27 @@ impl Management {
                 Arc::new(events::EventsTask::new(
                     self.store.clone(),
                     self.event_handlers(),
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.events_interval_seconds.max(1)),
             )
             .woken_by(events_committed)
             .at_start(),
+            Activator::new(
+                Arc::new(alerts::receivers::DeliveryTask::new(
+                    self.alerts.clone(),
+                    self.db.clone(),
+                    duties,
+                )),
+                Duration::from_secs(self.config.alerts.delivery_interval_seconds.max(1)),
+            ),
         ]
     }
 
     /// The areas that react to orchestration's events.
     fn event_handlers(self: &Arc<Self>) -> Vec<Arc<dyn events::EventHandler>> {
-        Vec::new()
+        vec![Arc::new(alerts::from_events::AlertEvents::new(
+            self.alerts.clone(),
+        ))]
     }
 }
