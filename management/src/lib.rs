@@ -26,6 +26,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -55,6 +56,8 @@ pub struct Management {
     pub config: ManagementConfig,
     /// Its audit trail.
     pub audit: audit::Audit,
+    /// The device inventory.
+    pub devices: devices::store::DeviceStore,
 }
 
 impl Management {
@@ -62,8 +65,14 @@ impl Management {
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         let db = store.module_db(MODULE);
         db.migrate(schema::MIGRATIONS).await?;
+        let devices = devices::store::DeviceStore::new(db.clone());
+        for registration in &config.devices.registered {
+            registration.validate()?;
+            devices.upsert_configured(registration).await?;
+        }
         Ok(Arc::new(Management {
             audit: audit::Audit::new(db.clone()),
+            devices,
             db,
             store: store.clone(),
             config,
@@ -74,6 +83,7 @@ impl Management {
     pub fn routes(self: &Arc<Self>) -> Router {
         Router::new()
             .merge(audit::routes())
+            .merge(devices::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -89,17 +99,37 @@ impl Management {
                 Arc::new(events::EventsTask::new(
                     self.store.clone(),
                     self.event_handlers(),
-                    duties,
+                    duties.clone(),
                 )),
                 Duration::from_secs(self.config.events_interval_seconds.max(1)),
             )
             .woken_by(events_committed)
+            .at_start(),
+            Activator::new(
+                Arc::new(devices::facts_task::FactsTask::new(
+                    self.devices.clone(),
+                    self.config.devices.unreachable_after,
+                    duties,
+                )),
+                Duration::from_secs(self.config.devices.facts_interval_seconds.max(1)),
+            )
             .at_start(),
         ]
     }
 
     /// The areas that react to orchestration's events.
     fn event_handlers(self: &Arc<Self>) -> Vec<Arc<dyn events::EventHandler>> {
-        Vec::new()
+        vec![devices::from_events::DeviceEvents::new(
+            self.devices.clone(),
+            self.audit.clone(),
+        )]
+    }
+
+    /// Whether devices may take new load balancers, from the inventory's maintenance states:
+    /// what placement consults.
+    pub fn device_availability(&self) -> Arc<dyn fulcrum_core::devices::DeviceAvailability> {
+        Arc::new(devices::availability::InventoryAvailability::new(
+            self.devices.clone(),
+        ))
     }
 }

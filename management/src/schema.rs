@@ -4,8 +4,15 @@
 use fulcrum_store::ModuleMigration;
 
 /// Every migration of management's tables, in order.
-pub const MIGRATIONS: &[ModuleMigration] = &[ModuleMigration {
-    version: 1,
-    name: "audit",
-    sql: include_str!("../migrations/0001_audit.sql"),
-}];
+pub const MIGRATIONS: &[ModuleMigration] = &[
+    ModuleMigration {
+        version: 1,
+        name: "audit",
+        sql: include_str!("../migrations/0001_audit.sql"),
+    },
+    ModuleMigration {
+        version: 3,
+        name: "devices",
+        sql: include_str!("../migrations/0003_devices.sql"),
+    },
+];
