@@ -388,6 +388,33 @@ async fn bigip_facts_come_from_the_device(db: Db) {
 
 on_both_databases!(bigip_facts_come_from_the_device);
 
+/// A BIG-IP whose CA bundle cannot be read is not called at all: its refresh is refused with
+/// the reason, and it is never called with TLS checked against nothing.
+#[tokio::test]
+async fn a_bigip_with_an_unreadable_ca_bundle_is_refused_by_name() {
+    let pair = simulated_pair().await;
+    let s = serve(Db::Sqlite, DevicesConfig::default()).await;
+    let mut body = bigip("bigip-a", pair.base_urls()[0], None);
+    body["ca_bundle"] = json!("/nonexistent/ca.pem");
+    let device = s.register(body).await;
+    let refused = s
+        .call(
+            "POST",
+            &format!(
+                "/v1/management/devices/{}/refresh",
+                device["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_fault(
+        &refused,
+        400,
+        "the CA bundle /nonexistent/ca.pem cannot be read",
+    );
+    assert_eq!(pair.control().calls().total, 0, "the device was not called");
+}
+
 /// Facts of an HAProxy host from the real binary; a host whose binary does not run answers 502
 /// and the failure is recorded; device work the host does not do is refused by name.
 async fn haproxy_host_facts_come_from_the_binary(db: Db) {
