@@ -725,3 +725,91 @@ async fn events_record_devices_and_fail_pairs_over(db: Db) {
 }
 
 on_both_databases!(events_record_devices_and_fail_pairs_over);
+
+/// Day-2 work on a BIG-IP through its `DeviceOps`, against the simulator: a UCS backup saved and
+/// loaded back, a hotfix installed to a new volume and activated by rebooting into it (the pair
+/// fails over while the active device reboots), and the facts then report the new version.
+#[tokio::test]
+async fn a_bigip_is_backed_up_patched_and_rebooted_through_its_operations() {
+    let pair = simulated_pair().await;
+    let urls = pair.base_urls();
+    let s = serve(Db::Sqlite, DevicesConfig::default()).await;
+    let a = s.register(bigip("bigip-a", urls[0], Some("bigip-b"))).await;
+    let device = s
+        .management
+        .devices
+        .get(a["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let ops = ops_for(&device).unwrap();
+
+    let backup = ops.backup().await.unwrap();
+    assert!(backup.name.starts_with("fulcrum-") && backup.name.ends_with(".ucs"));
+    let saved: Value = reqwest::Client::new()
+        .get(format!("{}/mgmt/tm/sys/ucs", urls[0]))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = format!("/var/local/ucs/{}", backup.name);
+    assert_eq!(saved["items"][0]["apiRawValues"]["filename"], file.as_str());
+    ops.restore(&backup.bytes).await.unwrap();
+    assert_eq!(
+        ops.restore(b"not a backup").await.unwrap_err().to_string(),
+        "this is not a BIG-IP backup"
+    );
+
+    let hotfix = "Hotfix-BIGIP-17.1.1.1-0.0.2-ENG.iso";
+    let uploaded = reqwest::Client::new()
+        .post(format!(
+            "{}/mgmt/shared/file-transfer/uploads/{hotfix}",
+            urls[0]
+        ))
+        .basic_auth("admin", Some("admin"))
+        .body(vec![0u8; 1024])
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.status().is_success());
+    let missing = ops
+        .install(&Software::Hotfix("Hotfix-none.iso".into()), "HD1.2")
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("answered 400"), "{missing}");
+    ops.install(&Software::Hotfix(hotfix.into()), "HD1.2")
+        .await
+        .unwrap();
+    let early = ops.activate("HD1.2").await.unwrap_err();
+    assert!(
+        early.to_string().contains("answered 400"),
+        "not installed yet: {early}"
+    );
+    pair.control()
+        .advance_clock(std::time::Duration::from_secs(61));
+    ops.activate("HD1.2").await.unwrap();
+    assert_eq!(
+        pair.control().active(),
+        1,
+        "the rebooting active device handed over"
+    );
+    pair.control()
+        .advance_clock(std::time::Duration::from_secs(121));
+
+    let facts = ops.facts().await.unwrap();
+    assert_eq!(facts.version.as_deref(), Some("17.1.1.1"));
+    assert_eq!(facts.ha_role.as_deref(), Some("standby"));
+    assert_eq!(facts.details["active_volume"], "HD1.2");
+    assert_eq!(facts.hotfixes, [hotfix]);
+    assert_eq!(facts.license_state.as_deref(), Some("valid"));
+    let key = ops
+        .license(&LicenseOrder::Install("ABCDE-FGHIJ".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        key.to_string(),
+        "installing a license key is not supported for bigip devices."
+    );
+}
