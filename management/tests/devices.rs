@@ -668,6 +668,10 @@ async fn events_record_devices_and_fail_pairs_over(db: Db) {
                 action: "failover".into(),
                 load_balancer_id: lb.into(),
             },
+            Event::DayTwoRequest {
+                action: "failover".into(),
+                load_balancer_id: "other-lb".into(),
+            },
         ])
         .await
         .unwrap();
@@ -681,7 +685,7 @@ async fn events_record_devices_and_fail_pairs_over(db: Db) {
     );
     assert_eq!(pair.control().active(), 0);
     let report = reader.activate().await.unwrap();
-    assert_eq!(report.get("handled"), Some(&3));
+    assert_eq!(report.get("handled"), Some(&4));
     assert_eq!(pair.control().active(), 1, "the pair failed over");
 
     let (_, carried) = s
@@ -704,10 +708,23 @@ async fn events_record_devices_and_fail_pairs_over(db: Db) {
     assert_eq!(found["provider"], "haproxy");
 
     let failovers = s.audit("device.failover").await;
-    assert_eq!(failovers.len(), 1, "{failovers:?}");
-    assert_eq!(failovers[0]["result"], "success");
-    assert_eq!(failovers[0]["target"], a["id"]);
-    assert!(failovers[0]["user_id"].is_null());
+    assert_eq!(failovers.len(), 2, "{failovers:?}");
+    let done = failovers.iter().find(|e| e["target"] == a["id"]).unwrap();
+    assert_eq!(done["result"], "success");
+    assert!(done["user_id"].is_null());
+    // A load balancer on a device that is no HA pair (and not operable) is reported, not retried.
+    let refused = failovers
+        .iter()
+        .find(|e| e["target"] == "other-lb")
+        .unwrap();
+    assert_eq!(refused["result"], "failure");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("amphora-host-9"),
+        "{refused}"
+    );
 
     // The same request handled again (a batch read twice) does not fail the pair back.
     let handler = fulcrum_management::devices::from_events::DeviceEvents::new(
@@ -721,7 +738,7 @@ async fn events_record_devices_and_fail_pairs_over(db: Db) {
             .unwrap();
     }
     assert_eq!(pair.control().active(), 1);
-    assert_eq!(s.audit("device.failover").await.len(), 1);
+    assert_eq!(s.audit("device.failover").await.len(), 2);
 }
 
 on_both_databases!(events_record_devices_and_fail_pairs_over);
