@@ -7,6 +7,7 @@
 //! and the reconciler hands [`driver::LoadBalancerGraph`]s to [`driver::Driver`]s.
 
 pub mod caller;
+pub mod devices;
 pub mod driver;
 pub mod error;
 pub mod events;

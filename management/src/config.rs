@@ -1,8 +1,11 @@
-//! `[management]`: how the management module runs.
+//! `[management]`: how the management module runs; `[management.alerts]`: grouping, inhibition
+//! and receivers of alerts; `[management.devices]`: the inventory's schedule and the devices
+//! registered by configuration.
 
 use serde::Deserialize;
 
 use crate::alerts::matchers::Matcher;
+use crate::devices::model::Registration;
 
 /// The `[management]` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,6 +17,8 @@ pub struct ManagementConfig {
     pub events_interval_seconds: u64,
     /// `[management.alerts]`.
     pub alerts: AlertsConfig,
+    /// The device inventory.
+    pub devices: DevicesConfig,
 }
 
 impl Default for ManagementConfig {
@@ -22,6 +27,7 @@ impl Default for ManagementConfig {
             enabled: true,
             events_interval_seconds: 2,
             alerts: AlertsConfig::default(),
+            devices: DevicesConfig::default(),
         }
     }
 }
@@ -124,6 +130,31 @@ impl InhibitRuleConfig {
             ],
             target_matchers: Vec::new(),
             equal: vec!["device".to_owned()],
+        }
+    }
+}
+
+/// `[management.devices]`, with its `[[management.devices.static]]` entries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// How often every device's facts are read.
+    pub facts_interval_seconds: u64,
+    /// Fact readings failed in a row after which a device is `unreachable`.
+    pub unreachable_after: i64,
+    /// Devices registered by configuration (name, kind, addresses, credentials, CA bundle or
+    /// `verify_tls`, HA peer, provider; `config_dir` for HAProxy hosts). They are added or
+    /// brought up to date when the module opens, and cannot be deleted through the API.
+    #[serde(rename = "static")]
+    pub registered: Vec<Registration>,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            facts_interval_seconds: 300,
+            unreachable_after: 3,
+            registered: Vec::new(),
         }
     }
 }

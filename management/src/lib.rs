@@ -30,6 +30,7 @@ pub mod backups;
 pub mod campaigns;
 pub mod cli;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -61,6 +62,8 @@ pub struct Management {
     pub audit: audit::Audit,
     /// Its alerts.
     pub alerts: alerts::Alerts,
+    /// The device inventory.
+    pub devices: devices::store::DeviceStore,
 }
 
 impl Management {
@@ -74,9 +77,15 @@ impl Management {
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
+        let devices = devices::store::DeviceStore::new(db.clone());
+        for registration in &config.devices.registered {
+            registration.validate()?;
+            devices.upsert_configured(registration).await?;
+        }
         Ok(Arc::new(Management {
             audit: audit::Audit::new(db.clone()),
             alerts: alerts::Alerts::new(db.clone(), config.alerts.clone()),
+            devices,
             db,
             store: store.clone(),
             config,
@@ -88,6 +97,7 @@ impl Management {
         Router::new()
             .merge(audit::routes())
             .merge(alerts::routes::routes())
+            .merge(devices::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -113,17 +123,35 @@ impl Management {
                 Arc::new(alerts::receivers::DeliveryTask::new(
                     self.alerts.clone(),
                     self.db.clone(),
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.alerts.delivery_interval_seconds.max(1)),
             ),
+            Activator::new(
+                Arc::new(devices::facts_task::FactsTask::new(
+                    self.devices.clone(),
+                    self.config.devices.unreachable_after,
+                    duties,
+                )),
+                Duration::from_secs(self.config.devices.facts_interval_seconds.max(1)),
+            )
+            .at_start(),
         ]
     }
 
     /// The areas that react to orchestration's events.
     fn event_handlers(self: &Arc<Self>) -> Vec<Arc<dyn events::EventHandler>> {
-        vec![Arc::new(alerts::from_events::AlertEvents::new(
-            self.alerts.clone(),
-        ))]
+        vec![
+            Arc::new(alerts::from_events::AlertEvents::new(self.alerts.clone())),
+            devices::from_events::DeviceEvents::new(self.devices.clone(), self.audit.clone()),
+        ]
+    }
+
+    /// Whether devices may take new load balancers, from the inventory's maintenance states:
+    /// what placement consults.
+    pub fn device_availability(&self) -> Arc<dyn fulcrum_core::devices::DeviceAvailability> {
+        Arc::new(devices::availability::InventoryAvailability::new(
+            self.devices.clone(),
+        ))
     }
 }

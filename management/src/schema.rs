@@ -15,4 +15,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "alerts",
         sql: include_str!("../migrations/0002_alerts.sql"),
     },
+    ModuleMigration {
+        version: 3,
+        name: "devices",
+        sql: include_str!("../migrations/0003_devices.sql"),
+    },
 ];

@@ -1,0 +1,320 @@
+//! [`DeviceOps`] for an F5 BIG-IP over iControl REST: token login (renewed once when the device
+//! refuses it), TLS checked against the configured CA bundle or the system's trust store, and
+//! switched off only when the device is registered with `verify_tls = false`.
+//!
+//! Backups are UCS archives saved on the device; the bytes Fulcrum keeps name the archive (the
+//! archive itself stays on the device, where `restore` loads it from).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::model::{Device, DeviceKind, Facts};
+use super::ops::{Backup, DeviceOps, License, LicenseOrder, OpsError, Software};
+
+/// How long one call to the device may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The format tag of a BIG-IP backup's bytes.
+const BACKUP_FORMAT: &str = "fulcrum-bigip-ucs/1";
+
+/// One BIG-IP.
+pub struct Bigip {
+    http: reqwest::Client,
+    base: String,
+    username: String,
+    password: String,
+    token: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Bigip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bigip")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a BIG-IP backup's bytes hold: the UCS archive saved on the device.
+#[derive(Debug, Serialize, Deserialize)]
+struct UcsBackup {
+    format: String,
+    ucs: String,
+}
+
+impl Bigip {
+    /// Operations on `device`, reached at its first address.
+    pub fn new(device: &Device) -> Result<Self, OpsError> {
+        let connection = &device.connection;
+        let base = connection
+            .addresses
+            .first()
+            .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
+            .trim_end_matches('/')
+            .to_owned();
+        let mut builder = reqwest::Client::builder()
+            .use_native_tls()
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(path) = &connection.ca_bundle {
+            let pem = std::fs::read(path).map_err(|e| {
+                OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    OpsError::Invalid(format!("the CA bundle {path} holds no PEM certificate"))
+                })?;
+            builder = builder.tls_built_in_root_certs(false);
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if !connection.verify_tls {
+            tracing::warn!(
+                device = %device.name,
+                "TLS verification is OFF for this device: its certificate and host name are not \
+                 checked"
+            );
+            builder = builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| OpsError::Invalid(format!("no HTTP client for the device: {e}")))?;
+        Ok(Bigip {
+            http,
+            base,
+            username: connection.username.clone().unwrap_or_default(),
+            password: connection.password.clone().unwrap_or_default(),
+            token: Mutex::new(None),
+        })
+    }
+
+    async fn token(&self) -> Result<String, OpsError> {
+        let mut token = self.token.lock().await;
+        if let Some(token) = token.as_ref() {
+            return Ok(token.clone());
+        }
+        let response = self
+            .http
+            .post(format!("{}/mgmt/shared/authn/login", self.base))
+            .json(&json!({
+                "username": self.username,
+                "password": self.password,
+                "loginProviderName": "tmos",
+            }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer = answer(response).await?;
+        let fresh = answer["token"]["token"]
+            .as_str()
+            .ok_or_else(|| OpsError::Failed("the login answer holds no token".to_owned()))?
+            .to_owned();
+        *token = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Call the device with a token; a refused token is renewed once.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, OpsError> {
+        let mut renewed = false;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .header("X-F5-Auth-Token", self.token().await?);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(unreachable)?;
+            if response.status() == StatusCode::UNAUTHORIZED && !renewed {
+                *self.token.lock().await = None;
+                renewed = true;
+                continue;
+            }
+            return answer(response).await;
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, OpsError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, OpsError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn read_license(&self) -> Result<License, OpsError> {
+        let license = self.get("/mgmt/tm/sys/license").await?;
+        let expiry = description(&license, "licenseEndDate").map(|d| d.replace('/', "-"));
+        let today = fulcrum_core::timestamp::format(time::OffsetDateTime::now_utc());
+        let state = match &expiry {
+            Some(end) if end.as_str() >= &today[..10] => "valid",
+            Some(_) => "expired",
+            None => "none",
+        };
+        Ok(License {
+            state: state.to_owned(),
+            expiry,
+        })
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> OpsError {
+    OpsError::Failed(format!("the device cannot be reached: {error}"))
+}
+
+/// The JSON of an answer, or the device's refusal with its message.
+async fn answer(response: reqwest::Response) -> Result<Value, OpsError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = body["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+    Err(OpsError::Failed(format!(
+        "the device answered {}: {message}",
+        status.as_u16()
+    )))
+}
+
+/// The description of `field` in an iControl stats body with one entry.
+fn description(stats: &Value, field: &str) -> Option<String> {
+    stats["entries"]
+        .as_object()?
+        .values()
+        .next()?
+        .pointer(&format!("/nestedStats/entries/{field}/description"))?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn items(collection: &Value) -> &[Value] {
+    collection["items"].as_array().map_or(&[], Vec::as_slice)
+}
+
+#[async_trait]
+impl DeviceOps for Bigip {
+    async fn facts(&self) -> Result<Facts, OpsError> {
+        let version = self.get("/mgmt/tm/sys/version").await?;
+        let cluster = self.get("/mgmt/tm/cm/device").await?;
+        let hotfixes = self.get("/mgmt/tm/sys/software/hotfix").await?;
+        let volumes = self.get("/mgmt/tm/sys/software/volume").await?;
+        let license = self.read_license().await?;
+        let devices = items(&cluster);
+        let me = devices.iter().find(|d| d["selfDevice"] == "true");
+        let peer = devices.iter().find(|d| d["selfDevice"] != "true");
+        let mut details = std::collections::BTreeMap::new();
+        if let Some(active) = items(&volumes).iter().find(|v| v["active"] == true)
+            && let Some(name) = active["name"].as_str()
+        {
+            details.insert("active_volume".to_owned(), name.to_owned());
+        }
+        if let Some(product) = description(&version, "Product") {
+            details.insert("product".to_owned(), product);
+        }
+        Ok(Facts {
+            version: description(&version, "Version"),
+            build: description(&version, "Build"),
+            hotfixes: items(&hotfixes)
+                .iter()
+                .filter_map(|h| h["name"].as_str().map(str::to_owned))
+                .collect(),
+            ha_role: peer
+                .and(me)
+                .and_then(|me| me["failoverState"].as_str().map(str::to_owned)),
+            ha_peer: peer.and_then(|p| p["hostname"].as_str().map(str::to_owned)),
+            health: "ok".to_owned(),
+            license_state: Some(license.state),
+            license_expiry: license.expiry,
+            capacity: None,
+            details,
+        })
+    }
+
+    async fn backup(&self) -> Result<Backup, OpsError> {
+        let stamp = fulcrum_core::timestamp::now_millis();
+        let ucs = format!("fulcrum-{stamp}");
+        self.post("/mgmt/tm/sys/ucs", json!({"command": "save", "name": ucs}))
+            .await?;
+        let bytes = serde_json::to_vec(&UcsBackup {
+            format: BACKUP_FORMAT.to_owned(),
+            ucs: ucs.clone(),
+        })
+        .map_err(|e| OpsError::Failed(e.to_string()))?;
+        Ok(Backup {
+            name: format!("{ucs}.ucs"),
+            bytes,
+        })
+    }
+
+    async fn restore(&self, backup: &[u8]) -> Result<(), OpsError> {
+        let backup: UcsBackup = serde_json::from_slice(backup)
+            .ok()
+            .filter(|b: &UcsBackup| b.format == BACKUP_FORMAT)
+            .ok_or_else(|| OpsError::Invalid("this is not a BIG-IP backup".to_owned()))?;
+        self.post(
+            "/mgmt/tm/sys/ucs",
+            json!({"command": "load", "name": backup.ucs}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn install(&self, software: &Software, volume: &str) -> Result<(), OpsError> {
+        let (path, name) = match software {
+            Software::Image(name) => ("/mgmt/tm/sys/software/image", name),
+            Software::Hotfix(name) => ("/mgmt/tm/sys/software/hotfix", name),
+        };
+        self.post(
+            path,
+            json!({"command": "install", "name": name, "volume": volume}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn activate(&self, volume: &str) -> Result<(), OpsError> {
+        self.post(
+            "/mgmt/tm/sys",
+            json!({"command": "reboot", "volume": volume}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn failover(&self) -> Result<(), OpsError> {
+        self.post(
+            "/mgmt/tm/sys/failover",
+            json!({"command": "run", "standby": true}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError> {
+        match order {
+            LicenseOrder::Show => self.read_license().await,
+            LicenseOrder::Install(_) => Err(OpsError::unsupported(
+                "installing a license key",
+                DeviceKind::Bigip,
+            )),
+        }
+    }
+}

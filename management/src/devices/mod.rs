@@ -1,0 +1,34 @@
+//! The device inventory: the BIG-IPs, NSX Managers and Edges and HAProxy hosts under the load
+//! balancers, registered by configuration or through the API or discovered from providers'
+//! events; the facts read from them on a schedule; which load balancers each carries; and whether
+//! each may take new work (its maintenance state), which placement asks through
+//! `core::devices::DeviceAvailability`.
+//!
+//! Device-level work goes through [`ops::DeviceOps`], one implementation per kind
+//! ([`ops_for`]). Management never writes load-balancer rows: what it learns of load balancers
+//! it keeps in its own tables.
+
+pub mod availability;
+pub mod bigip;
+pub mod facts_task;
+pub mod from_events;
+pub mod haproxy_host;
+pub mod model;
+pub mod ops;
+pub mod routes;
+pub mod store;
+
+use model::{Device, DeviceKind};
+use ops::{DeviceOps, OpsError};
+
+/// The operations on `device`, for the kinds Fulcrum can operate; a device registered without
+/// what its kind needs (a discovered one) or of a kind not operated yet is refused.
+pub fn ops_for(device: &Device) -> Result<Box<dyn DeviceOps>, OpsError> {
+    match device.kind {
+        DeviceKind::Bigip => Ok(Box::new(bigip::Bigip::new(device)?)),
+        DeviceKind::HaproxyHost => Ok(Box::new(haproxy_host::HaproxyHost::new(device)?)),
+        kind @ (DeviceKind::NsxManager | DeviceKind::NsxEdge) => {
+            Err(OpsError::unsupported("device operations", kind))
+        }
+    }
+}

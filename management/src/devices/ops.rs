@@ -1,0 +1,111 @@
+//! [`DeviceOps`]: the device-level work management does, one implementation per kind of device
+//! ([`super::bigip`], [`super::haproxy_host`]). An operation a kind cannot do answers
+//! [`OpsError::Unsupported`], so callers tell "this device cannot" from "this device failed".
+
+use async_trait::async_trait;
+
+use super::model::{DeviceKind, Facts};
+use crate::error::ManagementError;
+
+/// Why a device operation did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpsError {
+    /// This kind of device does not do this.
+    #[error("{operation} is not supported for {kind} devices.")]
+    Unsupported {
+        /// The operation asked for.
+        operation: &'static str,
+        /// The kind of device, as the API names it.
+        kind: &'static str,
+    },
+    /// The request is impossible as made (a backup of another format, a bad volume name).
+    #[error("{0}")]
+    Invalid(String),
+    /// The device could not be reached or refused; the text says what it answered.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl OpsError {
+    /// The operation `operation` is not supported for devices of `kind`.
+    pub fn unsupported(operation: &'static str, kind: DeviceKind) -> Self {
+        OpsError::Unsupported {
+            operation,
+            kind: kind.as_str(),
+        }
+    }
+
+    /// This error as management answers it for the device named `device`.
+    pub fn for_device(self, device: &str) -> ManagementError {
+        match self {
+            OpsError::Unsupported { .. } | OpsError::Invalid(_) => {
+                ManagementError::BadRequest(format!("device {device}: {self}"))
+            }
+            OpsError::Failed(message) => ManagementError::Device {
+                device: device.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+/// A backup taken from a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    /// Its name (a file name), saying what and when.
+    pub name: String,
+    /// Its content, as [`DeviceOps::restore`] takes it back.
+    pub bytes: Vec<u8>,
+}
+
+/// Software to install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Software {
+    /// A base image (an ISO already on the device).
+    Image(String),
+    /// A hotfix (an ISO already on the device).
+    Hotfix(String),
+}
+
+/// What to do with a device's license.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenseOrder {
+    /// Read its state.
+    Show,
+    /// Install this registration key.
+    Install(String),
+}
+
+/// A device's license as it reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct License {
+    /// `valid`, `expired`, or `none`.
+    pub state: String,
+    /// When it ends (`YYYY-MM-DD`).
+    pub expiry: Option<String>,
+}
+
+/// The device-level operations on one device.
+#[async_trait]
+pub trait DeviceOps: Send + Sync {
+    /// Read what the device is and how it is: version, hotfixes, HA role, health, license.
+    async fn facts(&self) -> Result<Facts, OpsError>;
+
+    /// Take a backup of its configuration.
+    async fn backup(&self) -> Result<Backup, OpsError>;
+
+    /// Put back a backup taken by [`DeviceOps::backup`].
+    async fn restore(&self, backup: &[u8]) -> Result<(), OpsError>;
+
+    /// Install software to a boot volume.
+    async fn install(&self, software: &Software, volume: &str) -> Result<(), OpsError>;
+
+    /// Boot into a volume (activating the software installed there).
+    async fn activate(&self, volume: &str) -> Result<(), OpsError>;
+
+    /// Hand the device's traffic to its HA peer.
+    async fn failover(&self) -> Result<(), OpsError>;
+
+    /// Read or install the license.
+    async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError>;
+}
