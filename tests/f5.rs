@@ -1,0 +1,313 @@
+//! The F5 provider end to end: the real `fulcrum` server on its own SQLite file, a simulated
+//! BIG-IP HA pair in this process, and the stock Octavia flow over HTTP — load balancer,
+//! listener, pool, members, monitor, cascade delete — checked against the tenant the devices
+//! hold after each step; and `fulcrum check-config` connecting to the devices to report their
+//! AS3 version and failover state.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
+use serde_json::{Value, json};
+use simulators::f5::{self as sim, Running};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// An HA pair validating against F5's AS3 schema when it is there (said when it is not).
+async fn pair() -> Running {
+    let schema = sim::schema::default_path();
+    let schema = if schema.exists() {
+        Some(schema)
+    } else {
+        eprintln!(
+            "the AS3 schema is not at {} (set {}); only references are checked",
+            schema.display(),
+            sim::schema::SCHEMA_ENV
+        );
+        None
+    };
+    sim::start(sim::Config {
+        schema,
+        apply_delay: Duration::from_millis(10),
+        ..sim::Config::ha_pair()
+    })
+    .await
+    .expect("the simulator starts")
+}
+
+/// The `[providers.f5]` section for devices at `urls`.
+fn f5_section(urls: &[&str]) -> String {
+    let devices: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        "[providers.f5]\ndevices = [{}]\nusername = \"admin\"\npassword = \"admin\"\n\
+         task_poll_ms = 20\n",
+        devices.join(", ")
+    )
+}
+
+/// The Application of a load balancer on a device, and the tenant holding it.
+fn application(devices: &Running, device: usize, lb_id: &str) -> Option<(String, Value)> {
+    let name = format!("fulcrum-lb-{lb_id}");
+    devices
+        .control()
+        .tenants(device)
+        .into_iter()
+        .find_map(|(tenant, body)| body.get(&name).cloned().map(|app| (tenant, app)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it() {
+    let devices = pair().await;
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            providers_toml: "enabled = [\"noop\", \"f5\"]\n".into(),
+            extra_toml: f5_section(&devices.base_urls()),
+            ..Options::default()
+        },
+    )
+    .await;
+
+    let lb = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"name": "web", "vip_subnet_id": DEFAULT_SUBNET, "provider": "f5"}),
+        )
+        .await;
+    let lb_id = id(&lb);
+    s.settle(&lb_id).await;
+    let (tenant, _) = application(&devices, 0, &lb_id).expect("the Application is declared");
+    assert!(tenant.starts_with("fulcrum-project-"), "{tenant}");
+
+    let listener = s
+        .create(
+            "/v2/lbaas/listeners",
+            "listener",
+            json!({"loadbalancer_id": lb_id, "protocol": "HTTP", "protocol_port": 80}),
+        )
+        .await;
+    let listener_id = id(&listener);
+    s.settle(&lb_id).await;
+    let pool = s
+        .create(
+            "/v2/lbaas/pools",
+            "pool",
+            json!({"listener_id": listener_id, "protocol": "HTTP",
+                   "lb_algorithm": "ROUND_ROBIN"}),
+        )
+        .await;
+    let pool_id = id(&pool);
+    s.settle(&lb_id).await;
+    for address in ["192.0.2.11", "192.0.2.12"] {
+        s.create(
+            &format!("/v2/lbaas/pools/{pool_id}/members"),
+            "member",
+            json!({"address": address, "protocol_port": 8080}),
+        )
+        .await;
+        s.settle(&lb_id).await;
+    }
+    s.create(
+        "/v2/lbaas/healthmonitors",
+        "healthmonitor",
+        json!({"pool_id": pool_id, "type": "HTTP", "delay": 5, "timeout": 3,
+               "max_retries": 2, "url_path": "/health"}),
+    )
+    .await;
+    s.settle(&lb_id).await;
+
+    let (_, app) = application(&devices, 0, &lb_id).unwrap();
+    let service = &app[&format!("fulcrum-listener-{listener_id}")];
+    assert_eq!(service["class"], "Service_HTTP", "{app}");
+    assert_eq!(service["virtualPort"], 80);
+    assert_eq!(
+        service["pool"],
+        format!("fulcrum-pool-{pool_id}").as_str(),
+        "{app}"
+    );
+    let f5_pool = &app[&format!("fulcrum-pool-{pool_id}")];
+    let addresses: Vec<&Value> = f5_pool["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["serverAddresses"][0])
+        .collect();
+    assert_eq!(addresses, [&json!("192.0.2.11"), &json!("192.0.2.12")]);
+    assert_eq!(f5_pool["monitors"].as_array().unwrap().len(), 1, "{app}");
+    assert_eq!(
+        application(&devices, 1, &lb_id).map(|(_, a)| a),
+        Some(app),
+        "the standby holds the tenant config-synced"
+    );
+    assert!(
+        devices
+            .control()
+            .calls()
+            .recent
+            .iter()
+            .filter(|c| c.is_declaration_write())
+            .all(|c| c.device == 0 && !c.standby),
+        "declarations go to the active device only"
+    );
+
+    // What the driver cannot map is refused with Octavia's 501 and nothing is declared.
+    devices.control().reset_calls();
+    let refused = s
+        .call(
+            "POST",
+            "/v2/lbaas/pools",
+            Some(
+                json!({"pool": {"loadbalancer_id": lb_id, "protocol": "HTTP",
+                                 "lb_algorithm": "SOURCE_IP"}}),
+            ),
+        )
+        .await;
+    assert_fault(
+        &refused,
+        501,
+        "Provider 'f5' does not support a requested option",
+    );
+    let pools = s
+        .get(&format!("/v2/lbaas/pools?loadbalancer_id={lb_id}"))
+        .await;
+    assert_eq!(pools["pools"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        devices
+            .control()
+            .calls()
+            .recent
+            .iter()
+            .filter(|c| c.is_declaration_write())
+            .count(),
+        0
+    );
+
+    let statuses = s
+        .get(&format!("/v2/lbaas/loadbalancers/{lb_id}/status"))
+        .await;
+    assert_eq!(
+        statuses["statuses"]["loadbalancer"]["provisioning_status"],
+        "ACTIVE"
+    );
+
+    let (status, _) = s
+        .call(
+            "DELETE",
+            &format!("/v2/lbaas/loadbalancers/{lb_id}?cascade=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 204);
+    s.wait_for(
+        &format!("/v2/lbaas/loadbalancers/{lb_id}"),
+        "loadbalancer",
+        "DELETED",
+    )
+    .await;
+    for device in 0..2 {
+        assert!(
+            devices.control().tenants(device).is_empty(),
+            "device {device} holds {:?}",
+            devices.control().tenants(device)
+        );
+    }
+}
+
+/// A configuration enabling `f5` with `section`, written to `dir`.
+fn config_file(dir: &std::path::Path, name: &str, section: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n\
+             [providers]\nenabled = [\"f5\"]\ndefault = \"f5\"\n{section}",
+            dir.join("f.db").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `fulcrum check-config` on `path`, run off the runtime that serves the simulator.
+async fn check_config(path: std::path::PathBuf) -> std::process::Output {
+    tokio::task::spawn_blocking(move || common::check_config(&path))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_reports_each_devices_as3_version_and_failover_state() {
+    let devices = pair().await;
+    let dir = tempfile::tempdir().unwrap();
+    let urls = devices.base_urls();
+    let good = config_file(dir.path(), "good.toml", &f5_section(&urls));
+    let out = check_config(good.clone()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hosts: Vec<String> = devices
+        .control()
+        .devices()
+        .into_iter()
+        .map(|d| d.hostname)
+        .collect();
+    assert!(
+        stdout.contains(&format!(
+            "f5: BIG-IP {} ({}): active, AS3 3.",
+            urls[0], hosts[0]
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "f5: BIG-IP {} ({}): standby, AS3 3.",
+            urls[1], hosts[1]
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("configuration is valid\n"), "{stdout}");
+
+    devices.control().failover();
+    let out = check_config(good).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("BIG-IP {} ({}): standby", urls[0], hosts[0]))
+            && stdout.contains(&format!("BIG-IP {} ({}): active", urls[1], hosts[1])),
+        "{stdout}"
+    );
+
+    // Nothing listens on port 9 of this host.
+    let unreachable = config_file(
+        dir.path(),
+        "unreachable.toml",
+        &f5_section(&[urls[0], "http://127.0.0.1:9"]),
+    );
+    let out = check_config(unreachable).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("connecting to the f5 provider")
+            && stderr.contains("BIG-IP http://127.0.0.1:9 cannot be asked"),
+        "{stderr}"
+    );
+
+    let wrong_password = config_file(
+        dir.path(),
+        "wrong-password.toml",
+        &f5_section(&urls).replace("password = \"admin\"", "password = \"nope\""),
+    );
+    let out = check_config(wrong_password).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("BIG-IP {} cannot be asked", urls[0])),
+        "{stderr}"
+    );
+}
