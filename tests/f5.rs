@@ -1,8 +1,9 @@
 //! The F5 provider end to end: the real `fulcrum` server on its own SQLite file, a simulated
 //! BIG-IP HA pair in this process, and the stock Octavia flow over HTTP — load balancer,
 //! listener, pool, members, monitor, cascade delete — checked against the tenant the devices
-//! hold after each step; and `fulcrum check-config` connecting to the devices to report their
-//! AS3 version and failover state.
+//! hold after each step; a member the device refuses in ERROR alone; the full sync declaring
+//! again a tenant deleted behind Fulcrum's back; and `fulcrum check-config` connecting to the
+//! devices to report their AS3 version and failover state.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
 use serde_json::{Value, json};
-use simulators::f5::{self as sim, Running};
+use simulators::f5::{self as sim, BadObjects, Running};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -58,18 +59,37 @@ fn application(devices: &Running, device: usize, lb_id: &str) -> Option<(String,
         .find_map(|(tenant, body)| body.get(&name).cloned().map(|app| (tenant, app)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it() {
+/// A server whose `f5` provider is the simulated pair, and the pair.
+async fn server_and_devices(options: Options) -> (TestServer, Running) {
     let devices = pair().await;
-    let s = TestServer::start_with(
+    let server = TestServer::start_with(
         Db::Sqlite,
         Options {
             providers_toml: "enabled = [\"noop\", \"f5\"]\n".into(),
             extra_toml: f5_section(&devices.base_urls()),
-            ..Options::default()
+            ..options
         },
     )
     .await;
+    (server, devices)
+}
+
+/// Wait until `done` holds, failing with `what` and the server's log after 20 seconds.
+async fn until(s: &TestServer, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}\nlog:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it() {
+    let (s, devices) = server_and_devices(Options::default()).await;
 
     let lb = s
         .create(
@@ -130,13 +150,13 @@ async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_d
         "{app}"
     );
     let f5_pool = &app[&format!("fulcrum-pool-{pool_id}")];
-    let addresses: Vec<&Value> = f5_pool["members"]
+    let addresses: std::collections::BTreeSet<&str> = f5_pool["members"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| &m["serverAddresses"][0])
+        .filter_map(|m| m["serverAddresses"][0].as_str())
         .collect();
-    assert_eq!(addresses, [&json!("192.0.2.11"), &json!("192.0.2.12")]);
+    assert_eq!(addresses, ["192.0.2.11", "192.0.2.12"].into());
     assert_eq!(f5_pool["monitors"].as_array().unwrap().len(), 1, "{app}");
     assert_eq!(
         application(&devices, 1, &lb_id).map(|(_, a)| a),
@@ -215,6 +235,102 @@ async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_d
             devices.control().tenants(device)
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_tenant() {
+    let (s, devices) = server_and_devices(Options {
+        sync_interval_seconds: 1,
+        ..Options::default()
+    })
+    .await;
+    devices.control().set_bad_objects(BadObjects {
+        addresses: ["192.0.2.66".to_owned()].into(),
+        ..BadObjects::default()
+    });
+    let lb = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": DEFAULT_SUBNET, "provider": "f5"}),
+        )
+        .await;
+    let lb_id = id(&lb);
+    s.settle(&lb_id).await;
+    let pool = s
+        .create(
+            "/v2/lbaas/pools",
+            "pool",
+            json!({"loadbalancer_id": lb_id, "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}),
+        )
+        .await;
+    let pool_id = id(&pool);
+    s.settle(&lb_id).await;
+    let mut members = Vec::new();
+    for address in ["192.0.2.65", "192.0.2.66"] {
+        let member = s
+            .create(
+                &format!("/v2/lbaas/pools/{pool_id}/members"),
+                "member",
+                json!({"address": address, "protocol_port": 8080}),
+            )
+            .await;
+        members.push(format!("/v2/lbaas/pools/{pool_id}/members/{}", id(&member)));
+        s.settle(&lb_id).await;
+    }
+    let (tenant, app) = application(&devices, 0, &lb_id).unwrap();
+    let declared = &app[&format!("fulcrum-pool-{pool_id}")]["members"];
+    assert_eq!(declared.as_array().unwrap().len(), 1, "{app}");
+    assert_eq!(declared[0]["serverAddresses"], json!(["192.0.2.65"]));
+
+    let status = async |path: &str, key: &str| -> String {
+        s.get(path).await["member"][key]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    until(
+        &s,
+        "the refused member is not reported in ERROR",
+        async || status(&members[1], "operating_status").await == "ERROR",
+    )
+    .await;
+    assert_ne!(status(&members[0], "operating_status").await, "ERROR");
+    for member in &members {
+        assert_eq!(status(member, "provisioning_status").await, "ACTIVE");
+    }
+    let lb = s.get(&format!("/v2/lbaas/loadbalancers/{lb_id}")).await;
+    assert_eq!(lb["loadbalancer"]["provisioning_status"], "ACTIVE");
+
+    // The device takes the address now, and the tenant goes behind Fulcrum's back: the full
+    // sync declares it again, with both members.
+    devices.control().set_bad_objects(BadObjects::default());
+    let answer = reqwest::Client::new()
+        .delete(format!(
+            "{}/mgmt/shared/appsvcs/declare/{tenant}",
+            devices.base_url()
+        ))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+    until(
+        &s,
+        "the full sync did not declare the tenant again",
+        async || {
+            application(&devices, 0, &lb_id).is_some_and(|(_, app)| {
+                app[&format!("fulcrum-pool-{pool_id}")]["members"]
+                    .as_array()
+                    .is_some_and(|m| m.len() == 2)
+            })
+        },
+    )
+    .await;
+    until(&s, "the accepted member stays in ERROR", async || {
+        status(&members[1], "operating_status").await != "ERROR"
+    })
+    .await;
 }
 
 /// A configuration enabling `f5` with `section`, written to `dir`.
