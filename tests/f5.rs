@@ -3,13 +3,17 @@
 //! listener, pool, members, monitor, cascade delete — checked against the tenant the devices
 //! hold after each step; a member the device refuses in ERROR alone; the full sync declaring
 //! again a tenant deleted behind Fulcrum's back; and `fulcrum check-config` connecting to the
-//! devices to report their AS3 version and failover state.
+//! devices to report their AS3 version and failover state. The tests of the server run on
+//! SQLite and PostgreSQL, and read what management learns (devices seen, the refused member's
+//! alert) from the events outbox.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
+use fulcrum_core::events::Event;
+use fulcrum_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use simulators::f5::{self as sim, BadObjects, Running};
 
@@ -60,10 +64,10 @@ fn application(devices: &Running, device: usize, lb_id: &str) -> Option<(String,
 }
 
 /// A server whose `f5` provider is the simulated pair, and the pair.
-async fn server_and_devices(options: Options) -> (TestServer, Running) {
+async fn server_and_devices(db: Db, options: Options) -> (TestServer, Running) {
     let devices = pair().await;
     let server = TestServer::start_with(
-        Db::Sqlite,
+        db,
         Options {
             providers_toml: "enabled = [\"noop\", \"f5\"]\n".into(),
             extra_toml: f5_section(&devices.base_urls()),
@@ -87,9 +91,10 @@ async fn until(s: &TestServer, what: &str, mut done: impl AsyncFnMut() -> bool) 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it() {
-    let (s, devices) = server_and_devices(Options::default()).await;
+async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it(
+    db: Db,
+) {
+    let (s, devices) = server_and_devices(db, Options::default()).await;
 
     let lb = s
         .create(
@@ -237,12 +242,14 @@ async fn the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_d
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_tenant() {
-    let (s, devices) = server_and_devices(Options {
-        sync_interval_seconds: 1,
-        ..Options::default()
-    })
+async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_tenant(db: Db) {
+    let (mut s, devices) = server_and_devices(
+        db,
+        Options {
+            sync_interval_seconds: 1,
+            ..Options::default()
+        },
+    )
     .await;
     devices.control().set_bad_objects(BadObjects {
         addresses: ["192.0.2.66".to_owned()].into(),
@@ -331,7 +338,45 @@ async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_
         status(&members[1], "operating_status").await != "ERROR"
     })
     .await;
+
+    // Management learns which devices serve the load balancer, and of the refused member.
+    assert!(s.terminate(), "clean exit:\n{}", s.log());
+    let events = outbox(&s.db.url).await;
+    for device in devices.control().devices() {
+        let seen = Event::DeviceSeen {
+            provider: "f5".into(),
+            device_id: device.hostname,
+            load_balancer_id: Some(lb_id.clone()),
+        };
+        assert!(events.contains(&seen), "{seen:?} not in {events:?}");
+    }
+    let refused_id = members[1].rsplit('/').next().unwrap();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::AlertRaised { key, load_balancer_id, .. }
+            if key.contains(refused_id) && *load_balancer_id == lb_id)
+        ),
+        "{events:?}"
+    );
 }
+
+/// The events the server wrote for management.
+async fn outbox(url: &str) -> Vec<Event> {
+    let store = Store::connect(&StoreOptions {
+        url: url.to_string(),
+        max_connections: 1,
+    })
+    .await
+    .expect("the test reads the server's database");
+    let events = store.events_after(0, 1000).await.expect("events");
+    store.close().await;
+    events.into_iter().map(|e| e.event).collect()
+}
+
+on_both_databases!(
+    the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it,
+    a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_tenant,
+);
 
 /// A configuration enabling `f5` with `section`, written to `dir`.
 fn config_file(dir: &std::path::Path, name: &str, section: &str) -> std::path::PathBuf {
