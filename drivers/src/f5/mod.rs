@@ -23,7 +23,7 @@ mod events;
 pub mod l7;
 mod refusal;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -81,9 +81,8 @@ pub struct F5Driver {
     retry: RetryPolicy,
     batches: Batches,
     turn: tokio::sync::Mutex<()>,
-    /// The members the device refused at the last apply, by load balancer: member id → the
-    /// device's words.
-    refused: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// The ids of the members the device refused at the last apply, by load balancer.
+    refused: Mutex<HashMap<String, BTreeSet<String>>>,
     events: Events,
     /// A fingerprint of the Application last declared for each load balancer, when every
     /// member was accepted (drift is looked for only then; see [`Driver::realized_fingerprints`]).
@@ -203,7 +202,7 @@ impl F5Driver {
     }
 
     /// The members of a load balancer the device refused at its last apply.
-    fn refused_members(&self, load_balancer_id: &str) -> BTreeMap<String, String> {
+    fn refused_members(&self, load_balancer_id: &str) -> BTreeSet<String> {
         self.refused
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -213,7 +212,7 @@ impl F5Driver {
     }
 
     /// Remember the members of a load balancer the device refused (none: forget).
-    fn set_refused_members(&self, load_balancer_id: &str, members: BTreeMap<String, String>) {
+    fn set_refused_members(&self, load_balancer_id: &str, members: BTreeSet<String>) {
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         if members.is_empty() {
             refused.remove(load_balancer_id);
@@ -312,7 +311,7 @@ impl Driver for F5Driver {
         let tenant = self.config.tenant_of(&graph.load_balancer);
         let name = as3::application_name(&graph.load_balancer.id);
         let mut declared = graph.clone();
-        let mut refused = BTreeMap::new();
+        let mut refused = BTreeSet::new();
         loop {
             let app = as3::application(&declared, &certificates)?;
             let fingerprint = Fingerprint::of(app.to_string());
@@ -332,8 +331,11 @@ impl Driver for F5Driver {
             };
             match refusal::judge(error.message(), &tenant, &name, &declared) {
                 Verdict::Members(members) => {
+                    for (member, words) in &members {
+                        tracing::warn!(load_balancer = %graph.load_balancer.id, %member, "{words}");
+                    }
                     declared.members.retain(|m| !members.contains_key(&m.id));
-                    refused.extend(members);
+                    refused.extend(members.into_keys());
                 }
                 Verdict::Others => {
                     return Err(DriverError::transient(format!(
@@ -349,11 +351,11 @@ impl Driver for F5Driver {
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let name = as3::application_name(load_balancer_id);
         let Some(tenant) = retry(&self.retry, || self.tenant_holding(&name)).await? else {
-            self.set_refused_members(load_balancer_id, BTreeMap::new());
+            self.set_refused_members(load_balancer_id, BTreeSet::new());
             return Ok(());
         };
         self.redeclare(&tenant, &name, None).await?;
-        self.set_refused_members(load_balancer_id, BTreeMap::new());
+        self.set_refused_members(load_balancer_id, BTreeSet::new());
         self.applied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -454,7 +456,7 @@ impl Driver for F5Driver {
             observation.operating_status.insert(pool.id.clone(), status);
             let monitored = graph.live_health_monitor_of(&pool.id).is_some();
             for member in graph.live_members_of(&pool.id) {
-                let status = if refused.contains_key(&member.id) {
+                let status = if refused.contains(&member.id) {
                     lb_status = OperatingStatus::Degraded;
                     OperatingStatus::Error
                 } else if !member.admin_state_up {
