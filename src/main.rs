@@ -33,7 +33,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Check the configuration and exit.
+    /// Check the configuration, connect to each provider's backend to report what it is
+    /// (a BIG-IP's AS3 version and failover state), and exit.
     CheckConfig,
     /// Print what a load balancer's driver would send its backend for it (HAProxy: the
     /// configuration file), without sending anything.
@@ -97,7 +98,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckConfig => {
-            server::check(&config, &fulcrum_drivers::factories())?;
+            let factories = fulcrum_drivers::factories();
+            server::check(&config, &factories)?;
+            for line in server::probe(&config, &factories).await? {
+                println!("{line}");
+            }
             println!("configuration is valid");
             Ok(())
         }

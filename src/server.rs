@@ -173,6 +173,24 @@ pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::R
     Ok(())
 }
 
+/// Connect to each enabled provider's backend (after [`check`]) and collect what each says
+/// about it, as `provider: line`; `fulcrum check-config` prints them. Serving does not call it.
+pub async fn probe(
+    config: &Config,
+    factories: &[Arc<dyn DriverFactory>],
+) -> anyhow::Result<Vec<String>> {
+    let providers = build_providers(config, factories)?;
+    let mut lines = Vec::new();
+    for driver in providers.all() {
+        let said = driver
+            .probe()
+            .await
+            .with_context(|| format!("connecting to the {} provider", driver.name()))?;
+        lines.extend(said.into_iter().map(|l| format!("{}: {l}", driver.name())));
+    }
+    Ok(lines)
+}
+
 /// Bind `[metrics] listen` when configured, and print `fulcrum metrics listening on http://ADDR`
 /// on stdout (before the API's line, which stays the last one printed).
 async fn bind_metrics(config: &Config) -> anyhow::Result<Option<TcpListener>> {

@@ -9,15 +9,16 @@ use fulcrum_core::driver::fixtures::{
     graph, health_monitor, l7policy, l7rule, listener, load_balancer, member, pool,
 };
 use fulcrum_core::driver::{Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::events::Event;
 use fulcrum_core::model::{
     HealthMonitorType, L7CompareType, L7PolicyAction, L7RuleType, LbAlgorithm, ListenerProtocol,
-    PoolProtocol, SessionPersistence, SessionPersistenceType,
+    OperatingStatus, PoolProtocol, SessionPersistence, SessionPersistenceType,
 };
 use fulcrum_core::secrets::CertificateStore;
 use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, TenantNaming};
 use fulcrum_drivers::kit::RetryPolicy;
 use serde_json::{Value, json};
-use simulators::f5::{self as sim, BadObjects, Config, Running};
+use simulators::f5::{self as sim, BadObjects, Config, FaultPlan, Running};
 
 const LB: &str = "3f2a1c4e-0000-4000-8000-000000000001";
 
@@ -432,19 +433,84 @@ async fn a_busy_device_is_waited_for() {
 }
 
 #[tokio::test]
-async fn a_member_the_device_refuses_is_the_load_balancers_fault() {
+async fn a_member_the_device_refuses_is_left_out_and_alone_in_error() {
     let running = simulator(Config::default()).await;
     let driver = driver(&running, AuthMode::Basic);
+    let mut other = tree("lb-other", ListenerProtocol::Http);
+    for (m, address) in other.members.iter_mut().zip(["192.0.2.20", "192.0.2.21"]) {
+        m.address = address.into();
+    }
+    driver.apply(&other).await.unwrap();
     running.control().set_bad_objects(BadObjects {
         addresses: ["192.0.2.11".to_owned()].into(),
         ..BadObjects::default()
     });
-    let error = driver
-        .apply(&tree("lb-bad", ListenerProtocol::Http))
-        .await
-        .unwrap_err();
+    let g = tree("lb-bad", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+
+    let tenant = &running.control().tenants(0)["fulcrum-project-p1"];
+    let app = &tenant["fulcrum-lb-lb-bad"];
+    let members = app["fulcrum-pool-lb-bad-p"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{app}");
+    assert_eq!(members[0]["serverAddresses"], json!(["192.0.2.10"]));
+    assert!(app.get("fulcrum-listener-lb-bad-l").is_some(), "{app}");
+    assert!(
+        tenant.get("fulcrum-lb-lb-other").is_some(),
+        "the tenant's other load balancer stays"
+    );
+
+    let observed = driver.observe(&g).await.unwrap();
+    let status = |id: &str| observed.operating_status[id];
+    assert_eq!(status("lb-bad-m2"), OperatingStatus::Error);
+    assert_ne!(status("lb-bad-m1"), OperatingStatus::Error);
+    assert_ne!(status("lb-bad-l"), OperatingStatus::Error);
+    assert_ne!(status("lb-bad-p"), OperatingStatus::Error);
+    assert_eq!(status("lb-bad"), OperatingStatus::Degraded);
+    let untouched = driver.observe(&other).await.unwrap();
+    assert_ne!(
+        untouched.operating_status["lb-other-m2"],
+        OperatingStatus::Error
+    );
+
+    // Once the device takes the address, the next apply declares the member and clears it.
+    running.control().set_bad_objects(BadObjects::default());
+    driver.apply(&g).await.unwrap();
+    let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-bad"];
+    assert_eq!(
+        app["fulcrum-pool-lb-bad-p"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let observed = driver.observe(&g).await.unwrap();
+    assert_ne!(
+        observed.operating_status["lb-bad-m2"],
+        OperatingStatus::Error
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_the_device_refuses_is_the_load_balancers_fault() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let g = tree("lb-cert", ListenerProtocol::TerminatedHttps);
+    let rendered: Value = serde_json::from_str(&driver.render(&g).unwrap().unwrap()).unwrap();
+    let app = &rendered["declaration"]["fulcrum-project-p1"]["fulcrum-lb-lb-cert"];
+    let certificate = app
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, o)| o["class"] == "Certificate")
+        .map(|(name, _)| name.clone())
+        .expect("a Certificate object");
+    running.control().set_bad_objects(BadObjects {
+        certificates: [certificate.clone()].into(),
+        ..BadObjects::default()
+    });
+    let error = driver.apply(&g).await.unwrap_err();
     assert_eq!(error.kind(), DriverErrorKind::Rejected, "{error}");
-    assert!(error.message().contains("192.0.2.11"), "{error}");
+    assert!(error.message().contains(&certificate), "{error}");
     assert!(running.control().tenants(0).is_empty());
 }
 
@@ -488,6 +554,143 @@ async fn observe_reads_statuses_and_counters_from_the_device() {
         observed.operating_status["lb-obs-l"],
         fulcrum_core::model::OperatingStatus::Online
     );
+}
+
+#[tokio::test]
+async fn observe_tells_management_which_devices_serve_and_when_none_can_be_reached() {
+    let running = simulator(Config::ha_pair()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let g = tree("lb-ev", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+    let hosts: Vec<String> = running
+        .control()
+        .devices()
+        .into_iter()
+        .map(|d| d.hostname)
+        .collect();
+
+    let observed = driver.observe(&g).await.unwrap();
+    let seen: Vec<&Event> = observed
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::DeviceSeen { .. }))
+        .collect();
+    assert_eq!(
+        seen,
+        hosts
+            .iter()
+            .map(|h| Event::DeviceSeen {
+                provider: "f5".into(),
+                device_id: h.clone(),
+                load_balancer_id: Some("lb-ev".into()),
+            })
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        driver.observe(&g).await.unwrap().events.is_empty(),
+        "a device is reported once"
+    );
+
+    running
+        .control()
+        .set_faults(FaultPlan {
+            error_rate: 1.0,
+            path_prefix: Some("/mgmt/tm/cm/device".into()),
+            ..FaultPlan::default()
+        })
+        .unwrap();
+    let observed = driver.observe(&g).await.unwrap();
+    assert!(
+        observed.operating_status.is_empty(),
+        "statuses are left as they were"
+    );
+    let [
+        Event::AlertRaised {
+            key,
+            load_balancer_id,
+            provider,
+            message,
+        },
+    ] = observed.events.as_slice()
+    else {
+        panic!("one alert expected: {:?}", observed.events);
+    };
+    assert_eq!(load_balancer_id, "lb-ev");
+    assert_eq!(provider, "f5");
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert!(
+        driver.observe(&g).await.unwrap().events.is_empty(),
+        "an alert is raised once"
+    );
+
+    running.control().clear_faults();
+    let observed = driver.observe(&g).await.unwrap();
+    assert_eq!(
+        observed.events,
+        [Event::AlertCleared {
+            key: key.clone(),
+            load_balancer_id: "lb-ev".into(),
+        }]
+    );
+    assert_eq!(
+        observed.operating_status["lb-ev-l"],
+        OperatingStatus::Online
+    );
+}
+
+/// Change the device behind Fulcrum's back: declare `tenant` as given (`Some`) or delete it.
+async fn behind_the_back(running: &Running, name: &str, tenant: Option<Value>) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/mgmt/shared/appsvcs/declare/{name}", running.base_url());
+    let request = match tenant {
+        Some(body) => client
+            .post(url)
+            .json(&fulcrum_drivers::f5::as3::request(name, body)),
+        None => client.delete(url),
+    };
+    let answer = request
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+}
+
+#[tokio::test]
+async fn the_sync_finds_a_tenant_changed_or_removed_on_the_device_and_declares_it_again() {
+    let running = simulator(Config::default()).await;
+    let driver = driver(&running, AuthMode::Basic);
+    let g = tree("lb-drift", ListenerProtocol::Http);
+    driver.apply(&g).await.unwrap();
+    let declared = running.control().tenants(0);
+    let held = driver.realized_fingerprints().await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].in_sync(), "{held:?}");
+
+    let mut changed = declared["fulcrum-project-p1"].clone();
+    changed["fulcrum-lb-lb-drift"]["fulcrum-pool-lb-drift-p"]["members"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    behind_the_back(&running, "fulcrum-project-p1", Some(changed)).await;
+    assert_ne!(running.control().tenants(0), declared);
+    let held = driver.realized_fingerprints().await.unwrap();
+    assert_eq!(held[0].load_balancer_id, "lb-drift");
+    assert!(!held[0].in_sync(), "the change is drift");
+    driver.apply(&g).await.unwrap();
+    assert_eq!(running.control().tenants(0), declared);
+    assert!(driver.realized_fingerprints().await.unwrap()[0].in_sync());
+
+    behind_the_back(&running, "fulcrum-project-p1", None).await;
+    assert!(running.control().tenants(0).is_empty());
+    assert!(
+        driver.realized_fingerprints().await.unwrap().is_empty(),
+        "a removed tenant holds nothing, so the full sync declares it again"
+    );
+    driver.apply(&g).await.unwrap();
+    assert_eq!(running.control().tenants(0), declared);
 }
 
 #[tokio::test]

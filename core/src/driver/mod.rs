@@ -174,6 +174,14 @@ pub trait Driver: Send + Sync {
         Ok(ids.into_iter().map(Realized::unknown).collect())
     }
 
+    /// Connect to the backend and say what it is, one line per fact an operator checks before
+    /// serving (versions, which device of a pair is active). `fulcrum check-config` calls it
+    /// after the offline checks; start-up does not, so that serving never waits for a backend.
+    /// An error says what could not be reached. By default there is nothing to connect to.
+    async fn probe(&self) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
+
     /// The flavor metadata keys it understands, as (name, description) pairs (Octavia's
     /// `get_supported_flavor_metadata`). None by default.
     fn flavor_capabilities(&self) -> Vec<(String, String)> {

@@ -16,9 +16,26 @@ use crate::kit::HttpClient;
 /// AS3's declare path.
 const DECLARE: &str = "/mgmt/shared/appsvcs/declare";
 
+/// A device's name and failover state, as it reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failover {
+    /// Its host name.
+    pub name: String,
+    /// `active`, `standby`, or another state BIG-IP reports (`offline`, `forced-offline`).
+    pub state: String,
+}
+
+impl Failover {
+    /// Whether the device takes declarations.
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+}
+
 /// One device.
 #[derive(Debug)]
 pub struct Device {
+    url: String,
     http: HttpClient,
     auth: AuthMode,
     username: String,
@@ -29,9 +46,10 @@ pub struct Device {
 }
 
 impl Device {
-    /// A device reached through `http`, logging in as `config` says.
-    pub fn new(http: HttpClient, config: &F5Config) -> Self {
+    /// The device at `url`, reached through `http`, logging in as `config` says.
+    pub fn new(url: &str, http: HttpClient, config: &F5Config) -> Self {
         Self {
+            url: url.to_owned(),
             http,
             auth: config.auth,
             username: config.username.clone(),
@@ -40,6 +58,11 @@ impl Device {
             poll: Duration::from_millis(config.task_poll_ms),
             task_timeout: Duration::from_secs(config.task_timeout_s),
         }
+    }
+
+    /// Its management URL, as configured.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     async fn token(&self) -> Result<String, DriverError> {
@@ -117,8 +140,9 @@ impl Device {
         })
     }
 
-    /// Whether this device is the active one of its pair (a single device is).
-    pub async fn is_active(&self) -> Result<bool, DriverError> {
+    /// This device as it describes itself in `/mgmt/tm/cm/device`: its name and failover
+    /// state (a single device is active).
+    pub async fn failover(&self) -> Result<Failover, DriverError> {
         let devices = self
             .json(Method::GET, "/mgmt/tm/cm/device", None)
             .await?
@@ -127,8 +151,32 @@ impl Device {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|d| d["selfDevice"] == "true");
-        Ok(me.is_some_and(|d| d["failoverState"] == "active"))
+            .find(|d| d["selfDevice"] == "true")
+            .ok_or_else(|| {
+                DriverError::rejected("The device does not say which of its devices it is.")
+            })?;
+        let text = |key: &str| me[key].as_str().unwrap_or_default().to_owned();
+        Ok(Failover {
+            name: text("hostname"),
+            state: text("failoverState"),
+        })
+    }
+
+    /// Whether this device is the active one of its pair (a single device is).
+    pub async fn is_active(&self) -> Result<bool, DriverError> {
+        Ok(self.failover().await?.is_active())
+    }
+
+    /// The version of AS3 the device runs (`/mgmt/shared/appsvcs/info`).
+    pub async fn as3_version(&self) -> Result<String, DriverError> {
+        let info = self
+            .json(Method::GET, "/mgmt/shared/appsvcs/info", None)
+            .await?
+            .unwrap_or_default();
+        info["version"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| DriverError::rejected("The device's AS3 info names no version."))
     }
 
     /// The tenants the device holds (every one, or one), by name.

@@ -10,7 +10,8 @@
 //! each write the driver asks each device for its failover state and writes to the active one
 //! only; a device busy with another declaration (503), or a failover under way, is retried with
 //! the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
-//! AS3.
+//! AS3, except for pool members the device names: those are left out and reported in ERROR
+//! alone ([`refusal`]).
 //!
 //! See [`as3`] for the mapping.
 
@@ -18,15 +19,17 @@ pub mod as3;
 mod batch;
 pub mod config;
 mod device;
+mod events;
 pub mod l7;
+mod refusal;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{
-    Capabilities, Driver, DriverContext, DriverError, DriverFactory, LoadBalancerGraph,
-    Observation, parse_section,
+    Capabilities, Driver, DriverContext, DriverError, DriverErrorKind, DriverFactory, Fingerprint,
+    LoadBalancerGraph, Observation, Realized, parse_section,
 };
 use fulcrum_core::model::{
     HealthMonitorType, Kind, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
@@ -40,6 +43,8 @@ use crate::kit::{
 use batch::Batches;
 pub use config::{AuthMode, F5Config, TenantNaming};
 use device::Device;
+use events::Events;
+use refusal::Verdict;
 
 /// The providers list's description of this driver.
 const DESCRIPTION: &str =
@@ -76,6 +81,12 @@ pub struct F5Driver {
     retry: RetryPolicy,
     batches: Batches,
     turn: tokio::sync::Mutex<()>,
+    /// The ids of the members the device refused at the last apply, by load balancer.
+    refused: Mutex<HashMap<String, BTreeSet<String>>>,
+    events: Events,
+    /// A fingerprint of the Application last declared for each load balancer, when every
+    /// member was accepted (drift is looked for only then; see [`Driver::realized_fingerprints`]).
+    applied: Mutex<HashMap<String, Fingerprint>>,
 }
 
 impl std::fmt::Debug for F5Driver {
@@ -98,7 +109,7 @@ impl F5Driver {
                 if let Some(bundle) = &config.ca_bundle {
                     builder = builder.ca_bundle(bundle);
                 }
-                Ok(Device::new(builder.build()?, &config))
+                Ok(Device::new(url, builder.build()?, &config))
             })
             .collect::<Result<Vec<_>, DriverError>>()?;
         Ok(Self {
@@ -108,6 +119,9 @@ impl F5Driver {
             retry: RetryPolicy::default(),
             batches: Batches::default(),
             turn: tokio::sync::Mutex::new(()),
+            refused: Mutex::default(),
+            events: Events::default(),
+            applied: Mutex::default(),
         })
     }
 
@@ -185,6 +199,26 @@ impl F5Driver {
             device.declare(tenant, &as3::request(tenant, body)).await
         })
         .await
+    }
+
+    /// The members of a load balancer the device refused at its last apply.
+    fn refused_members(&self, load_balancer_id: &str) -> BTreeSet<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(load_balancer_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Remember the members of a load balancer the device refused (none: forget).
+    fn set_refused_members(&self, load_balancer_id: &str, members: BTreeSet<String>) {
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if members.is_empty() {
+            refused.remove(load_balancer_id);
+        } else {
+            refused.insert(load_balancer_id.to_owned(), members);
+        }
     }
 
     /// The tenant holding a load balancer's Application on the active device, if any.
@@ -266,28 +300,104 @@ impl Driver for F5Driver {
         }))
     }
 
+    /// Declares the load balancer's Application; members the device refuses are left out and
+    /// reported in ERROR by [`Driver::observe`] (see [`refusal`]).
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let certificates: ResolvedCertificates = if graph.certificate_references().is_empty() {
             ResolvedCertificates::new()
         } else {
             resolve_certificates(self.context.certificates.as_ref(), graph)?
         };
-        let app = as3::application(graph, &certificates)?;
         let tenant = self.config.tenant_of(&graph.load_balancer);
         let name = as3::application_name(&graph.load_balancer.id);
-        self.redeclare(&tenant, &name, Some(app)).await
+        let mut declared = graph.clone();
+        let mut refused = BTreeSet::new();
+        loop {
+            let app = as3::application(&declared, &certificates)?;
+            let fingerprint = Fingerprint::of(app.to_string());
+            let error = match self.redeclare(&tenant, &name, Some(app)).await {
+                Ok(()) => {
+                    let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+                    if refused.is_empty() {
+                        applied.insert(graph.load_balancer.id.clone(), fingerprint);
+                    } else {
+                        applied.remove(&graph.load_balancer.id);
+                    }
+                    self.set_refused_members(&graph.load_balancer.id, refused);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == DriverErrorKind::Rejected => e,
+                Err(e) => return Err(e),
+            };
+            match refusal::judge(error.message(), &tenant, &name, &declared) {
+                Verdict::Members(members) => {
+                    for (member, words) in &members {
+                        tracing::warn!(load_balancer = %graph.load_balancer.id, %member, "{words}");
+                    }
+                    declared.members.retain(|m| !members.contains_key(&m.id));
+                    refused.extend(members.into_keys());
+                }
+                Verdict::Others => {
+                    return Err(DriverError::transient(format!(
+                        "Declared together with another load balancer's refused member: {}",
+                        error.message()
+                    )));
+                }
+                Verdict::Fault => return Err(error),
+            }
+        }
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let name = as3::application_name(load_balancer_id);
         let Some(tenant) = retry(&self.retry, || self.tenant_holding(&name)).await? else {
+            self.set_refused_members(load_balancer_id, BTreeSet::new());
             return Ok(());
         };
-        self.redeclare(&tenant, &name, None).await
+        self.redeclare(&tenant, &name, None).await?;
+        self.set_refused_members(load_balancer_id, BTreeSet::new());
+        self.applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(load_balancer_id);
+        Ok(())
     }
 
+    /// Statuses and counters from the active device, and the events management learns from:
+    /// each device seen serving the load balancer (once per process), an alert while no device
+    /// can be reached as active (statuses are then left as they were).
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
-        let device = retry(&self.retry, || self.active()).await?;
+        let lb_id = &graph.load_balancer.id;
+        let mut events = Vec::new();
+        let mut active = None;
+        let mut trouble = Vec::new();
+        for device in &self.devices {
+            match device.failover().await {
+                Ok(failover) => {
+                    self.events.seen(&mut events, &failover.name, lb_id);
+                    if failover.is_active() && active.is_none() {
+                        active = Some(device);
+                    }
+                }
+                Err(e) => trouble.push(format!("{}: {}", device.url(), e.message())),
+            }
+        }
+        let Some(device) = active else {
+            let message = if trouble.is_empty() {
+                "No BIG-IP device is active; a failover may be under way.".to_owned()
+            } else {
+                format!(
+                    "The active BIG-IP cannot be reached: {}",
+                    trouble.join("; ")
+                )
+            };
+            self.events.raise_unreachable(&mut events, lb_id, message);
+            return Ok(Observation {
+                events,
+                ..Observation::default()
+            });
+        };
+        self.events.clear_unreachable(&mut events, lb_id);
         let virtuals = device.stats("virtual").await?;
         let pools = device.stats("pool").await?;
         let tenant = self.config.tenant_of(&graph.load_balancer);
@@ -308,7 +418,11 @@ impl Driver for F5Driver {
                 Some("offline") => OperatingStatus::Error,
                 _ => OperatingStatus::Offline,
             };
-        let mut observation = Observation::default();
+        let refused = self.refused_members(&graph.load_balancer.id);
+        let mut observation = Observation {
+            events,
+            ..Observation::default()
+        };
         let mut lb_status = OperatingStatus::Online;
         for listener in graph.live_listeners() {
             let status = match entry(&virtuals, Kind::Listener, &listener.id) {
@@ -342,7 +456,10 @@ impl Driver for F5Driver {
             observation.operating_status.insert(pool.id.clone(), status);
             let monitored = graph.live_health_monitor_of(&pool.id).is_some();
             for member in graph.live_members_of(&pool.id) {
-                let status = if !member.admin_state_up {
+                let status = if refused.contains(&member.id) {
+                    lb_status = OperatingStatus::Degraded;
+                    OperatingStatus::Error
+                } else if !member.admin_state_up {
                     OperatingStatus::Offline
                 } else if monitored {
                     status
@@ -366,20 +483,74 @@ impl Driver for F5Driver {
         Ok(observation)
     }
 
+    /// Each device's name, failover state and AS3 version; an error when a device cannot be
+    /// reached or none is active.
+    async fn probe(&self) -> Result<Vec<String>, DriverError> {
+        let mut lines = Vec::new();
+        let mut active = false;
+        for device in &self.devices {
+            let unreachable = |e: DriverError| {
+                DriverError::new(
+                    e.kind(),
+                    format!("BIG-IP {} cannot be asked: {}", device.url(), e.message()),
+                )
+            };
+            let failover = device.failover().await.map_err(unreachable)?;
+            let version = device.as3_version().await.map_err(unreachable)?;
+            active |= failover.is_active();
+            lines.push(format!(
+                "BIG-IP {} ({}): {}, AS3 {version}",
+                device.url(),
+                failover.name,
+                failover.state
+            ));
+        }
+        if !active {
+            return Err(DriverError::transient(format!(
+                "No BIG-IP device is active ({}).",
+                lines.join("; ")
+            )));
+        }
+        Ok(lines)
+    }
+
     async fn realized_load_balancers(&self) -> Result<Vec<String>, DriverError> {
+        Ok(self
+            .realized_fingerprints()
+            .await?
+            .into_iter()
+            .map(|r| r.load_balancer_id)
+            .collect())
+    }
+
+    /// Each load balancer's Application on the active device, fingerprinted as held and as
+    /// last declared: an Application changed on the device behind Fulcrum's back differs, one
+    /// removed with its tenant is not listed, and the full sync declares either again.
+    async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
         let device = retry(&self.retry, || self.active()).await?;
         let tenants = device.tenants(None).await?;
-        let mut ids: Vec<String> = tenants
+        let applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut held: BTreeMap<String, Realized> = BTreeMap::new();
+        let apps = tenants
             .iter()
             .filter(|(tenant, _)| tenant.starts_with(&self.config.tenant_prefix))
-            .flat_map(|(_, body)| body.as_object().into_iter().flatten())
-            .filter_map(|(name, _)| match parse_backend_name(name) {
-                Some((Kind::LoadBalancer, id)) => Some(id),
-                _ => None,
-            })
-            .collect();
-        ids.sort();
-        ids.dedup();
-        Ok(ids)
+            .flat_map(|(_, body)| body.as_object().into_iter().flatten());
+        for (name, app) in apps {
+            if let Some((Kind::LoadBalancer, id)) = parse_backend_name(name) {
+                held.insert(
+                    id.clone(),
+                    Realized {
+                        now: Some(Fingerprint::of(app.to_string())),
+                        applied: applied.get(&id).copied(),
+                        load_balancer_id: id,
+                    },
+                );
+            }
+        }
+        Ok(held.into_values().collect())
     }
 }
