@@ -2,7 +2,8 @@
 //! NSX Manager in this process, and the stock Octavia flow over HTTP — load balancer, listener,
 //! pool, members, monitor, L7 policy and rule, cascade delete — checked against exactly what the
 //! manager holds after each step; the full sync repairing an object deleted behind Fulcrum's
-//! back and removing an orphan; and `fulcrum check-config` on an `[providers.nsxt]` section.
+//! back and removing an orphan; load balancers sharing one service on the Tier-1 while the full
+//! sync runs; and `fulcrum check-config` on an `[providers.nsxt]` section.
 
 mod common;
 
@@ -363,4 +364,110 @@ async fn the_full_sync_recreates_what_was_deleted_behind_fulcrum_s_back_and_remo
     }
     let lb = s.get(&format!("/v2/lbaas/loadbalancers/{lb_id}")).await;
     assert_eq!(lb["loadbalancer"]["provisioning_status"], "ACTIVE");
+}
+
+/// With `share_lb_service`, two load balancers created through the Octavia API share one service
+/// on the Tier-1, which the full sync (every second here) leaves alone; deleting the first keeps
+/// it for the second, deleting the second removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_balancers_share_the_tier1_s_service_until_the_last_is_deleted() {
+    const SHARED: &str = "/infra/lb-services/fulcrum-lbs-fulcrum-t1";
+    let manager = nsxt::start(nsxt::Config {
+        realization_delay: Duration::from_millis(20),
+        schema: vendor_schema(),
+        ..nsxt::Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            providers_toml: "enabled = [\"noop\", \"nsxt\"]\n".into(),
+            extra_toml: format!(
+                "{}share_lb_service = true\n",
+                nsxt_section(manager.base_url())
+            ),
+            sync_interval_seconds: 1,
+            ..Options::default()
+        },
+    )
+    .await;
+    let users = || -> Vec<String> {
+        let service = manager
+            .control()
+            .object(SHARED)
+            .expect("the shared service");
+        let mut users: Vec<String> = service["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["scope"] == "os-lbaas-lb-id")
+            .map(|t| t["tag"].as_str().unwrap().to_string())
+            .collect();
+        users.sort();
+        users
+    };
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let lb = s
+            .create(
+                "/v2/lbaas/loadbalancers",
+                "loadbalancer",
+                json!({"name": name, "vip_subnet_id": DEFAULT_SUBNET, "provider": "nsxt"}),
+            )
+            .await;
+        let lb_id = id(&lb);
+        s.settle(&lb_id).await;
+        let listener = s
+            .create(
+                "/v2/lbaas/listeners",
+                "listener",
+                json!({"loadbalancer_id": lb_id, "protocol": "TCP", "protocol_port": 443}),
+            )
+            .await;
+        s.settle(&lb_id).await;
+        let vs = manager
+            .control()
+            .object(&format!(
+                "/infra/lb-virtual-servers/fulcrum-listener-{}",
+                id(&listener)
+            ))
+            .unwrap();
+        assert_eq!(vs["lb_service_path"], SHARED);
+        ids.push(lb_id);
+    }
+    let mut both = ids.clone();
+    both.sort();
+    assert_eq!(users(), both);
+    let services: Vec<String> = held(&manager)
+        .into_iter()
+        .filter(|p| p.starts_with("/infra/lb-services/"))
+        .collect();
+    assert_eq!(services, [SHARED]);
+
+    let delete = |lb_id: String| {
+        let s = &s;
+        async move {
+            let (status, _) = s
+                .call(
+                    "DELETE",
+                    &format!("/v2/lbaas/loadbalancers/{lb_id}?cascade=true"),
+                    None,
+                )
+                .await;
+            assert_eq!(status.as_u16(), 204);
+            s.wait_for(
+                &format!("/v2/lbaas/loadbalancers/{lb_id}"),
+                "loadbalancer",
+                "DELETED",
+            )
+            .await;
+        }
+    };
+    delete(ids[0].clone()).await;
+    assert_eq!(users(), [ids[1].clone()]);
+    let lb = s.get(&format!("/v2/lbaas/loadbalancers/{}", ids[1])).await;
+    assert_eq!(lb["loadbalancer"]["provisioning_status"], "ACTIVE");
+    delete(ids[1].clone()).await;
+    assert!(held(&manager).is_empty(), "{:?}", held(&manager));
 }

@@ -900,6 +900,104 @@ async fn drift_is_found_by_fingerprints_and_repaired_and_orphans_are_listed() {
     assert!(sim.control().object("/infra/lb-pools/by-hand").is_some());
 }
 
+/// With `share_lb_service`, the load balancers behind the Tier-1 share one service: each apply
+/// is one hierarchical PATCH, the service takes the largest size asked for, the full sync sees
+/// it as held by each load balancer using it, and the last one to go removes it.
+#[tokio::test]
+async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
+    const SHARED: &str = "/infra/lb-services/fulcrum-lbs-fulcrum-t1";
+    let sim = simulator("load_balancers_share_a_service", 0.0).await;
+    let mut sharing = section(&[sim.base_url()]);
+    sharing["share_lb_service"] = json!(true);
+    let driver = Arc::new(driver_for(sharing));
+    let users = |sim: &Running| -> Vec<String> {
+        let service = sim.control().object(SHARED).expect("the shared service");
+        let mut users: Vec<String> = service["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["scope"] == "os-lbaas-lb-id")
+            .map(|t| t["tag"].as_str().unwrap().to_string())
+            .collect();
+        users.sort();
+        users
+    };
+
+    driver.apply(&simple("lb1")).await.unwrap();
+    let service = sim.control().object(SHARED).unwrap();
+    assert_eq!(service["size"], "SMALL");
+    assert_eq!(service["connectivity_path"], TIER1);
+    assert_eq!(users(&sim), ["lb1"]);
+    assert!(
+        sim.control()
+            .object("/infra/lb-services/fulcrum-lb-lb1")
+            .is_none()
+    );
+    assert_eq!(
+        sim.control()
+            .object("/infra/lb-virtual-servers/fulcrum-listener-lb1-http")
+            .unwrap()["lb_service_path"],
+        SHARED
+    );
+
+    sim.control().reset_calls();
+    let mut large = simple("lb2");
+    large.flavor_metadata.insert("size".into(), json!("LARGE"));
+    driver.apply(&large).await.unwrap();
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 1, "{calls:?}");
+    assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
+    assert_eq!(users(&sim), ["lb1", "lb2"]);
+
+    // Two load balancers joining at once: one gets a 412, reads again and joins too.
+    let joining: Vec<_> = ["lb3", "lb4"]
+        .into_iter()
+        .map(|lb| {
+            let driver = driver.clone();
+            tokio::spawn(async move { driver.apply(&simple(lb)).await })
+        })
+        .collect();
+    for task in joining {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(users(&sim), ["lb1", "lb2", "lb3", "lb4"]);
+    assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
+
+    // The full sync: every load balancer holds the service, none drifted.
+    let everyone: BTreeMap<String, bool> = ["lb1", "lb2", "lb3", "lb4"]
+        .into_iter()
+        .map(|id| (id.to_string(), true))
+        .collect();
+    assert_eq!(in_sync(&driver).await, everyone);
+
+    // lb1 goes (as the full sync removes an orphan): the service stays for the others.
+    sim.control().reset_calls();
+    driver.remove("lb1").await.unwrap();
+    assert_eq!(sim.control().calls().count("PATCH", HAPI), 1);
+    assert_eq!(users(&sim), ["lb2", "lb3", "lb4"]);
+    assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
+    assert!(
+        held_paths(&sim).iter().all(|p| !p.contains("lb1")),
+        "{:?}",
+        held_paths(&sim)
+    );
+    assert_eq!(
+        driver.realized_load_balancers().await.unwrap(),
+        ["lb2", "lb3", "lb4"]
+    );
+    let mut rest = everyone.clone();
+    rest.remove("lb1");
+    assert_eq!(in_sync(&driver).await, rest);
+
+    for lb in ["lb2", "lb3"] {
+        driver.remove(lb).await.unwrap();
+    }
+    assert_eq!(users(&sim), ["lb4"]);
+    driver.remove("lb4").await.unwrap();
+    assert!(held_paths(&sim).is_empty(), "{:?}", held_paths(&sim));
+    assert!(driver.realized_load_balancers().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_realization_error_fails_the_apply_with_nsx_s_message() {
     let sim = simulator("a_realization_error_fails_the_apply", 0.0).await;
@@ -1012,6 +1110,45 @@ async fn an_expired_session_is_made_again_and_a_manager_down_is_skipped() {
     );
 }
 
+/// A 403 that is not an expired session (here a user with the auditor role writing) is a
+/// permission error: no session made again, no retry, nothing changed.
+#[tokio::test]
+async fn a_refused_operation_is_a_permission_error_without_a_new_session_or_a_retry() {
+    let sim = nsxt::start(Config {
+        rate_per_second: 0.0,
+        realization_delay: Duration::from_millis(20),
+        auditor: Some(nsxt::Credentials {
+            username: "auditor".into(),
+            password: "look".into(),
+        }),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let mut auditor = section(&[sim.base_url()]);
+    auditor["username"] = json!("auditor");
+    auditor["password"] = json!("look");
+    let driver = driver_for(auditor);
+    let before = held(&sim);
+    let refused = driver.apply(&simple("lb1")).await.unwrap_err();
+    assert_eq!(refused.kind(), DriverErrorKind::Authentication, "{refused}");
+    assert!(!refused.is_transient());
+    assert!(
+        refused
+            .message()
+            .starts_with("NSX does not permit Fulcrum's identity this operation (error_code "),
+        "{refused}"
+    );
+    assert!(
+        refused.message().contains("does not have permission"),
+        "{refused}"
+    );
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("POST", "/api/session/create"), 1, "{calls:?}");
+    assert_eq!(calls.count("PATCH", HAPI), 1, "{calls:?}");
+    assert_eq!(held(&sim), before);
+}
+
 #[tokio::test]
 async fn a_burst_of_creates_at_the_manager_s_rate_is_never_refused_twice_in_a_row() {
     let sim = simulator("a_burst_of_creates", 100.0).await;
@@ -1100,4 +1237,168 @@ async fn render_shows_the_body_that_creates_the_load_balancer() {
         "{:?}",
         held_paths(&sim)
     );
+}
+
+/// A private CA, and certificates it signs, for the manager over HTTPS and for principal
+/// identities.
+mod pki {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509, X509NameBuilder};
+
+    /// A certificate and its key.
+    pub struct Issued {
+        pub certificate: X509,
+        pub key: PKey<Private>,
+    }
+
+    impl Issued {
+        pub fn certificate_pem(&self) -> Vec<u8> {
+            self.certificate.to_pem().unwrap()
+        }
+
+        pub fn key_pem(&self) -> Vec<u8> {
+            self.key.private_key_to_pem_pkcs8().unwrap()
+        }
+    }
+
+    /// A certificate for `cn` signed by `issuer` (a CA, self-signed, without one); a server
+    /// certificate names 127.0.0.1.
+    pub fn issue(cn: &str, issuer: Option<&Issued>, server: bool) -> Issued {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut builder = X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        let serial = BigNum::from_u32(fastrand::u32(1..i32::MAX as u32)).unwrap();
+        builder
+            .set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        builder.set_subject_name(&name).unwrap();
+        let issuer_name = issuer.map_or(&*name, |i| i.certificate.subject_name());
+        builder.set_issuer_name(issuer_name).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        builder
+            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        if issuer.is_none() {
+            let ca = BasicConstraints::new().critical().ca().build().unwrap();
+            builder.append_extension(ca).unwrap();
+        }
+        if server {
+            let context = builder.x509v3_context(issuer.map(|i| i.certificate.as_ref()), None);
+            let san = SubjectAlternativeName::new()
+                .ip("127.0.0.1")
+                .build(&context)
+                .unwrap();
+            builder.append_extension(san).unwrap();
+        }
+        builder
+            .sign(issuer.map_or(&key, |i| &i.key), MessageDigest::sha256())
+            .unwrap();
+        Issued {
+            certificate: builder.build(),
+            key,
+        }
+    }
+}
+
+/// Objects a principal identity creates are protected: another identity's writes are refused
+/// with NSX's 403 (a permission error, nothing changed) unless the driver is configured to send
+/// `X-Allow-Overwrite: true`; the owner writes without it.
+#[tokio::test]
+async fn objects_of_a_principal_identity_need_allow_overwrite_from_anybody_else() {
+    let ca = pki::issue("Fulcrum test CA", None, false);
+    let server = pki::issue("nsx.test", Some(&ca), true);
+    let sim = nsxt::start(Config {
+        rate_per_second: 0.0,
+        realization_delay: Duration::from_millis(20),
+        schema: vendor_schema("principal_identity"),
+        tls: Some(nsxt::Tls {
+            certificate: server.certificate_pem(),
+            key: server.key_pem(),
+            client_ca: ca.certificate_pem(),
+        }),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    assert!(sim.base_url().starts_with("https://"));
+    let files = tempfile::tempdir().unwrap();
+    let ca_file = files.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.certificate_pem()).unwrap();
+    let identity = |cn: &str, allow_overwrite: bool| {
+        let issued = pki::issue(cn, Some(&ca), false);
+        let certificate = files.path().join(format!("{cn}.pem"));
+        let key = files.path().join(format!("{cn}.key"));
+        std::fs::write(&certificate, issued.certificate_pem()).unwrap();
+        std::fs::write(&key, issued.key_pem()).unwrap();
+        let mut section = section(&[sim.base_url()]);
+        section["auth"] = json!("certificate");
+        section["client_certificate"] = json!(certificate);
+        section["client_key"] = json!(key);
+        section["ca_bundle"] = json!(ca_file);
+        section["allow_overwrite"] = json!(allow_overwrite);
+        driver_for(section)
+    };
+    const POOL: &str = "/infra/lb-pools/fulcrum-pool-lb1-pool";
+    let members = |sim: &Running| sim.control().object(POOL).unwrap()["members"].clone();
+
+    let owner = identity("fulcrum-pi", false);
+    owner.apply(&simple("lb1")).await.unwrap();
+    let pool = sim.control().object(POOL).unwrap();
+    assert_eq!(pool["_create_user"], "fulcrum-pi");
+    assert_eq!(pool["_protection"], "PROTECTED");
+
+    let mut one_member = active(simple("lb1"));
+    one_member.members.truncate(1);
+    let before = held(&sim);
+    sim.control().reset_calls();
+    let refused = identity("other-pi", false)
+        .apply(&one_member)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), DriverErrorKind::Authentication, "{refused}");
+    assert!(
+        refused
+            .message()
+            .starts_with("NSX does not permit Fulcrum's identity this operation"),
+        "{refused}"
+    );
+    assert!(refused.message().contains("fulcrum-pi"), "{refused}");
+    assert!(refused.message().contains("X-Allow-Overwrite"), "{refused}");
+    assert_eq!(held(&sim), before, "nothing changed");
+    assert_eq!(sim.control().calls().count("PATCH", HAPI), 1, "no retry");
+
+    identity("other-pi", true).apply(&one_member).await.unwrap();
+    assert_eq!(members(&sim).as_array().unwrap().len(), 1);
+    let pool = sim.control().object(POOL).unwrap();
+    assert_eq!(pool["_create_user"], "fulcrum-pi", "the owner stays");
+    assert_eq!(pool["_last_modified_user"], "other-pi");
+
+    // The owner needs no header; the administrator (basic, over HTTPS) does.
+    owner.apply(&active(simple("lb1"))).await.unwrap();
+    assert_eq!(members(&sim).as_array().unwrap().len(), 2);
+    let admin = |allow_overwrite: bool| {
+        let mut section = section(&[sim.base_url()]);
+        section["auth"] = json!("basic");
+        section["ca_bundle"] = json!(ca_file);
+        section["allow_overwrite"] = json!(allow_overwrite);
+        driver_for(section)
+    };
+    let refused = admin(false).remove("lb1").await.unwrap_err();
+    assert_eq!(refused.kind(), DriverErrorKind::Authentication, "{refused}");
+    assert!(sim.control().object(POOL).is_some());
+    admin(true).remove("lb1").await.unwrap();
+    assert!(held_paths(&sim).is_empty(), "{:?}", held_paths(&sim));
 }

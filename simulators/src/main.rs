@@ -50,6 +50,15 @@ struct NsxtArgs {
     /// The password accepted.
     #[arg(long, default_value = "admin")]
     password: String,
+    /// Answer over HTTPS with this certificate (PEM); needs --tls-key and --client-ca.
+    #[arg(long, requires_all = ["tls_key", "client_ca"])]
+    tls_certificate: Option<PathBuf>,
+    /// The private key (PEM) of --tls-certificate.
+    #[arg(long, requires = "tls_certificate")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) whose client certificates authenticate principal identities.
+    #[arg(long, requires = "tls_certificate")]
+    client_ca: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -152,6 +161,25 @@ async fn run_nsxt(args: NsxtArgs) -> ExitCode {
             }
         }
     };
+    let tls = match (args.tls_certificate, args.tls_key, args.client_ca) {
+        (Some(certificate), Some(key), Some(client_ca)) => {
+            let read = |path: PathBuf| {
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            };
+            match (read(certificate), read(key), read(client_ca)) {
+                (Ok(certificate), Ok(key), Ok(client_ca)) => Some(nsxt::Tls {
+                    certificate,
+                    key,
+                    client_ca,
+                }),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    eprintln!("fulcrum-sim: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
     let config = nsxt::Config {
         listen: args.listen,
         rate_per_second: args.rate,
@@ -162,6 +190,7 @@ async fn run_nsxt(args: NsxtArgs) -> ExitCode {
             password: args.password,
         },
         tier1s: args.tier1s,
+        tls,
         ..nsxt::Config::default()
     };
     let running = match nsxt::start(config).await {

@@ -508,6 +508,79 @@ async fn sessions_log_in_and_log_in_again_after_403_with_code_98() {
     assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
 }
 
+#[tokio::test]
+async fn an_auditor_reads_and_its_writes_are_refused_with_another_code_than_98() {
+    let sim = Sim::start(Config {
+        rate_per_second: 0.0,
+        auditor: Some(nsxt::Credentials {
+            username: "auditor".into(),
+            password: "look".into(),
+        }),
+        ..Config::default()
+    })
+    .await;
+    let tier1 = format!("{INFRA}/tier-1s/fulcrum-t1");
+    let as_auditor = |method: Method, body: Option<Value>| {
+        let mut request = sim
+            .http
+            .request(method, sim.url(&tier1))
+            .basic_auth("auditor", Some("look"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    assert_eq!(
+        as_auditor(Method::GET, None).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let before = body(sim.get(&tier1).await).await;
+    let refused = as_auditor(
+        Method::PATCH,
+        Some(json!({"resource_type": "Tier1", "description": "changed"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refusal = body(refused).await;
+    assert_eq!(refusal["httpStatus"], "FORBIDDEN");
+    assert_ne!(refusal["error_code"], 98);
+    assert_ne!(refusal["error_code"], 403);
+    assert!(
+        refusal["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("does not have permission"),
+        "{refusal}"
+    );
+    assert_eq!(body(sim.get(&tier1).await).await, before);
+
+    // The same user through a session: the session is made, the write refused alike.
+    let login = sim
+        .http
+        .post(sim.url("/api/session/create"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("j_username=auditor&j_password=look")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let token = login.headers()["x-xsrf-token"].to_str().unwrap().to_owned();
+    let refused = sim
+        .http
+        .delete(sim.url(&tier1))
+        .header("cookie", cookie)
+        .header("x-xsrf-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(refused).await["error_code"], refusal["error_code"]);
+    assert_eq!(body(sim.get(&tier1).await).await, before);
+}
+
 async fn realized(sim: &Sim, path: &str) -> Value {
     let list = body(
         sim.get(&format!(

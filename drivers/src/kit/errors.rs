@@ -12,7 +12,8 @@
 //!
 //! Messages are written for the owner of the load balancer and never name the backend's address;
 //! the URL, status and body excerpt are kept in the source error ([`StatusError`] or the
-//! transport error) for the operator's log.
+//! transport error) for the operator's log, and the whole body for a driver that reads a
+//! backend's own error codes.
 
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +33,9 @@ pub struct StatusError {
     pub status: StatusCode,
     /// A short excerpt of the answer's body (see [`excerpt`]).
     pub excerpt: String,
+    /// The answer's whole body, for a driver that reads the backend's own error fields (NSX's
+    /// `error_code`).
+    pub body: String,
 }
 
 impl std::fmt::Display for StatusError {
@@ -81,6 +85,7 @@ pub fn status_error(
         url: url.to_string(),
         status,
         excerpt: excerpt(body),
+        body: String::from_utf8_lossy(body).into_owned(),
     };
     let code = status.as_u16();
     let quoted = if source.excerpt.is_empty() {
@@ -238,6 +243,7 @@ mod tests {
         let source = e.source().unwrap().downcast_ref::<StatusError>().unwrap();
         assert_eq!(source.url, "https://backend/x");
         assert_eq!(source.status, StatusCode::BAD_REQUEST);
+        assert!(source.body.contains(r#""httpStatus": "BAD_REQUEST""#));
         assert_eq!(
             source.to_string(),
             "https://backend/x answered 400 Bad Request: Invalid port."

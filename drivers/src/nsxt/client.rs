@@ -4,9 +4,12 @@
 //! - waits on the process's token bucket of the manager it calls (`rate_limit`), so that a
 //!   full sync or a burst of changes never floods a manager;
 //! - authenticates: basic, a session (`POST /api/session/create`, then the `JSESSIONID`
-//!   cookie and `X-XSRF-TOKEN` on each call; a 403 — NSX's error_code 98 when a session has
-//!   expired — makes the session again once: the kit's classification keeps the status, not
-//!   NSX's code, so any 403 does), or the client certificate of the HTTP client;
+//!   cookie and `X-XSRF-TOKEN` on each call; a 403 with NSX's `error_code` 98, an expired
+//!   session, makes the session again once — any other 403 is a refusal that a new session
+//!   would only repeat, returned as it is, see [`super::fault`]), or the client certificate
+//!   of the HTTP client (a principal identity), writes carrying `X-Allow-Overwrite: true`
+//!   where the configuration says so (`allow_overwrite`), for objects another principal
+//!   identity protects;
 //! - fails over: a manager that cannot be reached is skipped for the next one of the cluster,
 //!   which then serves the following calls;
 //! - retries what NSX answers as busy (429, 5xx) or cannot answer, with the kit's jittered
@@ -17,13 +20,14 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fulcrum_core::driver::{DriverError, DriverErrorKind};
+use fulcrum_core::driver::DriverError;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::config::{AuthMode, NsxtConfig};
+use super::fault::{self, NsxFault};
 use crate::kit::errors::{self, StatusError};
 use crate::kit::http::{HttpClient, HttpClientBuilder};
 use crate::kit::rate_limit::TokenBucket;
@@ -38,6 +42,7 @@ pub const PAGE_SIZE: usize = 1000;
 const SESSION_CREATE: &str = "/api/session/create";
 const SESSION_COOKIE: &str = "JSESSIONID";
 const XSRF_HEADER: &str = "X-XSRF-TOKEN";
+const ALLOW_OVERWRITE: &str = "X-Allow-Overwrite";
 
 /// A session on one manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +66,7 @@ pub struct NsxClient {
     auth: AuthMode,
     username: String,
     password: String,
+    allow_overwrite: bool,
     retry: RetryPolicy,
 }
 
@@ -95,6 +101,7 @@ impl NsxClient {
             auth: config.auth,
             username: config.username.clone().unwrap_or_default(),
             password: config.password.clone().unwrap_or_default(),
+            allow_overwrite: config.allow_overwrite,
             retry: RetryPolicy::default(),
         })
     }
@@ -216,6 +223,9 @@ impl NsxClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
+            if self.allow_overwrite && method != Method::GET {
+                request = request.header(ALLOW_OVERWRITE, "true");
+            }
             let session = match self.auth {
                 AuthMode::Basic => {
                     request = request.basic_auth(&self.username, Some(&self.password));
@@ -236,8 +246,8 @@ impl NsxClient {
                     return Ok(bytes.to_vec());
                 }
                 Err(e)
-                    if is_forbidden(&e)
-                        && !logged_in_again
+                    if !logged_in_again
+                        && NsxFault::of(&e).is_some_and(|f| f.session_expired())
                         && let Some(used) = session =>
                 {
                     logged_in_again = true;
@@ -246,7 +256,7 @@ impl NsxClient {
                         *current = None;
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(fault::refine(e)),
             }
         }
     }
@@ -288,15 +298,6 @@ impl NsxClient {
         *current = Some(session.clone());
         Ok(session)
     }
-}
-
-/// Whether the manager answered 403, which is how NSX says a session is gone (error_code 98).
-fn is_forbidden(error: &DriverError) -> bool {
-    error.kind() == DriverErrorKind::Authentication
-        && error
-            .source()
-            .and_then(|source| source.downcast_ref::<StatusError>())
-            .is_some_and(|status| status.status == reqwest::StatusCode::FORBIDDEN)
 }
 
 /// Whether a call got no answer at all (the manager is down or out of reach), so that another

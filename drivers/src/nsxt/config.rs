@@ -49,6 +49,10 @@ pub struct NsxtConfig {
     /// The client certificate's key, PEM in PKCS#8 form (certificate authentication).
     #[serde(default)]
     pub client_key: Option<PathBuf>,
+    /// Send `X-Allow-Overwrite: true` with every write, so that Fulcrum may change objects a
+    /// principal identity other than its own created (NSX protects them otherwise).
+    #[serde(default)]
+    pub allow_overwrite: bool,
     /// The CA certificates the managers' certificates must chain to; none: the system's.
     #[serde(default)]
     pub ca_bundle: Option<PathBuf>,
@@ -61,6 +65,10 @@ pub struct NsxtConfig {
     /// The service size when the flavor names none: SMALL, MEDIUM, LARGE or XLARGE.
     #[serde(default = "default_size")]
     pub default_size: String,
+    /// Whether the load balancers of the Tier-1 share one load-balancer service
+    /// (`fulcrum-lbs-<tier1 id>`, the largest size asked for) instead of one each.
+    #[serde(default)]
+    pub share_lb_service: bool,
     /// Requests per second and burst, per manager, for the whole process.
     #[serde(default = "default_rate_limit")]
     pub rate_limit: RateLimit,
@@ -84,10 +92,12 @@ impl Default for NsxtConfig {
             password: None,
             client_certificate: None,
             client_key: None,
+            allow_overwrite: false,
             ca_bundle: None,
             insecure: false,
             tier1_path: String::new(),
             default_size: default_size(),
+            share_lb_service: false,
             rate_limit: default_rate_limit(),
             request_timeout_seconds: default_request_timeout(),
             realization_poll_ms: default_realization_poll(),
@@ -234,6 +244,8 @@ mod tests {
         assert_eq!(config.default_size, "SMALL");
         assert_eq!(config.tier1_id(), "t1");
         assert!(!config.insecure);
+        assert!(!config.share_lb_service);
+        assert!(!config.allow_overwrite);
     }
 
     #[test]

@@ -77,16 +77,22 @@ impl Applied {
 /// Fields a manager takes but never shows again (a certificate's private key): not compared.
 const WRITE_ONLY: &[&str] = &["private_key"];
 
-/// `held` seen through the shape of `wanted`: only the keys `wanted` has, recursively.
+/// `held` seen through the shape of `wanted`: only the keys `wanted` has, recursively; of
+/// `tags`, only those `wanted` has (an operator's own tags, or the other users of a shared
+/// service, are not drift).
 fn project(held: &Value, wanted: &Value) -> Value {
     match (held, wanted) {
         (Value::Object(h), Value::Object(w)) => {
             let mut out = Map::new();
             for (key, w) in w.iter().filter(|(k, _)| !WRITE_ONLY.contains(&k.as_str())) {
-                out.insert(
-                    key.clone(),
-                    h.get(key).map_or(Value::Null, |h| project(h, w)),
-                );
+                let seen = match (key.as_str(), h.get(key), w) {
+                    ("tags", Some(Value::Array(h)), Value::Array(w)) => {
+                        Value::Array(w.iter().filter(|t| h.contains(t)).cloned().collect())
+                    }
+                    (_, Some(h), w) => project(h, w),
+                    (_, None, _) => Value::Null,
+                };
+                out.insert(key.clone(), seen);
             }
             Value::Object(out)
         }
@@ -137,6 +143,20 @@ mod tests {
         assert_eq!(record.held(&held), record.fingerprint());
         held.insert("/infra/lb-pools/p".into(), json!({"algorithm": "IP_HASH"}));
         assert_ne!(record.held(&held), record.fingerprint());
+    }
+
+    #[test]
+    fn tags_added_on_the_manager_are_not_drift_and_tags_removed_are() {
+        let tag = |t: &str| json!({"scope": "s", "tag": t});
+        let want = desired_of(&[("/infra/lb-pools/p", json!({"tags": [tag("a")]}))]);
+        let mut held = Held::new();
+        held.insert(
+            "/infra/lb-pools/p".into(),
+            json!({"tags": [tag("b"), tag("a")]}),
+        );
+        assert_eq!(super::held(&held, &want), desired(&want));
+        held.insert("/infra/lb-pools/p".into(), json!({"tags": [tag("b")]}));
+        assert_ne!(super::held(&held, &want), desired(&want));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What the manager holds that Fulcrum created, read in as few calls as NSX allows: one search
-//! by ownership tag, in pages of 1,000, for one load balancer or for all of them.
+//! by ownership tag, in pages of 1,000, for one load balancer or for all of them. A shared
+//! service is held by every load balancer it records as a user (see [`super::shared`]).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,7 @@ use fulcrum_core::driver::DriverError;
 use serde_json::Value;
 
 use super::client::NsxClient;
-use super::collections;
+use super::{collections, shared};
 use crate::kit::tags::{self, Ownership, Tag};
 
 /// Objects by Policy path.
@@ -44,6 +45,15 @@ async fn search(client: &NsxClient, query: &str) -> Result<BTreeMap<String, Held
             continue;
         };
         if collections::parse_path(path).is_none() {
+            continue;
+        }
+        if shared::is_shared(&object) {
+            for user in shared::users(&object) {
+                by_load_balancer
+                    .entry(user)
+                    .or_default()
+                    .insert(path.to_string(), object.clone());
+            }
             continue;
         }
         let object_tags: Vec<Tag> =

@@ -2,10 +2,13 @@
 //! gateway, through the Policy API of an NSX Manager cluster.
 //!
 //! - [`config`]: the `providers.nsxt` section;
-//! - [`client`]: calls to the managers (rate limit, authentication, failover, retries, pages);
+//! - [`client`]: calls to the managers (rate limit, authentication, failover, retries, pages),
+//!   with [`fault`] reading NSX's error codes;
 //! - [`render`]: the mapping of a tree to Policy objects, which is also the validation, with
 //!   [`l7`] for L7 policies and rules;
 //! - [`hapi`]: one hierarchical `PATCH /infra` per load balancer;
+//! - [`shared`]: one load-balancer service per Tier-1 for the load balancers behind it, when
+//!   the operator chooses so;
 //! - [`inventory`]: what the manager holds that Fulcrum created, by ownership tags;
 //! - [`drift`]: fingerprints, so that the full sync re-applies only what drifted;
 //! - [`realization`]: waiting for NSX to realize a change, and its errors;
@@ -23,11 +26,13 @@ pub mod collections;
 pub mod config;
 pub mod drift;
 mod factory;
+pub mod fault;
 pub mod hapi;
 pub mod inventory;
 pub mod l7;
 pub mod realization;
 pub mod render;
+pub mod shared;
 pub mod status;
 
 use std::collections::{HashMap, HashSet};
@@ -104,6 +109,7 @@ impl NsxtDriver {
         Placement {
             tier1_path: &self.config.tier1_path,
             default_size: &self.config.default_size,
+            share_lb_service: self.config.share_lb_service,
         }
     }
 
@@ -142,23 +148,46 @@ impl NsxtDriver {
         }
     }
 
-    /// Send the hierarchical PATCH that turns `held` into `desired`, re-reading and sending
-    /// again after a 412; whether anything was sent.
+    /// What the manager holds for a load balancer: its objects found by their tags (none for a
+    /// load balancer being created), and the shared service it would use, read by its path.
+    async fn held(&self, load_balancer_id: &str, being_created: bool) -> Result<Held, DriverError> {
+        let mut held = if being_created {
+            Held::new()
+        } else {
+            inventory::held_for(&self.client, load_balancer_id).await?
+        };
+        if self.config.share_lb_service {
+            let path = self.placement().service_path(load_balancer_id);
+            match self.client.get(&path, &[]).await {
+                Ok(service) => {
+                    held.insert(path, service);
+                }
+                Err(e) if e.kind() == DriverErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(held)
+    }
+
+    /// Send the hierarchical PATCH that turns `held` into what `plan` makes of it, reading
+    /// again and sending again after a 412; whether anything was sent, and what was planned
+    /// last.
     async fn converge(
         &self,
         load_balancer_id: &str,
-        desired: &Desired,
+        plan: impl Fn(&Held) -> Result<Desired, DriverError>,
         mut held: Held,
-    ) -> Result<bool, DriverError> {
+    ) -> Result<(bool, Desired), DriverError> {
         let enforce = [("enforce_revision_check", "true".to_string())];
         let mut attempt = 1;
         loop {
-            if drift::held(&held, desired) == drift::desired(desired) {
-                return Ok(false);
+            let desired = plan(&held)?;
+            if drift::held(&held, &desired) == drift::desired(&desired) {
+                return Ok((false, desired));
             }
-            let body = hapi::infra(desired, &held);
+            let body = hapi::infra(&desired, &held);
             match self.client.patch("/infra", &enforce, &body).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => return Ok((true, desired)),
                 Err(e) if e.kind() == DriverErrorKind::Conflict && attempt < CONFLICT_ATTEMPTS => {
                     tracing::info!(
                         load_balancer_id,
@@ -167,7 +196,7 @@ impl NsxtDriver {
                         "NSX objects changed meanwhile; reading them again"
                     );
                     attempt += 1;
-                    held = inventory::held_for(&self.client, load_balancer_id).await?;
+                    held = self.held(load_balancer_id, false).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -256,16 +285,20 @@ impl Driver for NsxtDriver {
         let being_created = graph.load_balancer.provisioning_status
             == ProvisioningStatus::PendingCreate
             && !lock(&self.applied).contains_key(id);
-        let held = if being_created {
-            Held::new()
-        } else {
-            inventory::held_for(&self.client, id).await?
+        let held = self.held(id, being_created).await?;
+        let plan = |held: &Held| {
+            let mut joined = desired.clone();
+            shared::join(&mut joined, held, id)?;
+            Ok(joined)
         };
-        let changed = self.converge(id, &desired, held).await?;
-        lock(&self.applied).insert(id.clone(), drift::Applied::of(&desired));
+        let (changed, applied) = self.converge(id, plan, held).await?;
+        lock(&self.applied).insert(
+            id.clone(),
+            drift::Applied::of(&shared::own_view(&applied, id)),
+        );
         realization::wait(
             &self.client,
-            &render::service_path(id),
+            &self.placement().service_path(id),
             changed,
             self.config.realization_poll(),
             self.config.realization_timeout(),
@@ -276,8 +309,8 @@ impl Driver for NsxtDriver {
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let held = inventory::held_for(&self.client, load_balancer_id).await?;
         if !held.is_empty() {
-            let body = hapi::infra(&Desired::default(), &held);
-            self.client.patch("/infra", &[], &body).await?;
+            let plan = |held: &Held| Ok(shared::leave(held, load_balancer_id));
+            self.converge(load_balancer_id, plan, held).await?;
         }
         lock(&self.applied).remove(load_balancer_id);
         let (realization, members) = alert_prefixes(load_balancer_id);
@@ -287,7 +320,7 @@ impl Driver for NsxtDriver {
 
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb = &graph.load_balancer.id;
-        let service = render::service_id(lb);
+        let service = self.placement().service_id(lb);
         let status = self
             .client
             .get(
@@ -305,10 +338,11 @@ impl Driver for NsxtDriver {
         let (realization_key, member_prefix) = alert_prefixes(lb);
         let mut keep = HashSet::new();
         if report.service_status.as_deref() == Some("ERROR") {
-            let message = match realization::state(&self.client, &render::service_path(lb)).await? {
-                realization::State::Failed(message) => message,
-                _ => "NSX reports the load-balancer service in ERROR.".to_string(),
-            };
+            let message =
+                match realization::state(&self.client, &self.placement().service_path(lb)).await? {
+                    realization::State::Failed(message) => message,
+                    _ => "NSX reports the load-balancer service in ERROR.".to_string(),
+                };
             keep.insert(realization_key.clone());
             self.raise(&mut observation.events, realization_key, lb, message);
         }

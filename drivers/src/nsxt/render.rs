@@ -2,7 +2,7 @@
 //!
 //! | Octavia | NSX Policy |
 //! |---|---|
-//! | load balancer | `LBService` on the configured Tier-1 (`connectivity_path`), `size` from the flavor's `size` or the configured default |
+//! | load balancer | `LBService` on the configured Tier-1 (`connectivity_path`), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
 //! | listener | `LBVirtualServer` on the VIP and port, with its own app profile: `LBHttpProfile` (HTTP, TERMINATED_HTTPS), `LBFastTcpProfile` (TCP, HTTPS passed through), `LBFastUdpProfile` (UDP); `connection_limit` as `max_concurrent_connections` |
 //! | TERMINATED_HTTPS | the certificates under `/infra/certificates`, an `LBClientSslProfile` and the client SSL binding (default certificate, SNI certificates) |
 //! | pool | `LBPool` (ROUND_ROBIN → WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS → WEIGHTED_LEAST_CONNECTION, SOURCE_IP → IP_HASH; SNAT auto-map), members inline with weight, backup and admin state; TLS to members through an `LBServerSslProfile` bound on the virtual servers using it |
@@ -33,7 +33,7 @@ use super::collections::{
     PERSISTENCE_PROFILES, POOLS, SERVER_SSL_PROFILES, SERVICES, VIRTUAL_SERVERS,
 };
 use super::config::SIZES;
-use super::l7;
+use super::{l7, shared};
 use crate::kit::tags::{Ownership, backend_name};
 use crate::kit::tree::ResolvedCertificates;
 
@@ -47,6 +47,25 @@ pub struct Placement<'a> {
     pub tier1_path: &'a str,
     /// The size when the flavor names none.
     pub default_size: &'a str,
+    /// Whether the load balancers of the Tier-1 share one service (see [`shared`]).
+    pub share_lb_service: bool,
+}
+
+impl Placement<'_> {
+    /// The id of the service a load balancer's virtual servers attach to: its own, or the one
+    /// shared on the Tier-1.
+    pub fn service_id(&self, load_balancer_id: &str) -> String {
+        if self.share_lb_service {
+            shared::service_id(self.tier1_path.rsplit('/').next().unwrap_or_default())
+        } else {
+            service_id(load_balancer_id)
+        }
+    }
+
+    /// The path of [`Self::service_id`].
+    pub fn service_path(&self, load_balancer_id: &str) -> String {
+        SERVICES.path(&self.service_id(load_balancer_id))
+    }
 }
 
 /// The Policy objects of one load balancer, by path, each body with its `resource_type`.
@@ -59,11 +78,6 @@ pub struct Desired {
 /// The id of the `LBService` of a load balancer.
 pub fn service_id(load_balancer_id: &str) -> String {
     backend_name(Kind::LoadBalancer, load_balancer_id)
-}
-
-/// The path of the `LBService` of a load balancer.
-pub fn service_path(load_balancer_id: &str) -> String {
-    SERVICES.path(&service_id(load_balancer_id))
 }
 
 /// The path of a listener's virtual server.
@@ -92,6 +106,7 @@ pub fn render(
         graph,
         owner,
         certificates,
+        service_path: placement.service_path(&graph.load_balancer.id),
         desired: Desired::default(),
     };
     out.service(placement)?;
@@ -108,6 +123,7 @@ struct Renderer<'a> {
     graph: &'a LoadBalancerGraph,
     owner: Ownership,
     certificates: Option<&'a ResolvedCertificates>,
+    service_path: String,
     desired: Desired,
 }
 
@@ -143,14 +159,24 @@ impl Renderer<'_> {
             "size": size,
             "enabled": lb.admin_state_up,
         });
-        self.add(
-            SERVICES,
-            Kind::LoadBalancer,
-            &lb.id,
-            service_id(&lb.id),
-            lb.name.as_deref(),
-            body,
-        );
+        if placement.share_lb_service {
+            let id = placement.service_id(&lb.id);
+            let tier1 = placement.tier1_path.rsplit('/').next().unwrap_or_default();
+            let mut body = body;
+            body["id"] = json!(id);
+            body["display_name"] = json!(id);
+            body["tags"] = json!(shared::tags(tier1, [lb.id.as_str()]));
+            self.desired.objects.insert(SERVICES.path(&id), body);
+        } else {
+            self.add(
+                SERVICES,
+                Kind::LoadBalancer,
+                &lb.id,
+                service_id(&lb.id),
+                lb.name.as_deref(),
+                body,
+            );
+        }
         Ok(())
     }
 
@@ -346,7 +372,7 @@ impl Renderer<'_> {
         let lb = &self.graph.load_balancer;
         let mut body = json!({
             "resource_type": "LBVirtualServer",
-            "lb_service_path": service_path(&lb.id),
+            "lb_service_path": self.service_path,
             "ip_address": lb.vip_address,
             "ports": [listener.protocol_port.to_string()],
             "application_profile_path": profile_path,

@@ -3,6 +3,10 @@
 //! A session is a `JSESSIONID` cookie plus the `X-XSRF-TOKEN` header the creating response
 //! carried; both must come with each call. An unknown or expired session is answered 403 with
 //! `error_code` 98, which tells an NSX client to log in again.
+//!
+//! Besides the administrator, an auditor may be configured: NSX's read-only role, whose writes
+//! are refused with a 403 of another code, so that a client can be seen telling a refused
+//! operation from an expired session.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,8 +33,17 @@ pub struct Credentials {
 #[derive(Debug)]
 struct Session {
     xsrf_token: String,
-    username: String,
+    user: User,
     expires: Instant,
+}
+
+/// Who a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user name.
+    pub name: String,
+    /// Whether the user has the auditor role: reads only.
+    pub read_only: bool,
 }
 
 /// A new session: the cookie value and the token to send with it.
@@ -46,18 +59,35 @@ pub struct NewSession {
 #[derive(Debug)]
 pub struct Authenticator {
     credentials: Credentials,
+    auditor: Option<Credentials>,
     lifetime: Duration,
     sessions: HashMap<String, Session>,
 }
 
 impl Authenticator {
-    /// Accept `credentials`; sessions last `lifetime`.
-    pub fn new(credentials: Credentials, lifetime: Duration) -> Self {
+    /// Accept `credentials` and, read-only, `auditor`; sessions last `lifetime`.
+    pub fn new(credentials: Credentials, auditor: Option<Credentials>, lifetime: Duration) -> Self {
         Self {
             credentials,
+            auditor,
             lifetime,
             sessions: HashMap::new(),
         }
+    }
+
+    /// The user these credentials are, if they are right.
+    fn user(&self, username: &str, password: &str) -> Option<User> {
+        let matches = |c: &Credentials| c.username == username && c.password == password;
+        if matches(&self.credentials) {
+            return Some(User {
+                name: username.to_owned(),
+                read_only: false,
+            });
+        }
+        self.auditor.as_ref().filter(|c| matches(c)).map(|_| User {
+            name: username.to_owned(),
+            read_only: true,
+        })
     }
 
     /// Log in with a user name and password (the form fields `j_username`, `j_password`).
@@ -66,9 +96,9 @@ impl Authenticator {
         username: &str,
         password: &str,
     ) -> Result<NewSession, NsxError> {
-        if username != self.credentials.username || password != self.credentials.password {
-            return Err(NsxError::bad_credentials());
-        }
+        let user = self
+            .user(username, password)
+            .ok_or_else(NsxError::bad_credentials)?;
         let session = NewSession {
             id: uuid::Uuid::new_v4().simple().to_string(),
             xsrf_token: uuid::Uuid::new_v4().to_string(),
@@ -77,7 +107,7 @@ impl Authenticator {
             session.id.clone(),
             Session {
                 xsrf_token: session.xsrf_token.clone(),
-                username: username.to_owned(),
+                user,
                 expires: Instant::now() + self.lifetime,
             },
         );
@@ -90,23 +120,19 @@ impl Authenticator {
     }
 
     /// The user a request comes from: basic credentials, else a live session.
-    pub fn authenticate(&mut self, headers: &HeaderMap) -> Result<String, NsxError> {
+    pub fn authenticate(&mut self, headers: &HeaderMap) -> Result<User, NsxError> {
         if let Some(authorization) = headers.get(AUTHORIZATION) {
-            let expected = format!(
-                "Basic {}",
-                base64(
-                    format!(
-                        "{}:{}",
-                        self.credentials.username, self.credentials.password
-                    )
-                    .as_bytes()
+            let basic = |c: &Credentials| {
+                format!(
+                    "Basic {}",
+                    base64(format!("{}:{}", c.username, c.password).as_bytes())
                 )
-            );
-            return if authorization.as_bytes() == expected.as_bytes() {
-                Ok(self.credentials.username.clone())
-            } else {
-                Err(NsxError::bad_credentials())
             };
+            return std::iter::once(&self.credentials)
+                .chain(&self.auditor)
+                .find(|c| authorization.as_bytes() == basic(c).as_bytes())
+                .and_then(|c| self.user(&c.username, &c.password))
+                .ok_or_else(NsxError::bad_credentials);
         }
         let Some(id) = session_cookie(headers) else {
             return Err(NsxError::bad_credentials());
@@ -121,7 +147,7 @@ impl Authenticator {
         if token != Some(session.xsrf_token.as_str()) {
             return Err(NsxError::session_invalid());
         }
-        Ok(session.username.clone())
+        Ok(session.user.clone())
     }
 }
 

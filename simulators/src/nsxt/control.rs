@@ -112,8 +112,10 @@ impl Control {
         if store.get(path).is_none() {
             return false;
         }
-        let mut tx = store.begin(None, "nsx-admin");
-        tx.delete(path);
+        let mut tx = store.begin(None, "nsx-admin").allowing_overwrite(true);
+        if tx.delete(path).is_err() {
+            return false;
+        }
         let changes = tx.commit_unchecked();
         store.apply(changes);
         true

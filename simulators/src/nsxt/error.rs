@@ -27,6 +27,12 @@ pub const STALE_REVISION: i64 = 604;
 pub const SESSION_INVALID: i64 = 98;
 /// NSX's code for credentials that are wrong.
 pub const BAD_CREDENTIALS: i64 = 403;
+/// The code of a 403 for an operation the caller's role does not allow (the simulator's choice:
+/// any code but 98 and 403 tells a client that logging in again will not help).
+pub const NOT_PERMITTED: i64 = 401;
+/// The code of a 403 for a change to an object another principal identity protects (the
+/// simulator's choice, distinct from 98 and 403).
+pub const PROTECTED_OBJECT: i64 = 520013;
 /// NSX's code for a client over its request rate.
 pub const TOO_MANY_REQUESTS: i64 = 102;
 /// NSX's code for a manager that cannot serve the request now.
@@ -121,6 +127,29 @@ impl NsxError {
             BAD_CREDENTIALS,
             "common-services",
             "The credentials were incorrect or the account specified has been locked.".into(),
+        )
+    }
+
+    /// 403 for an operation the caller's role does not allow.
+    pub fn not_permitted(user: &str, method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            NOT_PERMITTED,
+            "common-services",
+            format!("The user {user} does not have permission to {method} {path}."),
+        )
+    }
+
+    /// 403 for a change to an object `owner`, a principal identity, protects.
+    pub fn protected(path: &str, owner: &str, user: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            PROTECTED_OBJECT,
+            "Policy",
+            format!(
+                "{user} may not modify or delete {path}: it is owned by the principal identity \
+                 {owner}. Send X-Allow-Overwrite: true to change it anyway."
+            ),
         )
     }
 

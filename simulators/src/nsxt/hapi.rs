@@ -100,8 +100,7 @@ fn stage_child(
         })?;
     let marked = |o: &Map<String, Value>| o.get("marked_for_delete") == Some(&Value::Bool(true));
     if marked(child) || marked(object) {
-        tx.delete(&kinds::path_of(kind, id));
-        return Ok(());
+        return tx.delete(&kinds::path_of(kind, id));
     }
     tx.write(kind, id, object, WriteMode::Patch, check)
 }

@@ -7,6 +7,10 @@
 //! enforced (412), a process-wide rate limit answers 429, references are checked, bodies are
 //! validated against the vendor's definitions, and realization takes time.
 //!
+//! With [`Config::tls`] it answers over HTTPS, where a client certificate signed by the
+//! configured CA makes its holder a principal identity whose objects are protected (see
+//! [`tls`] and [`store`]).
+//!
 //! Tests start it in-process with [`start`] on `127.0.0.1:0` and steer it through the
 //! [`Control`] handle or its HTTP twin under `/sim/` (see [`control`]): count calls, inject
 //! 5xx answers and held calls, make objects fail to realize, change or delete objects behind
@@ -26,9 +30,11 @@ mod routes;
 pub mod schema;
 mod status;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +49,7 @@ pub use calls::{Call, CallLog, PathCalls};
 pub use control::Control;
 pub use error::NsxError;
 pub use schema::{Schema, SchemaError};
+pub use tls::Tls;
 
 use crate::faults::Faults;
 use auth::Authenticator;
@@ -64,12 +71,17 @@ pub struct Config {
     pub schema: Option<PathBuf>,
     /// The user name and password accepted (basic auth and sessions).
     pub credentials: Credentials,
+    /// A user with NSX's auditor role, if any: its reads are served, its writes refused (403).
+    pub auditor: Option<Credentials>,
     /// How long a session lives.
     pub session_lifetime: Duration,
     /// The ids of the Tier-1 gateways that exist from the start.
     pub tier1s: Vec<String>,
     /// The version `GET /api/v1/node/version` reports.
     pub version: String,
+    /// Answer over HTTPS with this material, client certificates making principal identities;
+    /// `None`: plain HTTP.
+    pub tls: Option<Tls>,
 }
 
 impl Default for Config {
@@ -83,9 +95,11 @@ impl Default for Config {
                 username: "admin".into(),
                 password: "admin".into(),
             },
+            auditor: None,
             session_lifetime: Duration::from_secs(1800),
             tier1s: vec!["fulcrum-t1".into()],
             version: "3.1.0.0.0.17107167".into(),
+            tls: None,
         }
     }
 }
@@ -104,6 +118,9 @@ pub enum StartError {
         /// Why.
         reason: String,
     },
+    /// The HTTPS material cannot be used.
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(String),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -124,6 +141,7 @@ struct Shared {
     calls: Mutex<CallLog>,
     realization: Mutex<Realization>,
     members: Mutex<MemberOverrides>,
+    principals: tls::Principals,
     version: String,
 }
 
@@ -169,6 +187,7 @@ impl Shared {
             schema,
             auth: Mutex::new(Authenticator::new(
                 config.credentials.clone(),
+                config.auditor.clone(),
                 config.session_lifetime,
             )),
             bucket: Mutex::new(TokenBucket::new(config.rate_per_second)),
@@ -176,6 +195,7 @@ impl Shared {
             calls: Mutex::new(CallLog::default()),
             realization: Mutex::new(Realization::new(config.realization_delay)),
             members: Mutex::new(MemberOverrides::new()),
+            principals: tls::Principals::default(),
             version: config.version.clone(),
         })
     }
@@ -188,6 +208,8 @@ pub struct Running {
     control: Control,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
+    /// Tells the HTTPS front, if any, to stop.
+    front_stop: Arc<AtomicBool>,
 }
 
 impl Running {
@@ -203,6 +225,7 @@ impl Running {
 
     /// Stop serving and wait for the server to end.
     pub async fn stop(mut self) {
+        self.front_stop.store(true, Ordering::Relaxed);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -213,6 +236,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.front_stop.store(true, Ordering::Relaxed);
         self.server.abort();
     }
 }
@@ -220,29 +244,54 @@ impl Drop for Running {
 /// Start a simulated NSX Manager.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let shared = Arc::new(Shared::new(&config)?);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            address: config.listen,
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| StartError::Listen {
-        address: config.listen,
-        source,
-    })?;
+    let listen_error = |address| move |source| StartError::Listen { address, source };
+    let front_stop = Arc::new(AtomicBool::new(false));
+    let (listener, base_url) = match &config.tls {
+        None => {
+            let listener = TcpListener::bind(config.listen)
+                .await
+                .map_err(listen_error(config.listen))?;
+            let address = listener.local_addr().map_err(listen_error(config.listen))?;
+            (listener, format!("http://{address}"))
+        }
+        Some(material) => {
+            let acceptor = tls::acceptor(material).map_err(|e| StartError::Tls(e.to_string()))?;
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let api = TcpListener::bind(loopback)
+                .await
+                .map_err(listen_error(loopback))?;
+            let api_address = api.local_addr().map_err(listen_error(loopback))?;
+            let front =
+                std::net::TcpListener::bind(config.listen).map_err(listen_error(config.listen))?;
+            let address = front.local_addr().map_err(listen_error(config.listen))?;
+            tls::serve(
+                front,
+                api_address,
+                acceptor,
+                shared.principals.clone(),
+                front_stop.clone(),
+            )
+            .map_err(listen_error(address))?;
+            (api, format!("https://{address}"))
+        }
+    };
     let app = routes::router(shared.clone()).merge(control::router(shared.clone()));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await;
     });
     Ok(Running {
-        base_url: format!("http://{address}"),
+        base_url,
         control: Control::new(shared),
         shutdown: Some(shutdown),
         server,
+        front_stop,
     })
 }

@@ -1,11 +1,12 @@
 //! The NSX API: the Policy paths a load-balancer driver calls, sessions and the version, behind
 //! one gate that counts each call, applies the rate limit, injects faults and authenticates.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -18,15 +19,36 @@ use super::auth::{SESSION_COOKIE, XSRF_HEADER};
 use super::error::{self, NsxError};
 use super::kinds::{self, Kind};
 use super::revision::WriteMode;
-use super::store::RevisionCheck;
+use super::schema::Schema;
+use super::store::{RevisionCheck, Store, Transaction};
 use super::{Shared, hapi, list, lock, status};
 use crate::faults::Decision;
 
 const SESSION_CREATE: &str = "/api/session/create";
 
+/// The header that lets a write change objects another principal identity protects.
+const ALLOW_OVERWRITE: &str = "x-allow-overwrite";
+
 /// The authenticated user of a request.
 #[derive(Debug, Clone)]
-struct Caller(String);
+struct Caller {
+    /// The user name, or the principal identity's name.
+    name: String,
+    /// Whether the caller authenticated with a client certificate.
+    principal_identity: bool,
+    /// Whether the call carries `X-Allow-Overwrite: true`.
+    allow_overwrite: bool,
+}
+
+impl Caller {
+    /// A transaction on `store` made by this caller.
+    fn begin<'a>(&self, store: &'a Store, schema: Option<&'a Schema>) -> Transaction<'a> {
+        store
+            .begin(schema, &self.name)
+            .by_principal_identity(self.principal_identity)
+            .allowing_overwrite(self.allow_overwrite)
+    }
+}
 
 type Answer = Result<Response, NsxError>;
 
@@ -117,11 +139,9 @@ async fn serve(
     let authenticated = if path == SESSION_CREATE {
         Ok(())
     } else {
-        lock(&shared.auth)
-            .authenticate(request.headers())
-            .map(|user| {
-                request.extensions_mut().insert(Caller(user));
-            })
+        identify(&shared, &method, &path, &request).map(|caller| {
+            request.extensions_mut().insert(caller);
+        })
     };
     let response = match authenticated {
         Ok(()) => next.run(request).await,
@@ -129,6 +149,40 @@ async fn serve(
     };
     lock(&shared.calls).record(method.as_str(), &path, response.status().as_u16());
     response
+}
+
+/// Who makes a request: the principal identity of its client certificate, else the user its
+/// credentials or session name, who must be allowed to write if it writes.
+fn identify(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    request: &Request,
+) -> Result<Caller, NsxError> {
+    let allow_overwrite = request
+        .headers()
+        .get(ALLOW_OVERWRITE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    let principal = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .and_then(|ConnectInfo(peer)| lock(&shared.principals).get(&peer.port()).cloned());
+    if let Some(name) = principal {
+        return Ok(Caller {
+            name,
+            principal_identity: true,
+            allow_overwrite,
+        });
+    }
+    let user = lock(&shared.auth).authenticate(request.headers())?;
+    if user.read_only && method != Method::GET {
+        return Err(NsxError::not_permitted(&user.name, method.as_str(), path));
+    }
+    Ok(Caller {
+        name: user.name,
+        principal_identity: false,
+        allow_overwrite,
+    })
 }
 
 async fn unknown_path(request: Request) -> NsxError {
@@ -183,7 +237,7 @@ fn json_object(body: &Bytes, at: &str) -> Result<Value, NsxError> {
 
 async fn hierarchical(
     State(shared): State<Arc<Shared>>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Answer {
@@ -194,7 +248,7 @@ async fn hierarchical(
     };
     let infra = json_object(&body, kinds::INFRA)?;
     let mut store = lock(&shared.store);
-    let mut tx = store.begin(shared.schema.as_ref(), &user);
+    let mut tx = caller.begin(&store, shared.schema.as_ref());
     hapi::stage(&mut tx, &infra, check)?;
     let changes = tx.commit()?;
     store.apply(changes);
@@ -239,7 +293,7 @@ async fn get_object(
 
 fn write_object(
     shared: &Shared,
-    user: &str,
+    caller: &Caller,
     collection: &str,
     id: &str,
     body: &Bytes,
@@ -250,7 +304,7 @@ fn write_object(
     let sent = json_object(body, &path)?;
     let sent: &Map<String, Value> = sent.as_object().expect("checked to be an object");
     let mut store = lock(&shared.store);
-    let mut tx = store.begin(shared.schema.as_ref(), user);
+    let mut tx = caller.begin(&store, shared.schema.as_ref());
     tx.write(kind, id, sent, mode, RevisionCheck::Enforce)?;
     let changes = tx.commit()?;
     store.apply(changes);
@@ -262,34 +316,34 @@ fn write_object(
 
 async fn patch_object(
     State(shared): State<Arc<Shared>>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path((collection, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Answer {
-    write_object(&shared, &user, &collection, &id, &body, WriteMode::Patch)?;
+    write_object(&shared, &caller, &collection, &id, &body, WriteMode::Patch)?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn put_object(
     State(shared): State<Arc<Shared>>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path((collection, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Answer {
-    let stored = write_object(&shared, &user, &collection, &id, &body, WriteMode::Put)?;
+    let stored = write_object(&shared, &caller, &collection, &id, &body, WriteMode::Put)?;
     Ok(Json(stored).into_response())
 }
 
 async fn delete_object(
     State(shared): State<Arc<Shared>>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path((collection, id)): Path<(String, String)>,
 ) -> Answer {
     let path = policy_path(&collection, Some(&id));
     kind_of(&collection, &path)?;
     let mut store = lock(&shared.store);
-    let mut tx = store.begin(shared.schema.as_ref(), &user);
-    tx.delete(&path);
+    let mut tx = caller.begin(&store, shared.schema.as_ref());
+    tx.delete(&path)?;
     let changes = tx.commit()?;
     store.apply(changes);
     Ok(StatusCode::OK.into_response())

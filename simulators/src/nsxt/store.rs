@@ -9,6 +9,10 @@
 //!
 //! A write whose fields equal the stored ones changes nothing: the object keeps its
 //! `_revision` and its realization, so a driver that applies the same tree twice leaves no trace.
+//!
+//! An object a principal identity (a client certificate) creates is protected, as on NSX: it
+//! reads `_protection: PROTECTED` with the identity as `_create_user`, and anybody else's write
+//! or delete of it is refused with 403 unless the call carries `X-Allow-Overwrite: true`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -109,6 +113,8 @@ impl Store {
             store: self,
             schema,
             user: user.to_owned(),
+            principal_identity: false,
+            allow_overwrite: false,
             changes: BTreeMap::new(),
         }
     }
@@ -137,6 +143,8 @@ pub struct Transaction<'a> {
     store: &'a Store,
     schema: Option<&'a Schema>,
     user: String,
+    principal_identity: bool,
+    allow_overwrite: bool,
     changes: BTreeMap<String, Option<StoredObject>>,
 }
 
@@ -152,6 +160,34 @@ pub enum RevisionCheck {
 }
 
 impl Transaction<'_> {
+    /// The same transaction made by a principal identity: what it creates is protected.
+    pub fn by_principal_identity(mut self, principal_identity: bool) -> Self {
+        self.principal_identity = principal_identity;
+        self
+    }
+
+    /// The same transaction allowed to change protected objects of others
+    /// (`X-Allow-Overwrite: true`).
+    pub fn allowing_overwrite(mut self, allow_overwrite: bool) -> Self {
+        self.allow_overwrite = allow_overwrite;
+        self
+    }
+
+    /// Refuse to change a protected object another identity created, unless allowed.
+    fn check_owner(&self, path: &str, existing: Option<&StoredObject>) -> Result<(), NsxError> {
+        let Some(existing) = existing else {
+            return Ok(());
+        };
+        let owner = existing.body["_create_user"].as_str().unwrap_or_default();
+        if existing.body["_protection"] == "PROTECTED"
+            && owner != self.user
+            && !self.allow_overwrite
+        {
+            return Err(NsxError::protected(path, owner, &self.user));
+        }
+        Ok(())
+    }
+
     /// The object at a path as this transaction sees it.
     pub fn get(&self, path: &str) -> Option<&StoredObject> {
         match self.changes.get(path) {
@@ -171,6 +207,7 @@ impl Transaction<'_> {
     ) -> Result<(), NsxError> {
         let path = kinds::path_of(kind, id);
         let existing = self.get(&path);
+        self.check_owner(&path, existing)?;
         if check == RevisionCheck::Enforce {
             revision::check(
                 &path,
@@ -285,7 +322,18 @@ impl Transaction<'_> {
             ("_last_modified_user", self.user.clone().into()),
             ("_last_modified_time", now.into()),
             ("_system_owned", Value::Bool(false)),
-            ("_protection", "NOT_PROTECTED".into()),
+            (
+                "_protection",
+                created(
+                    "_protection",
+                    if self.principal_identity {
+                        "PROTECTED"
+                    } else {
+                        "NOT_PROTECTED"
+                    }
+                    .into(),
+                ),
+            ),
             ("_revision", revision.into()),
         ];
         for (field, value) in system {
@@ -300,10 +348,13 @@ impl Transaction<'_> {
     }
 
     /// Remove the object at a path; removing one that does not exist succeeds, as in NSX.
-    pub fn delete(&mut self, path: &str) {
-        if self.get(path).is_some() {
+    pub fn delete(&mut self, path: &str) -> Result<(), NsxError> {
+        let existing = self.get(path);
+        self.check_owner(path, existing)?;
+        if existing.is_some() {
             self.changes.insert(path.to_owned(), None);
         }
+        Ok(())
     }
 
     /// Hand the staged changes over to apply without checking references (changes made
@@ -539,7 +590,7 @@ mod tests {
         let changes = tx.commit().unwrap();
         store.apply(changes);
         let mut tx = store.begin(None, "admin");
-        tx.delete("/infra/lb-monitor-profiles/m");
+        tx.delete("/infra/lb-monitor-profiles/m").unwrap();
         assert_eq!(tx.commit().unwrap_err().error_code, error::STILL_REFERENCED);
     }
 }
