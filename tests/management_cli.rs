@@ -6,8 +6,8 @@ mod common;
 
 use std::process::Output;
 
-use common::{Db, TestServer};
-use serde_json::Value;
+use common::{Db, Options, TestServer};
+use serde_json::{Value, json};
 
 fn manage(base: &str, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
@@ -75,4 +75,148 @@ fn an_unreachable_server_is_named() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The device inventory from the command line: a configured HAProxy host listed with its
+/// version once its facts are read, shown, and taken into maintenance (audited); a state that
+/// does not exist is refused in the server's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_are_listed_shown_and_put_into_maintenance() {
+    let host_dir = tempfile::tempdir().unwrap();
+    std::fs::write(host_dir.path().join("haproxy.cfg"), "global\n").unwrap();
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            extra_toml: format!(
+                "[management.devices]\nfacts_interval_seconds = 1\n\
+                 [[management.devices.static]]\nname = \"host-1\"\nkind = \"haproxy_host\"\n\
+                 provider = \"haproxy\"\nconfig_dir = \"{}\"\n",
+                host_dir.path().display()
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let listed = loop {
+        let out = manage(&s.base, &["--format", "json", "devices", "list"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        if listed[0]["version"].is_string() {
+            break listed;
+        }
+        assert!(std::time::Instant::now() < deadline, "no facts: {listed}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+    let version = listed[0]["version"].as_str().unwrap().to_string();
+
+    let table = stdout(&manage(
+        &s.base,
+        &["devices", "list", "--kind", "haproxy_host"],
+    ));
+    let row = table
+        .lines()
+        .find(|line| line.contains("host-1"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("| ready ") && row.contains(&version), "{row}");
+
+    let out = manage(&s.base, &["devices", "set-state", &id, "maintenance"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|line| line.starts_with("| state ") && line.contains("maintenance")),
+        "{}",
+        stdout(&out)
+    );
+    let shown: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &["--format", "json", "devices", "show", &id],
+    )))
+    .unwrap();
+    assert_eq!(shown["state"], "maintenance");
+    let audit: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &["--format", "json", "audit", "list", "--target", &id],
+    )))
+    .unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["result"] == "success"),
+        "{audit}"
+    );
+
+    let out = manage(&s.base, &["devices", "set-state", &id, "asleep"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("400 Bad Request"), "{}", stderr(&out));
+}
+
+/// Alerts from the command line: a posted alert is listed with its name and device, filtered
+/// by a matcher, and acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_listed_filtered_and_acknowledged() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let posted = s
+        .http
+        .post(format!("{}/v1/management/api/v2/alerts", s.base))
+        .json(&json!([
+            {"labels": {"alertname": "DiskFull", "device": "bigip-1", "severity": "critical"}},
+            {"labels": {"alertname": "HighLoad", "device": "bigip-2", "severity": "warning"}}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.status().is_success());
+
+    let out = manage(
+        &s.base,
+        &["alerts", "list", "--filter", "severity=\"critical\""],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains("| DiskFull ") && table.contains("| bigip-1 "),
+        "{table}"
+    );
+    assert!(
+        !table.contains("HighLoad"),
+        "the filter leaves it out: {table}"
+    );
+
+    let listed: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &[
+            "--format",
+            "json",
+            "alerts",
+            "list",
+            "--filter",
+            "alertname=\"DiskFull\"",
+        ],
+    )))
+    .unwrap();
+    let fingerprint = listed[0]["fingerprint"].as_str().unwrap().to_string();
+    let out = manage(&s.base, &["alerts", "acknowledge", &fingerprint]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &[
+            "--format",
+            "json",
+            "alerts",
+            "list",
+            "--filter",
+            "alertname=\"DiskFull\"",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(listed[0]["acknowledged"], true, "{listed}");
+
+    let out = manage(&s.base, &["alerts", "acknowledge", "0000000000000000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("404 Not Found"), "{}", stderr(&out));
 }

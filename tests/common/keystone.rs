@@ -362,7 +362,10 @@ impl Default for FulcrumAuth {
     fn default() -> Self {
         FulcrumAuth {
             cache_seconds: 300,
-            timeout_seconds: 5,
+            // Generous: the tests share two cores with everything else, and Keystone (one
+            // gunicorn worker) can take seconds to answer under that load. Tests of a slow
+            // Keystone set their own.
+            timeout_seconds: 30,
             www_authenticate_uri: None,
             policy_file: None,
             enforce_new_defaults: false,

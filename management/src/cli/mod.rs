@@ -9,6 +9,7 @@ mod client;
 mod table;
 
 use clap::{Args, Subcommand, ValueEnum};
+use reqwest::Method;
 use serde_json::Value;
 
 pub use client::{CliError, Client};
@@ -49,6 +50,68 @@ pub enum ManageCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The device inventory.
+    Devices {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Alerts, from Prometheus and from Fulcrum itself.
+    Alerts {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+}
+
+/// `fulcrum manage devices ...`.
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// Devices, by name.
+    List {
+        /// Only this kind (`bigip`, `haproxy_host`, `nsx_manager`, `nsx_edge`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only devices in this state (`ready`, `maintenance`, `draining`, `unreachable`).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// One device with its last facts.
+    Show {
+        /// The device's id.
+        id: String,
+    },
+    /// Set a device's maintenance state (`ready`, `maintenance`, `draining`).
+    SetState {
+        /// The device's id.
+        id: String,
+        /// The state.
+        state: String,
+    },
+    /// Read a device's facts now.
+    Refresh {
+        /// The device's id.
+        id: String,
+    },
+}
+
+/// `fulcrum manage alerts ...`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Firing alerts (and resolved ones with `--resolved`).
+    List {
+        /// Alertmanager matchers the labels must match (`severity="critical"`, `device=~"bigip-.*"`).
+        #[arg(long)]
+        filter: Vec<String>,
+        /// Include resolved alerts.
+        #[arg(long)]
+        resolved: bool,
+    },
+    /// Acknowledge a firing alert.
+    Acknowledge {
+        /// The alert's fingerprint.
+        fingerprint: String,
+    },
 }
 
 /// `fulcrum manage audit ...`.
@@ -79,6 +142,8 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
     let client = Client::new(&args.url, args.token.as_deref())?;
     let output = match args.command {
         ManageCommand::Audit { command } => audit(&client, command).await?,
+        ManageCommand::Devices { command } => devices(&client, command).await?,
+        ManageCommand::Alerts { command } => alerts(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())
@@ -142,6 +207,103 @@ async fn audit(client: &Client, command: AuditCommand) -> Result<Output, CliErro
             })
         }
     }
+}
+
+async fn devices(client: &Client, command: DevicesCommand) -> Result<Output, CliError> {
+    let one = |id: &str| format!("/v1/management/devices/{}", path_segment(id));
+    let body = match command {
+        DevicesCommand::List { kind, state } => {
+            let query = [("kind", kind.as_deref()), ("state", state.as_deref())];
+            let body = client.get("/v1/management/devices", &query).await?;
+            let rows = list_under(&body, "devices")?
+                .into_iter()
+                .map(|mut device| {
+                    device["version"] = device["facts"]["version"].clone();
+                    device["ha_role"] = device["facts"]["ha_role"].clone();
+                    device
+                })
+                .collect();
+            return Ok(Output::List {
+                columns: &[
+                    "id",
+                    "name",
+                    "kind",
+                    "state",
+                    "provider",
+                    "version",
+                    "ha_role",
+                    "last_seen",
+                ],
+                rows,
+            });
+        }
+        DevicesCommand::Show { id } => client.get(&one(&id), &[]).await?,
+        DevicesCommand::SetState { id, state } => {
+            let body = serde_json::json!({ "state": state });
+            client
+                .send(Method::PATCH, &one(&id), &[], Some(&body))
+                .await?
+        }
+        DevicesCommand::Refresh { id } => {
+            let path = format!("{}/refresh", one(&id));
+            client.send(Method::POST, &path, &[], None).await?
+        }
+    };
+    Ok(Output::Object(body.get("device").cloned().unwrap_or(body)))
+}
+
+async fn alerts(client: &Client, command: AlertsCommand) -> Result<Output, CliError> {
+    match command {
+        AlertsCommand::List { filter, resolved } => {
+            let mut query: Vec<(&str, &str)> =
+                filter.iter().map(|f| ("filter", f.as_str())).collect();
+            if resolved {
+                query.push(("resolved", "true"));
+            }
+            let body = client
+                .send(Method::GET, "/v1/management/alerts", &query, None)
+                .await?;
+            let rows = list_under(&body, "alerts")?
+                .into_iter()
+                .map(|mut alert| {
+                    alert["alertname"] = alert["labels"]["alertname"].clone();
+                    alert["device"] = alert["labels"]["device"].clone();
+                    alert
+                })
+                .collect();
+            Ok(Output::List {
+                columns: &[
+                    "fingerprint",
+                    "status",
+                    "alertname",
+                    "device",
+                    "starts_at",
+                    "acknowledged_by",
+                ],
+                rows,
+            })
+        }
+        AlertsCommand::Acknowledge { fingerprint } => {
+            let path = format!(
+                "/v1/management/alerts/{}/acknowledge",
+                path_segment(&fingerprint)
+            );
+            let body = client.send(Method::POST, &path, &[], None).await?;
+            Ok(Output::Object(body.get("alert").cloned().unwrap_or(body)))
+        }
+    }
+}
+
+/// `text` percent-encoded for one path segment.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// The array under `key` of a response body.
