@@ -122,6 +122,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "module_migrations",
         MigrationSql::Both(include_str!("../migrations/0011_module_migrations.sql")),
     ),
+    (
+        12,
+        "additional_vips",
+        MigrationSql::Both(include_str!("../migrations/0012_additional_vips.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =
