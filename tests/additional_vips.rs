@@ -1,6 +1,6 @@
 //! Additional VIPs of load balancers (Octavia API 2.26, dual-stack VIPs) over HTTP: addresses
 //! allocated on further subnets of the VIP's network, stored and shown back, Octavia's
-//! validation, and the refusal of providers that cannot serve them.
+//! validation, and HAProxy answering on each address.
 
 mod common;
 
@@ -149,12 +149,6 @@ async fn bad_requests_change_nothing(db: Db) {
             400,
             "Unknown attribute for argument loadbalancer.additional_vips: colour",
         ),
-        (
-            json!({"loadbalancer": {"vip_subnet_id": DEFAULT_SUBNET, "provider": "haproxy",
-                                    "additional_vips": [{"subnet_id": "s-v6"}]}}),
-            501,
-            "Provider 'haproxy' does not support a requested option: additional_vips",
-        ),
     ];
     for (body, status, text) in cases {
         let got = s.call("POST", "/v2/lbaas/loadbalancers", Some(body)).await;
@@ -185,4 +179,50 @@ async fn bad_requests_change_nothing(db: Db) {
     assert_eq!(after["provisioning_status"], "ACTIVE");
 }
 
-on_both_databases!(allocated_stored_and_shown, bad_requests_change_nothing);
+/// A request to an additional VIP of a load balancer realized by HAProxy reaches its member,
+/// as one to its VIP does.
+async fn haproxy_serves_every_address(db: Db) {
+    let s = dual_stack_server(db).await;
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let member = backend.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|| async { "member" });
+    tokio::spawn(async move { axum::serve(backend, app).await });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let lb = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": DEFAULT_SUBNET, "provider": "haproxy",
+                   "additional_vips": [{"subnet_id": "s-v4b"}],
+                   "listeners": [{"protocol": "HTTP", "protocol_port": port,
+                                  "default_pool": {"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                                                   "members": [{"address": member.ip().to_string(),
+                                                                "protocol_port": member.port()}]}}]}),
+        )
+        .await;
+    let path = format!("/v2/lbaas/loadbalancers/{}", lb["id"].as_str().unwrap());
+    s.wait_for(&path, "loadbalancer", "ACTIVE").await;
+    let extra = lb["additional_vips"][0]["ip_address"].as_str().unwrap();
+    assert!(extra.starts_with("127.0.30."), "{extra}");
+    let http = reqwest::Client::new();
+    for address in [lb["vip_address"].as_str().unwrap(), extra] {
+        let resp = http
+            .get(format!("http://{address}:{port}/"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request to {address}:{port}: {e}"));
+        assert_eq!(resp.status(), 200, "{address}");
+        assert_eq!(resp.text().await.unwrap(), "member", "{address}");
+    }
+    common::stop_haproxies(&s.dir().join("haproxy"));
+}
+
+on_both_databases!(
+    allocated_stored_and_shown,
+    bad_requests_change_nothing,
+    haproxy_serves_every_address
+);
