@@ -156,6 +156,49 @@ async fn bad_requests_change_nothing(db: Db) {
     }
     assert_eq!(lb_count(&s).await, 0, "nothing was created");
 
+    // An address another load balancer already holds, as its VIP or as an additional VIP.
+    let holder = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": DEFAULT_SUBNET,
+                   "additional_vips": [{"subnet_id": "s-v4b", "ip_address": "127.0.30.15"}]}),
+        )
+        .await;
+    let taken = holder["vip_address"].as_str().unwrap().to_string();
+    let got = s
+        .call(
+            "POST",
+            "/v2/lbaas/loadbalancers",
+            Some(with(
+                json!([{"subnet_id": "s-v4b", "ip_address": "127.0.30.15"}]),
+            )),
+        )
+        .await;
+    assert_fault(
+        &got,
+        409,
+        "The VIP IP address is already in use: 127.0.30.15",
+    );
+    let got = s
+        .call(
+            "POST",
+            "/v2/lbaas/loadbalancers",
+            Some(
+                json!({"loadbalancer": {"vip_subnet_id": "s-v4b", "additional_vips": [
+                {"subnet_id": DEFAULT_SUBNET, "ip_address": taken}]}}),
+            ),
+        )
+        .await;
+    assert_fault(
+        &got,
+        409,
+        &format!("The VIP IP address is already in use: {taken}"),
+    );
+    assert_eq!(lb_count(&s).await, 1, "only the holder was created");
+    let holder_path = format!("/v2/lbaas/loadbalancers/{}", holder["id"].as_str().unwrap());
+    s.wait_for(&holder_path, "loadbalancer", "ACTIVE").await;
+
     // additional_vips cannot be changed once the load balancer exists, as in Octavia.
     let lb = s
         .create(

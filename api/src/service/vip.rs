@@ -255,8 +255,10 @@ impl Service {
         Ok(resolved)
     }
 
-    /// The addresses of validated additional VIPs: those requested, else one of each subnet's
-    /// range that no load balancer uses as its VIP.
+    /// The addresses of validated additional VIPs: those requested (Octavia's 409 for one a load
+    /// balancer already uses on a subnet whose addresses serve one each), else one of each
+    /// subnet's range that no load balancer uses. The check is made when the request is
+    /// handled; no index keeps additional addresses unique against a concurrent create.
     pub(crate) async fn allocate_additional_vips(
         &self,
         resolved: &[ResolvedAdditionalVip],
@@ -264,7 +266,21 @@ impl Service {
         let mut allocated = Vec::with_capacity(resolved.len());
         for vip in resolved {
             let address = match vip.address {
-                Some(a) => a,
+                Some(a) => {
+                    let text = a.to_string();
+                    if vip.subnet.address_use == AddressUse::Exclusive
+                        && !self
+                            .store
+                            .used_vip_addresses(&vip.subnet.id, std::slice::from_ref(&text))
+                            .await?
+                            .is_empty()
+                    {
+                        return Err(Error::Conflict(format!(
+                            "The VIP IP address is already in use: {text}"
+                        )));
+                    }
+                    a
+                }
                 None => self.free_address(&vip.subnet).await?,
             };
             allocated.push(AdditionalVip {
