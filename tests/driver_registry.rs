@@ -141,8 +141,13 @@ fn factories(journal: &Arc<Journal>) -> Vec<Arc<dyn DriverFactory>> {
 }
 
 async fn start(journal: &Arc<Journal>) -> InProcess {
+    start_with(journal, "").await
+}
+
+/// [`start`] with further configuration.
+async fn start_with(journal: &Arc<Journal>, extra: &str) -> InProcess {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), "");
+    let config = config(dir.path(), extra);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -306,6 +311,45 @@ async fn a_driver_registered_by_its_factory_is_served_validated_and_converged() 
     s.wait_until(&path, |status, _| status == StatusCode::NOT_FOUND)
         .await;
     assert_eq!(*journal.removed.lock().unwrap(), vec![id]);
+    s.stop().await;
+}
+
+/// A driver that does not say it realizes additional VIPs gets no load balancer with any:
+/// Octavia's 501, and nothing is stored or applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_does_not_serve_additional_vips_refuses_them() {
+    use reqwest::Method;
+    let journal = Arc::new(Journal::default());
+    let network = "5f3a0c6e-6a0e-4c59-9a55-000000000001";
+    let s = start_with(
+        &journal,
+        &format!(
+            "[[network.networks]]\nid = \"{network}\"\nname = \"n\"\n\
+             [[network.subnets]]\nid = \"{SUBNET}\"\nname = \"v4\"\nnetwork_id = \"{network}\"\n\
+             cidr = \"127.0.10.0/24\"\nallocation_start = \"127.0.10.10\"\n\
+             allocation_end = \"127.0.10.20\"\n\
+             [[network.subnets]]\nid = \"s-v6\"\nname = \"v6\"\nnetwork_id = \"{network}\"\n\
+             cidr = \"fd00:f::/64\"\nallocation_start = \"fd00:f::10\"\n\
+             allocation_end = \"fd00:f::20\"\n"
+        ),
+    )
+    .await;
+    let (status, refused) = s
+        .call(
+            Method::POST,
+            "/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_subnet_id": SUBNET,
+                                         "additional_vips": [{"subnet_id": "s-v6"}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{refused}");
+    assert_eq!(
+        refused["faultstring"],
+        "Provider 'recording' does not support a requested option: additional_vips"
+    );
+    let (_, listed) = s.call(Method::GET, "/v2/lbaas/loadbalancers", None).await;
+    assert_eq!(listed["loadbalancers"], json!([]));
+    assert!(journal.applied.lock().unwrap().is_empty());
     s.stop().await;
 }
 

@@ -196,6 +196,22 @@ async fn addresses_in_use_are_refused_and_nothing_is_stored(db: Db) {
     assert_eq!(stored_lbs(&server).await, 1);
     assert_eq!(neutron.ports().len(), ports);
 
+    // Additional VIPs would need further fixed IPs on the VIP port, which this back-end does
+    // not make yet: refused before any port is made.
+    let got = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet, "additional_vips": [{"subnet_id": private_subnet}]}),
+    )
+    .await;
+    assert_fault(
+        &got,
+        400,
+        "Validation failure: The neutron network driver does not support additional VIPs.",
+    );
+    assert_eq!(stored_lbs(&server).await, 1);
+    assert_eq!(neutron.ports().len(), ports);
+
     // A subnet of a shared network may be used by every project; an administrator sees all.
     let (s, v) = create_as(&server, Some("p1"), json!({"vip_subnet_id": shared_subnet})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");

@@ -7,7 +7,7 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use fulcrum_core::model::{Kind, Stats};
+use fulcrum_core::model::{AdditionalVip, Kind, Stats};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
@@ -121,6 +121,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         11,
         "module_migrations",
         MigrationSql::Both(include_str!("../migrations/0011_module_migrations.sql")),
+    ),
+    (
+        12,
+        "additional_vips",
+        MigrationSql::Both(include_str!("../migrations/0012_additional_vips.sql")),
     ),
 ];
 
@@ -460,7 +465,7 @@ impl Store {
             .collect()
     }
 
-    /// Addresses among `candidates` already used as VIPs on a subnet.
+    /// Addresses among `candidates` already used on a subnet, as VIPs or additional VIPs.
     pub async fn used_vip_addresses(
         &self,
         subnet_id: &str,
@@ -481,7 +486,48 @@ impl Store {
             q = q.bind(c.clone());
         }
         let rows = q.fetch_all(&self.read).await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        let mut used = rows
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect::<Result<Vec<String>, StoreError>>()?;
+        used.extend(
+            self.used_additional_vip_addresses(subnet_id)
+                .await?
+                .into_iter()
+                .filter(|a| candidates.contains(a)),
+        );
+        Ok(used)
+    }
+
+    /// The additional VIP addresses load balancers hold on `subnet_id`.
+    async fn used_additional_vip_addresses(
+        &self,
+        subnet_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let needle = serde_json::to_string(&subnet_id).map_err(|e| StoreError::Corrupt {
+            table: "load_balancers",
+            message: e.to_string(),
+        })?;
+        let rows =
+            sqlx::query("SELECT additional_vips FROM load_balancers WHERE additional_vips LIKE $1")
+                .bind(format!("%\"subnet_id\":{needle}%"))
+                .fetch_all(&self.read)
+                .await?;
+        let mut used = Vec::new();
+        for row in &rows {
+            let text: String = row.try_get(0)?;
+            let vips: Vec<AdditionalVip> =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                    table: "load_balancers",
+                    message: e.to_string(),
+                })?;
+            used.extend(
+                vips.into_iter()
+                    .filter(|v| v.subnet_id == subnet_id)
+                    .map(|v| v.ip_address),
+            );
+        }
+        Ok(used)
     }
 
     /// Counters of one listener (zero when nothing was observed yet).

@@ -235,6 +235,10 @@ impl Networks for NeutronNetworks {
         }
     }
 
+    fn allocates_additional_vips(&self) -> bool {
+        false
+    }
+
     async fn create_vip_port(&self, request: &VipPortRequest) -> Result<Option<Port>, Error> {
         let mut fixed_ip = serde_json::json!({"subnet_id": request.subnet_id});
         if let Some(address) = request.address {

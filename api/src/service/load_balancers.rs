@@ -70,6 +70,7 @@ impl Service {
     ) -> Result<(LoadBalancer, Graph), Error> {
         let project_id = owner_for_create(ctx, req.project_id.take().or(req.tenant_id.take()))?;
         let listeners = req.listeners.take().unwrap_or_default();
+        let additional_vips = req.additional_vips.take().unwrap_or_default();
         let pools = req.pools.take().unwrap_or_default();
         let resolved = self
             .resolve_for_load_balancer(
@@ -80,6 +81,21 @@ impl Service {
             .await?;
         check_fields(&req)?;
         let vip = self.resolve_vip(Viewer::of(ctx), &req).await?;
+        let additional_vips = self
+            .resolve_additional_vips(Viewer::of(ctx), &vip, additional_vips)
+            .await?;
+        if !additional_vips.is_empty()
+            && !self
+                .providers
+                .get(&resolved.provider)?
+                .realizes_additional_vips()
+        {
+            return Err(Error::ProviderUnsupported {
+                provider: resolved.provider,
+                option: "additional_vips".into(),
+            });
+        }
+        let additional_vips = self.allocate_additional_vips(&additional_vips).await?;
         let lb_id = new_id();
         let allocated = self
             .allocate_vip(
@@ -90,7 +106,8 @@ impl Service {
             )
             .await?;
         let created_port = allocated.created_port.then(|| allocated.port_id.clone());
-        let lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
+        let mut lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
+        lb.additional_vips = additional_vips;
         let stored = self
             .store_new_load_balancer(lb, &vip, listeners, pools)
             .await;
@@ -291,6 +308,7 @@ fn new_load_balancer(
         vip_subnet_id: vip.subnet_id,
         vip_network_id: vip.network_id,
         vip_qos_policy_id: req.vip_qos_policy_id,
+        additional_vips: Vec::new(),
         provider: resolved.provider,
         flavor_id: resolved.flavor_id,
         availability_zone: resolved.availability_zone,

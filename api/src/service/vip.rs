@@ -11,12 +11,13 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
+use fulcrum_core::model::AdditionalVip;
 use fulcrum_core::network::{AddressUse, VipPortRequest, VipSubnet, Visibility};
 use fulcrum_core::{Error, validate};
 
 use super::{Service, new_id};
 use crate::auth::RequestContext;
-use crate::shapes::load_balancers::CreateLoadBalancer;
+use crate::shapes::load_balancers::{AdditionalVipRequest, CreateLoadBalancer};
 
 /// Who asks for a VIP: what the caller's project may see.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,15 @@ pub(crate) struct ResolvedVip {
     /// The port the request named.
     pub port_id: Option<String>,
     /// The address the request (or its port) named.
+    pub address: Option<IpAddr>,
+}
+
+/// A further address a create request asks for, as validated against its VIP.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedAdditionalVip {
+    /// The subnet the address is on.
+    pub subnet: VipSubnet,
+    /// The address the request named.
     pub address: Option<IpAddr>,
 }
 
@@ -189,6 +199,96 @@ impl Service {
             port_id,
             address,
         })
+    }
+
+    /// Validate the `additional_vips` of a create request against its resolved VIP with
+    /// Octavia's rules: each names a subnet the caller may see, of the VIP's network, neither the
+    /// VIP's subnet nor one named before; an address given lies in its subnet. A network
+    /// back-end that cannot allocate them refuses them.
+    pub(crate) async fn resolve_additional_vips(
+        &self,
+        viewer: Viewer<'_>,
+        primary: &ResolvedVip,
+        requested: Vec<AdditionalVipRequest>,
+    ) -> Result<Vec<ResolvedAdditionalVip>, Error> {
+        if requested.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.networks.allocates_additional_vips() {
+            return Err(Error::validation(format!(
+                "The {} network driver does not support additional VIPs.",
+                self.networks.name()
+            )));
+        }
+        let mut subnets = vec![primary.subnet.id.as_str()];
+        let mut resolved = Vec::with_capacity(requested.len());
+        for vip in &requested {
+            if subnets.contains(&vip.subnet_id.as_str()) {
+                return Err(Error::validation(
+                    "Duplicate VIP subnet(s) specified. Only one IP can be bound per subnet.",
+                ));
+            }
+            subnets.push(&vip.subnet_id);
+            let address = vip
+                .ip_address
+                .as_deref()
+                .map(|a| validate::ip_address("ip_address", a))
+                .transpose()?;
+            let subnet = self.vip_subnet(viewer, &vip.subnet_id).await?;
+            if let (Some(network), Some(vip_network)) = (&subnet.network_id, &primary.network_id)
+                && network != vip_network
+            {
+                return Err(Error::validation(
+                    "Additional VIP subnets must all belong to the same network.",
+                ));
+            }
+            if let Some(a) = address
+                && !subnet.accepts(a)
+            {
+                return Err(Error::validation(format!(
+                    "Additional VIP address {a} is not in subnet {}.",
+                    subnet.id
+                )));
+            }
+            resolved.push(ResolvedAdditionalVip { subnet, address });
+        }
+        Ok(resolved)
+    }
+
+    /// The addresses of validated additional VIPs: those requested (Octavia's 409 for one a load
+    /// balancer already uses on a subnet whose addresses serve one each), else one of each
+    /// subnet's range that no load balancer uses. The check is made when the request is
+    /// handled; no index keeps additional addresses unique against a concurrent create.
+    pub(crate) async fn allocate_additional_vips(
+        &self,
+        resolved: &[ResolvedAdditionalVip],
+    ) -> Result<Vec<AdditionalVip>, Error> {
+        let mut allocated = Vec::with_capacity(resolved.len());
+        for vip in resolved {
+            let address = match vip.address {
+                Some(a) => {
+                    let text = a.to_string();
+                    if vip.subnet.address_use == AddressUse::Exclusive
+                        && !self
+                            .store
+                            .used_vip_addresses(&vip.subnet.id, std::slice::from_ref(&text))
+                            .await?
+                            .is_empty()
+                    {
+                        return Err(Error::Conflict(format!(
+                            "The VIP IP address is already in use: {text}"
+                        )));
+                    }
+                    a
+                }
+                None => self.free_address(&vip.subnet).await?,
+            };
+            allocated.push(AdditionalVip {
+                subnet_id: vip.subnet.id.clone(),
+                ip_address: address.to_string(),
+            });
+        }
+        Ok(allocated)
     }
 
     /// A subnet the back-end knows and the caller may see, or Octavia's 400 for it.

@@ -1,10 +1,9 @@
 //! Shapes of `/v2/lbaas/loadbalancers`.
 
-use fulcrum_core::model::{Kind, LoadBalancer, OperatingStatus, ProvisioningStatus};
+use fulcrum_core::model::{AdditionalVip, Kind, LoadBalancer, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::patch::Patch;
 use fulcrum_core::wsme;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::graph::{ListenerSingleCreate, PoolSingleCreate};
@@ -35,6 +34,8 @@ pub struct CreateLoadBalancer {
     pub vip_network_id: Option<String>,
     /// QoS policy of the VIP port.
     pub vip_qos_policy_id: Option<String>,
+    /// Further addresses, each on another subnet of the VIP's network (not updatable).
+    pub additional_vips: Option<Vec<AdditionalVipRequest>>,
     /// Owning project (admins; otherwise the caller's).
     pub project_id: Option<String>,
     /// Deprecated alias of `project_id`.
@@ -51,6 +52,34 @@ pub struct CreateLoadBalancer {
     pub listeners: Option<Vec<ListenerSingleCreate>>,
     /// Pools to create with it (graph create), each with its members and health monitor.
     pub pools: Option<Vec<PoolSingleCreate>>,
+}
+
+/// One entry of `additional_vips` in a create request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdditionalVipRequest {
+    /// The subnet to take the address from.
+    pub subnet_id: String,
+    /// A specific address of that subnet (default: one the network back-end allocates).
+    pub ip_address: Option<String>,
+}
+
+/// One entry of `additional_vips` in a load balancer's view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdditionalVipView {
+    /// Its subnet.
+    pub subnet_id: String,
+    /// Its address.
+    pub ip_address: String,
+}
+
+impl From<AdditionalVip> for AdditionalVipView {
+    fn from(vip: AdditionalVip) -> Self {
+        AdditionalVipView {
+            subnet_id: vip.subnet_id,
+            ip_address: vip.ip_address,
+        }
+    }
 }
 
 impl Rooted for CreateLoadBalancer {
@@ -124,9 +153,8 @@ pub struct LoadBalancerView {
     pub vip_qos_policy_id: Option<String>,
     /// VIP security groups (none: the built-in network has none).
     pub vip_sg_ids: Vec<String>,
-    /// Additional VIPs (none).
-    #[schema(value_type = Vec<Object>)]
-    pub additional_vips: Vec<Value>,
+    /// Further addresses it answers on.
+    pub additional_vips: Vec<AdditionalVipView>,
     /// Its listeners.
     pub listeners: Vec<IdRef>,
     /// Its pools.
@@ -153,7 +181,7 @@ impl LoadBalancerView {
             listeners: id_refs(related.ids(Kind::Listener, &lb.id)),
             pools: id_refs(related.ids(Kind::Pool, &lb.id)),
             vip_sg_ids: vec![],
-            additional_vips: vec![],
+            additional_vips: lb.additional_vips.into_iter().map(Into::into).collect(),
             vip_vnic_type: "normal".into(),
             id: lb.id,
             provisioning_status: lb.provisioning_status,

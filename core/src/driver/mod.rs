@@ -126,6 +126,14 @@ pub trait Driver: Send + Sync {
         false
     }
 
+    /// Whether it serves a load balancer on each of its
+    /// [`additional_vips`](crate::model::LoadBalancer::additional_vips) as on its VIP. The API
+    /// refuses a load balancer with additional VIPs (Octavia's 501) for a provider that says no,
+    /// the default.
+    fn realizes_additional_vips(&self) -> bool {
+        false
+    }
+
     /// Whether [`Driver::validate`] looks at trees. The API reads the tree a write would leave
     /// only for drivers that say yes; the default says no.
     fn validates_trees(&self) -> bool {

@@ -39,6 +39,10 @@ pub struct LoadBalancer {
     pub vip_network_id: String,
     /// QoS policy of the VIP port.
     pub vip_qos_policy_id: Option<String>,
+    /// Further addresses it answers on, each on another subnet of the VIP's network (dual-stack
+    /// VIPs, Octavia API 2.26); empty for most.
+    #[serde(default)]
+    pub additional_vips: Vec<AdditionalVip>,
     /// The provider (driver) that realizes it.
     pub provider: String,
     /// Flavor it was created with.
@@ -51,6 +55,15 @@ pub struct LoadBalancer {
     pub created_at: String,
     /// Last change.
     pub updated_at: Option<String>,
+}
+
+/// A further address of a load balancer: every listener answers on it as on the VIP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdditionalVip {
+    /// Its subnet (of the VIP's network, not the VIP's own).
+    pub subnet_id: String,
+    /// Its address.
+    pub ip_address: String,
 }
 
 /// A listener: a protocol and port on the load balancer's VIP.

@@ -341,6 +341,13 @@ pub trait Networks: Send + Sync {
     /// A port by id.
     async fn port(&self, id: &str) -> Result<Option<Port>, Error>;
 
+    /// Whether it can give a load balancer addresses on further subnets of its VIP's network
+    /// (`additional_vips`); the API refuses them for a back-end that says no. Yes by default:
+    /// addresses come from the subnets' ranges.
+    fn allocates_additional_vips(&self) -> bool {
+        true
+    }
+
     /// Create the VIP port of a new load balancer, for a back-end that allocates its VIPs as
     /// ports (Neutron); `Ok(None)` for one that does not (the VIP's port id is then made up). An
     /// address already in use is `Error::Conflict` with Octavia's message.

@@ -310,6 +310,11 @@ impl Driver for HaproxyDriver {
         true
     }
 
+    /// Every listener binds each additional VIP as well as the VIP.
+    fn realizes_additional_vips(&self) -> bool {
+        true
+    }
+
     /// The configuration file HAProxy would run, with the paths of its TLS material as
     /// [`Driver::apply`] writes them.
     fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {

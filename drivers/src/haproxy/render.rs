@@ -279,7 +279,8 @@ fn ip(address: &str) -> Result<std::net::IpAddr> {
 
 fn frontend(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
     let mode = listener_mode(listener.protocol)?;
-    let mut lines = vec![format!("mode {}", mode.as_str()), bind(ctx, listener)?];
+    let mut lines = vec![format!("mode {}", mode.as_str())];
+    lines.extend(binds(ctx, listener)?);
     if listener.connection_limit >= 0 {
         lines.push(format!("maxconn {}", listener.connection_limit));
     }
@@ -311,16 +312,26 @@ fn frontend(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-fn bind(ctx: &Ctx, listener: &Listener) -> Result<String> {
-    let address = &ctx.graph.load_balancer.vip_address;
-    let mut line = format!("bind {}", host_port(address, listener.protocol_port)?);
-    if listener.protocol == ListenerProtocol::TerminatedHttps {
-        for option in bind_tls(ctx, listener)? {
-            line.push(' ');
-            line.push_str(&option);
-        }
-    }
-    Ok(line)
+/// One `bind` line for the VIP and one for each additional VIP, all alike.
+fn binds(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
+    let lb = &ctx.graph.load_balancer;
+    let tls = if listener.protocol == ListenerProtocol::TerminatedHttps {
+        bind_tls(ctx, listener)?
+    } else {
+        Vec::new()
+    };
+    let addresses =
+        std::iter::once(&lb.vip_address).chain(lb.additional_vips.iter().map(|v| &v.ip_address));
+    addresses
+        .map(|address| {
+            let mut line = format!("bind {}", host_port(address, listener.protocol_port)?);
+            for option in &tls {
+                line.push(' ');
+                line.push_str(option);
+            }
+            Ok(line)
+        })
+        .collect()
 }
 
 fn bind_tls(ctx: &Ctx, listener: &Listener) -> Result<Vec<String>> {
@@ -845,7 +856,7 @@ mod tests {
     use std::process::Command;
 
     use fulcrum_core::driver::fixtures::{self, Object};
-    use fulcrum_core::model::{HttpMethod, LoadBalancer, SessionPersistence};
+    use fulcrum_core::model::{AdditionalVip, HttpMethod, LoadBalancer, SessionPersistence};
 
     use super::*;
 
@@ -1357,6 +1368,30 @@ mod tests {
             render(&g, &s),
             Err(RenderError::MissingFile("ref-sni".into()))
         );
+    }
+
+    #[test]
+    fn every_listener_binds_each_additional_vip_too() {
+        let mut g = graph();
+        g.load_balancer.additional_vips = vec![
+            AdditionalVip {
+                subnet_id: "s6".into(),
+                ip_address: "::1".into(),
+            },
+            AdditionalVip {
+                subnet_id: "s4".into(),
+                ip_address: "127.0.0.2".into(),
+            },
+        ];
+        g.listeners
+            .push(listener("l1", ListenerProtocol::Http, 8080, Some("p1")));
+        g.pools
+            .push(pool("p1", PoolProtocol::Http, LbAlgorithm::RoundRobin));
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_checked(&g, &settings(dir.path()));
+        has(&text, "bind 127.0.0.1:8080");
+        has(&text, "bind [::1]:8080");
+        has(&text, "bind 127.0.0.2:8080");
     }
 
     #[test]

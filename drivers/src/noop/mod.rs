@@ -162,6 +162,10 @@ impl Driver for NoopDriver {
         Capabilities::everything()
     }
 
+    fn realizes_additional_vips(&self) -> bool {
+        true
+    }
+
     fn flavor_capabilities(&self) -> Vec<(String, String)> {
         vec![(
             "amp_image_tag".into(),
