@@ -18,7 +18,7 @@
 //! # Shape
 //!
 //! [`Management`] holds the module's database (its own tables, migrated by [`Management::open`]),
-//! its configuration and its audit trail. [`Management::routes`] serves `/v1/management/...`; the
+//! its configuration, its audit trail, its alerts and its device inventory. [`Management::routes`] serves `/v1/management/...`; the
 //! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
 //! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
 //! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
@@ -49,7 +49,7 @@ pub use error::{ManagementError, ManagementResult};
 /// The module name its tables are migrated under.
 pub const MODULE: &str = "management";
 
-/// The management module: its database, configuration and audit trail.
+/// The management module: its database, configuration, audit trail, alerts and inventory.
 #[derive(Debug)]
 pub struct Management {
     /// The module's tables.
