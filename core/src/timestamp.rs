@@ -17,6 +17,14 @@ pub fn format(at: OffsetDateTime) -> String {
     .expect("a fixed format description always formats a valid date")
 }
 
+/// A moment in milliseconds since the Unix epoch (as [`now_millis`] gives it) formatted as
+/// Octavia renders timestamps; empty for a moment outside what a date can hold.
+pub fn format_millis(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(format)
+        .unwrap_or_default()
+}
+
 /// Read back a timestamp written by [`format`]; `None` for any other text.
 pub fn parse(text: &str) -> Option<OffsetDateTime> {
     time::PrimitiveDateTime::parse(
@@ -34,6 +42,14 @@ pub fn now_millis() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn milliseconds_format_as_their_second() {
+        assert_eq!(
+            super::format_millis(1_498_852_180_999),
+            "2017-06-30T19:49:40"
+        );
+    }
+
     #[test]
     fn formats_without_zone_or_fraction() {
         let at = time::macros::datetime!(2017-06-30 19:49:40.123 UTC);

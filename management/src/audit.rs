@@ -182,12 +182,9 @@ impl Audit {
 
 fn entry(row: &sqlx::any::AnyRow) -> ManagementResult<AuditEntry> {
     let at_ms: i64 = row.try_get("at_ms")?;
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-        .map(fulcrum_core::timestamp::format)
-        .unwrap_or_default();
     Ok(AuditEntry {
         id: row.try_get("id")?,
-        at,
+        at: fulcrum_core::timestamp::format_millis(at_ms),
         user_id: row.try_get("user_id")?,
         project_id: row.try_get("project_id")?,
         action: row.try_get("action")?,

@@ -322,12 +322,6 @@ pub struct DeviceView {
     pub created_at: String,
 }
 
-fn utc(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(fulcrum_core::timestamp::format)
-        .unwrap_or_default()
-}
-
 impl From<&Device> for DeviceView {
     fn from(device: &Device) -> Self {
         DeviceView {
@@ -348,8 +342,10 @@ impl From<&Device> for DeviceView {
             consecutive_failures: device.failures,
             last_error: device.last_error.clone(),
             facts: device.facts.clone(),
-            last_seen: device.last_seen_ms.map(utc),
-            created_at: utc(device.created_ms),
+            last_seen: device
+                .last_seen_ms
+                .map(fulcrum_core::timestamp::format_millis),
+            created_at: fulcrum_core::timestamp::format_millis(device.created_ms),
         }
     }
 }
