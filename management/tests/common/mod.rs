@@ -4,73 +4,20 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::process::Command;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use fulcrum_core::tasks::Duties;
 use fulcrum_management::{Management, ManagementConfig};
-use fulcrum_store::{Store, StoreOptions};
+use fulcrum_store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+/// The fresh databases the store's own tests run on.
+#[path = "../../../store/tests/common/mod.rs"]
+mod databases;
 
-/// A PostgreSQL database dropped with it.
-struct PostgresDb(String);
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
-
-async fn connect(url: String) -> Store {
-    let store = Store::connect(&StoreOptions {
-        url,
-        max_connections: 4,
-    })
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-/// Run `test` on a store on a fresh SQLite file.
-pub async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    test(connect(url).await).await;
-}
-
-/// Run `test` on a store on a fresh PostgreSQL database, dropped afterwards.
-pub async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = PostgresDb(format!("fulcrum_mgmt_{}", uuid::Uuid::new_v4().simple()));
-    psql(&format!("CREATE DATABASE {}", db.0));
-    let store = connect(format!("postgres://postgres@127.0.0.1:5432/{}", db.0)).await;
-    test(store.clone()).await;
-    store.close().await;
-}
+pub use databases::{on_postgres, on_sqlite};
 
 /// Two tests from one `async fn(Store)`: on SQLite and on PostgreSQL.
 #[macro_export]
