@@ -19,6 +19,8 @@ pub struct ManagementConfig {
     pub alerts: AlertsConfig,
     /// The device inventory.
     pub devices: DevicesConfig,
+    /// `[management.backups]`.
+    pub backups: BackupsConfig,
 }
 
 impl Default for ManagementConfig {
@@ -28,6 +30,7 @@ impl Default for ManagementConfig {
             events_interval_seconds: 2,
             alerts: AlertsConfig::default(),
             devices: DevicesConfig::default(),
+            backups: BackupsConfig::default(),
         }
     }
 }
@@ -155,6 +158,22 @@ impl Default for DevicesConfig {
             facts_interval_seconds: 300,
             unreachable_after: 3,
             registered: Vec::new(),
+        }
+    }
+}
+
+/// `[management.backups]`: where device backups are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupsConfig {
+    /// The directory backups are kept under, one folder per device (`state/backups`).
+    pub directory: String,
+}
+
+impl Default for BackupsConfig {
+    fn default() -> Self {
+        BackupsConfig {
+            directory: "state/backups".to_owned(),
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Management {
     pub alerts: alerts::Alerts,
     /// The device inventory.
     pub devices: devices::store::DeviceStore,
+    /// Device backups.
+    pub backups: backups::Backups,
 }
 
 impl Management {
@@ -86,6 +88,12 @@ impl Management {
             audit: audit::Audit::new(db.clone()),
             alerts: alerts::Alerts::new(db.clone(), config.alerts.clone()),
             devices,
+            backups: backups::Backups::new(
+                db.clone(),
+                Arc::new(backups::archive::DirectoryArchive::new(
+                    &config.backups.directory,
+                )),
+            ),
             db,
             store: store.clone(),
             config,

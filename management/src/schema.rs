@@ -20,4 +20,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "devices",
         sql: include_str!("../migrations/0003_devices.sql"),
     },
+    ModuleMigration {
+        version: 4,
+        name: "backups",
+        sql: include_str!("../migrations/0004_backups.sql"),
+    },
 ];

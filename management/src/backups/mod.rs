@@ -1,6 +1,116 @@
 //! Configuration backups: when they are taken ([`cron`] schedules), how long they are kept
 //! ([`retention`]), and where, with a checksum that every read checks ([`archive`]).
+//!
+//! [`Backups`] takes a backup of a device through its [`DeviceOps`](crate::devices::ops) and
+//! keeps it in the archive, recording each attempt (stored or failed) in [`record`]'s table.
 
 pub mod archive;
 pub mod cron;
+pub mod record;
 pub mod retention;
+
+use std::sync::Arc;
+
+use fulcrum_store::ModuleDb;
+
+use crate::devices::model::Device;
+use crate::devices::ops_for;
+use crate::error::{ManagementError, ManagementResult};
+use archive::Archive;
+pub use record::{BackupRecord, BackupStatus};
+
+/// Takes, keeps and reads back device backups.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    db: ModuleDb,
+    archive: Arc<dyn Archive>,
+}
+
+impl Backups {
+    /// Backups recorded in `db` and kept in `archive`.
+    pub fn new(db: ModuleDb, archive: Arc<dyn Archive>) -> Self {
+        Backups { db, archive }
+    }
+
+    /// The archive the backups are kept in.
+    pub fn archive(&self) -> &Arc<dyn Archive> {
+        &self.archive
+    }
+
+    /// Take a backup of `device` now, for `reason` (`manual`, `schedule:<name>`,
+    /// `campaign:<id>`), and keep it. The attempt is recorded either way: a failure is returned
+    /// as the device's error and recorded as a `failed` backup.
+    pub async fn take(&self, device: &Device, reason: &str) -> ManagementResult<BackupRecord> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let created_ms = fulcrum_core::timestamp::now_millis();
+        let outcome = self.take_and_store(device, &id).await;
+        let record = match &outcome {
+            Ok((name, stored)) => BackupRecord {
+                id,
+                device_id: device.id.clone(),
+                device_name: device.name.clone(),
+                reason: reason.to_owned(),
+                name: Some(name.clone()),
+                archive_key: Some(stored.key.clone()),
+                sha256: Some(stored.sha256.clone()),
+                size: Some(stored.size as i64),
+                status: BackupStatus::Stored,
+                error: None,
+                created_ms,
+            },
+            Err(error) => BackupRecord {
+                id,
+                device_id: device.id.clone(),
+                device_name: device.name.clone(),
+                reason: reason.to_owned(),
+                name: None,
+                archive_key: None,
+                sha256: None,
+                size: None,
+                status: BackupStatus::Failed,
+                error: Some(error.to_string()),
+                created_ms,
+            },
+        };
+        record::insert(&self.db, &record).await?;
+        outcome.map(|_| record)
+    }
+
+    async fn take_and_store(
+        &self,
+        device: &Device,
+        id: &str,
+    ) -> ManagementResult<(String, archive::Stored)> {
+        let ops = ops_for(device).map_err(|e| e.for_device(&device.name))?;
+        let backup = ops.backup().await.map_err(|e| e.for_device(&device.name))?;
+        let key = format!("{}/{id}-{}", device.id, backup.name);
+        let stored =
+            self.archive
+                .put(&key, &backup.bytes)
+                .await
+                .map_err(|e| ManagementError::Device {
+                    device: device.name.clone(),
+                    message: format!("the backup could not be kept: {e}"),
+                })?;
+        Ok((backup.name, stored))
+    }
+
+    /// The backup `id`.
+    pub async fn get(&self, id: &str) -> ManagementResult<BackupRecord> {
+        record::get(&self.db, id).await
+    }
+
+    /// The content of the stored backup `record`, checked against its checksum.
+    pub async fn content(&self, record: &BackupRecord) -> ManagementResult<Vec<u8>> {
+        let (Some(key), Some(sha256)) = (&record.archive_key, &record.sha256) else {
+            return Err(ManagementError::Conflict(format!(
+                "Backup {} failed and holds nothing.",
+                record.id
+            )));
+        };
+        self.archive
+            .get(key, sha256)
+            .await
+            .map_err(|e| ManagementError::Conflict(e.to_string()))
+    }
+}
