@@ -8,7 +8,8 @@
 //! | `GET /sim/bad-objects`, `PUT /sim/bad-objects` `{"addresses", "certificates"}`, `DELETE /sim/bad-objects` | objects the devices refuse (a declaration holding one gets 422 naming it) |
 //! | `POST /sim/occupy` `{"device", "ms"}` | keep a device busy, as if applying a declaration (declarations get 503) |
 //! | `POST /sim/failover` | swap the roles of the pair |
-//! | `GET /sim/devices` | each device's host name, role, version, license end and tenants |
+//! | `GET /sim/devices` | each device's host name, role, version, license end, tenants, whether it reboots, and its sync status |
+//! | `PUT /sim/sync` `{"device", "status"}` | force a device's config-sync status (`"Changes Pending"`), or clear it with `null` |
 //! | `PUT /sim/stats` `{"path", "values"}`, `DELETE /sim/stats` | set statistics of a virtual server or pool (`/Tenant/App/name`); clear all |
 //! | `PUT /sim/license` `{"device", "end_date"}` | set a device's license end (`YYYY/MM/DD`) |
 //! | `POST /sim/clock` `{"advance_ms"}` | move the clock forward (tokens expire, installs finish) |
@@ -59,6 +60,10 @@ pub struct DeviceReport {
     pub license_end: String,
     /// The names of the tenants it holds.
     pub tenants: Vec<String>,
+    /// Whether it is rebooting now (out of service).
+    pub rebooting: bool,
+    /// Its config-sync status.
+    pub sync_status: String,
 }
 
 impl Control {
@@ -130,17 +135,35 @@ impl Control {
 
     /// Each device, by index.
     pub fn devices(&self) -> Vec<DeviceReport> {
-        lock(&self.shared.cluster)
+        let now = self.shared.now();
+        let cluster = lock(&self.shared.cluster);
+        cluster
             .devices
             .iter()
-            .map(|d| DeviceReport {
+            .enumerate()
+            .map(|(i, d)| DeviceReport {
                 hostname: d.hostname.clone(),
                 role: d.role,
                 version: d.version.clone(),
                 license_end: d.license_end.clone(),
                 tenants: d.tenants.keys().cloned().collect(),
+                rebooting: d.rebooting(now),
+                sync_status: cluster.sync_status(i, now).0,
             })
             .collect()
+    }
+
+    /// Force a device's config-sync status (`Changes Pending`), or clear it with `None`; false
+    /// if there is no such device.
+    pub fn set_sync_status(&self, device: usize, status: Option<String>) -> bool {
+        let mut cluster = lock(&self.shared.cluster);
+        match cluster.devices.get_mut(device) {
+            Some(device) => {
+                device.sync_override = status;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The tenants a device holds, by name; empty for an unknown device.
@@ -217,6 +240,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/occupy", post(occupy))
         .route("/sim/failover", post(failover))
         .route("/sim/devices", get(devices))
+        .route("/sim/sync", put(set_sync))
         .route("/sim/stats", put(set_stats).delete(clear_stats))
         .route("/sim/license", put(set_license))
         .route("/sim/clock", post(advance_clock))
@@ -296,6 +320,21 @@ async fn failover(State(control): State<Control>) -> Response {
 
 async fn devices(State(control): State<Control>) -> Json<Vec<DeviceReport>> {
     Json(control.devices())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncOrder {
+    device: usize,
+    status: Option<String>,
+}
+
+async fn set_sync(State(control): State<Control>, Json(order): Json<SyncOrder>) -> Response {
+    if control.set_sync_status(order.device, order.status) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        refused(StatusCode::NOT_FOUND, format!("no device {}", order.device))
+    }
 }
 
 #[derive(Deserialize)]

@@ -73,6 +73,8 @@ pub struct Device {
     pub ucs: BTreeMap<String, Ucs>,
     /// The date its license ends (`YYYY/MM/DD`).
     pub license_end: String,
+    /// The config-sync status the control API forces on it (`Changes Pending`), if any.
+    pub sync_override: Option<String>,
 }
 
 impl Device {
@@ -115,6 +117,7 @@ impl Cluster {
                 software: Software::new(version, build, now),
                 ucs: BTreeMap::new(),
                 license_end: "2030/01/01".to_owned(),
+                sync_override: None,
             })
             .collect();
         Self {
@@ -129,6 +132,26 @@ impl Cluster {
             .iter()
             .position(|d| d.role == Role::Active)
             .unwrap_or(0)
+    }
+
+    /// The config-sync status `device` reports, and its color: `Standalone` for a single
+    /// device, `Disconnected` while its peer reboots, the forced status if any, else `In Sync`.
+    pub fn sync_status(&self, device: usize, now: Instant) -> (String, &'static str) {
+        if self.devices.len() < 2 {
+            return ("Standalone".to_owned(), "green");
+        }
+        let peer_rebooting = self
+            .devices
+            .iter()
+            .enumerate()
+            .any(|(i, d)| i != device && d.rebooting(now));
+        if peer_rebooting {
+            return ("Disconnected".to_owned(), "red");
+        }
+        match &self.devices[device].sync_override {
+            Some(status) => (status.clone(), "yellow"),
+            None => ("In Sync".to_owned(), "green"),
+        }
     }
 
     /// Swap the roles of a pair; false for a single device.

@@ -135,6 +135,28 @@ pub(super) async fn devices(State(endpoint): State<Endpoint>) -> Json<Value> {
     Json(json!({ "kind": "tm:cm:device:devicecollectionstate", "items": items }))
 }
 
+/// `GET /mgmt/tm/cm/sync-status`: the device group's config-sync status as this device sees it.
+pub(super) async fn sync_status(State(endpoint): State<Endpoint>) -> Json<Value> {
+    let now = endpoint.shared.now();
+    let cluster = lock(&endpoint.shared.cluster);
+    let (status, color) = cluster.sync_status(endpoint.device, now);
+    let summary = match status.as_str() {
+        "In Sync" => "All devices in the device group are in sync".to_owned(),
+        "Standalone" => "This device is not in a device group".to_owned(),
+        other => format!("The device group is {}", other.to_lowercase()),
+    };
+    Json(one_entry(
+        "tm:cm:sync-status:sync-statusstats",
+        "/mgmt/tm/cm/sync-status",
+        &[
+            ("color", color.to_owned()),
+            ("mode", "high-availability".to_owned()),
+            ("status", status),
+            ("summary", summary),
+        ],
+    ))
+}
+
 /// `GET /mgmt/tm/sys/failover`.
 pub(super) async fn failover_state(State(endpoint): State<Endpoint>) -> Json<Value> {
     let now = endpoint.shared.now();

@@ -41,6 +41,7 @@ pub(super) fn router(endpoint: Endpoint) -> Router {
         .route("/mgmt/shared/appsvcs/task/{id}", get(as3::task))
         .route("/mgmt/tm/sys/version", get(icontrol::version))
         .route("/mgmt/tm/cm/device", get(icontrol::devices))
+        .route("/mgmt/tm/cm/sync-status", get(icontrol::sync_status))
         .route(
             "/mgmt/tm/sys/failover",
             get(icontrol::failover_state).post(icontrol::force_standby),
