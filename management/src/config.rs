@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::alerts::matchers::Matcher;
+use crate::campaigns::model::Policy;
 use crate::devices::model::Registration;
 
 /// The `[management]` section.
@@ -21,6 +22,8 @@ pub struct ManagementConfig {
     pub devices: DevicesConfig,
     /// `[management.backups]`.
     pub backups: BackupsConfig,
+    /// `[management.campaigns]`.
+    pub campaigns: CampaignsConfig,
 }
 
 impl Default for ManagementConfig {
@@ -31,6 +34,7 @@ impl Default for ManagementConfig {
             alerts: AlertsConfig::default(),
             devices: DevicesConfig::default(),
             backups: BackupsConfig::default(),
+            campaigns: CampaignsConfig::default(),
         }
     }
 }
@@ -174,6 +178,26 @@ impl Default for BackupsConfig {
     fn default() -> Self {
         BackupsConfig {
             directory: "state/backups".to_owned(),
+        }
+    }
+}
+
+/// `[management.campaigns]`, with its `[[management.campaigns.policies]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignsConfig {
+    /// How often running campaigns are moved on when nothing wakes them sooner (2 s).
+    pub interval_seconds: u64,
+    /// The policies campaigns may name (pace, canaries, backups, gates, windows, timeouts);
+    /// `default` is built in unless one of these is named so.
+    pub policies: Vec<Policy>,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig {
+            interval_seconds: 2,
+            policies: Vec::new(),
         }
     }
 }

@@ -66,6 +66,12 @@ pub struct Management {
     pub devices: devices::store::DeviceStore,
     /// Device backups.
     pub backups: backups::Backups,
+    /// Hotfix and upgrade campaigns.
+    pub campaigns: campaigns::Campaigns,
+    /// What runs the campaigns.
+    pub campaign_executor: Arc<campaigns::executor::Executor>,
+    /// Wakes the campaign executor when the API changes a campaign.
+    campaign_wake: Wake,
 }
 
 impl Management {
@@ -84,16 +90,41 @@ impl Management {
             registration.validate()?;
             devices.upsert_configured(registration).await?;
         }
+        for policy in &config.campaigns.policies {
+            policy.validate()?;
+        }
+        let audit = audit::Audit::new(db.clone());
+        let alerts = alerts::Alerts::new(db.clone(), config.alerts.clone());
+        let backups = backups::Backups::new(
+            db.clone(),
+            Arc::new(backups::archive::DirectoryArchive::new(
+                &config.backups.directory,
+            )),
+        );
+        let campaign_store = campaigns::store::CampaignStore::new(db.clone());
+        let campaign_wake = Wake::new();
+        let campaigns = campaigns::Campaigns::new(
+            campaign_store.clone(),
+            devices.clone(),
+            audit.clone(),
+            config.campaigns.policies.clone(),
+            campaign_wake.clone(),
+        );
+        let campaign_executor = Arc::new(campaigns::executor::Executor::new(
+            campaign_store,
+            devices.clone(),
+            backups.clone(),
+            alerts.clone(),
+            audit.clone(),
+        ));
         Ok(Arc::new(Management {
-            audit: audit::Audit::new(db.clone()),
-            alerts: alerts::Alerts::new(db.clone(), config.alerts.clone()),
+            audit,
+            alerts,
             devices,
-            backups: backups::Backups::new(
-                db.clone(),
-                Arc::new(backups::archive::DirectoryArchive::new(
-                    &config.backups.directory,
-                )),
-            ),
+            backups,
+            campaigns,
+            campaign_executor,
+            campaign_wake,
             db,
             store: store.clone(),
             config,
@@ -106,6 +137,7 @@ impl Management {
             .merge(audit::routes())
             .merge(alerts::routes::routes())
             .merge(devices::routes::routes())
+            .merge(campaigns::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -139,10 +171,19 @@ impl Management {
                 Arc::new(devices::facts_task::FactsTask::new(
                     self.devices.clone(),
                     self.config.devices.unreachable_after,
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.devices.facts_interval_seconds.max(1)),
             )
+            .at_start(),
+            Activator::new(
+                Arc::new(campaigns::executor::CampaignsTask::new(
+                    Arc::clone(&self.campaign_executor),
+                    duties,
+                )),
+                Duration::from_secs(self.config.campaigns.interval_seconds.max(1)),
+            )
+            .woken_by(self.campaign_wake.clone())
             .at_start(),
         ]
     }

@@ -25,4 +25,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "backups",
         sql: include_str!("../migrations/0004_backups.sql"),
     },
+    ModuleMigration {
+        version: 5,
+        name: "campaigns",
+        sql: include_str!("../migrations/0005_campaigns.sql"),
+    },
 ];

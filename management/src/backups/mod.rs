@@ -100,6 +100,11 @@ impl Backups {
         record::get(&self.db, id).await
     }
 
+    /// The backups of `device_id`, newest first.
+    pub async fn of_device(&self, device_id: &str) -> ManagementResult<Vec<BackupRecord>> {
+        record::of_device(&self.db, device_id).await
+    }
+
     /// The content of the stored backup `record`, checked against its checksum.
     pub async fn content(&self, record: &BackupRecord) -> ManagementResult<Vec<u8>> {
         let (Some(key), Some(sha256)) = (&record.archive_key, &record.sha256) else {

@@ -120,6 +120,10 @@ pub fn next(position: Position, observed: &Observed, backup_stored: bool) -> Nex
         return Next::Wait;
     }
     match step {
+        // A device that already runs the target is not changed: only its gates are checked.
+        Step::Backup | Step::Failover if !started && observed.runs_target => {
+            Next::Advance(Step::Gates)
+        }
         Step::Backup if !backup_wanted || backup_stored => Next::Advance(after_backup(paired)),
         Step::Backup => Next::Issue(Step::Backup),
         Step::Failover if !observed.active => Next::Advance(Step::Install),
@@ -282,6 +286,23 @@ mod tests {
         assert_eq!(
             next(unwanted, &healthy(), false),
             Next::Advance(Step::Failover)
+        );
+    }
+
+    #[test]
+    fn a_device_already_on_the_target_is_neither_backed_up_nor_failed_over() {
+        let current = Observed {
+            active: true,
+            runs_target: true,
+            ..healthy()
+        };
+        assert_eq!(
+            next(at(Step::Backup, false), &current, false),
+            Next::Advance(Step::Gates)
+        );
+        assert_eq!(
+            next(at(Step::Failover, false), &current, true),
+            Next::Advance(Step::Gates)
         );
     }
 

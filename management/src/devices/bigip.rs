@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::model::{Device, DeviceKind, Facts};
-use super::ops::{Backup, DeviceOps, License, LicenseOrder, OpsError, Software};
+use super::ops::{
+    Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
+};
 
 /// How long one call to the device may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -316,5 +318,39 @@ impl DeviceOps for Bigip {
                 DeviceKind::Bigip,
             )),
         }
+    }
+
+    async fn software(&self) -> Result<SoftwareStatus, OpsError> {
+        let volumes = self.get("/mgmt/tm/sys/software/volume").await?;
+        let cluster = self.get("/mgmt/tm/cm/device").await?;
+        let devices = items(&cluster);
+        let paired = devices.len() > 1;
+        let active = match devices.iter().find(|d| d["selfDevice"] == "true") {
+            Some(me) if paired => Some(me["failoverState"] == "active"),
+            _ => None,
+        };
+        let sync = if paired {
+            let status = self.get("/mgmt/tm/cm/sync-status").await?;
+            description(&status, "status")
+        } else {
+            None
+        };
+        let volumes: Vec<BootVolume> = items(&volumes)
+            .iter()
+            .filter_map(|v| {
+                Some(BootVolume {
+                    name: v["name"].as_str()?.to_owned(),
+                    version: v["version"].as_str().unwrap_or_default().to_owned(),
+                    status: v["status"].as_str().unwrap_or("complete").to_owned(),
+                    active: v["active"] == true,
+                })
+            })
+            .collect();
+        Ok(SoftwareStatus {
+            version: volumes.iter().find(|v| v.active).map(|v| v.version.clone()),
+            volumes,
+            active,
+            sync,
+        })
     }
 }

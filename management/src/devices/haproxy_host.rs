@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Device, DeviceKind, Facts};
-use super::ops::{Backup, DeviceOps, License, LicenseOrder, OpsError, Software};
+use super::ops::{Backup, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus};
 
 /// The binary run when the device names none.
 pub const DEFAULT_BINARY: &str = "/usr/sbin/haproxy";
@@ -241,6 +241,10 @@ impl DeviceOps for HaproxyHost {
 
     async fn license(&self, _: &LicenseOrder) -> Result<License, OpsError> {
         Err(Self::unsupported("license"))
+    }
+
+    async fn software(&self) -> Result<SoftwareStatus, OpsError> {
+        Err(Self::unsupported("software campaigns"))
     }
 }
 

@@ -85,6 +85,32 @@ pub struct License {
     pub expiry: Option<String>,
 }
 
+/// A boot volume and the software on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootVolume {
+    /// Its name (`HD1.2`).
+    pub name: String,
+    /// The version installed there.
+    pub version: String,
+    /// `complete`, `installing`, or the device's word for a failed install.
+    pub status: String,
+    /// Whether the device runs from it.
+    pub active: bool,
+}
+
+/// What a software campaign watches on a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftwareStatus {
+    /// The version it runs.
+    pub version: Option<String>,
+    /// Its boot volumes.
+    pub volumes: Vec<BootVolume>,
+    /// Whether it carries its pair's traffic (`None` for a device not in a pair).
+    pub active: Option<bool>,
+    /// Its pair's config-sync status (`In Sync`), when it is in a pair.
+    pub sync: Option<String>,
+}
+
 /// The device-level operations on one device.
 #[async_trait]
 pub trait DeviceOps: Send + Sync {
@@ -108,4 +134,8 @@ pub trait DeviceOps: Send + Sync {
 
     /// Read or install the license.
     async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError>;
+
+    /// Read what a software campaign watches: the running version, the boot volumes, the HA
+    /// role and the pair's sync status.
+    async fn software(&self) -> Result<SoftwareStatus, OpsError>;
 }
