@@ -220,3 +220,103 @@ async fn alerts_are_listed_filtered_and_acknowledged() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("404 Not Found"), "{}", stderr(&out));
 }
+
+/// `campaigns create --watch` follows a campaign to its end with a progress display, and the
+/// campaign is then listed and shown with its devices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_is_created_and_followed_to_its_end() {
+    const HOTFIX: &str = "Hotfix-BIGIP-17.1.1.1-0.0.2-ENG.iso";
+    let backups = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            extra_toml: format!(
+                "[management.backups]\ndirectory = \"{}\"\n\
+                 [management.campaigns]\ninterval_seconds = 1\n",
+                backups.path().display()
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let pair = simulators::f5::start(simulators::f5::Config {
+        install_delay: std::time::Duration::from_millis(200),
+        reboot_delay: std::time::Duration::from_millis(200),
+        ..simulators::f5::Config::ha_pair()
+    })
+    .await
+    .unwrap();
+    for (i, url) in pair.base_urls().into_iter().enumerate() {
+        let (status, body) = s
+            .call(
+                "POST",
+                "/v1/management/devices",
+                Some(json!({
+                    "name": format!("bigip-{i}"), "kind": "bigip", "addresses": [url],
+                    "username": "admin", "password": "admin",
+                    "ha_peer": format!("bigip-{}", 1 - i),
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let uploaded = reqwest::Client::new()
+            .post(format!("{url}/mgmt/shared/file-transfer/uploads/{HOTFIX}"))
+            .basic_auth("admin", Some("admin"))
+            .body(vec![0u8; 64])
+            .send()
+            .await
+            .unwrap();
+        assert!(uploaded.status().is_success());
+    }
+    let base = s.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        manage(
+            &base,
+            &[
+                "campaigns",
+                "create",
+                "--name",
+                "hotfix",
+                "--iso",
+                HOTFIX,
+                "--version",
+                "17.1.1.1",
+                "--kind",
+                "bigip",
+                "--max-parallel",
+                "2",
+                "--watch",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("hotfix running [") && text.contains("in progress"),
+        "progress lines: {text}"
+    );
+    assert!(
+        text.contains("hotfix completed [####################] 100% | 2 done"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| bigip-0 ") && text.contains("| done "),
+        "{text}"
+    );
+    for report in pair.control().devices() {
+        assert_eq!(report.version, "17.1.1.1");
+    }
+
+    let out = manage(&s.base, &["campaigns", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("| completed "), "{}", stdout(&out));
+
+    let out = manage(&s.base, &["campaigns", "pause", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: 404 Not Found: Campaign nope not found."
+    );
+}

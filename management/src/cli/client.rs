@@ -29,6 +29,9 @@ pub enum CliError {
     /// The answer was not what the API sends.
     #[error("unexpected answer: {0}")]
     Unexpected(String),
+    /// What was followed stopped short of its end (a campaign paused or aborted).
+    #[error("{0}")]
+    Unfinished(String),
 }
 
 /// A client of one Fulcrum.

@@ -5,9 +5,11 @@
 //! the URL, and a Keystone token (`--os-token`, `OS_TOKEN`) or, for a Fulcrum without Keystone,
 //! nothing (the caller is then an administrator) come from flags or the environment.
 
+mod campaigns;
 mod client;
 mod table;
 
+pub use campaigns::CampaignsCommand;
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::Value;
@@ -61,6 +63,12 @@ pub enum ManageCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: AlertsCommand,
+    },
+    /// Hotfix and upgrade campaigns.
+    Campaigns {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: CampaignsCommand,
     },
 }
 
@@ -144,6 +152,7 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
         ManageCommand::Audit { command } => audit(&client, command).await?,
         ManageCommand::Devices { command } => devices(&client, command).await?,
         ManageCommand::Alerts { command } => alerts(&client, command).await?,
+        ManageCommand::Campaigns { command } => campaigns::run(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())
@@ -161,6 +170,17 @@ pub enum Output {
     },
     /// One object, shown as field/value rows.
     Object(Value),
+    /// One object's fields, then a list of its parts; in JSON, the object as the API gave it.
+    Detail {
+        /// What JSON prints.
+        json: Value,
+        /// The fields shown as field/value rows.
+        object: Value,
+        /// The parts' fields shown as columns.
+        columns: &'static [&'static str],
+        /// The parts.
+        rows: Vec<Value>,
+    },
 }
 
 impl Output {
@@ -173,6 +193,20 @@ impl Output {
                 Table::of_objects(columns, rows).render()
             }
             (Output::Object(object), Format::Table) => Table::of_fields(object).render(),
+            (Output::Detail { json, .. }, Format::Json) => pretty(json),
+            (
+                Output::Detail {
+                    object,
+                    columns,
+                    rows,
+                    ..
+                },
+                Format::Table,
+            ) => format!(
+                "{}{}",
+                Table::of_fields(object).render(),
+                Table::of_objects(columns, rows).render()
+            ),
         }
     }
 }
