@@ -5,6 +5,8 @@
 //! Backups are UCS archives saved on the device; the bytes Fulcrum keeps name the archive (the
 //! archive itself stays on the device, where `restore` loads it from).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -58,38 +60,24 @@ impl Bigip {
             .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
             .trim_end_matches('/')
             .to_owned();
-        let mut builder = reqwest::Client::builder()
-            .use_native_tls()
-            .timeout(CALL_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10));
-        if let Some(path) = &connection.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
+        let ca_bundle = match &connection.ca_bundle {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
                 OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| {
-                    OpsError::Invalid(format!("the CA bundle {path} holds no PEM certificate"))
-                })?;
-            builder = builder.tls_built_in_root_certs(false);
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
+            })?),
+            None => None,
+        };
         if !connection.verify_tls {
             tracing::warn!(
                 device = %device.name,
                 "TLS verification is OFF for this device: its certificate and host name are not \
                  checked"
             );
-            builder = builder
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true);
         }
-        let http = builder
-            .build()
-            .map_err(|e| OpsError::Invalid(format!("no HTTP client for the device: {e}")))?;
+        let http = shared_client(
+            ca_bundle,
+            connection.ca_bundle.as_deref(),
+            connection.verify_tls,
+        )?;
         Ok(Bigip {
             http,
             base,
@@ -172,6 +160,54 @@ impl Bigip {
             expiry,
         })
     }
+}
+
+/// The HTTP clients of BIG-IPs, one per set of TLS settings (CA bundle content, verification):
+/// devices that trust the same authorities share one client, its connection pools and its trust
+/// store, however many devices there are and however often they are operated.
+type Clients = HashMap<(Option<Vec<u8>>, bool), reqwest::Client>;
+
+fn shared_client(
+    ca_bundle: Option<Vec<u8>>,
+    ca_path: Option<&str>,
+    verify_tls: bool,
+) -> Result<reqwest::Client, OpsError> {
+    static CLIENTS: OnceLock<std::sync::Mutex<Clients>> = OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let key = (ca_bundle, verify_tls);
+    if let Some(client) = clients.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(client.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .use_native_tls()
+        .timeout(CALL_TIMEOUT)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(pem) = &key.0 {
+        let path = ca_path.unwrap_or("(the CA bundle)");
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                OpsError::Invalid(format!("the CA bundle {path} holds no PEM certificate"))
+            })?;
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if !verify_tls {
+        builder = builder
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| OpsError::Invalid(format!("no HTTP client for the device: {e}")))?;
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, client.clone());
+    Ok(client)
 }
 
 fn unreachable(error: reqwest::Error) -> OpsError {
