@@ -288,13 +288,38 @@ pub enum NetworkDriver {
     Neutron,
 }
 
-/// `[certificates]`: the store certificate references are resolved in.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[certificates]`: the store certificate references are resolved in, and how certificates
+/// about to expire are reported.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificatesConfig {
     /// Which store: `directory` or `noop`.
     #[serde(default)]
     pub backend: CertificateBackend,
+    /// Days before a certificate's end from which management is warned (30).
+    #[serde(default = "default_expiry_warning_days")]
+    pub expiry_warning_days: u64,
+    /// Seconds between two readings of every load balancer's certificates (3600).
+    #[serde(default = "default_expiry_check_interval_seconds")]
+    pub expiry_check_interval_seconds: u64,
+}
+
+impl Default for CertificatesConfig {
+    fn default() -> Self {
+        CertificatesConfig {
+            backend: CertificateBackend::default(),
+            expiry_warning_days: default_expiry_warning_days(),
+            expiry_check_interval_seconds: default_expiry_check_interval_seconds(),
+        }
+    }
+}
+
+fn default_expiry_warning_days() -> u64 {
+    30
+}
+
+fn default_expiry_check_interval_seconds() -> u64 {
+    3600
 }
 
 /// A certificate store.

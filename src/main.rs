@@ -43,7 +43,7 @@ enum Command {
         load_balancer_id: String,
     },
     /// Manage devices, alerts and the rest of day 2 through a running Fulcrum's management API.
-    Manage(fulcrum_management::cli::ManageArgs),
+    Manage(Box<fulcrum_management::cli::ManageArgs>),
 }
 
 /// Log to stderr as configured, and count every error event in the metrics whatever the log
@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Manage(args) => {
-            if let Err(error) = fulcrum_management::cli::run(args).await {
+            if let Err(error) = fulcrum_management::cli::run(*args).await {
                 eprintln!("error: {error}");
                 std::process::exit(1);
             }

@@ -337,6 +337,8 @@ async fn run(
                 events_config: config.events.clone(),
                 work_ready: Wake::from_notify(work_ready),
                 metrics: recorder.clone(),
+                certificates: certificates(&config),
+                certificates_config: config.certificates.clone(),
             },
             |duties| match (&management, events_committed) {
                 (Some(management), Some(committed)) => management.tasks(duties, committed),

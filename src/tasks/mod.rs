@@ -10,6 +10,7 @@
 //!   does not know (orphans);
 //! - [`observer`]: reads operating statuses and counters from drivers with a data plane;
 //! - [`event_retention`]: deletes outbox events past their retention;
+//! - [`certificate_expiry`]: warns management of certificates that expire soon;
 //! - [`metrics_upkeep`]: keeps the metrics recorder's memory bounded.
 //!
 //! The full sync and the observer are duties of the cluster: of the replicas sharing a database,
@@ -23,6 +24,7 @@
 //! A new task is a new file here implementing [`fulcrum_core::tasks::BackgroundTask`], plus one
 //! [`Activator`] in [`activators`].
 
+pub mod certificate_expiry;
 pub mod converge;
 mod driver_calls;
 pub mod event_retention;
@@ -38,11 +40,12 @@ use std::time::Duration;
 use fulcrum_core::driver::Providers;
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::Networks;
+use fulcrum_core::secrets::CertificateStore;
 use fulcrum_core::tasks::{Activator, Duties, Wake};
 use fulcrum_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::config::{EventsConfig, ReconcilerConfig};
+use crate::config::{CertificatesConfig, EventsConfig, ReconcilerConfig};
 
 /// What the tasks share.
 #[derive(Clone)]
@@ -63,6 +66,10 @@ pub struct TaskContext {
     pub work_ready: Wake,
     /// The metrics recorder, kept bounded by the upkeep task.
     pub metrics: PrometheusHandle,
+    /// Where certificate references are resolved.
+    pub certificates: Arc<dyn CertificateStore>,
+    /// `[certificates]`: how far ahead expiring certificates are reported, and how often.
+    pub certificates_config: CertificatesConfig,
 }
 
 /// Seconds between upkeeps of the metrics recorder.
@@ -125,6 +132,21 @@ pub fn activators(
             )),
             METRICS_UPKEEP_PERIOD,
         ),
+        Activator::new(
+            Arc::new(certificate_expiry::CertificateExpiryTask::new(
+                context.clone(),
+                Arc::clone(&holder),
+                Arc::clone(&context.certificates),
+                context.certificates_config.expiry_warning_days,
+            )),
+            Duration::from_secs(
+                context
+                    .certificates_config
+                    .expiry_check_interval_seconds
+                    .max(1),
+            ),
+        )
+        .at_start(),
         Activator::new(
             Arc::new(observer::ObserverTask::new(context, holder)),
             Duration::from_secs(config.observe_interval_seconds.max(1)),

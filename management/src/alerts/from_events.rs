@@ -49,7 +49,7 @@ const KINDS: &[(&str, &str, &str, bool)] = &[
         "certificate-expiring",
         "CertificateExpiring",
         "warning",
-        true,
+        false,
     ),
     (
         "campaign-step-failed",
