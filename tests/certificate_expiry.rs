@@ -7,37 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::pki::make_cert;
 use common::{Db, Options, TestServer};
 use serde_json::{Value, json};
-
-/// A self-signed certificate and its key for `host`, valid `days`, as the PEM bundle `name`
-/// in `dir`.
-fn make_cert(dir: &std::path::Path, name: &str, host: &str, days: u32) {
-    std::fs::create_dir_all(dir).unwrap();
-    let (key, crt) = (
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.crt")),
-    );
-    let ok = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days"])
-        .arg(days.to_string())
-        .arg("-subj")
-        .arg(format!("/CN={host}"))
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let mut pem = std::fs::read(&crt).unwrap();
-    pem.extend(std::fs::read(&key).unwrap());
-    std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
-}
 
 /// The `CertificateExpiring` alerts, firing or resolved.
 async fn certificate_alerts(s: &TestServer) -> Vec<Value> {

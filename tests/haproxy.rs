@@ -591,33 +591,9 @@ async fn l7_routing_and_cidrs(db: Db) {
     assert_eq!(reqwest::get(&lb.url).await.unwrap().status(), 200);
 }
 
+/// A certificate for `host` valid two days, as the bundle `name` in `dir`.
 fn make_cert(dir: &Path, name: &str, host: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    let (key, crt) = (
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.crt")),
-    );
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-        ])
-        .arg(format!("/CN={host}"))
-        .arg("-addext")
-        .arg(format!("subjectAltName=DNS:{host}"))
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let mut pem = std::fs::read(&crt).unwrap();
-    pem.extend(std::fs::read(&key).unwrap());
-    std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
+    common::pki::make_cert(dir, name, host, 2);
 }
 
 /// GET over TLS with curl, resolving `host` to the VIP and trusting `ca`; returns the body.
