@@ -339,7 +339,14 @@ impl Executor {
                 self.campaigns.save_device(&campaign.id, &row).await?;
             }
             let observed = self
-                .observe(campaign, &row, &device, status.as_ref(), members_down)
+                .observe(
+                    campaign,
+                    &row,
+                    &device,
+                    ops.as_ref(),
+                    status.as_ref(),
+                    members_down,
+                )
                 .await?;
             let position = Position {
                 step: row.step,
@@ -403,6 +410,7 @@ impl Executor {
         campaign: &Campaign,
         row: &CampaignDevice,
         device: &Device,
+        ops: &dyn DeviceOps,
         status: Option<&SoftwareStatus>,
         members_down: &BTreeSet<String>,
     ) -> ManagementResult<Observed> {
@@ -419,11 +427,14 @@ impl Executor {
         let mut failing_gates = Vec::new();
         if row.step == Step::Gates {
             let gates = &campaign.policy.gates;
-            if gates.contains(&Gate::HaInSync)
-                && let Some(sync) = &status.sync
-                && sync != "In Sync"
-            {
-                failing_gates.push(format!("HA is not in sync ({sync})"));
+            if gates.contains(&Gate::HaInSync) && row.peer_id.is_some() {
+                match ops.sync_status().await {
+                    Ok(Some(sync)) if sync != "In Sync" => {
+                        failing_gates.push(format!("HA is not in sync ({sync})"));
+                    }
+                    Ok(_) => {}
+                    Err(error) => failing_gates.push(format!("the sync status: {error}")),
+                }
             }
             if gates.contains(&Gate::MembersOnline) && !members_down.is_empty() {
                 let down: Vec<String> = self

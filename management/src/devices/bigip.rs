@@ -365,12 +365,6 @@ impl DeviceOps for Bigip {
             Some(me) if paired => Some(me["failoverState"] == "active"),
             _ => None,
         };
-        let sync = if paired {
-            let status = self.get("/mgmt/tm/cm/sync-status").await?;
-            description(&status, "status")
-        } else {
-            None
-        };
         let volumes: Vec<BootVolume> = items(&volumes)
             .iter()
             .filter_map(|v| {
@@ -386,7 +380,15 @@ impl DeviceOps for Bigip {
             version: volumes.iter().find(|v| v.active).map(|v| v.version.clone()),
             volumes,
             active,
-            sync,
         })
+    }
+
+    async fn sync_status(&self) -> Result<Option<String>, OpsError> {
+        let cluster = self.get("/mgmt/tm/cm/device").await?;
+        if items(&cluster).len() < 2 {
+            return Ok(None);
+        }
+        let status = self.get("/mgmt/tm/cm/sync-status").await?;
+        Ok(description(&status, "status"))
     }
 }

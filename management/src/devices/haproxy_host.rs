@@ -246,6 +246,10 @@ impl DeviceOps for HaproxyHost {
     async fn software(&self) -> Result<SoftwareStatus, OpsError> {
         Err(Self::unsupported("software campaigns"))
     }
+
+    async fn sync_status(&self) -> Result<Option<String>, OpsError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -107,8 +107,6 @@ pub struct SoftwareStatus {
     pub volumes: Vec<BootVolume>,
     /// Whether it carries its pair's traffic (`None` for a device not in a pair).
     pub active: Option<bool>,
-    /// Its pair's config-sync status (`In Sync`), when it is in a pair.
-    pub sync: Option<String>,
 }
 
 /// The device-level operations on one device.
@@ -135,7 +133,10 @@ pub trait DeviceOps: Send + Sync {
     /// Read or install the license.
     async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError>;
 
-    /// Read what a software campaign watches: the running version, the boot volumes, the HA
-    /// role and the pair's sync status.
+    /// Read what a software campaign watches: the running version, the boot volumes and the HA
+    /// role.
     async fn software(&self) -> Result<SoftwareStatus, OpsError>;
+
+    /// Its HA pair's config-sync status (`In Sync`); `None` for a device not in a pair.
+    async fn sync_status(&self) -> Result<Option<String>, OpsError>;
 }
