@@ -266,8 +266,24 @@ async fn twenty_pairs_roll_standby_first_and_pause_at_a_failed_gate(store: Store
         "{alerts}"
     );
 
-    // Fixed on the device, the campaign resumes and completes.
-    assert!(pairs[7].control().set_sync_status(1, None));
+    // Fixed by a config-sync from the failed device, the campaign resumes and completes.
+    let (status, body) = s
+        .call(
+            "POST",
+            &format!("/v1/management/devices/{}/sync", ids["p07-b"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(pairs[7].control().devices()[1].sync_status, "In Sync");
+    let single = s
+        .call(
+            "POST",
+            &format!("/v1/management/devices/{}/sync", ids["p07-a"]),
+            None,
+        )
+        .await;
+    assert_eq!(single.0, 200, "{}", single.1);
     let (status, body) = s
         .call(
             "POST",

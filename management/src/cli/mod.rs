@@ -101,6 +101,11 @@ pub enum DevicesCommand {
         /// The device's id.
         id: String,
     },
+    /// Push a device's configuration to its HA peer (config-sync).
+    Sync {
+        /// The device's id.
+        id: String,
+    },
 }
 
 /// `fulcrum manage alerts ...`.
@@ -280,6 +285,10 @@ async fn devices(client: &Client, command: DevicesCommand) -> Result<Output, Cli
         }
         DevicesCommand::Refresh { id } => {
             let path = format!("{}/refresh", one(&id));
+            client.send(Method::POST, &path, &[], None).await?
+        }
+        DevicesCommand::Sync { id } => {
+            let path = format!("{}/sync", one(&id));
             client.send(Method::POST, &path, &[], None).await?
         }
     };

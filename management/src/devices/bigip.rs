@@ -391,4 +391,21 @@ impl DeviceOps for Bigip {
         let status = self.get("/mgmt/tm/cm/sync-status").await?;
         Ok(description(&status, "status"))
     }
+
+    async fn config_sync(&self) -> Result<(), OpsError> {
+        let groups = self.get("/mgmt/tm/cm/device-group").await?;
+        let group = items(&groups)
+            .iter()
+            .find(|g| g["type"] == "sync-failover")
+            .and_then(|g| g["name"].as_str())
+            .ok_or_else(|| {
+                OpsError::Invalid("the device is in no sync-failover device group".to_owned())
+            })?;
+        self.post(
+            "/mgmt/tm/cm",
+            json!({"command": "run", "utilCmdArgs": format!("config-sync to-group {group}")}),
+        )
+        .await?;
+        Ok(())
+    }
 }

@@ -250,6 +250,10 @@ impl DeviceOps for HaproxyHost {
     async fn sync_status(&self) -> Result<Option<String>, OpsError> {
         Ok(None)
     }
+
+    async fn config_sync(&self) -> Result<(), OpsError> {
+        Err(Self::unsupported("config-sync"))
+    }
 }
 
 #[cfg(test)]

@@ -139,4 +139,7 @@ pub trait DeviceOps: Send + Sync {
 
     /// Its HA pair's config-sync status (`In Sync`); `None` for a device not in a pair.
     async fn sync_status(&self) -> Result<Option<String>, OpsError>;
+
+    /// Push its configuration to its HA peer, bringing the pair in sync.
+    async fn config_sync(&self) -> Result<(), OpsError>;
 }

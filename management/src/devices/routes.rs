@@ -1,5 +1,5 @@
 //! `/v1/management/devices`: register, list, show, put in or out of maintenance, delete, read
-//! facts now, and the load balancers a device carries. Credentials go in and never come out:
+//! facts now, push its configuration to its HA peer, and the load balancers a device carries. Credentials go in and never come out:
 //! every answer is a [`DeviceView`]. Each action is audited with its caller.
 
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<Management>> {
             get(show).patch(set_state).delete(remove),
         )
         .route("/v1/management/devices/{id}/refresh", post(refresh_now))
+        .route("/v1/management/devices/{id}/sync", post(config_sync))
         .route(
             "/v1/management/devices/{id}/loadbalancers",
             get(load_balancers),
@@ -154,6 +155,28 @@ async fn refresh_now(
         .await;
     result?;
     Ok(one(&management.devices.get(&id).await?))
+}
+
+/// Push the device's configuration to its HA peer (a BIG-IP's config-sync to its group).
+async fn config_sync(
+    State(management): State<Arc<Management>>,
+    Who(caller): Who,
+    Path(id): Path<String>,
+) -> Answer {
+    let device = management.devices.get(&id).await?;
+    let result = match super::ops_for(&device) {
+        Ok(ops) => ops
+            .config_sync()
+            .await
+            .map_err(|e| e.for_device(&device.name)),
+        Err(error) => Err(error.for_device(&device.name)),
+    };
+    management
+        .audit
+        .record_result(Some(&caller), "device.sync", Some(&id), &result)
+        .await;
+    result?;
+    Ok(one(&device))
 }
 
 async fn load_balancers(

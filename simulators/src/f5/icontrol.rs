@@ -157,6 +157,64 @@ pub(super) async fn sync_status(State(endpoint): State<Endpoint>) -> Json<Value>
     ))
 }
 
+/// The device group a simulated pair syncs in.
+pub(super) const DEVICE_GROUP: &str = "fulcrum-failover";
+
+/// `GET /mgmt/tm/cm/device-group`: the pair's sync-failover group (none for a single device).
+pub(super) async fn device_groups(State(endpoint): State<Endpoint>) -> Json<Value> {
+    let cluster = lock(&endpoint.shared.cluster);
+    let items: Vec<Value> = if cluster.devices.len() < 2 {
+        Vec::new()
+    } else {
+        vec![json!({
+            "kind": "tm:cm:device-group:device-groupstate",
+            "name": DEVICE_GROUP,
+            "fullPath": format!("/Common/{DEVICE_GROUP}"),
+            "type": "sync-failover",
+            "autoSync": "disabled",
+        })]
+    };
+    Json(json!({ "kind": "tm:cm:device-group:device-groupcollectionstate", "items": items }))
+}
+
+#[derive(Deserialize)]
+struct CmCommand {
+    command: String,
+    #[serde(rename = "utilCmdArgs")]
+    util_cmd_args: String,
+}
+
+/// `POST /mgmt/tm/cm` `{"command": "run", "utilCmdArgs": "config-sync to-group <group>"}`: this
+/// device's configuration goes to its peer, and the pair is in sync again.
+pub(super) async fn config_sync(State(endpoint): State<Endpoint>, body: Bytes) -> Answer {
+    let order: CmCommand = parse(&body)?;
+    let group = order
+        .util_cmd_args
+        .strip_prefix("config-sync to-group ")
+        .map(str::trim);
+    if order.command != "run" || group.is_none() {
+        return Err(F5Error::bad_request(
+            "only {\"command\": \"run\", \"utilCmdArgs\": \"config-sync to-group <group>\"} \
+             is simulated",
+        ));
+    }
+    let mut cluster = lock(&endpoint.shared.cluster);
+    if cluster.devices.len() < 2 || group != Some(DEVICE_GROUP) {
+        return Err(F5Error::bad_request(format!(
+            "01070734:3: Configuration error: The device group {} was not found",
+            group.unwrap_or_default()
+        )));
+    }
+    let tenants = cluster.devices[endpoint.device].tenants.clone();
+    for device in &mut cluster.devices {
+        device.tenants = tenants.clone();
+        device.sync_override = None;
+    }
+    Ok(Json(json!({ "kind": "tm:cm:runstate", "command": "run",
+                    "utilCmdArgs": order.util_cmd_args }))
+    .into_response())
+}
+
 /// `GET /mgmt/tm/sys/failover`.
 pub(super) async fn failover_state(State(endpoint): State<Endpoint>) -> Json<Value> {
     let now = endpoint.shared.now();

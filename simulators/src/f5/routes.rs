@@ -42,6 +42,8 @@ pub(super) fn router(endpoint: Endpoint) -> Router {
         .route("/mgmt/tm/sys/version", get(icontrol::version))
         .route("/mgmt/tm/cm/device", get(icontrol::devices))
         .route("/mgmt/tm/cm/sync-status", get(icontrol::sync_status))
+        .route("/mgmt/tm/cm/device-group", get(icontrol::device_groups))
+        .route("/mgmt/tm/cm", post(icontrol::config_sync))
         .route(
             "/mgmt/tm/sys/failover",
             get(icontrol::failover_state).post(icontrol::force_standby),
