@@ -21,6 +21,9 @@ pub struct ManagementConfig {
     pub devices: DevicesConfig,
     /// `[management.backups]`.
     pub backups: BackupsConfig,
+    /// The file holding the key that seals device passwords (32 random bytes in base64), which
+    /// must exist; when unset, `state/management.key`, created on first start.
+    pub secret_key_file: Option<String>,
 }
 
 impl Default for ManagementConfig {
@@ -31,6 +34,7 @@ impl Default for ManagementConfig {
             alerts: AlertsConfig::default(),
             devices: DevicesConfig::default(),
             backups: BackupsConfig::default(),
+            secret_key_file: None,
         }
     }
 }
