@@ -69,6 +69,8 @@ pub struct AlertsConfig {
     /// How often firing alerts are forwarded again to Alertmanager receivers, which resolve an
     /// alert not sent again within their own resolve timeout (60 s, as Prometheus resends).
     pub forward_repeat_seconds: u64,
+    /// Days resolved alerts (and delivered or given-up notifications) are kept (7).
+    pub keep_resolved_days: u64,
 }
 
 impl Default for AlertsConfig {
@@ -85,6 +87,7 @@ impl Default for AlertsConfig {
             request_timeout_seconds: 10,
             external_url: String::new(),
             forward_repeat_seconds: 60,
+            keep_resolved_days: 7,
         }
     }
 }
@@ -154,6 +157,8 @@ pub struct DevicesConfig {
     /// brought up to date when the module opens, and cannot be deleted through the API.
     #[serde(rename = "static")]
     pub registered: Vec<Registration>,
+    /// Days the record of a handled day-2 request (a failover) is kept (30).
+    pub keep_requests_days: u64,
 }
 
 impl Default for DevicesConfig {
@@ -162,6 +167,7 @@ impl Default for DevicesConfig {
             facts_interval_seconds: 300,
             unreachable_after: 3,
             registered: Vec::new(),
+            keep_requests_days: 30,
         }
     }
 }

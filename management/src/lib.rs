@@ -34,6 +34,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod pruning;
 pub mod schema;
 pub mod secrets;
 
@@ -154,9 +155,19 @@ impl Management {
                 Arc::new(devices::facts_task::FactsTask::new(
                     self.devices.clone(),
                     self.config.devices.unreachable_after,
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.devices.facts_interval_seconds.max(1)),
+            )
+            .at_start(),
+            Activator::new(
+                Arc::new(pruning::PruningTask::new(
+                    self.alerts.store.clone(),
+                    self.devices.clone(),
+                    pruning::Retention::of(&self.config),
+                    duties,
+                )),
+                pruning::INTERVAL,
             )
             .at_start(),
         ]

@@ -358,4 +358,13 @@ impl DeviceStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Forget the day-2 requests handled before `before_ms`; how many.
+    pub async fn prune_requests(&self, before_ms: i64) -> ManagementResult<u64> {
+        let done = sqlx::query("DELETE FROM mgmt_device_requests WHERE handled_ms < $1")
+            .bind(before_ms)
+            .execute(self.db.writer())
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
