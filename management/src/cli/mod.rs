@@ -6,6 +6,7 @@
 //! nothing (the caller is then an administrator) come from flags or the environment.
 
 mod client;
+mod silences;
 mod table;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -13,6 +14,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 pub use client::{CliError, Client};
+pub use silences::SilencesCommand;
 pub use table::Table;
 
 /// `fulcrum manage`: the management API from the command line.
@@ -61,6 +63,12 @@ pub enum ManageCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: AlertsCommand,
+    },
+    /// Silences muting alerts for a while.
+    Silences {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: SilencesCommand,
     },
 }
 
@@ -144,6 +152,7 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
         ManageCommand::Audit { command } => audit(&client, command).await?,
         ManageCommand::Devices { command } => devices(&client, command).await?,
         ManageCommand::Alerts { command } => alerts(&client, command).await?,
+        ManageCommand::Silences { command } => silences::run(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())
