@@ -139,11 +139,6 @@ impl SecretBox {
         }
     }
 
-    /// The key file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// `secret` sealed: `sealed:v1:<base64(nonce || ciphertext || tag)>`, a fresh nonce each time.
     pub fn seal(&self, secret: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
@@ -188,11 +183,6 @@ impl SecretBox {
         )
         .map_err(|_| wrong_key())?;
         String::from_utf8(plain).map_err(|_| wrong_key())
-    }
-
-    /// Whether `stored` is sealed (and not a value stored before sealing).
-    pub fn is_sealed(stored: &str) -> bool {
-        stored.starts_with(SEALED_PREFIX)
     }
 }
 
