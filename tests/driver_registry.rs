@@ -131,7 +131,11 @@ fn config(dir: &std::path::Path, extra: &str) -> Config {
         ),
     )
     .unwrap();
-    Config::load(Some(&path)).expect("configuration loads")
+    let mut config = Config::load(Some(&path)).expect("configuration loads");
+    let key_file = dir.join("management.key");
+    fulcrum_management::secrets::SecretBox::load_or_create(&key_file).unwrap();
+    config.management.secret_key_file = Some(key_file.display().to_string());
+    config
 }
 
 fn factories(journal: &Arc<Journal>) -> Vec<Arc<dyn DriverFactory>> {

@@ -320,3 +320,175 @@ async fn a_campaign_is_created_and_followed_to_its_end() {
         "error: 404 Not Found: Campaign nope not found."
     );
 }
+
+/// Silences from the command line: one created from matchers and a duration mutes the alerts it
+/// matches, is listed (filtered by its matchers) and expired, each audited; bad matchers and
+/// durations are refused before anything is sent, and what the server refuses is reported in
+/// its words, changing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_are_created_listed_and_expired() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let posted = s
+        .http
+        .post(format!("{}/v1/management/api/v2/alerts", s.base))
+        .json(&json!([{"labels": {"alertname": "DiskFull", "device": "bigip-1"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.status().is_success());
+    let alert_state = || async {
+        let alerts: Value = s
+            .http
+            .get(format!("{}/v1/management/api/v2/alerts", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        alerts[0]["status"].clone()
+    };
+    let json_list = |args: &[&str]| -> Value {
+        let mut all = vec!["--format", "json", "silences", "list"];
+        all.extend_from_slice(args);
+        let out = manage(&s.base, &all);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+
+    for (args, why) in [
+        (
+            vec!["--matcher", "alertname", "--duration", "2h"],
+            "--matcher",
+        ),
+        (
+            vec!["--matcher", "device=~\"(\"", "--duration", "2h"],
+            "--matcher",
+        ),
+        (
+            vec!["--matcher", "alertname=\"DiskFull\"", "--duration", "2y"],
+            "--duration",
+        ),
+    ] {
+        let mut all = vec!["silences", "create", "--comment", "swap"];
+        all.extend(args);
+        let out = manage(&s.base, &all);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
+    let out = manage(
+        &s.base,
+        &[
+            "silences",
+            "create",
+            "--matcher",
+            "alertname=\"DiskFull\"",
+            "--duration",
+            "2h",
+            "--comment",
+            " ",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: 400 Bad Request: comment is required."
+    );
+    assert_eq!(json_list(&[]), json!([]), "nothing was created");
+    assert_eq!(json_list(&["--expired"]), json!([]));
+    assert_eq!(alert_state().await["state"], "active");
+
+    let out = manage(
+        &s.base,
+        &[
+            "silences",
+            "create",
+            "--matcher",
+            "alertname=\"DiskFull\"",
+            "--matcher",
+            "device=~\"bigip-.*\"",
+            "--duration",
+            "1h30m",
+            "--comment",
+            "disk swap",
+            "--created-by",
+            "ops-1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    let field = |name: &str| {
+        shown
+            .lines()
+            .find(|line| line.starts_with(&format!("| {name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {shown}"))
+            .to_owned()
+    };
+    assert!(field("state").contains("| active "), "{shown}");
+    assert!(field("createdBy").contains("| ops-1 "), "{shown}");
+    let id = field("id").split('|').nth(2).unwrap().trim().to_owned();
+    let status = alert_state().await;
+    assert_eq!(status["state"], "suppressed", "{status}");
+    assert_eq!(status["silencedBy"], json!([id]));
+
+    let table = stdout(&manage(&s.base, &["silences", "list"]));
+    let row = table
+        .lines()
+        .find(|line| line.contains(&id))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("alertname=\"DiskFull\", device=~\"bigip-.*\"") && row.contains("disk swap"),
+        "{row}"
+    );
+    let listed = json_list(&["--filter", "alertname=\"DiskFull\""]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    let ends = time::OffsetDateTime::parse(
+        listed[0]["endsAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let starts = time::OffsetDateTime::parse(
+        listed[0]["startsAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(ends - starts, time::Duration::minutes(90));
+    assert_eq!(json_list(&["--filter", "alertname=\"Other\""]), json!([]));
+
+    let out = manage(&s.base, &["silences", "expire", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|line| line.starts_with("| state ") && line.contains("expired")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(json_list(&[]), json!([]));
+    assert_eq!(json_list(&["--expired"])[0]["id"], id.as_str());
+    assert_eq!(alert_state().await["state"], "active");
+
+    let out = manage(&s.base, &["silences", "expire", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("409 Conflict"), "{}", stderr(&out));
+    let out = manage(&s.base, &["silences", "expire", "no-such-silence"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("404 Not Found"), "{}", stderr(&out));
+
+    for action in ["silence.create", "silence.expire"] {
+        let audit: Value = serde_json::from_str(&stdout(&manage(
+            &s.base,
+            &["--format", "json", "audit", "list", "--action", action],
+        )))
+        .unwrap();
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["result"] == "success" && e["target"] == id.as_str()),
+            "{action}: {audit}"
+        );
+    }
+}

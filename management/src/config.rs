@@ -24,6 +24,9 @@ pub struct ManagementConfig {
     pub backups: BackupsConfig,
     /// `[management.campaigns]`.
     pub campaigns: CampaignsConfig,
+    /// The file holding the key that seals device passwords (32 random bytes in base64), which
+    /// must exist; when unset, `state/management.key`, created on first start.
+    pub secret_key_file: Option<String>,
 }
 
 impl Default for ManagementConfig {
@@ -35,6 +38,7 @@ impl Default for ManagementConfig {
             devices: DevicesConfig::default(),
             backups: BackupsConfig::default(),
             campaigns: CampaignsConfig::default(),
+            secret_key_file: None,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct AlertsConfig {
     /// How often firing alerts are forwarded again to Alertmanager receivers, which resolve an
     /// alert not sent again within their own resolve timeout (60 s, as Prometheus resends).
     pub forward_repeat_seconds: u64,
+    /// Days resolved alerts (and delivered or given-up notifications) are kept (7).
+    pub keep_resolved_days: u64,
 }
 
 impl Default for AlertsConfig {
@@ -85,6 +91,7 @@ impl Default for AlertsConfig {
             request_timeout_seconds: 10,
             external_url: String::new(),
             forward_repeat_seconds: 60,
+            keep_resolved_days: 7,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct DevicesConfig {
     /// brought up to date when the module opens, and cannot be deleted through the API.
     #[serde(rename = "static")]
     pub registered: Vec<Registration>,
+    /// Days the record of a handled day-2 request (a failover) is kept (30).
+    pub keep_requests_days: u64,
 }
 
 impl Default for DevicesConfig {
@@ -162,6 +171,7 @@ impl Default for DevicesConfig {
             facts_interval_seconds: 300,
             unreachable_after: 3,
             registered: Vec::new(),
+            keep_requests_days: 30,
         }
     }
 }

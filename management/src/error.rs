@@ -38,6 +38,9 @@ pub enum ManagementError {
     /// A database query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The key that seals secrets could not be had.
+    #[error("{0}")]
+    Secrets(#[from] crate::secrets::SecretError),
 }
 
 impl ManagementError {
@@ -50,9 +53,9 @@ impl ManagementError {
                 StatusCode::CONFLICT
             }
             ManagementError::Device { .. } => StatusCode::BAD_GATEWAY,
-            ManagementError::Store(_) | ManagementError::Database(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ManagementError::Store(_)
+            | ManagementError::Database(_)
+            | ManagementError::Secrets(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -34,7 +34,9 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod pruning;
 pub mod schema;
+pub mod secrets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,11 +83,25 @@ impl Management {
         Ok(())
     }
 
-    /// Open the module on `store`: migrate its tables, ready to serve.
+    /// Open the module on `store`: migrate its tables, load the key that seals device passwords
+    /// (and seal those stored before sealing), ready to serve.
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
-        let devices = devices::store::DeviceStore::new(db.clone());
+        let secrets = Arc::new(match &config.secret_key_file {
+            Some(path) => secrets::SecretBox::load(std::path::Path::new(path))?,
+            None => {
+                secrets::SecretBox::load_or_create(std::path::Path::new(secrets::DEFAULT_KEY_FILE))?
+            }
+        });
+        let devices = devices::store::DeviceStore::new(db.clone(), secrets);
+        let sealed = devices.seal_plain_passwords().await?;
+        if sealed > 0 {
+            tracing::info!(
+                devices = sealed,
+                "sealed device passwords stored in plain text"
+            );
+        }
         for registration in &config.devices.registered {
             registration.validate()?;
             devices.upsert_configured(registration).await?;
@@ -179,11 +195,21 @@ impl Management {
             Activator::new(
                 Arc::new(campaigns::executor::CampaignsTask::new(
                     Arc::clone(&self.campaign_executor),
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.campaigns.interval_seconds.max(1)),
             )
             .woken_by(self.campaign_wake.clone())
+            .at_start(),
+            Activator::new(
+                Arc::new(pruning::PruningTask::new(
+                    self.alerts.store.clone(),
+                    self.devices.clone(),
+                    pruning::Retention::of(&self.config),
+                    duties,
+                )),
+                pruning::INTERVAL,
+            )
             .at_start(),
         ]
     }

@@ -62,7 +62,8 @@ struct Served {
     management: Arc<Management>,
     store: Store,
     pg_name: Option<String>,
-    _dir: tempfile::TempDir,
+    key_file: String,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Served {
@@ -83,8 +84,16 @@ impl Duties for Alone {
     }
 }
 
+/// A new key file in `dir`, its path as configuration names it.
+fn new_key_file(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    fulcrum_management::secrets::SecretBox::load_or_create(&path).unwrap();
+    path.display().to_string()
+}
+
 async fn serve(db: Db, devices: DevicesConfig) -> Served {
     let dir = tempfile::tempdir().unwrap();
+    let key_file = new_key_file(dir.path(), "management.key");
     let (url, pg_name) = match db {
         Db::Sqlite => (
             format!("sqlite://{}", dir.path().join("fulcrum.db").display()),
@@ -108,6 +117,7 @@ async fn serve(db: Db, devices: DevicesConfig) -> Served {
     store.migrate().await.unwrap();
     let config = ManagementConfig {
         devices,
+        secret_key_file: Some(key_file.clone()),
         ..ManagementConfig::default()
     };
     let management = Management::open(&store, config).await.unwrap();
@@ -121,11 +131,46 @@ async fn serve(db: Db, devices: DevicesConfig) -> Served {
         management,
         store,
         pg_name,
-        _dir: dir,
+        key_file,
+        dir,
     }
 }
 
 impl Served {
+    /// The module opened again on the same database with the key in `key_file`, served on a
+    /// port of its own (as a restart, or another replica, would).
+    async fn reopen(&self, key_file: &str) -> Served {
+        let config = ManagementConfig {
+            secret_key_file: Some(key_file.to_owned()),
+            ..ManagementConfig::default()
+        };
+        let management = Management::open(&self.store, config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = management.routes();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Served {
+            base,
+            http: reqwest::Client::new(),
+            management,
+            store: self.store.clone(),
+            pg_name: None,
+            key_file: key_file.to_owned(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The password column of the device `id`, as stored.
+    async fn stored_password(&self, id: &str) -> String {
+        use sqlx::Row;
+        sqlx::query("SELECT password FROM mgmt_devices WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.management.db.reader())
+            .await
+            .unwrap()
+            .get("password")
+    }
+
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.http.request(method, format!("{}{path}", self.base));
@@ -324,6 +369,7 @@ async fn configured_devices_are_registered(db: Db) {
     changed.registered[0].connection.config_dir = Some("/srv/haproxy".into());
     let config = ManagementConfig {
         devices: changed,
+        secret_key_file: Some(s.key_file.clone()),
         ..ManagementConfig::default()
     };
     Management::open(&s.store, config).await.unwrap();
@@ -342,6 +388,187 @@ async fn configured_devices_are_registered(db: Db) {
 }
 
 on_both_databases!(configured_devices_are_registered);
+
+/// A device's password as the simulator accepts it, found nowhere in the database.
+const DEVICE_PASSWORD: &str = "Zq7-sealed-Pa55word";
+
+async fn bigip_with_password() -> sim::Running {
+    sim::start(sim::Config {
+        credentials: sim::Credentials {
+            username: "admin".into(),
+            password: DEVICE_PASSWORD.into(),
+        },
+        ..sim::Config::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn bigip_body(name: &str, url: &str) -> Value {
+    json!({
+        "name": name, "kind": "bigip", "addresses": [url],
+        "username": "admin", "password": DEVICE_PASSWORD,
+    })
+}
+
+/// A registered password is stored sealed (never in the database's bytes), and opened again to
+/// log in to the device.
+async fn passwords_are_sealed_at_rest(db: Db) {
+    let device = bigip_with_password().await;
+    let s = serve(db, DevicesConfig::default()).await;
+    let a = s
+        .register(bigip_body("bigip-a", device.base_urls()[0]))
+        .await;
+    let id = a["id"].as_str().unwrap();
+
+    let stored = s.stored_password(id).await;
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    assert!(!stored.contains(DEVICE_PASSWORD), "{stored}");
+    if let Db::Sqlite = db {
+        let mut files = 0;
+        for entry in std::fs::read_dir(s.dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().contains("fulcrum.db") {
+                let bytes = std::fs::read(&path).unwrap();
+                let found = bytes
+                    .windows(DEVICE_PASSWORD.len())
+                    .any(|w| w == DEVICE_PASSWORD.as_bytes());
+                assert!(!found, "the password is in {}", path.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 1, "the database file was read");
+    }
+
+    let (status, body) = s
+        .call(
+            "POST",
+            &format!("/v1/management/devices/{id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the device takes the password: {body}"
+    );
+    assert_eq!(body["device"]["facts"]["version"], "17.1.1");
+    assert!(body["device"]["credentials_error"].is_null(), "{body}");
+}
+
+on_both_databases!(passwords_are_sealed_at_rest);
+
+/// A password stored in plain text before sealing is still used, and sealed when the module
+/// opens.
+async fn a_password_stored_in_plain_text_is_sealed_at_open(db: Db) {
+    let device = bigip_with_password().await;
+    let s = serve(db, DevicesConfig::default()).await;
+    let a = s
+        .register(bigip_body("bigip-a", device.base_urls()[0]))
+        .await;
+    let id = a["id"].as_str().unwrap();
+    sqlx::query("UPDATE mgmt_devices SET password = $1 WHERE id = $2")
+        .bind(DEVICE_PASSWORD)
+        .bind(id)
+        .execute(s.management.db.writer())
+        .await
+        .unwrap();
+    let refresh = format!("/v1/management/devices/{id}/refresh");
+    let (status, body) = s.call("POST", &refresh, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a plain password still logs in: {body}"
+    );
+
+    let restarted = s.reopen(&s.key_file).await;
+    let stored = restarted.stored_password(id).await;
+    assert!(stored.starts_with("sealed:v1:"), "sealed at open: {stored}");
+    let (status, body) = restarted.call("POST", &refresh, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["device"]["facts"]["version"], "17.1.1");
+}
+
+on_both_databases!(a_password_stored_in_plain_text_is_sealed_at_open);
+
+/// Under another key a sealed password does not open: the device is still listed, its
+/// operations are refused naming the key file (audited), the facts job reads it no more but does
+/// not mark it unreachable; the key it was sealed with still opens it. A key file that holds no
+/// key stops the module from opening, by name.
+async fn a_password_sealed_under_another_key_fails_the_devices_operations(db: Db) {
+    let device = bigip_with_password().await;
+    let s = serve(db, DevicesConfig::default()).await;
+    let a = s
+        .register(bigip_body("bigip-a", device.base_urls()[0]))
+        .await;
+    let id = a["id"].as_str().unwrap();
+
+    let other_key = new_key_file(s.dir.path(), "other.key");
+    let other = s.reopen(&other_key).await;
+    let shown = other.device(id).await;
+    assert_eq!(shown["has_password"], true, "{shown}");
+    let why = shown["credentials_error"].as_str().unwrap_or_default();
+    assert!(why.contains(&other_key), "{shown}");
+
+    let refresh = format!("/v1/management/devices/{id}/refresh");
+    let answer = other.call("POST", &refresh, None).await;
+    assert_fault(
+        &answer,
+        409,
+        &format!("device bigip-a: the stored secret does not open with the key in {other_key}"),
+    );
+    assert!(!answer.1.to_string().contains(DEVICE_PASSWORD));
+    let audited = other.audit("device.refresh").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["result"], "failure");
+
+    let task = fulcrum_management::devices::facts_task::FactsTask::new(
+        other.management.devices.clone(),
+        1,
+        Arc::new(Alone),
+    );
+    let report = task.activate().await.unwrap();
+    assert_eq!(report.get("credentials"), Some(&1), "{report:?}");
+    let after = other.device(id).await;
+    assert_eq!(after["state"], "ready", "{after}");
+    assert_eq!(after["consecutive_failures"], 0, "{after}");
+    assert_eq!(
+        device
+            .control()
+            .calls()
+            .count("POST", "/mgmt/shared/authn/login"),
+        0,
+        "the device was not called"
+    );
+
+    let (status, body) = s.call("POST", &refresh, None).await;
+    assert_eq!(status, StatusCode::OK, "its own key opens it: {body}");
+
+    let junk = s.dir.path().join("junk.key");
+    std::fs::write(&junk, "not a key\n").unwrap();
+    let config = ManagementConfig {
+        secret_key_file: Some(junk.display().to_string()),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config).await.unwrap_err();
+    assert!(
+        error.to_string().contains(&junk.display().to_string()),
+        "{error}"
+    );
+    let missing = s.dir.path().join("missing.key").display().to_string();
+    let config = ManagementConfig {
+        secret_key_file: Some(missing.clone()),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config).await.unwrap_err();
+    assert!(error.to_string().contains(&missing), "{error}");
+    assert!(
+        !std::path::Path::new(&missing).exists(),
+        "a named key file is never made up"
+    );
+}
+
+on_both_databases!(a_password_sealed_under_another_key_fails_the_devices_operations);
 
 /// Facts of a BIG-IP HA pair, read from the simulator through token login: version, role, peer,
 /// license.
@@ -530,6 +757,7 @@ async fn an_haproxy_host_backup_restores_its_directory() {
         facts: None,
         last_seen_ms: None,
         created_ms: 0,
+        credentials_error: None,
     };
     let host = HaproxyHost::new(&device).unwrap();
     let backup = host.backup().await.unwrap();

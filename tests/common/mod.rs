@@ -174,6 +174,8 @@ pub struct TestServer {
     child: Option<Child>,
     config_path: PathBuf,
     requests_follow_document: bool,
+    /// The key file sealing management's secrets, shared by the server's replicas.
+    key_file: PathBuf,
     /// Kept last so the database outlives the process.
     pub db: TestDb,
     dir: tempfile::TempDir,
@@ -189,7 +191,9 @@ impl TestServer {
     pub async fn start_with(db: Db, options: Options) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::new(db, dir.path());
-        Self::start_on(db, dir, options).await
+        let key_file = dir.path().join("management.key");
+        fulcrum_management::secrets::SecretBox::load_or_create(&key_file).expect("key file");
+        Self::start_on(db, dir, key_file, options).await
     }
 
     /// Start another process on this server's database (a replica), with a directory and
@@ -199,10 +203,16 @@ impl TestServer {
             url: self.db.url.clone(),
             pg_name: None,
         };
-        Self::start_on(db, tempfile::tempdir().expect("temp dir"), options).await
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(db, dir, self.key_file.clone(), options).await
     }
 
-    async fn start_on(db: TestDb, dir: tempfile::TempDir, options: Options) -> TestServer {
+    async fn start_on(
+        db: TestDb,
+        dir: tempfile::TempDir,
+        key_file: PathBuf,
+        options: Options,
+    ) -> TestServer {
         let mut fail = match &options.noop_fail {
             Some((marker, transient)) => {
                 format!("fail_name_marker = \"{marker}\"\ntransient_failures = {transient}\n")
@@ -241,6 +251,7 @@ impl TestServer {
             child: None,
             config_path,
             requests_follow_document: options.requests_follow_document,
+            key_file,
             db,
             dir,
         };
@@ -256,6 +267,7 @@ impl TestServer {
             .expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
             .args(["--config", self.config_path.to_str().unwrap(), "serve"])
+            .env("FULCRUM__MANAGEMENT__SECRET_KEY_FILE", &self.key_file)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -1,5 +1,5 @@
 //! The SQL of alerts and silences, on management's own tables (`mgmt_alerts`,
-//! `mgmt_silences`), portable between SQLite and PostgreSQL.
+//! `mgmt_silences`), portable between SQLite and PostgreSQL, and the pruning of their history.
 
 use fulcrum_store::ModuleDb;
 use sqlx::Row;
@@ -204,6 +204,65 @@ impl AlertStore {
             id: id.to_owned(),
         })?;
         silence(&row)
+    }
+}
+
+impl AlertStore {
+    /// Delete the alerts resolved before `before_ms`, but those a receiver still knows as
+    /// firing (it is yet to be told they resolved); how many.
+    pub async fn prune_resolved(&self, before_ms: i64) -> ManagementResult<u64> {
+        let mut known = std::collections::HashSet::new();
+        for row in sqlx::query("SELECT firing FROM mgmt_alert_groups")
+            .fetch_all(self.db.reader())
+            .await?
+        {
+            let firing: Vec<String> = from_json(&row.try_get::<String, _>("firing")?)?;
+            known.extend(firing);
+        }
+        let rows = sqlx::query(
+            "SELECT fingerprint FROM mgmt_alerts WHERE ends_at_ms IS NOT NULL AND ends_at_ms < $1",
+        )
+        .bind(before_ms)
+        .fetch_all(self.db.reader())
+        .await?;
+        let mut old = Vec::new();
+        for row in rows {
+            let fingerprint: String = row.try_get("fingerprint")?;
+            if !known.contains(&fingerprint) {
+                old.push(fingerprint);
+            }
+        }
+        let mut deleted = 0;
+        for chunk in old.chunks(500) {
+            let placeholders: Vec<String> =
+                (2..=chunk.len() + 1).map(|n| format!("${n}")).collect();
+            // Checked again: an alert posted again meanwhile fires and stays.
+            let sql = format!(
+                "DELETE FROM mgmt_alerts WHERE ends_at_ms IS NOT NULL AND ends_at_ms < $1 \
+                 AND fingerprint IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(before_ms);
+            for fingerprint in chunk {
+                query = query.bind(fingerprint);
+            }
+            deleted += query.execute(self.db.writer()).await?.rows_affected();
+        }
+        Ok(deleted)
+    }
+
+    /// Delete the notifications delivered or given up before `before_ms`; how many. Those still
+    /// to deliver are kept, however old.
+    pub async fn prune_notifications(&self, before_ms: i64) -> ManagementResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM mgmt_alert_notifications WHERE delivered_at_ms < $1 \
+             OR failed_at_ms < $2",
+        )
+        .bind(before_ms)
+        .bind(before_ms)
+        .execute(self.db.writer())
+        .await?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -325,7 +325,11 @@ impl Executor {
         for _ in 0..LOOKS_PER_ACTIVATION {
             let status = match ops.software().await {
                 Ok(status) => Some(status),
-                Err(error @ (OpsError::Unsupported { .. } | OpsError::Invalid(_))) => {
+                Err(
+                    error @ (OpsError::Unsupported { .. }
+                    | OpsError::Invalid(_)
+                    | OpsError::Credentials(_)),
+                ) => {
                     self.fail(campaign, &mut row, &error.to_string()).await?;
                     drove.failed += 1;
                     return Ok(drove);

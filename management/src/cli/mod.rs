@@ -7,6 +7,7 @@
 
 mod campaigns;
 mod client;
+mod silences;
 mod table;
 
 pub use campaigns::CampaignsCommand;
@@ -15,6 +16,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 pub use client::{CliError, Client};
+pub use silences::SilencesCommand;
 pub use table::Table;
 
 /// `fulcrum manage`: the management API from the command line.
@@ -69,6 +71,12 @@ pub enum ManageCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: CampaignsCommand,
+    },
+    /// Silences muting alerts for a while.
+    Silences {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: SilencesCommand,
     },
 }
 
@@ -158,6 +166,7 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
         ManageCommand::Devices { command } => devices(&client, command).await?,
         ManageCommand::Alerts { command } => alerts(&client, command).await?,
         ManageCommand::Campaigns { command } => campaigns::run(&client, command).await?,
+        ManageCommand::Silences { command } => silences::run(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use fulcrum_core::tasks::{BackgroundTask, Duties, Report};
 
 use super::model::{Device, MaintenanceState};
+use super::ops::OpsError;
 use super::ops_for;
 use super::store::{DeviceQuery, DeviceStore};
 use crate::error::ManagementResult;
@@ -25,8 +26,9 @@ pub enum Reading {
     Answered,
     /// The device failed; the text says how.
     Failed(String),
-    /// Fulcrum cannot operate this device (its kind, or what it was registered with).
-    NotOperable(String),
+    /// Fulcrum cannot operate this device (its kind, what it was registered with, or a password
+    /// that does not open); the error says why.
+    NotOperable(OpsError),
 }
 
 /// Read `device`'s facts now and record the outcome: its facts, or one more failure (and
@@ -38,7 +40,7 @@ pub async fn refresh(
 ) -> ManagementResult<Reading> {
     let ops = match ops_for(device) {
         Ok(ops) => ops,
-        Err(error) => return Ok(Reading::NotOperable(error.to_string())),
+        Err(error) => return Ok(Reading::NotOperable(error)),
     };
     match ops.facts().await {
         Ok(facts) => {
@@ -116,6 +118,10 @@ impl BackgroundTask for FactsTask {
             let counter = match reading {
                 Reading::Answered => "answered",
                 Reading::Failed(_) => "failed",
+                Reading::NotOperable(OpsError::Credentials(why)) => {
+                    tracing::warn!(device = %device.name, error = %why, "device not read");
+                    "credentials"
+                }
                 Reading::NotOperable(_) => "skipped",
             };
             *report.entry(counter).or_default() += 1;

@@ -22,8 +22,12 @@ use model::{Device, DeviceKind};
 use ops::{DeviceOps, OpsError};
 
 /// The operations on `device`, for the kinds Fulcrum can operate; a device registered without
-/// what its kind needs (a discovered one) or of a kind not operated yet is refused.
+/// what its kind needs (a discovered one), of a kind not operated yet, or whose password cannot
+/// be opened is refused.
 pub fn ops_for(device: &Device) -> Result<Box<dyn DeviceOps>, OpsError> {
+    if let Some(why) = &device.credentials_error {
+        return Err(OpsError::Credentials(why.clone()));
+    }
     match device.kind {
         DeviceKind::Bigip => Ok(Box::new(bigip::Bigip::new(device)?)),
         DeviceKind::HaproxyHost => Ok(Box::new(haproxy_host::HaproxyHost::new(device)?)),

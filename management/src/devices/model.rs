@@ -277,6 +277,9 @@ pub struct Device {
     pub last_seen_ms: Option<i64>,
     /// When it entered the inventory (ms since the Unix epoch).
     pub created_ms: i64,
+    /// Why its stored password could not be opened (sealed under another key): its operations
+    /// are refused while this is set.
+    pub credentials_error: Option<String>,
 }
 
 /// A device as the API shows it: everything but the credentials.
@@ -300,6 +303,8 @@ pub struct DeviceView {
     pub username: Option<String>,
     /// Whether a password is set (the password itself is never returned).
     pub has_password: bool,
+    /// Why the stored password cannot be opened, when it cannot.
+    pub credentials_error: Option<String>,
     /// The CA bundle its certificate is checked against.
     pub ca_bundle: Option<String>,
     /// Whether its TLS certificate is checked.
@@ -333,7 +338,9 @@ impl From<&Device> for DeviceView {
             ha_peer: device.ha_peer.clone(),
             addresses: device.connection.addresses.clone(),
             username: device.connection.username.clone(),
-            has_password: device.connection.password.is_some(),
+            has_password: device.connection.password.is_some()
+                || device.credentials_error.is_some(),
+            credentials_error: device.credentials_error.clone(),
             ca_bundle: device.connection.ca_bundle.clone(),
             verify_tls: device.connection.verify_tls,
             config_dir: device.connection.config_dir.clone(),

@@ -24,6 +24,9 @@ pub enum OpsError {
     /// The device could not be reached or refused; the text says what it answered.
     #[error("{0}")]
     Failed(String),
+    /// Its stored credentials cannot be opened; the text says with which key file.
+    #[error("{0}")]
+    Credentials(String),
 }
 
 impl OpsError {
@@ -45,6 +48,9 @@ impl OpsError {
                 device: device.to_owned(),
                 message,
             },
+            OpsError::Credentials(message) => {
+                ManagementError::Conflict(format!("device {device}: {message}"))
+            }
         }
     }
 }

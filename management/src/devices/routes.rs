@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::facts_task::{Reading, refresh};
 use super::model::{DeviceSource, DeviceView, MaintenanceState, Registration};
+use super::ops::OpsError;
 use super::store::DeviceQuery;
 use crate::Management;
 use crate::error::{ManagementError, ManagementResult};
@@ -142,12 +143,10 @@ async fn refresh_now(
             device: device.name.clone(),
             message,
         }),
-        Reading::NotOperable(message) => {
-            return Err(ManagementError::BadRequest(format!(
-                "device {}: {message}",
-                device.name
-            )));
+        Reading::NotOperable(error @ OpsError::Credentials(_)) => {
+            Err(error.for_device(&device.name))
         }
+        Reading::NotOperable(error) => return Err(error.for_device(&device.name)),
     };
     management
         .audit

@@ -1,5 +1,9 @@
 //! The inventory's SQL: devices, the load balancers they carry, and the day-2 requests already
 //! handled. Queries use `$n` placeholders, which SQLite and PostgreSQL both take.
+//!
+//! Passwords are stored sealed ([`SecretBox`]): sealed on every write, opened on every read. A
+//! password that does not open leaves the device without one and with its
+//! `credentials_error`, so reading the inventory never fails for it.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -8,7 +12,9 @@ use super::model::{
     Connection, Device, DeviceKind, DeviceSource, Facts, MaintenanceState, Registration,
 };
 use crate::error::{ManagementError, ManagementResult};
+use crate::secrets::SecretBox;
 use fulcrum_store::ModuleDb;
+use std::sync::Arc;
 
 const COLUMNS: &str = "id, name, kind, source, provider, ha_peer, addresses, username, password, \
                        ca_bundle, verify_tls, config_dir, haproxy_binary, state, resume_state, \
@@ -28,9 +34,16 @@ pub struct DeviceQuery {
 #[derive(Debug, Clone)]
 pub struct DeviceStore {
     db: ModuleDb,
+    secrets: Arc<SecretBox>,
 }
 
-fn device(row: &AnyRow) -> ManagementResult<Device> {
+fn device(row: &AnyRow, secrets: &SecretBox) -> ManagementResult<Device> {
+    let stored: Option<String> = row.try_get("password")?;
+    let (password, credentials_error) = match stored.as_deref().map(|s| secrets.open(s)) {
+        None => (None, None),
+        Some(Ok(password)) => (Some(password), None),
+        Some(Err(error)) => (None, Some(error.to_string())),
+    };
     let addresses: String = row.try_get("addresses")?;
     let facts: Option<String> = row.try_get("facts")?;
     let resume_state: Option<String> = row.try_get("resume_state")?;
@@ -45,7 +58,7 @@ fn device(row: &AnyRow) -> ManagementResult<Device> {
         connection: Connection {
             addresses: serde_json::from_str(&addresses).unwrap_or_default(),
             username: row.try_get("username")?,
-            password: row.try_get("password")?,
+            password,
             ca_bundle: row.try_get("ca_bundle")?,
             verify_tls: verify_tls != 0,
             config_dir: row.try_get("config_dir")?,
@@ -61,6 +74,7 @@ fn device(row: &AnyRow) -> ManagementResult<Device> {
         facts: facts.and_then(|f| serde_json::from_str::<Facts>(&f).ok()),
         last_seen_ms: row.try_get("last_seen_ms")?,
         created_ms: row.try_get("created_ms")?,
+        credentials_error,
     })
 }
 
@@ -69,9 +83,42 @@ fn addresses_json(connection: &Connection) -> String {
 }
 
 impl DeviceStore {
-    /// The inventory in `db`.
-    pub fn new(db: ModuleDb) -> Self {
-        DeviceStore { db }
+    /// The inventory in `db`, its passwords sealed with `secrets`.
+    pub fn new(db: ModuleDb, secrets: Arc<SecretBox>) -> Self {
+        DeviceStore { db, secrets }
+    }
+
+    fn seal(&self, password: Option<&String>) -> Option<String> {
+        password.map(|p| self.secrets.seal(p))
+    }
+
+    fn device(&self, row: &AnyRow) -> ManagementResult<Device> {
+        device(row, &self.secrets)
+    }
+
+    /// Seal the passwords stored before sealing; how many there were.
+    pub async fn seal_plain_passwords(&self) -> ManagementResult<u64> {
+        let rows = sqlx::query(
+            "SELECT id, password FROM mgmt_devices WHERE password IS NOT NULL \
+             AND password NOT LIKE 'sealed:%'",
+        )
+        .fetch_all(self.db.reader())
+        .await?;
+        let mut sealed = 0;
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let plain: String = row.try_get("password")?;
+            sealed += sqlx::query(
+                "UPDATE mgmt_devices SET password = $1 WHERE id = $2 AND password = $3",
+            )
+            .bind(self.secrets.seal(&plain))
+            .bind(&id)
+            .bind(&plain)
+            .execute(self.db.writer())
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
     }
 
     /// Add a device; a name already taken is a conflict.
@@ -100,7 +147,7 @@ impl DeviceStore {
         .bind(&registration.ha_peer)
         .bind(addresses_json(c))
         .bind(&c.username)
-        .bind(&c.password)
+        .bind(self.seal(c.password.as_ref()))
         .bind(&c.ca_bundle)
         .bind(i64::from(c.verify_tls))
         .bind(&c.config_dir)
@@ -139,7 +186,7 @@ impl DeviceStore {
         .bind(&registration.ha_peer)
         .bind(addresses_json(c))
         .bind(&c.username)
-        .bind(&c.password)
+        .bind(self.seal(c.password.as_ref()))
         .bind(&c.ca_bundle)
         .bind(i64::from(c.verify_tls))
         .bind(&c.config_dir)
@@ -157,7 +204,7 @@ impl DeviceStore {
             .fetch_optional(self.db.reader())
             .await?;
         match row {
-            Some(row) => device(&row),
+            Some(row) => self.device(&row),
             None => Err(ManagementError::NotFound {
                 kind: "Device",
                 id: id.to_owned(),
@@ -173,7 +220,7 @@ impl DeviceStore {
         .bind(name)
         .fetch_optional(self.db.reader())
         .await?;
-        row.as_ref().map(device).transpose()
+        row.as_ref().map(|r| self.device(r)).transpose()
     }
 
     /// Devices matching `query`, by name.
@@ -192,7 +239,7 @@ impl DeviceStore {
         .bind(state.map_or("", MaintenanceState::as_str))
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter().map(device).collect()
+        rows.iter().map(|r| self.device(r)).collect()
     }
 
     /// Remove a device and what it was recorded carrying.
@@ -296,7 +343,7 @@ impl DeviceStore {
         .bind(load_balancer_id)
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter().map(device).collect()
+        rows.iter().map(|r| self.device(r)).collect()
     }
 
     /// Mark a day-2 request's event handled; false if it was already.
@@ -310,5 +357,14 @@ impl DeviceStore {
         .execute(self.db.writer())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Forget the day-2 requests handled before `before_ms`; how many.
+    pub async fn prune_requests(&self, before_ms: i64) -> ManagementResult<u64> {
+        let done = sqlx::query("DELETE FROM mgmt_device_requests WHERE handled_ms < $1")
+            .bind(before_ms)
+            .execute(self.db.writer())
+            .await?;
+        Ok(done.rows_affected())
     }
 }

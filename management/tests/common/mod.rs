@@ -55,11 +55,17 @@ pub struct Served {
     pub base: String,
     /// A client.
     pub http: reqwest::Client,
+    _keys: tempfile::TempDir,
 }
 
 impl Served {
-    /// Open the module on `store` with `config` and serve its routes.
-    pub async fn start(store: &Store, config: ManagementConfig) -> Served {
+    /// Open the module on `store` with `config` (its key file, when not set, in a directory of
+    /// the test's own) and serve its routes.
+    pub async fn start(store: &Store, mut config: ManagementConfig) -> Served {
+        let keys = tempfile::tempdir().unwrap();
+        if config.secret_key_file.is_none() {
+            config.secret_key_file = Some(key_file(keys.path()));
+        }
         let management = Management::open(store, config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -69,6 +75,7 @@ impl Served {
             management,
             base,
             http: reqwest::Client::new(),
+            _keys: keys,
         }
     }
 
@@ -98,6 +105,13 @@ impl Served {
         assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
         body
     }
+}
+
+/// A new key file in `dir` (`management.key`), its path as configuration names it.
+pub fn key_file(dir: &std::path::Path) -> String {
+    let path = dir.join("management.key");
+    fulcrum_management::secrets::SecretBox::load_or_create(&path).unwrap();
+    path.display().to_string()
 }
 
 /// Assert a fault answer: the status, `Client`/`Server`, and the text.
