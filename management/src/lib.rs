@@ -79,6 +79,7 @@ impl Management {
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
+        config.backups.validate()?;
         let devices = devices::store::DeviceStore::new(db.clone());
         for registration in &config.devices.registered {
             registration.validate()?;
@@ -106,6 +107,7 @@ impl Management {
             .merge(audit::routes())
             .merge(alerts::routes::routes())
             .merge(devices::routes::routes())
+            .merge(backups::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -139,11 +141,15 @@ impl Management {
                 Arc::new(devices::facts_task::FactsTask::new(
                     self.devices.clone(),
                     self.config.devices.unreachable_after,
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 Duration::from_secs(self.config.devices.facts_interval_seconds.max(1)),
             )
             .at_start(),
+            Activator::new(
+                Arc::new(backups::task::BackupsTask::new(Arc::clone(self), duties)),
+                Duration::from_secs(self.config.backups.interval_seconds.max(1)),
+            ),
         ]
     }
 

@@ -25,4 +25,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "backups",
         sql: include_str!("../migrations/0004_backups.sql"),
     },
+    ModuleMigration {
+        version: 6,
+        name: "backup_schedules",
+        sql: include_str!("../migrations/0006_backup_schedules.sql"),
+    },
 ];
