@@ -266,9 +266,9 @@ on_both_databases!(a_corrupt_bigip_backup_is_never_restored);
 
 /// A schedule made through the API, every minute for BIG-IPs keeping two: runs at three
 /// minutes keep two backups and delete the oldest's file; a run in a minute already handled
-/// takes nothing; the HAProxy host it does not select is left alone. A backup that fails raises
-/// `BackupFailed` for the device, and the next that succeeds resolves it; each run is audited
-/// under no user.
+/// takes nothing; the HAProxy host it does not select is left alone. Backups that fail raise
+/// `BackupFailed` for the device (their records kept by the same retention), and the next that
+/// succeeds resolves it; each run is audited under no user.
 async fn schedules_take_backups_keep_their_retention_and_alert_on_failure(store: Store) {
     let bigip_sim = sim::start(sim::Config::default()).await.unwrap();
     let s = serve(&store, Vec::new()).await;
@@ -327,8 +327,16 @@ async fn schedules_take_backups_keep_their_retention_and_alert_on_failure(store:
             ..FaultPlan::default()
         })
         .unwrap();
-    let report = task.run(t0 + Duration::minutes(3)).await.unwrap();
-    assert_eq!(report.get("failed"), Some(&1), "{report:?}");
+    for minute in 3..=5 {
+        let report = task.run(t0 + Duration::minutes(minute)).await.unwrap();
+        assert_eq!(report.get("failed"), Some(&1), "{report:?}");
+    }
+    let failed = s.backups("?status=failed").await;
+    assert_eq!(
+        failed.len(),
+        2,
+        "failed attempts are kept as stored ones are: {failed:?}"
+    );
     let alerts = s.backup_alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["status"], "firing");
@@ -337,19 +345,19 @@ async fn schedules_take_backups_keep_their_retention_and_alert_on_failure(store:
     assert_eq!(s.backups("?status=stored").await.len(), 2, "both kept");
 
     bigip_sim.control().clear_faults();
-    let report = task.run(t0 + Duration::minutes(4)).await.unwrap();
+    let report = task.run(t0 + Duration::minutes(6)).await.unwrap();
     assert_eq!(report.get("stored"), Some(&1), "{report:?}");
     let alerts = s.backup_alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["status"], "resolved");
 
     let audited = s.audit("backup.take").await;
-    assert_eq!(audited.len(), 5);
+    assert_eq!(audited.len(), 7);
     assert!(audited.iter().all(|e| e["user_id"].is_null()));
     assert!(audited.iter().all(|e| e["target"] == id.as_str()));
     assert_eq!(
         audited.iter().filter(|e| e["result"] == "failure").count(),
-        1
+        3
     );
 }
 
@@ -423,6 +431,15 @@ async fn bad_input_changes_nothing(store: Store) {
     );
 
     assert_fault_contains(&s.take("nope").await, 404, "Device nope not found.");
+    let edge = s
+        .register(json!({"name": "edge-1", "kind": "nsx_edge"}))
+        .await;
+    assert_fault_contains(
+        &s.take(&edge).await,
+        400,
+        "device operations is not supported for nsx_edge devices.",
+    );
+    assert!(s.backup_alerts().await.is_empty());
     for path in [
         "/v1/management/backups/nope/verify",
         "/v1/management/backups/nope/restore",
@@ -448,12 +465,14 @@ async fn bad_input_changes_nothing(store: Store) {
         "colour",
     );
     assert!(s.backups("").await.is_empty());
-    assert!(
-        s.get("/v1/management/audit").await["audit"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    let audited = s.get("/v1/management/audit").await;
+    let actions: Vec<&str> = audited["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["device.register"], "nothing else was done");
 
     let bad = BackupSchedule {
         name: "bad".into(),

@@ -166,8 +166,9 @@ impl Backups {
         record::delete(&self.db, &record.id).await
     }
 
-    /// Remove the stored backups of `device_id` taken for `reason` that `retention` expires at
-    /// `now` (files and records); the ones removed.
+    /// Remove the backups of `device_id` taken for `reason` that `retention` expires at `now`
+    /// (files and records); the ones removed. Stored backups and the records of failed attempts
+    /// are counted apart, so failures neither push stored backups out nor pile up.
     pub async fn expire(
         &self,
         device_id: &str,
@@ -175,22 +176,24 @@ impl Backups {
         retention: Retention,
         now: OffsetDateTime,
     ) -> ManagementResult<Vec<BackupRecord>> {
-        let stored = record::stored_for(&self.db, device_id, reason).await?;
-        let kept: Vec<Kept> = stored
-            .iter()
-            .map(|backup| Kept {
-                id: backup.id.clone(),
-                taken_at: OffsetDateTime::from_unix_timestamp_nanos(
-                    i128::from(backup.created_ms) * 1_000_000,
-                )
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            })
-            .collect();
-        let expired = retention::expired(&kept, retention, now);
         let mut removed = Vec::new();
-        for backup in stored.into_iter().filter(|b| expired.contains(&b.id)) {
-            self.forget(&backup).await?;
-            removed.push(backup);
+        for status in [BackupStatus::Stored, BackupStatus::Failed] {
+            let backups = record::of_device_for(&self.db, device_id, reason, status).await?;
+            let kept: Vec<Kept> = backups
+                .iter()
+                .map(|backup| Kept {
+                    id: backup.id.clone(),
+                    taken_at: OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(backup.created_ms) * 1_000_000,
+                    )
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                })
+                .collect();
+            let expired = retention::expired(&kept, retention, now);
+            for backup in backups.into_iter().filter(|b| expired.contains(&b.id)) {
+                self.forget(&backup).await?;
+                removed.push(backup);
+            }
         }
         Ok(removed)
     }

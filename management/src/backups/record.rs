@@ -181,18 +181,20 @@ pub async fn list(db: &ModuleDb, query: &BackupQuery) -> ManagementResult<Vec<Ba
     rows.iter().map(record).collect()
 }
 
-/// The stored backups of `device_id` taken for `reason`.
-pub async fn stored_for(
+/// The backups of `device_id` taken for `reason` that ended with `status`, newest first.
+pub async fn of_device_for(
     db: &ModuleDb,
     device_id: &str,
     reason: &str,
+    status: BackupStatus,
 ) -> ManagementResult<Vec<BackupRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM mgmt_backups WHERE device_id = $1 AND reason = $2 \
-         AND status = 'stored' ORDER BY created_ms DESC, id DESC"
+         AND status = $3 ORDER BY created_ms DESC, id DESC"
     ))
     .bind(device_id)
     .bind(reason)
+    .bind(status.as_str())
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(record).collect()

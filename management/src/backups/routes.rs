@@ -19,6 +19,7 @@ use super::schedule::{BackupSchedule, ScheduleSource, ScheduleView};
 use super::task::take_watched;
 use crate::Management;
 use crate::audit::Outcome;
+use crate::devices::ops_for;
 use crate::error::{ManagementError, ManagementResult};
 use crate::http::{JsonBody, QueryParams, Who};
 
@@ -67,6 +68,7 @@ async fn take(
     Path(id): Path<String>,
 ) -> ManagementResult<(StatusCode, Json<Value>)> {
     let device = management.devices.get(&id).await?;
+    ops_for(&device).map_err(|e| e.for_device(&device.name))?;
     let record = take_watched(&management, Some(&caller), &device, "manual").await?;
     Ok((StatusCode::CREATED, Json(json!({ "backup": record }))))
 }
