@@ -18,7 +18,7 @@
 //! # Shape
 //!
 //! [`Management`] holds the module's database (its own tables, migrated by [`Management::open`]),
-//! its configuration, its audit trail, its alerts and its device inventory. [`Management::routes`] serves `/v1/management/...`; the
+//! its configuration, its audit trail, its alerts, its device inventory and its backups. [`Management::routes`] serves `/v1/management/...`; the
 //! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
 //! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
 //! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
