@@ -496,3 +496,51 @@ async fn bad_input_changes_nothing(store: Store) {
 }
 
 on_both_databases!(bad_input_changes_nothing);
+
+/// A schedule's slot that falls between two activations is caught up at the next one, once; a
+/// task started afresh (a restart) after several missed slots runs one catch-up, not one per slot.
+async fn a_missed_slot_is_caught_up_once(store: Store) {
+    let s = serve(&store, Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("haproxy.cfg"), CONFIG).unwrap();
+    let host = s
+        .register(json!({
+            "name": "host-1", "kind": "haproxy_host",
+            "config_dir": dir.path().display().to_string(),
+        }))
+        .await;
+    let now = OffsetDateTime::now_utc();
+    let t0 = now - Duration::seconds(i64::from(now.second()));
+    let slot = (t0 + Duration::minutes(1)).minute();
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/management/backup-schedules",
+            Some(json!({"name": "hourly", "cron": format!("{slot} * * * *")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mine = format!("?device_id={host}");
+
+    let task = BackupsTask::new(Arc::clone(&s.management), Arc::new(Alone));
+    assert!(task.run(t0).await.unwrap().is_empty());
+    assert!(s.backups(&mine).await.is_empty());
+    let report = task.run(t0 + Duration::minutes(2)).await.unwrap();
+    assert_eq!(report.get("stored"), Some(&1), "{report:?}");
+    assert!(
+        task.run(t0 + Duration::minutes(3))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let restarted = BackupsTask::new(Arc::clone(&s.management), Arc::new(Alone));
+    let report = restarted
+        .run(t0 + Duration::hours(3) + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(report.get("stored"), Some(&1), "one catch-up: {report:?}");
+    assert_eq!(s.backups(&mine).await.len(), 2);
+}
+
+on_both_databases!(a_missed_slot_is_caught_up_once);

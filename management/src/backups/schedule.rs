@@ -142,7 +142,7 @@ pub fn due_slot(
     last_slot_ms: Option<i64>,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
-    let minute = now.replace_second(0).ok()?.replace_nanosecond(0).ok()?;
+    let minute = minute_of(now);
     match last_slot_ms {
         None => schedule.is_due(minute).then_some(minute),
         Some(last) => {
@@ -154,6 +154,11 @@ pub fn due_slot(
                 .map(|_| minute)
         }
     }
+}
+
+/// The start of the minute of `at`.
+pub fn minute_of(at: OffsetDateTime) -> OffsetDateTime {
+    at - Duration::nanoseconds(i64::from(at.second()) * 1_000_000_000 + i64::from(at.nanosecond()))
 }
 
 /// Milliseconds since the Unix epoch of `at`.

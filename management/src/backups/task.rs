@@ -3,7 +3,9 @@
 //! expires. It is a cluster duty: one replica runs the schedules.
 //!
 //! A schedule's last run is recorded after its backups, so a process stopped in the middle runs
-//! the slot again rather than skipping it; a schedule that missed several slots runs once.
+//! the slot again rather than skipping it; a schedule that missed several slots runs once. A
+//! schedule seen for the first time outside its slot starts from that minute, so a slot that
+//! falls between two activations is caught up at the next.
 //! Every backup, scheduled or on demand, goes through [`take_watched`]: a failure raises the
 //! `BackupFailed` alert of the device (key `backup-failed:<device>`), a success resolves it, and
 //! either is audited.
@@ -16,7 +18,7 @@ use fulcrum_core::tasks::{BackgroundTask, Duties, Report};
 use time::OffsetDateTime;
 
 use super::BackupRecord;
-use super::schedule::{BackupSchedule, due_slot, millis};
+use super::schedule::{BackupSchedule, due_slot, millis, minute_of};
 use crate::Management;
 use crate::alerts::from_events::Raised;
 use crate::audit::Outcome;
@@ -106,6 +108,11 @@ impl BackupsTask {
             };
             let last = store.last_slot(&schedule.name).await?;
             let Some(slot) = due_slot(&cron, last, now) else {
+                if last.is_none() {
+                    store
+                        .record_run(&schedule.name, millis(minute_of(now)))
+                        .await?;
+                }
                 continue;
             };
             *report.entry("schedules").or_default() += 1;
