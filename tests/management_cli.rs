@@ -492,3 +492,107 @@ async fn silences_are_created_listed_and_expired() {
         );
     }
 }
+
+/// Backups from the command line: a backup of a configured HAProxy host taken with progress on
+/// stderr, listed, restored only with the device's name; the schedule of the configuration
+/// listed, one created and deleted, and a bad cron refused in the server's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_are_taken_restored_and_scheduled() {
+    let host_dir = tempfile::tempdir().unwrap();
+    let archive = tempfile::tempdir().unwrap();
+    let cfg = host_dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n").unwrap();
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            extra_toml: format!(
+                "[management.backups]\ndirectory = \"{}\"\n\
+                 [[management.backups.schedules]]\nname = \"nightly\"\ncron = \"0 2 * * *\"\n\
+                 keep_days = 30\n\
+                 [[management.devices.static]]\nname = \"host-1\"\nkind = \"haproxy_host\"\n\
+                 config_dir = \"{}\"\n",
+                archive.path().display(),
+                host_dir.path().display()
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+
+    let out = manage(&s.base, &["backups", "take", "host-1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("taking a backup"), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|line| line.starts_with("| status ") && line.contains("stored")),
+        "{}",
+        stdout(&out)
+    );
+    let listed: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &["--format", "json", "backups", "list"],
+    )))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+
+    std::fs::write(&cfg, "changed\n").unwrap();
+    let out = manage(&s.base, &["backups", "restore", &id, "--confirm", "host-2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(r#"send {"confirm": "host-1"}"#),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "changed\n");
+    let out = manage(&s.base, &["backups", "restore", &id, "--confirm", "host-1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "global\n");
+    let out = manage(&s.base, &["backups", "verify", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let table = stdout(&manage(&s.base, &["backup-schedules", "list"]));
+    assert!(
+        table
+            .lines()
+            .any(|line| line.contains("nightly") && line.contains("| config ")),
+        "{table}"
+    );
+    let out = manage(
+        &s.base,
+        &["backup-schedules", "create", "bad", "--cron", "61 * * * *"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("minute: 61 is outside 0-59"),
+        "{}",
+        stderr(&out)
+    );
+    let out = manage(
+        &s.base,
+        &[
+            "backup-schedules",
+            "create",
+            "hourly",
+            "--cron",
+            "0 * * * *",
+            "--kind",
+            "haproxy_host",
+            "--keep-count",
+            "3",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let schedules: Value = serde_json::from_str(&stdout(&manage(
+        &s.base,
+        &["--format", "json", "backup-schedules", "list"],
+    )))
+    .unwrap();
+    assert_eq!(schedules[1]["name"], "hourly", "{schedules}");
+    assert_eq!(schedules[1]["keep_count"], 3);
+    let out = manage(&s.base, &["backup-schedules", "delete", "hourly"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = manage(&s.base, &["backup-schedules", "delete", "nightly"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,10 +1,12 @@
 //! `[management]`: how the management module runs; `[management.alerts]`: grouping, inhibition
 //! and receivers of alerts; `[management.devices]`: the inventory's schedule and the devices
-//! registered by configuration.
+//! registered by configuration; `[management.backups]`: where backups are kept and their
+//! schedules.
 
 use serde::Deserialize;
 
 use crate::alerts::matchers::Matcher;
+use crate::backups::schedule::BackupSchedule;
 use crate::campaigns::model::Policy;
 use crate::devices::model::Registration;
 
@@ -176,18 +178,27 @@ impl Default for DevicesConfig {
     }
 }
 
-/// `[management.backups]`: where device backups are kept.
+/// `[management.backups]`: where device backups are kept, how often schedules are looked at,
+/// and the schedules of the configuration (`[[management.backups.schedules]]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupsConfig {
     /// The directory backups are kept under, one folder per device (`state/backups`).
     pub directory: String,
+    /// How often the backup job looks for schedules that are due (60 s).
+    pub interval_seconds: u64,
+    /// Schedules of the configuration: name, cron, the devices (`kind`, `devices` by name;
+    /// neither: all) and retention (`keep_count`, `keep_days`). Listed by the API, changed only
+    /// here.
+    pub schedules: Vec<BackupSchedule>,
 }
 
 impl Default for BackupsConfig {
     fn default() -> Self {
         BackupsConfig {
             directory: "state/backups".to_owned(),
+            interval_seconds: 60,
+            schedules: Vec::new(),
         }
     }
 }
@@ -209,5 +220,25 @@ impl Default for CampaignsConfig {
             interval_seconds: 2,
             policies: Vec::new(),
         }
+    }
+}
+
+impl BackupsConfig {
+    /// Check each schedule of the configuration, and that no two share a name.
+    pub fn validate(&self) -> crate::ManagementResult<()> {
+        for (i, schedule) in self.schedules.iter().enumerate() {
+            schedule.validate().map_err(|e| {
+                crate::ManagementError::BadRequest(format!(
+                    "management.backups.schedules[{i}]: {e}"
+                ))
+            })?;
+            if self.schedules[..i].iter().any(|s| s.name == schedule.name) {
+                return Err(crate::ManagementError::BadRequest(format!(
+                    "management.backups.schedules: {} is named twice.",
+                    schedule.name
+                )));
+            }
+        }
+        Ok(())
     }
 }

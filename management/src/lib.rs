@@ -18,7 +18,7 @@
 //! # Shape
 //!
 //! [`Management`] holds the module's database (its own tables, migrated by [`Management::open`]),
-//! its configuration, its audit trail, its alerts and its device inventory. [`Management::routes`] serves `/v1/management/...`; the
+//! its configuration, its audit trail, its alerts, its device inventory and its backups. [`Management::routes`] serves `/v1/management/...`; the
 //! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
 //! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
 //! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
@@ -88,6 +88,7 @@ impl Management {
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
+        config.backups.validate()?;
         let secrets = Arc::new(match &config.secret_key_file {
             Some(path) => secrets::SecretBox::load(std::path::Path::new(path))?,
             None => {
@@ -154,6 +155,7 @@ impl Management {
             .merge(alerts::routes::routes())
             .merge(devices::routes::routes())
             .merge(campaigns::routes::routes())
+            .merge(backups::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -206,11 +208,15 @@ impl Management {
                     self.alerts.store.clone(),
                     self.devices.clone(),
                     pruning::Retention::of(&self.config),
-                    duties,
+                    Arc::clone(&duties),
                 )),
                 pruning::INTERVAL,
             )
             .at_start(),
+            Activator::new(
+                Arc::new(backups::task::BackupsTask::new(Arc::clone(self), duties)),
+                Duration::from_secs(self.config.backups.interval_seconds.max(1)),
+            ),
         ]
     }
 

@@ -30,4 +30,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "campaigns",
         sql: include_str!("../migrations/0005_campaigns.sql"),
     },
+    ModuleMigration {
+        version: 6,
+        name: "backup_schedules",
+        sql: include_str!("../migrations/0006_backup_schedules.sql"),
+    },
 ];

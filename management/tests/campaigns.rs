@@ -361,7 +361,8 @@ async fn twenty_pairs_roll_standby_first_and_pause_at_a_failed_gate(store: Store
     for n in 0..20 {
         let a = spans[&ids[&format!("p{n:02}-a")]];
         let b = spans[&ids[&format!("p{n:02}-b")]];
-        assert!(a.1 < b.0 || b.1 < a.0, "pair {n} overlapped: {a:?} {b:?}");
+        // One member may start in the millisecond its peer is done.
+        assert!(a.1 <= b.0 || b.1 <= a.0, "pair {n} overlapped: {a:?} {b:?}");
         // Standby first: pair members are `a` active and `b` standby at the start.
         if n != 7 {
             assert!(b.0 < a.0, "pair {n}: the active went first");

@@ -130,3 +130,81 @@ pub async fn of_device(db: &ModuleDb, device_id: &str) -> ManagementResult<Vec<B
     .await?;
     rows.iter().map(record).collect()
 }
+
+/// Filters of a backup listing.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupQuery {
+    /// Only backups of this device.
+    pub device_id: Option<String>,
+    /// Only `stored` or `failed` ones.
+    pub status: Option<String>,
+    /// Only those taken for this reason (`manual`, `schedule:<name>`, ...).
+    pub reason: Option<String>,
+    /// At most this many, newest first (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// The backups matching `query`, newest first.
+pub async fn list(db: &ModuleDb, query: &BackupQuery) -> ManagementResult<Vec<BackupRecord>> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ManagementError::BadRequest(
+            "limit must be between 1 and 1000.".to_owned(),
+        ));
+    }
+    if let Some(status) = &query.status {
+        BackupStatus::parse(status)?;
+    }
+    let filters = [
+        ("device_id", &query.device_id),
+        ("status", &query.status),
+        ("reason", &query.reason),
+    ];
+    let mut sql = format!("SELECT {COLUMNS} FROM mgmt_backups WHERE 1 = 1");
+    let mut values = Vec::new();
+    for (column, value) in filters {
+        if let Some(value) = value {
+            values.push(value.clone());
+            sql.push_str(&format!(" AND {column} = ${}", values.len()));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_ms DESC, id DESC LIMIT ${}",
+        values.len() + 1
+    ));
+    let mut statement = sqlx::query(&sql);
+    for value in values {
+        statement = statement.bind(value);
+    }
+    let rows = statement.bind(limit).fetch_all(db.reader()).await?;
+    rows.iter().map(record).collect()
+}
+
+/// The backups of `device_id` taken for `reason` that ended with `status`, newest first.
+pub async fn of_device_for(
+    db: &ModuleDb,
+    device_id: &str,
+    reason: &str,
+    status: BackupStatus,
+) -> ManagementResult<Vec<BackupRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM mgmt_backups WHERE device_id = $1 AND reason = $2 \
+         AND status = $3 ORDER BY created_ms DESC, id DESC"
+    ))
+    .bind(device_id)
+    .bind(reason)
+    .bind(status.as_str())
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(record).collect()
+}
+
+/// Forget the backup `id`.
+pub async fn delete(db: &ModuleDb, id: &str) -> ManagementResult<()> {
+    sqlx::query("DELETE FROM mgmt_backups WHERE id = $1")
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}

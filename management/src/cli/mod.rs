@@ -5,6 +5,7 @@
 //! the URL, and a Keystone token (`--os-token`, `OS_TOKEN`) or, for a Fulcrum without Keystone,
 //! nothing (the caller is then an administrator) come from flags or the environment.
 
+mod backups;
 mod campaigns;
 mod client;
 mod silences;
@@ -15,6 +16,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::Value;
 
+pub use backups::{BackupsCommand, SchedulesCommand};
 pub use client::{CliError, Client};
 pub use silences::SilencesCommand;
 pub use table::Table;
@@ -77,6 +79,18 @@ pub enum ManageCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: SilencesCommand,
+    },
+    /// Configuration backups of devices.
+    Backups {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: BackupsCommand,
+    },
+    /// When backups are taken, of which devices, and how long they are kept.
+    BackupSchedules {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: SchedulesCommand,
     },
 }
 
@@ -167,6 +181,8 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
         ManageCommand::Alerts { command } => alerts(&client, command).await?,
         ManageCommand::Campaigns { command } => campaigns::run(&client, command).await?,
         ManageCommand::Silences { command } => silences::run(&client, command).await?,
+        ManageCommand::Backups { command } => backups::backups(&client, command).await?,
+        ManageCommand::BackupSchedules { command } => backups::schedules(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())
