@@ -137,12 +137,7 @@ impl Audit {
 
     /// Entries matching `query`, newest first.
     pub async fn list(&self, query: &AuditQuery) -> ManagementResult<Vec<AuditEntry>> {
-        let limit = query.limit.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(ManagementError::BadRequest(
-                "limit must be between 1 and 1000.".to_owned(),
-            ));
-        }
+        let limit = crate::sql::limit(query.limit)?;
         if let Some(result) = &query.result
             && result != "success"
             && result != "failure"
@@ -151,31 +146,19 @@ impl Audit {
                 "result must be success or failure, not {result:?}."
             )));
         }
-        let filters = [
-            ("action", &query.action),
-            ("target", &query.target),
-            ("user_id", &query.user_id),
-            ("result", &query.result),
-        ];
-        let mut sql = "SELECT id, at_ms, user_id, project_id, action, target, result, detail \
-                       FROM mgmt_audit WHERE 1 = 1"
-            .to_owned();
-        let mut values = Vec::new();
-        for (column, value) in filters {
-            if let Some(value) = value {
-                values.push(value.clone());
-                sql.push_str(&format!(" AND {column} = ${}", values.len()));
-            }
-        }
-        sql.push_str(&format!(
-            " ORDER BY at_ms DESC, id DESC LIMIT ${}",
-            values.len() + 1
-        ));
-        let mut statement = sqlx::query(&sql);
-        for value in values {
-            statement = statement.bind(value);
-        }
-        let rows = statement.bind(limit).fetch_all(self.db.reader()).await?;
+        let rows = crate::sql::select_equal(
+            &self.db,
+            "SELECT id, at_ms, user_id, project_id, action, target, result, detail FROM mgmt_audit",
+            &[
+                ("action", query.action.as_ref()),
+                ("target", query.target.as_ref()),
+                ("user_id", query.user_id.as_ref()),
+                ("result", query.result.as_ref()),
+            ],
+            "at_ms DESC, id DESC",
+            limit,
+        )
+        .await?;
         rows.iter().map(entry).collect()
     }
 }

@@ -37,6 +37,7 @@ pub mod http;
 pub mod pruning;
 pub mod schema;
 pub mod secrets;
+pub mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -113,6 +113,13 @@ impl Backups {
         record::get(&self.db, id).await
     }
 
+    /// Whether a backup of `device_id` taken for `reason` is stored.
+    pub async fn stored_for(&self, device_id: &str, reason: &str) -> ManagementResult<bool> {
+        let stored =
+            record::of_device_for(&self.db, device_id, reason, BackupStatus::Stored).await?;
+        Ok(!stored.is_empty())
+    }
+
     /// The backups of `device_id`, newest first.
     pub async fn of_device(&self, device_id: &str) -> ManagementResult<Vec<BackupRecord>> {
         record::of_device(&self.db, device_id).await

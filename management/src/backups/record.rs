@@ -147,37 +147,22 @@ pub struct BackupQuery {
 
 /// The backups matching `query`, newest first.
 pub async fn list(db: &ModuleDb, query: &BackupQuery) -> ManagementResult<Vec<BackupRecord>> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ManagementError::BadRequest(
-            "limit must be between 1 and 1000.".to_owned(),
-        ));
-    }
+    let limit = crate::sql::limit(query.limit)?;
     if let Some(status) = &query.status {
         BackupStatus::parse(status)?;
     }
-    let filters = [
-        ("device_id", &query.device_id),
-        ("status", &query.status),
-        ("reason", &query.reason),
-    ];
-    let mut sql = format!("SELECT {COLUMNS} FROM mgmt_backups WHERE 1 = 1");
-    let mut values = Vec::new();
-    for (column, value) in filters {
-        if let Some(value) = value {
-            values.push(value.clone());
-            sql.push_str(&format!(" AND {column} = ${}", values.len()));
-        }
-    }
-    sql.push_str(&format!(
-        " ORDER BY created_ms DESC, id DESC LIMIT ${}",
-        values.len() + 1
-    ));
-    let mut statement = sqlx::query(&sql);
-    for value in values {
-        statement = statement.bind(value);
-    }
-    let rows = statement.bind(limit).fetch_all(db.reader()).await?;
+    let rows = crate::sql::select_equal(
+        db,
+        &format!("SELECT {COLUMNS} FROM mgmt_backups"),
+        &[
+            ("device_id", query.device_id.as_ref()),
+            ("status", query.status.as_ref()),
+            ("reason", query.reason.as_ref()),
+        ],
+        "created_ms DESC, id DESC",
+        limit,
+    )
+    .await?;
     rows.iter().map(record).collect()
 }
 

@@ -475,13 +475,9 @@ impl Executor {
             return Ok(true);
         }
         // A backup taken just before a restart, whose id was not written to the device's row.
-        let reason = format!("campaign:{}", campaign.id);
-        Ok(self
-            .backups
-            .of_device(&row.device_id)
-            .await?
-            .iter()
-            .any(|b| b.reason == reason && b.status == crate::backups::BackupStatus::Stored))
+        self.backups
+            .stored_for(&row.device_id, &format!("campaign:{}", campaign.id))
+            .await
     }
 
     /// Do `step` on the device; the error in words when it fails.
