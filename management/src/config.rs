@@ -75,7 +75,8 @@ pub struct AlertsConfig {
     /// How often firing alerts are forwarded again to Alertmanager receivers, which resolve an
     /// alert not sent again within their own resolve timeout (60 s, as Prometheus resends).
     pub forward_repeat_seconds: u64,
-    /// Days resolved alerts (and delivered or given-up notifications) are kept (7).
+    /// Days resolved alerts, delivered or given-up notifications and expired silences are kept
+    /// (7).
     pub keep_resolved_days: u64,
 }
 

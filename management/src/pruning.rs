@@ -1,7 +1,8 @@
-//! Pruning: resolved alerts, finished notifications and handled day-2 requests are history that
-//! would otherwise grow without bound. [`prune`] deletes what is older than its keep setting
-//! (`[management.alerts] keep_resolved_days`, `[management.devices] keep_requests_days`) at a
-//! moment it is given; [`PruningTask`] runs it every hour, as a cluster duty.
+//! Pruning: resolved alerts, finished notifications, expired silences and handled day-2 requests
+//! are history that would otherwise grow without bound. [`prune`] deletes what is older than its
+//! keep setting (`[management.alerts] keep_resolved_days`, `[management.devices]
+//! keep_requests_days`) at a moment it is given; [`PruningTask`] runs it every hour, as a cluster
+//! duty.
 //!
 //! What is still owed is never pruned: a notification not yet delivered nor given up, and a
 //! resolved alert that a receiver still knows as firing (it is yet to be told it resolved).
@@ -52,6 +53,8 @@ pub struct Pruned {
     pub alerts: u64,
     /// Delivered or given-up notifications.
     pub notifications: u64,
+    /// Silences expired.
+    pub silences: u64,
     /// Handled day-2 requests.
     pub requests: u64,
 }
@@ -64,8 +67,8 @@ fn days_before(now_ms: i64, days: u64) -> i64 {
     now_ms.saturating_sub(span)
 }
 
-/// Delete, as of `now_ms`, the alerts resolved and the notifications finished more than
-/// `keep_resolved_days` ago, and the day-2 requests handled more than `keep_requests_days` ago.
+/// Delete, as of `now_ms`, the alerts resolved, the notifications finished and the silences
+/// expired more than `keep_resolved_days` ago, and the day-2 requests handled more than `keep_requests_days` ago.
 pub async fn prune(
     alerts: &AlertStore,
     devices: &DeviceStore,
@@ -76,6 +79,7 @@ pub async fn prune(
     Ok(Pruned {
         alerts: alerts.prune_resolved(resolved_before).await?,
         notifications: alerts.prune_notifications(resolved_before).await?,
+        silences: alerts.prune_expired_silences(resolved_before).await?,
         requests: devices
             .prune_requests(days_before(now_ms, retention.keep_requests_days))
             .await?,
@@ -115,8 +119,8 @@ impl BackgroundTask for PruningTask {
     }
 
     fn description(&self) -> &'static str {
-        "deletes resolved alerts, finished notifications and handled day-2 requests older than \
-         their keep settings"
+        "deletes resolved alerts, finished notifications, expired silences and handled day-2 \
+         requests older than their keep settings"
     }
 
     async fn activate(&self) -> Result<Report, String> {
@@ -132,12 +136,14 @@ impl BackgroundTask for PruningTask {
             tracing::info!(
                 alerts = pruned.alerts,
                 notifications = pruned.notifications,
+                silences = pruned.silences,
                 requests = pruned.requests,
                 "pruned management history"
             );
         }
         report.insert("alerts", pruned.alerts);
         report.insert("notifications", pruned.notifications);
+        report.insert("silences", pruned.silences);
         report.insert("requests", pruned.requests);
         Ok(report)
     }

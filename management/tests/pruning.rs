@@ -1,7 +1,7 @@
-//! Pruning management's history, on SQLite and PostgreSQL: alerts resolved and notifications
-//! finished more than `keep_resolved_days` ago, and day-2 requests handled more than
-//! `keep_requests_days` ago, are deleted; what fires, what is still owed to a receiver and what
-//! is recent stays. "Now" is given, so days pass without waiting.
+//! Pruning management's history, on SQLite and PostgreSQL: alerts resolved, notifications
+//! finished and silences expired more than `keep_resolved_days` ago, and day-2 requests handled
+//! more than `keep_requests_days` ago, are deleted; what fires, what is still owed to a receiver
+//! and what is recent stays. "Now" is given, so days pass without waiting.
 
 mod common;
 
@@ -57,6 +57,18 @@ async fn notification_ids(s: &Served) -> Vec<String> {
         .await
         .unwrap();
     rows.iter().map(|r| r.get("id")).collect()
+}
+
+async fn silence_ids(s: &Served) -> Vec<String> {
+    let body = s.get("/v1/management/api/v2/silences").await;
+    let mut ids: Vec<String> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|silence| silence["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
 }
 
 async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
@@ -116,6 +128,22 @@ async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
         .await
         .unwrap();
     }
+    for (id, ends) in [
+        ("expired-long-ago", now - 10 * DAY),
+        ("expired-lately", now - 2 * DAY),
+        ("active", now + DAY),
+    ] {
+        sqlx::query(
+            "INSERT INTO mgmt_silences (id, matchers, starts_at_ms, ends_at_ms, updated_at_ms, \
+             created_by, comment) VALUES ($1, '[]', $2, $3, $2, 'ops', 'maintenance')",
+        )
+        .bind(id)
+        .bind(now - 11 * DAY)
+        .bind(ends)
+        .execute(db)
+        .await
+        .unwrap();
+    }
     for (event_id, handled) in [(1_i64, now - 31 * DAY), (2, now - 29 * DAY)] {
         sqlx::query("INSERT INTO mgmt_device_requests (event_id, handled_ms) VALUES ($1, $2)")
             .bind(event_id)
@@ -152,6 +180,7 @@ async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
         Pruned {
             alerts: 1,
             notifications: 2,
+            silences: 1,
             requests: 1
         }
     );
@@ -163,6 +192,7 @@ async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
         notification_ids(&s).await,
         ["delivered-lately", "still-to-deliver"]
     );
+    assert_eq!(silence_ids(&s).await, ["active", "expired-lately"]);
     assert!(
         m.devices.claim_request(1).await.unwrap(),
         "a request handled 31 days ago is forgotten"
@@ -173,7 +203,11 @@ async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
     let again = prune(&m.alerts.store, &m.devices, retention, now)
         .await
         .unwrap();
-    assert_eq!(again.alerts + again.notifications, 0, "{again:?}");
+    assert_eq!(
+        again.alerts + again.notifications + again.silences,
+        0,
+        "{again:?}"
+    );
 
     // Six days on, the alert resolved two days ago has been resolved for eight; once the
     // receiver has been told, the owed one goes too.
@@ -194,6 +228,8 @@ async fn history_older_than_its_keep_settings_is_pruned(store: Store) {
     assert_eq!(later.notifications, 1, "{later:?}");
     assert_eq!(alert_names(&s).await, ["Firing"]);
     assert_eq!(notification_ids(&s).await, ["still-to-deliver"]);
+    assert_eq!(later.silences, 1, "{later:?}");
+    assert_eq!(silence_ids(&s).await, ["active"]);
     let report = task.activate().await.unwrap();
     assert_eq!(report.get("alerts"), Some(&0), "{report:?}");
 }

@@ -22,6 +22,10 @@ use super::inventory::PID_FILE;
 use super::processes::{self, CONFIG_FILE, HaproxyProcess, is_alive};
 use super::stats;
 
+/// How long a master that stopped answering may be re-executing itself during a reload before it
+/// counts as gone.
+const REEXEC_WINDOW: Duration = Duration::from_millis(300);
+
 /// The files of one load balancer's HAProxy.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -123,21 +127,23 @@ impl Instance {
     }
 
     /// Whether this instance's HAProxy is alive: its master answers on the CLI socket or its pid
-    /// file names a live HAProxy. Both are looked at twice, a moment apart, because during a reload
-    /// the master re-executes itself and is briefly unreachable.
+    /// file names a live HAProxy. While a reload is in progress the master re-executes itself and,
+    /// for a moment, neither answers; they are polled through that window rather than after a fixed
+    /// pause, so that an apply right after a reload waits only as long as the re-execution takes.
     pub async fn is_running(&self) -> bool {
         if !self.pid_path().exists() && !self.master_socket().exists() {
             return false;
         }
-        for attempt in 0..2 {
+        let deadline = Instant::now() + REEXEC_WINDOW;
+        loop {
             if self.running_pid().is_some() || !self.worker_pids().await.is_empty() {
                 return true;
             }
-            if attempt == 0 {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+            if Instant::now() >= deadline {
+                return false;
             }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        false
     }
 
     /// The live configuration text, if any.

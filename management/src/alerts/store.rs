@@ -264,6 +264,16 @@ impl AlertStore {
         .await?;
         Ok(done.rows_affected())
     }
+
+    /// Delete the silences that expired before `before_ms`; how many. Alertmanager keeps expired
+    /// silences for a while too, so that one can be looked at or recreated, then forgets them.
+    pub async fn prune_expired_silences(&self, before_ms: i64) -> ManagementResult<u64> {
+        let done = sqlx::query("DELETE FROM mgmt_silences WHERE ends_at_ms < $1")
+            .bind(before_ms)
+            .execute(self.db.writer())
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 fn to_json(labels: &Labels) -> String {
