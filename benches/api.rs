@@ -5,7 +5,10 @@
 //!
 //! Run with `cargo bench --bench api`. Set `FULCRUM_BENCH_DATABASE=postgres://...` (an empty
 //! database) to measure on PostgreSQL instead of a temporary SQLite file. `cargo bench --bench api
-//! -- creates` measures only the write path: 3,000 creates until ACTIVE with 8 clients.
+//! -- creates` measures only the write path: 3,000 creates until ACTIVE with 8 clients. `cargo bench
+//! --bench api -- keystone` measures GETs of one load balancer under Keystone authentication (a
+//! Keystone in this process that validates tokens; Fulcrum caches what it answers) against noauth,
+//! two servers side by side in the same run.
 
 mod common;
 
@@ -13,12 +16,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, gets_per_second};
+use common::{Server, gets_per_second, gets_per_second_with};
 use serde_json::{Value, json};
 
 const SUBNET: &str = "bench-subnet";
 
 fn start_server() -> Server {
+    start_server_with("")
+}
+
+/// A server as [`start_server`] with `extra` appended to its configuration.
+fn start_server_with(extra: &str) -> Server {
     Server::start(|dir| {
         let url = std::env::var("FULCRUM_BENCH_DATABASE")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
@@ -46,7 +54,7 @@ network_id = "bench-net"
 cidr = "127.16.0.0/16"
 allocation_start = "127.16.0.1"
 allocation_end = "127.16.255.254"
-"#
+{extra}"#
         )
     })
 }
@@ -128,6 +136,10 @@ async fn main() {
         }
     );
 
+    if std::env::args().skip(1).any(|a| a == "keystone") {
+        keystone_against_noauth(&http, &server).await;
+        return;
+    }
     if std::env::args().skip(1).any(|a| a == "creates") {
         let (clients, total) = (8, 3000);
         let secs = creates_until_active(&http, &base, clients, total).await;
@@ -176,5 +188,91 @@ async fn main() {
     println!(
         "resident memory, 10,000 stored:    {:>8.1} MiB",
         rss_mib(server.child.id())
+    );
+}
+
+/// The token the benchmark's Keystone accepts, for an administrator of project `bench`.
+const TOKEN: &str = "bench-user-token";
+
+/// A Keystone v3 in this process: it issues Fulcrum's service token and validates [`TOKEN`],
+/// counting the validations it was asked for.
+async fn keystone() -> (String, Arc<AtomicUsize>) {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let validations = Arc::new(AtomicUsize::new(0));
+    let token_body = || {
+        axum::Json(json!({"token": {
+            "expires_at": "2999-01-01T00:00:00.000000Z",
+            "user": {"id": "bench-user", "name": "bench"},
+            "project": {"id": "bench", "name": "bench"},
+            "roles": [{"id": "r1", "name": "admin"}, {"id": "r2", "name": "member"}],
+        }}))
+    };
+    let counted = validations.clone();
+    let app = axum::Router::new().route(
+        "/v3/auth/tokens",
+        axum::routing::post(move || async move {
+            (
+                StatusCode::CREATED,
+                [("x-subject-token", "bench-service-token")],
+                token_body(),
+            )
+        })
+        .get(move |headers: HeaderMap| async move {
+            counted.fetch_add(1, Ordering::Relaxed);
+            if headers.get("x-subject-token").and_then(|v| v.to_str().ok()) == Some(TOKEN) {
+                (StatusCode::OK, token_body()).into_response()
+            } else {
+                StatusCode::NOT_FOUND.into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v3", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, validations)
+}
+
+/// GETs of one load balancer per second with Keystone tokens against the noauth `server`, in
+/// alternating rounds, and how often Keystone was asked.
+async fn keystone_against_noauth(http: &reqwest::Client, noauth: &Server) {
+    let (url, validations) = keystone().await;
+    let keystone = start_server_with(&format!(
+        "[auth]\nstrategy = \"keystone\"\n[auth.keystone]\nauth_url = \"{url}\"\n\
+         username = \"fulcrum\"\npassword = \"secret\"\nproject_name = \"service\"\n"
+    ));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-auth-token", TOKEN.parse().unwrap());
+    let mut urls = Vec::new();
+    for (server, headers) in [
+        (noauth, reqwest::header::HeaderMap::new()),
+        (&keystone, headers.clone()),
+    ] {
+        let resp = http
+            .post(format!("{}/v2/lbaas/loadbalancers", server.base))
+            .headers(headers)
+            .json(&json!({"loadbalancer": {"vip_subnet_id": SUBNET}}))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        let created: Value = resp.json().await.expect("JSON");
+        let id = created["loadbalancer"]["id"].as_str().unwrap().to_owned();
+        urls.push(format!("{}/v2/lbaas/loadbalancers/{id}", server.base));
+    }
+    let (mut open, mut authenticated) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        open.push(gets_per_second(&urls[0], 8, 3.0).await);
+        authenticated.push(gets_per_second_with(&urls[1], 8, 3.0, headers.clone()).await);
+    }
+    open.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    authenticated.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    let (open, authenticated) = (open[1], authenticated[1]);
+    println!("GET one load balancer, noauth:    {open:>8.0} requests/s (median of 3 rounds)");
+    println!(
+        "GET one load balancer, Keystone:  {authenticated:>8.0} requests/s ({:.2} of noauth; \
+         Keystone asked {} times)",
+        authenticated / open,
+        validations.load(Ordering::Relaxed)
     );
 }

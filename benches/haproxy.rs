@@ -4,7 +4,10 @@
 //!   until it is ACTIVE *and* answers through its VIP: median and p99 over 50 runs;
 //! - time to apply a member change (until ACTIVE again): median and p99 over 20 runs;
 //! - requests per second through one load balancer and straight to one member, measured in the
-//!   same run with the same client, and their ratio.
+//!   same run with the same client, and their ratio;
+//! - HAProxy's CPU time per proxied request with the configuration Fulcrum renders, against a
+//!   minimal hand-written configuration for the same listener and pool, run side by side (needs
+//!   `wrk`).
 //!
 //! Run with `cargo bench --bench haproxy` (needs /usr/sbin/haproxy).
 
@@ -226,4 +229,83 @@ async fn main() {
         us(haproxy_through),
         us(member_through)
     );
+
+    let by_hand = HandWritten::start(server.dir(), a, b);
+    let (mut rendered, mut minimal) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        rendered.push(haproxy_cpu_per_request(
+            haproxy_pid,
+            &format!("http://{vip}:8080/"),
+        ));
+        minimal.push(haproxy_cpu_per_request(by_hand.pid(), &by_hand.url));
+    }
+    rendered.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    minimal.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    let (rendered, minimal) = (rendered[1] * 1e6, minimal[1] * 1e6);
+    println!(
+        "HAProxy CPU per request:        Fulcrum's configuration {rendered:.1} µs, hand-written \
+         {minimal:.1} µs ({:+.0}%; medians of 3 alternating wrk rounds)",
+        100.0 * (rendered / minimal - 1.0)
+    );
+}
+
+/// HAProxy's CPU seconds per request while wrk loads `url` for 2 s; `haproxy_pid` is the process
+/// (with its workers) serving it.
+fn haproxy_cpu_per_request(haproxy_pid: u32, url: &str) -> f64 {
+    let before = cpu_seconds(haproxy_pid);
+    let rate = wrk_requests_per_second(url, 16, 2).expect("wrk");
+    (cpu_seconds(haproxy_pid) - before) / (rate * 2.0)
+}
+
+/// The smallest HAProxy configuration an operator would write by hand for the benchmark's
+/// listener and pool (HTTP on one port, round robin over the two members), run in the
+/// foreground next to Fulcrum's; stopped when dropped.
+struct HandWritten {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HandWritten {
+    fn start(dir: &std::path::Path, a: SocketAddr, b: SocketAddr) -> HandWritten {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config = format!(
+            "global\n    maxconn 50000\n\
+             defaults\n    mode http\n    timeout connect 5s\n    timeout client 50s\n    \
+             timeout server 50s\n\
+             frontend listener\n    bind 127.0.0.1:{port}\n    default_backend pool\n\
+             backend pool\n    balance roundrobin\n    server a {a}\n    server b {b}\n"
+        );
+        let path = dir.join("hand-written.cfg");
+        std::fs::write(&path, config).expect("hand-written configuration");
+        let child = std::process::Command::new("/usr/sbin/haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .spawn()
+            .expect("start the hand-written HAProxy");
+        let url = format!("http://127.0.0.1:{port}/");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the hand-written HAProxy did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        HandWritten { child, url }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for HandWritten {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -62,8 +62,19 @@ impl Drop for Server {
 /// Requests per second of `GET url` from `clients` keep-alive clients during `seconds`; every
 /// answer must be 200.
 pub async fn gets_per_second(url: &str, clients: usize, seconds: f64) -> f64 {
+    gets_per_second_with(url, clients, seconds, reqwest::header::HeaderMap::new()).await
+}
+
+/// [`gets_per_second`], each request carrying `headers` (a token, say).
+pub async fn gets_per_second_with(
+    url: &str,
+    clients: usize,
+    seconds: f64,
+    headers: reqwest::header::HeaderMap,
+) -> f64 {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
+        .default_headers(headers)
         .build()
         .expect("client");
     let count = Arc::new(AtomicUsize::new(0));
