@@ -71,6 +71,7 @@ on_both_databases!(
     addresses_in_use_are_refused_and_nothing_is_stored,
     leaked_ports_are_removed_by_the_full_sync,
     qos_policies_follow_the_load_balancer_to_its_port,
+    additional_vips_are_further_addresses_of_the_vip_port,
 );
 
 async fn vip_ports_are_made_as_octavia_makes_them(db: Db) {
@@ -196,19 +197,14 @@ async fn addresses_in_use_are_refused_and_nothing_is_stored(db: Db) {
     assert_eq!(stored_lbs(&server).await, 1);
     assert_eq!(neutron.ports().len(), ports);
 
-    // Additional VIPs would need further fixed IPs on the VIP port, which this back-end does
-    // not make yet: refused before any port is made.
+    // An additional VIP on another project's subnet is not found either: no port is made.
     let got = create_as(
         &server,
         Some("p1"),
         json!({"vip_subnet_id": subnet, "additional_vips": [{"subnet_id": private_subnet}]}),
     )
     .await;
-    assert_fault(
-        &got,
-        400,
-        "Validation failure: The neutron network driver does not support additional VIPs.",
-    );
+    assert_fault(&got, 400, &format!("Subnet {private_subnet} not found."));
     assert_eq!(stored_lbs(&server).await, 1);
     assert_eq!(neutron.ports().len(), ports);
 
@@ -430,4 +426,104 @@ async fn qos_policies_follow_the_load_balancer_to_its_port(db: Db) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(qos(&neutron), Value::Null);
+}
+
+async fn additional_vips_are_further_addresses_of_the_vip_port(db: Db) {
+    let neutron = FakeNeutron::start().await;
+    let (net, subnet) = seed(&neutron, "p1", false);
+    let second = neutron.add_subnet(&net, "p1", "10.0.1.0/24", ("10.0.1.10", "10.0.1.20"));
+    let third = neutron.add_subnet(&net, "p1", "10.0.2.0/24", ("10.0.2.10", "10.0.2.20"));
+    let (_, elsewhere) = seed(&neutron, "p1", false);
+    let server = start(db, &neutron, 60).await;
+
+    // One port carries the VIP and each additional VIP: allocated by Neutron or as asked.
+    let (s, v) = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet, "additional_vips": [
+            {"subnet_id": second},
+            {"subnet_id": third, "ip_address": "10.0.2.15"},
+        ]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let lb = v["loadbalancer"].clone();
+    let lb_id = lb["id"].as_str().unwrap().to_owned();
+    assert_eq!(lb["vip_address"], "10.0.0.10");
+    assert_eq!(
+        lb["additional_vips"],
+        json!([
+            {"subnet_id": second, "ip_address": "10.0.1.10"},
+            {"subnet_id": third, "ip_address": "10.0.2.15"},
+        ])
+    );
+    let vip_port = lb["vip_port_id"].as_str().unwrap().to_owned();
+    let port = neutron.port(&vip_port).expect("the VIP port");
+    assert_eq!(
+        port["fixed_ips"],
+        json!([
+            {"subnet_id": subnet, "ip_address": "10.0.0.10"},
+            {"subnet_id": second, "ip_address": "10.0.1.10"},
+            {"subnet_id": third, "ip_address": "10.0.2.15"},
+        ])
+    );
+    assert_eq!(
+        neutron.ports().len(),
+        1,
+        "one port for all of its addresses"
+    );
+    let path = format!("{LBS}/{lb_id}");
+    server.wait_for(&path, "loadbalancer", "ACTIVE").await;
+    let (s, shown) = server.call("GET", &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{shown}");
+    assert_eq!(
+        shown["loadbalancer"]["additional_vips"],
+        lb["additional_vips"]
+    );
+
+    // An additional address in use: Octavia's 409 naming it, nothing stored, no port left.
+    let got = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet,
+               "additional_vips": [{"subnet_id": third, "ip_address": "10.0.2.15"}]}),
+    )
+    .await;
+    assert_fault(&got, 409, "The VIP IP address is already in use: 10.0.2.15");
+    // A subnet of another network: Octavia's 400, before Neutron is asked.
+    let got = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_subnet_id": subnet, "additional_vips": [{"subnet_id": elsewhere}]}),
+    )
+    .await;
+    assert_fault(
+        &got,
+        400,
+        "Validation failure: Additional VIP subnets must all belong to the same network.",
+    );
+    // A port the user made cannot take further addresses from Fulcrum.
+    let user_port = neutron.add_port(json!({
+        "network_id": net, "project_id": "p1",
+        "fixed_ips": [{"subnet_id": subnet, "ip_address": "10.0.0.30"}],
+    }));
+    let got = create_as(
+        &server,
+        Some("p1"),
+        json!({"vip_port_id": user_port, "additional_vips": [{"subnet_id": second}]}),
+    )
+    .await;
+    assert_fault(&got, 400, "Leave out vip_port_id to have one made.");
+    assert_eq!(stored_lbs(&server).await, 1);
+    assert_eq!(neutron.ports().len(), 2, "the VIP port and the user's port");
+
+    // The load balancer's delete releases its one port, with every address on it.
+    let (s, v) = server.call("DELETE", &path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    server.wait_for(&path, "loadbalancer", "DELETED").await;
+    eventually("the VIP port's release", &server, || {
+        neutron.port(&vip_port).is_none()
+    })
+    .await;
+    assert!(neutron.port(&user_port).is_some());
 }

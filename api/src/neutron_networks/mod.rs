@@ -29,8 +29,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fulcrum_core::Error;
 use fulcrum_core::network::{
-    AddressRange, AddressUse, CreatedVipPort, FixedIp, Network, Networks, Port, Subnet, VipNetwork,
-    VipPortRequest, VipSubnet, Visibility,
+    AddressRange, AddressRequest, AddressUse, CreatedVipPort, FixedIp, Network, Networks, Port,
+    Subnet, VipNetwork, VipPortRequest, VipSubnet, Visibility,
 };
 use ipnet::IpNet;
 use reqwest::Method;
@@ -86,6 +86,25 @@ fn unknown_qos_policy(id: &str) -> Error {
 /// A Neutron failure as the API answers it: 500 with what Neutron said.
 fn failure(e: NeutronError) -> Error {
     Error::Internal(e.to_string())
+}
+
+/// Which of the addresses asked for Neutron's refusal `message` names as allocated already: the
+/// one it quotes, else the VIP's own.
+fn address_in_use(
+    message: &str,
+    primary: &AddressRequest,
+    additional: &[AddressRequest],
+) -> String {
+    let asked = || {
+        std::iter::once(primary)
+            .chain(additional)
+            .filter_map(|wanted| wanted.address)
+    };
+    asked()
+        .find(|a| message.split_whitespace().any(|word| word == a.to_string()))
+        .or_else(|| asked().next())
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 /// A path segment or query value, percent-encoded.
@@ -235,15 +254,25 @@ impl Networks for NeutronNetworks {
         }
     }
 
-    fn allocates_additional_vips(&self) -> bool {
-        false
+    fn creates_vip_ports(&self) -> bool {
+        true
     }
 
     async fn create_vip_port(&self, request: &VipPortRequest) -> Result<Option<Port>, Error> {
-        let mut fixed_ip = serde_json::json!({"subnet_id": request.subnet_id});
-        if let Some(address) = request.address {
-            fixed_ip["ip_address"] = address.to_string().into();
-        }
+        let primary = AddressRequest {
+            subnet_id: request.subnet_id.clone(),
+            address: request.address,
+        };
+        let fixed_ips: Vec<serde_json::Value> = std::iter::once(&primary)
+            .chain(&request.additional)
+            .map(|wanted| {
+                let mut fixed_ip = serde_json::json!({"subnet_id": wanted.subnet_id});
+                if let Some(address) = wanted.address {
+                    fixed_ip["ip_address"] = address.to_string().into();
+                }
+                fixed_ip
+            })
+            .collect();
         let mut port = serde_json::json!({
             "name": format!("octavia-lb-{}", request.load_balancer_id),
             "network_id": request.network_id,
@@ -251,7 +280,7 @@ impl Networks for NeutronNetworks {
             "device_id": device_id(&request.load_balancer_id),
             "device_owner": VIP_DEVICE_OWNER,
             "description": VIP_PORT_MARK,
-            "fixed_ips": [fixed_ip],
+            "fixed_ips": fixed_ips,
         });
         if let Some(project) = &request.project_id {
             port["project_id"] = project.clone().into();
@@ -266,10 +295,12 @@ impl Networks for NeutronNetworks {
             .await
         {
             Ok(created) => port_of(created.port).map(Some),
-            Err(NeutronError::Refused { kind, .. }) if kind == "IpAddressAlreadyAllocated" => {
+            Err(NeutronError::Refused { kind, message, .. })
+                if kind == "IpAddressAlreadyAllocated" =>
+            {
                 Err(Error::Conflict(format!(
                     "The VIP IP address is already in use: {}",
-                    request.address.map(|a| a.to_string()).unwrap_or_default()
+                    address_in_use(&message, &primary, &request.additional)
                 )))
             }
             Err(NeutronError::Refused { kind, .. }) if kind == QOS_POLICY_NOT_FOUND => Err(

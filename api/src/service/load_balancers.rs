@@ -95,17 +95,18 @@ impl Service {
                 option: "additional_vips".into(),
             });
         }
-        let additional_vips = self.allocate_additional_vips(&additional_vips).await?;
         let lb_id = new_id();
-        let allocated = self
+        let mut allocated = self
             .allocate_vip(
                 &vip,
+                &additional_vips,
                 &lb_id,
                 project_id.as_deref(),
                 req.vip_qos_policy_id.as_deref(),
             )
             .await?;
         let created_port = allocated.created_port.then(|| allocated.port_id.clone());
+        let additional_vips = std::mem::take(&mut allocated.additional_vips);
         let mut lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
         lb.additional_vips = additional_vips;
         let stored = self

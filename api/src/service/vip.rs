@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use fulcrum_core::model::AdditionalVip;
-use fulcrum_core::network::{AddressUse, VipPortRequest, VipSubnet, Visibility};
+use fulcrum_core::network::{AddressRequest, AddressUse, VipPortRequest, VipSubnet, Visibility};
 use fulcrum_core::{Error, validate};
 
 use super::{Service, new_id};
@@ -75,6 +75,8 @@ pub(crate) struct Vip {
     pub address: IpAddr,
     /// Whether the port was created for this load balancer (and is deleted if it is not stored).
     pub created_port: bool,
+    /// Its additional VIPs, in the order asked for.
+    pub additional_vips: Vec<AdditionalVip>,
 }
 
 impl Service {
@@ -220,6 +222,16 @@ impl Service {
                 self.networks.name()
             )));
         }
+        if let Some(port) = primary
+            .port_id
+            .as_deref()
+            .filter(|_| self.networks.creates_vip_ports())
+        {
+            return Err(Error::validation(format!(
+                "Additional VIPs are addresses of a VIP port made for the load balancer; port \
+                 {port} cannot take them. Leave out vip_port_id to have one made."
+            )));
+        }
         let mut subnets = vec![primary.subnet.id.as_str()];
         let mut resolved = Vec::with_capacity(requested.len());
         for vip in &requested {
@@ -259,7 +271,7 @@ impl Service {
     /// balancer already uses on a subnet whose addresses serve one each), else one of each
     /// subnet's range that no load balancer uses. The check is made when the request is
     /// handled; no index keeps additional addresses unique against a concurrent create.
-    pub(crate) async fn allocate_additional_vips(
+    async fn allocate_additional_vips(
         &self,
         resolved: &[ResolvedAdditionalVip],
     ) -> Result<Vec<AdditionalVip>, Error> {
@@ -301,13 +313,15 @@ impl Service {
     }
 
     /// The VIP a resolved request gets, as Octavia's `allocate_vip` hands it out: the port the
-    /// request named, else one the back-end creates for load balancer `lb_id` (Neutron);
-    /// otherwise what the request named, a new id for a network the back-end did not name
-    /// (Octavia's noop driver) and for a port, and an address of the subnet's range unless one
-    /// was requested.
+    /// request named, else one the back-end creates for load balancer `lb_id` (Neutron), with the
+    /// `additional` addresses as further fixed IPs; otherwise what the request named, a new id
+    /// for a network the back-end did not name (Octavia's noop driver) and for a port, an address
+    /// of the subnet's range unless one was requested, and the additional addresses from their
+    /// subnets' ranges.
     pub(crate) async fn allocate_vip(
         &self,
         resolved: &ResolvedVip,
+        additional: &[ResolvedAdditionalVip],
         lb_id: &str,
         project_id: Option<&str>,
         qos_policy_id: Option<&str>,
@@ -322,6 +336,13 @@ impl Service {
                 subnet_id: resolved.subnet.id.clone(),
                 address: resolved.address,
                 qos_policy_id: qos_policy_id.map(str::to_string),
+                additional: additional
+                    .iter()
+                    .map(|vip| AddressRequest {
+                        subnet_id: vip.subnet.id.clone(),
+                        address: vip.address,
+                    })
+                    .collect(),
             };
             if let Some(port) = self.networks.create_vip_port(&request).await? {
                 let address = port
@@ -330,10 +351,22 @@ impl Service {
                     .find(|f| f.subnet_id == resolved.subnet.id)
                     .or(port.fixed_ips.first())
                     .map(|f| f.ip_address);
-                let Some(address) = address else {
+                let additional_vips: Option<Vec<AdditionalVip>> = additional
+                    .iter()
+                    .map(|vip| {
+                        port.fixed_ips
+                            .iter()
+                            .find(|f| f.subnet_id == vip.subnet.id)
+                            .map(|f| AdditionalVip {
+                                subnet_id: f.subnet_id.clone(),
+                                ip_address: f.ip_address.to_string(),
+                            })
+                    })
+                    .collect();
+                let (Some(address), Some(additional_vips)) = (address, additional_vips) else {
                     self.release_created_port(lb_id, &port.id).await;
                     return Err(Error::Internal(format!(
-                        "The VIP port {} was created without an address",
+                        "The VIP port {} was created without an address on each subnet asked for",
                         port.id
                     )));
                 };
@@ -343,9 +376,11 @@ impl Service {
                     port_id: port.id,
                     address,
                     created_port: true,
+                    additional_vips,
                 });
             }
         }
+        let additional_vips = self.allocate_additional_vips(additional).await?;
         let address = match resolved.address {
             Some(a) => a,
             None => self.free_address(&resolved.subnet).await?,
@@ -356,6 +391,7 @@ impl Service {
             port_id: resolved.port_id.clone().unwrap_or_else(new_id),
             address,
             created_port: false,
+            additional_vips,
         })
     }
 

@@ -287,6 +287,17 @@ pub struct VipPortRequest {
     pub address: Option<IpAddr>,
     /// The QoS policy of the port (`vip_qos_policy_id`).
     pub qos_policy_id: Option<String>,
+    /// Further addresses of the port, one per subnet of the same network (`additional_vips`).
+    pub additional: Vec<AddressRequest>,
+}
+
+/// An address asked of a subnet: a given one, or one the back-end allocates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRequest {
+    /// The subnet.
+    pub subnet_id: String,
+    /// The address asked for; `None`: one the back-end allocates.
+    pub address: Option<IpAddr>,
 }
 
 /// A VIP port Fulcrum created, as the full sync finds it.
@@ -346,6 +357,13 @@ pub trait Networks: Send + Sync {
     /// addresses come from the subnets' ranges.
     fn allocates_additional_vips(&self) -> bool {
         true
+    }
+
+    /// Whether its VIPs are ports it creates ([`Networks::create_vip_port`], Neutron): a load
+    /// balancer's additional VIPs are then further addresses of that port, asked for when it is
+    /// made, and a port the request names cannot take them. No by default.
+    fn creates_vip_ports(&self) -> bool {
+        false
     }
 
     /// Create the VIP port of a new load balancer, for a back-end that allocates its VIPs as
