@@ -145,6 +145,8 @@ fn everything(lb: &str) -> LoadBalancerGraph {
         default_tls_container_ref: Some("tls".into()),
         sni_container_refs: vec!["sni-a".into(), "sni-b".into()],
         tls_versions: Some(vec!["TLSv1.2".into(), "TLSv1.3".into()]),
+        tls_ciphers: Some(fulcrum_core::validate::DEFAULT_TLS_CIPHERS.into()),
+        alpn_protocols: Some(fulcrum_core::validate::default_alpn_protocols()),
         default_pool_id: Some(p("cookie")),
         ..fixtures::listener(&p("tls"), lb, ListenerProtocol::TerminatedHttps, 443)
     });
@@ -198,6 +200,7 @@ fn everything(lb: &str) -> LoadBalancerGraph {
     graph.pools.push(fulcrum_core::model::Pool {
         session_persistence: persistence(SessionPersistenceType::AppCookie, Some("SESSION")),
         tls_enabled: true,
+        tls_ciphers: Some("AES256-GCM-SHA384:HIGH".into()),
         ..fixtures::pool(
             &p("backend-tls"),
             lb,
@@ -441,9 +444,23 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
             .unwrap()
             .contains("PRIVATE KEY")
     );
+    let client_ssl = get("/infra/lb-client-ssl-profiles/fulcrum-listener-lb1-tls");
+    assert_eq!(client_ssl["protocols"], json!(["TLS_V1_2"]));
+    // Octavia's default cipher string, as the TLS 1.2 ciphers of it NSX offers.
+    assert_eq!(client_ssl["cipher_group_label"], "CUSTOM");
     assert_eq!(
-        get("/infra/lb-client-ssl-profiles/fulcrum-listener-lb1-tls")["protocols"],
-        json!(["TLS_V1_2"])
+        client_ssl["ciphers"],
+        json!([
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        ])
+    );
+    let server_ssl = get("/infra/lb-server-ssl-profiles/fulcrum-pool-lb1-backend-tls");
+    assert_eq!(
+        server_ssl["ciphers"],
+        json!(["TLS_RSA_WITH_AES_256_GCM_SHA384"])
     );
     assert_eq!(
         tls["lb_persistence_profile_path"],
@@ -616,6 +633,22 @@ async fn what_nsx_cannot_express_is_refused_as_unsupported() {
             Box::new(|g| {
                 g.listeners[0].protocol = ListenerProtocol::Tcp;
                 g.pools[0].tls_enabled = true;
+            }),
+        ),
+        (
+            "only TLS 1.3 ciphers",
+            Box::new(|g| {
+                g.listeners[0].protocol = ListenerProtocol::TerminatedHttps;
+                g.listeners[0].default_tls_container_ref = Some("tls".into());
+                g.listeners[0].tls_ciphers = Some("TLS_AES_128_GCM_SHA256".into());
+            }),
+        ),
+        (
+            "ALPN of h2 alone",
+            Box::new(|g| {
+                g.listeners[0].protocol = ListenerProtocol::TerminatedHttps;
+                g.listeners[0].default_tls_container_ref = Some("tls".into());
+                g.listeners[0].alpn_protocols = Some(vec!["h2".into()]);
             }),
         ),
         (

@@ -5,7 +5,7 @@
 //! - [`client`]: calls to the managers (rate limit, authentication, failover, retries, pages),
 //!   with [`fault`] reading NSX's error codes;
 //! - [`render`]: the mapping of a tree to Policy objects, which is also the validation, with
-//!   [`l7`] for L7 policies and rules;
+//!   [`l7`] for L7 policies and rules and [`tls`] for SSL profiles;
 //! - [`hapi`]: one hierarchical `PATCH /infra` per load balancer;
 //! - [`shared`]: one load-balancer service per Tier-1 for the load balancers behind it, when
 //!   the operator chooses so;
@@ -34,6 +34,7 @@ pub mod realization;
 pub mod render;
 pub mod shared;
 pub mod status;
+pub mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -4,8 +4,8 @@
 //! |---|---|
 //! | load balancer | `LBService` on the configured Tier-1 (`connectivity_path`), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
 //! | listener | `LBVirtualServer` on the VIP and port, with its own app profile: `LBHttpProfile` (HTTP, TERMINATED_HTTPS), `LBFastTcpProfile` (TCP, HTTPS passed through), `LBFastUdpProfile` (UDP); `connection_limit` as `max_concurrent_connections` |
-//! | TERMINATED_HTTPS | the certificates under `/infra/certificates`, an `LBClientSslProfile` and the client SSL binding (default certificate, SNI certificates) |
-//! | pool | `LBPool` (ROUND_ROBIN → WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS → WEIGHTED_LEAST_CONNECTION, SOURCE_IP → IP_HASH; SNAT auto-map), members inline with weight, backup and admin state; TLS to members through an `LBServerSslProfile` bound on the virtual servers using it |
+//! | TERMINATED_HTTPS | the certificates under `/infra/certificates`, an `LBClientSslProfile` with the listener's ciphers and TLS versions ([`tls`]) and the client SSL binding (default certificate, SNI certificates) |
+//! | pool | `LBPool` (ROUND_ROBIN → WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS → WEIGHTED_LEAST_CONNECTION, SOURCE_IP → IP_HASH; SNAT auto-map), members inline with weight, backup and admin state; TLS to members through an `LBServerSslProfile` (the pool's ciphers and TLS versions, [`tls`]) bound on the virtual servers using it |
 //! | session persistence | `LBSourceIpPersistenceProfile` or `LBCookiePersistenceProfile`, on the virtual servers whose default pool it is |
 //! | health monitor | `LBHttpMonitorProfile`, `LBHttpsMonitorProfile`, `LBTcpMonitorProfile`, `LBIcmpMonitorProfile` as the pool's active monitor |
 //! | L7 policies and rules | `LBRule`s of the virtual server in position order: all rules of a policy must match; `LBSelectPoolAction` with the pool's path, `LBHttpRedirectAction`, `LBHttpRejectAction` |
@@ -33,7 +33,7 @@ use super::collections::{
     PERSISTENCE_PROFILES, POOLS, SERVER_SSL_PROFILES, SERVICES, VIRTUAL_SERVERS,
 };
 use super::config::SIZES;
-use super::{l7, shared};
+use super::{l7, shared, tls};
 use crate::kit::tags::{Ownership, backend_name};
 use crate::kit::tree::ResolvedCertificates;
 
@@ -279,13 +279,19 @@ impl Renderer<'_> {
             );
         }
         if pool.tls_enabled {
+            let profile = tls::ssl_profile(
+                "LBServerSslProfile",
+                pool.tls_ciphers.as_deref(),
+                pool.tls_versions.as_deref(),
+                pool.alpn_protocols.as_deref(),
+            )?;
             self.add(
                 SERVER_SSL_PROFILES,
                 Kind::Pool,
                 &pool.id,
                 backend_name(Kind::Pool, &pool.id),
                 pool.name.as_deref(),
-                json!({"resource_type": "LBServerSslProfile", "cipher_group_label": "BALANCED"}),
+                profile,
             );
         }
         self.add(
@@ -513,32 +519,12 @@ impl Renderer<'_> {
         for (i, reference) in listener.sni_container_refs.iter().enumerate() {
             sni.push(self.certificate(listener, format!("{id}-sni-{i}"), reference)?);
         }
-        let mut profile = json!({
-            "resource_type": "LBClientSslProfile",
-            "cipher_group_label": "BALANCED",
-            "protocols": null,
-        });
-        if let Some(versions) = &listener.tls_versions {
-            let protocols: Vec<&str> = versions
-                .iter()
-                .filter_map(|v| match v.as_str() {
-                    "SSLv3" => Some("SSL_V3"),
-                    "TLSv1" => Some("TLS_V1"),
-                    "TLSv1.1" => Some("TLS_V1_1"),
-                    "TLSv1.2" => Some("TLS_V1_2"),
-                    _ => None,
-                })
-                .collect();
-            if protocols.is_empty() && !versions.is_empty() {
-                return Err(unsupported(format!(
-                    "NSX-T cannot offer only the TLS versions {}: it offers SSLv3 to TLSv1.2.",
-                    versions.join(", ")
-                )));
-            }
-            if !protocols.is_empty() {
-                profile["protocols"] = json!(protocols);
-            }
-        }
+        let profile = tls::ssl_profile(
+            "LBClientSslProfile",
+            listener.tls_ciphers.as_deref(),
+            listener.tls_versions.as_deref(),
+            listener.alpn_protocols.as_deref(),
+        )?;
         let profile_path = self.add(
             CLIENT_SSL_PROFILES,
             Kind::Listener,
