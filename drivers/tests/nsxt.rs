@@ -553,12 +553,14 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
         assert_eq!(get(&path)["resource_type"], resource_type);
     }
 
-    // Applying the same tree again writes nothing: one read, one realization check.
+    // Applying the same tree again writes nothing: one read, and one realization check of the
+    // service and of each virtual server.
     sim.control().reset_calls();
+    let listeners = graph.listeners.len() as u64;
     driver.apply(&active(graph)).await.unwrap();
     let calls = sim.control().calls();
     assert_eq!(calls.count("PATCH", HAPI), 0);
-    assert_eq!(calls.total, 2, "{calls:?}");
+    assert_eq!(calls.total, 2 + listeners, "{calls:?}");
 }
 
 /// A change made to a tree.
@@ -1059,6 +1061,20 @@ async fn a_realization_error_fails_the_apply_with_nsx_s_message() {
         matches!(cleared.as_slice(), [Event::AlertCleared { .. }]),
         "{cleared:?}"
     );
+
+    // A virtual server can fail on its own while its service is realized: the apply fails
+    // with its message, and succeeds once NSX realizes it.
+    let taken = "The virtual IP 10.0.0.10:80 is already in use on the edge.";
+    let listener = simple("lb1").listeners[0].id.clone();
+    sim.control().set_realization_error(
+        &format!("/infra/lb-virtual-servers/fulcrum-listener-{listener}"),
+        taken,
+    );
+    let failed = driver.apply(&graph).await.unwrap_err();
+    assert_eq!(failed.kind(), DriverErrorKind::Rejected);
+    assert_eq!(failed.message(), taken);
+    sim.control().clear_realization_errors(None);
+    driver.apply(&graph).await.unwrap();
 }
 
 #[tokio::test]

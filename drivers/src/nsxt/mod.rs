@@ -17,9 +17,10 @@
 //! An apply, when nothing gets in the way, is a search for what the manager holds for the load
 //! balancer (skipped for a load balancer being created, which holds nothing), one hierarchical
 //! PATCH with every object and `_revision` checked (none when the manager already holds the
-//! tree), and one realization check per poll until the service is realized — usually one. A
-//! 412 (somebody changed an object meanwhile) re-reads and sends again: the PATCH merges, so
-//! fields Fulcrum does not set keep what the other writer put there.
+//! tree), and one realization check of the service and of each virtual server until each is
+//! realized — usually at the first poll. A 412 (somebody changed an object meanwhile) re-reads
+//! and sends again: the PATCH merges, so fields Fulcrum does not set keep what the other writer
+//! put there.
 
 pub mod client;
 pub mod collections;
@@ -297,9 +298,17 @@ impl Driver for NsxtDriver {
             id.clone(),
             drift::Applied::of(&shared::own_view(&applied, id)),
         );
+        let intent_paths: Vec<String> = std::iter::once(self.placement().service_path(id))
+            .chain(
+                graph
+                    .live_listeners()
+                    .into_iter()
+                    .map(|l| render::virtual_server_path(&l.id)),
+            )
+            .collect();
         realization::wait(
             &self.client,
-            &self.placement().service_path(id),
+            &intent_paths,
             changed,
             self.config.realization_poll(),
             self.config.realization_timeout(),

@@ -1,10 +1,12 @@
 //! Waiting until NSX has realized a change on its edges, through
 //! `/infra/realized-state/realized-entities?intent_path=`.
 //!
-//! The load balancer's `LBService` is the intent path checked: NSX realizes a service with
-//! what runs on it. An `ERROR` state fails the apply with NSX's own message (the load balancer
-//! goes to ERROR with it as its fault); a change still unrealized after the configured time is
-//! a transient failure, tried again later.
+//! The intent paths checked are the load balancer's `LBService` and its listeners' virtual
+//! servers: a virtual server can fail on its own (its address taken on the edge, say) while its
+//! service is realized. An `ERROR` state of any fails the apply with NSX's own message (the load
+//! balancer goes to ERROR with it as its fault); a change still unrealized after the configured
+//! time is a transient failure, tried again later. Each poll reads only the paths not yet
+//! realized, so a change realized at the first poll costs one read per path.
 
 use std::time::Duration;
 
@@ -45,35 +47,41 @@ pub async fn state(client: &NsxClient, intent_path: &str) -> Result<State, Drive
     })
 }
 
-/// Wait for an intent path to realize, checking every `poll` for at most `timeout`. After a
-/// change (`changed`) the first check comes after one `poll`, as NSX never realizes a change at
-/// once; without one, at once.
+/// Wait for every one of `intent_paths` to realize, checking every `poll` for at most
+/// `timeout`. After a change (`changed`) the first check comes after one `poll`, as NSX never
+/// realizes a change at once; without one, at once.
 pub async fn wait(
     client: &NsxClient,
-    intent_path: &str,
+    intent_paths: &[String],
     changed: bool,
     poll: Duration,
     timeout: Duration,
 ) -> Result<(), DriverError> {
     let start = Instant::now();
+    let mut pending: Vec<&String> = intent_paths.iter().collect();
     let mut first = true;
-    loop {
+    while !pending.is_empty() {
         if changed || !first {
             tokio::time::sleep(poll).await;
         }
         first = false;
-        match state(client, intent_path).await? {
-            State::Realized => return Ok(()),
-            State::Failed(message) => return Err(DriverError::rejected(message)),
-            State::Pending if start.elapsed() + poll > timeout => {
-                return Err(DriverError::transient(format!(
-                    "NSX has not realized the load balancer within {} s.",
-                    timeout.as_secs()
-                )));
+        let mut still = Vec::with_capacity(pending.len());
+        for path in pending {
+            match state(client, path).await? {
+                State::Realized => {}
+                State::Failed(message) => return Err(DriverError::rejected(message)),
+                State::Pending => still.push(path),
             }
-            State::Pending => {}
+        }
+        pending = still;
+        if !pending.is_empty() && start.elapsed() + poll > timeout {
+            return Err(DriverError::transient(format!(
+                "NSX has not realized the load balancer within {} s.",
+                timeout.as_secs()
+            )));
         }
     }
+    Ok(())
 }
 
 /// NSX's message for a realization error: the first alarm's.
