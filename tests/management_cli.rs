@@ -596,3 +596,114 @@ async fn backups_are_taken_restored_and_scheduled() {
     let out = manage(&s.base, &["backup-schedules", "delete", "nightly"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn license_pools_are_created_assigned_revoked_and_deleted() {
+    let host_dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with(
+        Db::Sqlite,
+        Options {
+            extra_toml: format!(
+                "[[management.devices.static]]\nname = \"host-1\"\nkind = \"haproxy_host\"\n\
+                 config_dir = \"{}\"\n",
+                host_dir.path().display()
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let json_of = |args: &[&str]| -> Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let out = manage(&s.base, &all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+
+    let keys = json_of(&[
+        "licenses",
+        "pools",
+        "create",
+        "ltm",
+        "--device-kind",
+        "bigip",
+        "--key",
+        "ABCDE-FGHIJ-KLMNO",
+        "--expires-on",
+        "2031-01-31",
+    ]);
+    let keys_id = keys["id"].as_str().unwrap().to_owned();
+    let added = json_of(&[
+        "licenses",
+        "pools",
+        "add-keys",
+        &keys_id,
+        "--key",
+        "PQRST-UVWXY-Z1234",
+    ]);
+    assert_eq!(added["total"], 2, "{added}");
+    let out = manage(&s.base, &["licenses", "pools", "show", &keys_id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains("*****-*****-*LMNO") && !table.contains("ABCDE"),
+        "{table}"
+    );
+
+    let refused = manage(
+        &s.base,
+        &[
+            "licenses",
+            "pools",
+            "create",
+            "bad",
+            "--device-kind",
+            "bigip",
+            "--seats=-1",
+            "--expires-on",
+            "2031-01-31",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("seats must be 1 or more."),
+        "{}",
+        stderr(&refused)
+    );
+
+    let seats = json_of(&[
+        "licenses",
+        "pools",
+        "create",
+        "hosts",
+        "--device-kind",
+        "haproxy_host",
+        "--seats",
+        "2",
+        "--expires-on",
+        "2031-01-31",
+    ]);
+    let seats_id = seats["id"].as_str().unwrap().to_owned();
+    let devices = json_of(&["devices", "list"]);
+    let host = devices[0]["id"].as_str().unwrap().to_owned();
+    let license = json_of(&["licenses", "assign", &seats_id, "--device", &host]);
+    assert_eq!(license["seat"], 1, "{license}");
+    let table = stdout(&manage(&s.base, &["licenses", "pools", "list"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("hosts") && l.contains("| 1 ")),
+        "{table}"
+    );
+    let listed = json_of(&["licenses", "list", "--device", &host]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    let busy = manage(&s.base, &["licenses", "pools", "delete", &seats_id]);
+    assert_eq!(busy.status.code(), Some(1));
+    let revoked = json_of(&["licenses", "revoke", license["id"].as_str().unwrap()]);
+    assert_eq!(revoked["state"], "revoked");
+    let out = manage(&s.base, &["licenses", "pools", "delete", &seats_id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pools = json_of(&["licenses", "pools", "list"]);
+    assert_eq!(pools.as_array().unwrap().len(), 1, "{pools}");
+}

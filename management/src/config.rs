@@ -1,7 +1,7 @@
 //! `[management]`: how the management module runs; `[management.alerts]`: grouping, inhibition
 //! and receivers of alerts; `[management.devices]`: the inventory's schedule and the devices
 //! registered by configuration; `[management.backups]`: where backups are kept and their
-//! schedules.
+//! schedules; `[management.licenses]`: how often licenses are watched.
 
 use serde::Deserialize;
 
@@ -26,6 +26,8 @@ pub struct ManagementConfig {
     pub backups: BackupsConfig,
     /// `[management.campaigns]`.
     pub campaigns: CampaignsConfig,
+    /// `[management.licenses]`.
+    pub licenses: LicensesConfig,
     /// The file holding the key that seals device passwords (32 random bytes in base64), which
     /// must exist; when unset, `state/management.key`, created on first start.
     pub secret_key_file: Option<String>,
@@ -40,6 +42,7 @@ impl Default for ManagementConfig {
             devices: DevicesConfig::default(),
             backups: BackupsConfig::default(),
             campaigns: CampaignsConfig::default(),
+            licenses: LicensesConfig::default(),
             secret_key_file: None,
         }
     }
@@ -220,6 +223,23 @@ impl Default for CampaignsConfig {
         CampaignsConfig {
             interval_seconds: 2,
             policies: Vec::new(),
+        }
+    }
+}
+
+/// `[management.licenses]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LicensesConfig {
+    /// How often the licenses job looks at the pools' ends and the licenses devices report
+    /// (3600 s).
+    pub interval_seconds: u64,
+}
+
+impl Default for LicensesConfig {
+    fn default() -> Self {
+        LicensesConfig {
+            interval_seconds: 3600,
         }
     }
 }

@@ -18,7 +18,8 @@
 //! # Shape
 //!
 //! [`Management`] holds the module's database (its own tables, migrated by [`Management::open`]),
-//! its configuration, its audit trail, its alerts, its device inventory and its backups. [`Management::routes`] serves `/v1/management/...`; the
+//! its configuration, its audit trail, its alerts, its device inventory, its backups and its
+//! license pools. [`Management::routes`] serves `/v1/management/...`; the
 //! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
 //! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
 //! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
@@ -34,6 +35,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod licenses;
 pub mod pruning;
 pub mod schema;
 pub mod secrets;
@@ -71,6 +73,8 @@ pub struct Management {
     pub backups: backups::Backups,
     /// Hotfix and upgrade campaigns.
     pub campaigns: campaigns::Campaigns,
+    /// License pools.
+    pub licenses: licenses::Licenses,
     /// What runs the campaigns.
     pub campaign_executor: Arc<campaigns::executor::Executor>,
     /// Wakes the campaign executor when the API changes a campaign.
@@ -96,7 +100,7 @@ impl Management {
                 secrets::SecretBox::load_or_create(std::path::Path::new(secrets::DEFAULT_KEY_FILE))?
             }
         });
-        let devices = devices::store::DeviceStore::new(db.clone(), secrets);
+        let devices = devices::store::DeviceStore::new(db.clone(), Arc::clone(&secrets));
         let sealed = devices.seal_plain_passwords().await?;
         if sealed > 0 {
             tracing::info!(
@@ -104,9 +108,14 @@ impl Management {
                 "sealed device passwords stored in plain text"
             );
         }
+        let mut registered = Vec::new();
         for registration in &config.devices.registered {
             registration.validate()?;
-            devices.upsert_configured(registration).await?;
+            let known = devices.by_name(&registration.name).await?.is_some();
+            let device = devices.upsert_configured(registration).await?;
+            if !known {
+                registered.push(device);
+            }
         }
         for policy in &config.campaigns.policies {
             policy.validate()?;
@@ -119,6 +128,15 @@ impl Management {
                 &config.backups.directory,
             )),
         );
+        let licenses = licenses::Licenses::new(
+            licenses::store::LicenseStore::new(db.clone(), secrets),
+            devices.clone(),
+            alerts.clone(),
+            audit.clone(),
+        );
+        for device in &registered {
+            licenses.on_registration(None, device).await;
+        }
         let campaign_store = campaigns::store::CampaignStore::new(db.clone());
         let campaign_wake = Wake::new();
         let campaigns = campaigns::Campaigns::new(
@@ -143,6 +161,7 @@ impl Management {
             campaigns,
             campaign_executor,
             campaign_wake,
+            licenses,
             db,
             store: store.clone(),
             config,
@@ -157,6 +176,7 @@ impl Management {
             .merge(devices::routes::routes())
             .merge(campaigns::routes::routes())
             .merge(backups::routes::routes())
+            .merge(licenses::routes::routes())
             .with_state(Arc::clone(self))
     }
 
@@ -215,9 +235,20 @@ impl Management {
             )
             .at_start(),
             Activator::new(
-                Arc::new(backups::task::BackupsTask::new(Arc::clone(self), duties)),
+                Arc::new(backups::task::BackupsTask::new(
+                    Arc::clone(self),
+                    Arc::clone(&duties),
+                )),
                 Duration::from_secs(self.config.backups.interval_seconds.max(1)),
             ),
+            Activator::new(
+                Arc::new(licenses::task::LicensesTask::new(
+                    self.licenses.clone(),
+                    duties,
+                )),
+                Duration::from_secs(self.config.licenses.interval_seconds.max(1)),
+            )
+            .at_start(),
         ]
     }
 

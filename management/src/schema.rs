@@ -35,4 +35,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "backup_schedules",
         sql: include_str!("../migrations/0006_backup_schedules.sql"),
     },
+    ModuleMigration {
+        version: 7,
+        name: "licenses",
+        sql: include_str!("../migrations/0007_licenses.sql"),
+    },
 ];

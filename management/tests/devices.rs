@@ -723,7 +723,16 @@ async fn haproxy_host_facts_come_from_the_binary(db: Db) {
         "install is not supported for haproxy_host devices."
     );
     assert!(ops.failover().await.is_err());
-    assert!(ops.license(&LicenseOrder::Show).await.is_err());
+    let license = ops.license(&LicenseOrder::Show).await.unwrap();
+    assert_eq!(license.state, "none");
+    let install = ops
+        .license(&LicenseOrder::Install("ABCDE-FGHIJ".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        install.to_string(),
+        "licensing (an HAProxy host needs no license) is not supported for haproxy_host devices."
+    );
 }
 
 on_both_databases!(haproxy_host_facts_come_from_the_binary);
@@ -1049,12 +1058,12 @@ async fn a_bigip_is_backed_up_patched_and_rebooted_through_its_operations() {
     assert_eq!(facts.details["active_volume"], "HD1.2");
     assert_eq!(facts.hotfixes, [hotfix]);
     assert_eq!(facts.license_state.as_deref(), Some("valid"));
-    let key = ops
+    let installed = ops
         .license(&LicenseOrder::Install("ABCDE-FGHIJ".into()))
         .await
-        .unwrap_err();
-    assert_eq!(
-        key.to_string(),
-        "installing a license key is not supported for bigip devices."
-    );
+        .unwrap();
+    assert_eq!(installed.registration_key.as_deref(), Some("ABCDE-FGHIJ"));
+    let revoked = ops.license(&LicenseOrder::Revoke).await.unwrap();
+    assert_eq!(revoked.state, "none");
+    assert_eq!(revoked.registration_key, None);
 }

@@ -647,6 +647,57 @@ async fn the_license_end_date_is_what_the_control_set() {
     assert!(!sim.control().set_license_end(5, "2026/12/31"));
 }
 
+/// A registration key is installed only when the control accepts it (others get 400 with the
+/// device's message and change nothing); a revoke leaves the device unlicensed.
+#[tokio::test]
+async fn a_license_key_is_installed_when_accepted_and_revoked() {
+    let sim = Sim::single("license-install").await;
+    let entries = |license: &Value| {
+        license["entries"]["https://localhost/mgmt/tm/sys/license/0"]["nestedStats"]["entries"]
+            .clone()
+    };
+    sim.control()
+        .set_accepted_license_keys(Some(["AAAAA-BBBBB".to_owned()].into()));
+    let refused = sim
+        .post(
+            "/mgmt/tm/sys/license",
+            json!({"command": "install", "registrationKey": "ZZZZZ-ZZZZZ"}),
+        )
+        .await;
+    let (status, body) = json_of(refused).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("not valid"),
+        "{body}"
+    );
+    let (_, license) = json_of(sim.get("/mgmt/tm/sys/license").await).await;
+    assert_eq!(
+        entries(&license)["registrationKey"]["description"],
+        "FULCR-SIMUL-ATEDB-IGIP1-DEVICE"
+    );
+
+    let installed = sim
+        .post(
+            "/mgmt/tm/sys/license",
+            json!({"command": "install", "registrationKey": "AAAAA-BBBBB"}),
+        )
+        .await;
+    assert_eq!(installed.status(), StatusCode::OK);
+    let (_, license) = json_of(sim.get("/mgmt/tm/sys/license").await).await;
+    assert_eq!(
+        entries(&license)["registrationKey"]["description"],
+        "AAAAA-BBBBB"
+    );
+
+    let revoked = sim
+        .post("/mgmt/tm/sys/license", json!({"command": "revoke"}))
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (_, license) = json_of(sim.get("/mgmt/tm/sys/license").await).await;
+    assert!(entries(&license)["registrationKey"].is_null(), "{license}");
+    assert!(entries(&license)["licenseEndDate"].is_null(), "{license}");
+}
+
 #[tokio::test]
 async fn injected_faults_hit_only_their_paths_and_are_counted() {
     let sim = Sim::single("faults").await;

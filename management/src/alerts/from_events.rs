@@ -58,6 +58,14 @@ const KINDS: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     ("backup-failed", "BackupFailed", "warning", true),
+    ("license-pool-expiring", "LicenseExpiring", "warning", false),
+    ("license-mismatch", "LicenseMismatch", "warning", true),
+    (
+        "license-pool-exhausted",
+        "LicensePoolExhausted",
+        "warning",
+        false,
+    ),
 ];
 
 /// An alert Fulcrum raises.

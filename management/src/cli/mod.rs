@@ -8,6 +8,7 @@
 mod backups;
 mod campaigns;
 mod client;
+mod licenses;
 mod silences;
 mod table;
 
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 pub use backups::{BackupsCommand, SchedulesCommand};
 pub use client::{CliError, Client};
+pub use licenses::{LicensesCommand, PoolsCommand};
 pub use silences::SilencesCommand;
 pub use table::Table;
 
@@ -91,6 +93,12 @@ pub enum ManageCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: SchedulesCommand,
+    },
+    /// License pools and the licenses given to devices.
+    Licenses {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: LicensesCommand,
     },
 }
 
@@ -183,6 +191,7 @@ pub async fn run(args: ManageArgs) -> Result<(), CliError> {
         ManageCommand::Silences { command } => silences::run(&client, command).await?,
         ManageCommand::Backups { command } => backups::backups(&client, command).await?,
         ManageCommand::BackupSchedules { command } => backups::schedules(&client, command).await?,
+        ManageCommand::Licenses { command } => licenses::run(&client, command).await?,
     };
     print!("{}", output.render(args.format));
     Ok(())

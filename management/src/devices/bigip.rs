@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::model::{Device, DeviceKind, Facts};
+use super::model::{Device, Facts};
 use super::ops::{
     Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
 };
@@ -158,6 +158,7 @@ impl Bigip {
         Ok(License {
             state: state.to_owned(),
             expiry,
+            registration_key: description(&license, "registrationKey"),
         })
     }
 }
@@ -348,12 +349,20 @@ impl DeviceOps for Bigip {
 
     async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError> {
         match order {
-            LicenseOrder::Show => self.read_license().await,
-            LicenseOrder::Install(_) => Err(OpsError::unsupported(
-                "installing a license key",
-                DeviceKind::Bigip,
-            )),
+            LicenseOrder::Show => {}
+            LicenseOrder::Install(key) => {
+                self.post(
+                    "/mgmt/tm/sys/license",
+                    json!({"command": "install", "registrationKey": key}),
+                )
+                .await?;
+            }
+            LicenseOrder::Revoke => {
+                self.post("/mgmt/tm/sys/license", json!({"command": "revoke"}))
+                    .await?;
+            }
         }
+        self.read_license().await
     }
 
     async fn software(&self) -> Result<SoftwareStatus, OpsError> {

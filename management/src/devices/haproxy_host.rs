@@ -239,8 +239,18 @@ impl DeviceOps for HaproxyHost {
         Err(Self::unsupported("failover"))
     }
 
-    async fn license(&self, _: &LicenseOrder) -> Result<License, OpsError> {
-        Err(Self::unsupported("license"))
+    /// An HAProxy host needs no license: it reports none, and takes none.
+    async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError> {
+        match order {
+            LicenseOrder::Show => Ok(License {
+                state: "none".to_owned(),
+                expiry: None,
+                registration_key: None,
+            }),
+            LicenseOrder::Install(_) | LicenseOrder::Revoke => Err(Self::unsupported(
+                "licensing (an HAProxy host needs no license)",
+            )),
+        }
     }
 
     async fn software(&self) -> Result<SoftwareStatus, OpsError> {

@@ -74,12 +74,24 @@ pub enum Software {
 }
 
 /// What to do with a device's license.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum LicenseOrder {
     /// Read its state.
     Show,
     /// Install this registration key.
     Install(String),
+    /// Give its license up (its registration key may then be installed elsewhere).
+    Revoke,
+}
+
+impl std::fmt::Debug for LicenseOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LicenseOrder::Show => f.write_str("Show"),
+            LicenseOrder::Install(_) => f.write_str("Install(<hidden>)"),
+            LicenseOrder::Revoke => f.write_str("Revoke"),
+        }
+    }
 }
 
 /// A device's license as it reports it.
@@ -89,6 +101,8 @@ pub struct License {
     pub state: String,
     /// When it ends (`YYYY-MM-DD`).
     pub expiry: Option<String>,
+    /// The registration key it is licensed with, when it says.
+    pub registration_key: Option<String>,
 }
 
 /// A boot volume and the software on it.
@@ -136,7 +150,7 @@ pub trait DeviceOps: Send + Sync {
     /// Hand the device's traffic to its HA peer.
     async fn failover(&self) -> Result<(), OpsError>;
 
-    /// Read or install the license.
+    /// Read, install or revoke the license.
     async fn license(&self, order: &LicenseOrder) -> Result<License, OpsError>;
 
     /// Read what a software campaign watches: the running version, the boot volumes and the HA

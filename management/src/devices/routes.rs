@@ -61,6 +61,10 @@ async fn register(
             Some(&format!("{} ({})", device.name, device.kind.as_str())),
         )
         .await;
+    management
+        .licenses
+        .on_registration(Some(&caller), &device)
+        .await;
     Ok((StatusCode::CREATED, one(&device)))
 }
 

@@ -242,9 +242,18 @@ impl DeviceStore {
         rows.iter().map(|r| self.device(r)).collect()
     }
 
-    /// Remove a device and what it was recorded carrying.
+    /// Remove a device and what it was recorded carrying; the licenses it held go back to
+    /// their pools.
     pub async fn delete(&self, id: &str) -> ManagementResult<()> {
         let mut tx = self.db.writer().begin().await?;
+        sqlx::query(
+            "UPDATE mgmt_license_assignments SET state = 'revoked', revoked_ms = $1 \
+             WHERE device_id = $2 AND state <> 'revoked'",
+        )
+        .bind(fulcrum_core::timestamp::now_millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM mgmt_device_load_balancers WHERE device_id = $1")
             .bind(id)
             .execute(&mut *tx)

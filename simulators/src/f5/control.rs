@@ -11,12 +11,13 @@
 //! | `GET /sim/devices` | each device's host name, role, version, license end, tenants, whether it reboots, and its sync status |
 //! | `PUT /sim/sync` `{"device", "status"}` | force a device's config-sync status (`"Changes Pending"`), or clear it with `null` |
 //! | `PUT /sim/stats` `{"path", "values"}`, `DELETE /sim/stats` | set statistics of a virtual server or pool (`/Tenant/App/name`); clear all |
-//! | `PUT /sim/license` `{"device", "end_date"}` | set a device's license end (`YYYY/MM/DD`) |
+//! | `PUT /sim/license` `{"device", "end_date"?, "registration_key"?}` | set a device's license end (`YYYY/MM/DD`) and the registration key it reports |
+//! | `PUT /sim/license-keys` `{"keys"}`, `DELETE /sim/license-keys` | the registration keys a license install accepts (others get 400); any key again |
 //! | `POST /sim/clock` `{"advance_ms"}` | move the clock forward (tokens expire, installs finish) |
 //! | `PUT /sim/settings` `{"apply_delay_ms"?, "install_delay_ms"?}` | change how long applying and installing take |
 //! | `GET /sim/validation` | how long schema validation has taken ([`ValidationTimes`]) |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -202,6 +203,24 @@ impl Control {
         }
     }
 
+    /// Make a device report `key` as its license's registration key (none: unlicensed); false
+    /// if there is no such device.
+    pub fn set_registration_key(&self, device: usize, key: Option<String>) -> bool {
+        let mut cluster = lock(&self.shared.cluster);
+        match cluster.devices.get_mut(device) {
+            Some(device) => {
+                device.registration_key = key;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Accept only these registration keys in a license install (`None`: any key).
+    pub fn set_accepted_license_keys(&self, keys: Option<BTreeSet<String>>) {
+        lock(&self.shared.cluster).accepted_license_keys = keys;
+    }
+
     /// Move the devices' clock forward.
     pub fn advance_clock(&self, by: Duration) {
         lock(&self.shared.clock).advance(by);
@@ -243,6 +262,10 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/sync", put(set_sync))
         .route("/sim/stats", put(set_stats).delete(clear_stats))
         .route("/sim/license", put(set_license))
+        .route(
+            "/sim/license-keys",
+            put(set_license_keys).delete(accept_any_license_key),
+        )
         .route("/sim/clock", post(advance_clock))
         .route("/sim/settings", put(settings))
         .route("/sim/validation", get(validation))
@@ -368,18 +391,51 @@ async fn clear_stats(State(control): State<Control>) -> StatusCode {
 #[serde(deny_unknown_fields)]
 struct License {
     device: usize,
-    end_date: String,
+    #[serde(default)]
+    end_date: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    registration_key: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 async fn set_license(State(control): State<Control>, Json(license): Json<License>) -> Response {
-    if control.set_license_end(license.device, &license.end_date) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        refused(
+    let known = control.devices().len() > license.device;
+    if !known {
+        return refused(
             StatusCode::NOT_FOUND,
             format!("no device {}", license.device),
-        )
+        );
     }
+    if let Some(end_date) = &license.end_date {
+        control.set_license_end(license.device, end_date);
+    }
+    if let Some(key) = license.registration_key {
+        control.set_registration_key(license.device, key);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LicenseKeys {
+    keys: BTreeSet<String>,
+}
+
+async fn set_license_keys(
+    State(control): State<Control>,
+    Json(accepted): Json<LicenseKeys>,
+) -> StatusCode {
+    control.set_accepted_license_keys(Some(accepted.keys));
+    StatusCode::NO_CONTENT
+}
+
+async fn accept_any_license_key(State(control): State<Control>) -> StatusCode {
+    control.set_accepted_license_keys(None);
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Deserialize)]

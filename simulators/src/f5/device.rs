@@ -5,7 +5,7 @@
 //! logged, so a test can assert none reached it). A failover swaps the roles. A device applies
 //! one declaration at a time: while one is applied, another gets AS3's 503.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,8 @@ pub struct Device {
     pub ucs: BTreeMap<String, Ucs>,
     /// The date its license ends (`YYYY/MM/DD`).
     pub license_end: String,
+    /// The registration key of its license; none once revoked.
+    pub registration_key: Option<String>,
     /// The config-sync status the control API forces on it (`Changes Pending`), if any.
     pub sync_override: Option<String>,
 }
@@ -97,6 +99,8 @@ pub struct Cluster {
     /// Statistics by object path (`/Tenant/App/name`) and name: a number is a counter, a
     /// string a description (`status.availabilityState`).
     pub stats: BTreeMap<String, Map<String, Value>>,
+    /// The registration keys a license install accepts; any key when `None`.
+    pub accepted_license_keys: Option<BTreeSet<String>>,
 }
 
 impl Cluster {
@@ -117,12 +121,14 @@ impl Cluster {
                 software: Software::new(version, build, now),
                 ucs: BTreeMap::new(),
                 license_end: "2030/01/01".to_owned(),
+                registration_key: Some(format!("FULCR-SIMUL-ATEDB-IGIP{}-DEVICE", i + 1)),
                 sync_override: None,
             })
             .collect();
         Self {
             devices,
             stats: BTreeMap::new(),
+            accepted_license_keys: None,
         }
     }
 

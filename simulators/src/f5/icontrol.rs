@@ -467,21 +467,60 @@ pub(super) async fn ucs_command(State(endpoint): State<Endpoint>, body: Bytes) -
     Ok(Json(json!({ "command": order.command, "name": name })).into_response())
 }
 
-/// `GET /mgmt/tm/sys/license`.
+/// `GET /mgmt/tm/sys/license`: the registration key and dates of the license, or nothing but
+/// the version once it is revoked.
 pub(super) async fn license(State(endpoint): State<Endpoint>) -> Json<Value> {
     let cluster = lock(&endpoint.shared.cluster);
     let device = &cluster.devices[endpoint.device];
+    let mut fields = vec![("licensedVersion", device.version.clone())];
+    if let Some(key) = &device.registration_key {
+        fields.push(("registrationKey", key.clone()));
+        fields.push(("licenseEndDate", device.license_end.clone()));
+        fields.push(("serviceCheckDate", device.license_end.clone()));
+    }
     Json(one_entry(
         "tm:sys:license:licensestats",
         "/mgmt/tm/sys/license",
-        &[
-            (
-                "registrationKey",
-                format!("FULCR-SIMUL-ATEDB-IGIP{:01}-DEVICE", endpoint.device + 1),
-            ),
-            ("licensedVersion", device.version.clone()),
-            ("licenseEndDate", device.license_end.clone()),
-            ("serviceCheckDate", device.license_end.clone()),
-        ],
+        &fields,
     ))
+}
+
+#[derive(Deserialize)]
+struct LicenseCommand {
+    command: String,
+    #[serde(rename = "registrationKey", default)]
+    registration_key: Option<String>,
+}
+
+/// `POST /mgmt/tm/sys/license` `{"command": "install", "registrationKey"}` or
+/// `{"command": "revoke"}`. A key the simulator is not set to accept is refused with 400, as
+/// the license server refuses an unknown key.
+pub(super) async fn license_command(State(endpoint): State<Endpoint>, body: Bytes) -> Answer {
+    let order: LicenseCommand = parse(&body)?;
+    let mut cluster = lock(&endpoint.shared.cluster);
+    match (order.command.as_str(), order.registration_key) {
+        ("install", Some(key)) => {
+            let accepted = cluster
+                .accepted_license_keys
+                .as_ref()
+                .is_none_or(|keys| keys.contains(&key));
+            if key.trim().is_empty() || !accepted {
+                return Err(F5Error::bad_request(format!(
+                    "Dossier error 1: the registration key {key:?} is not valid"
+                )));
+            }
+            cluster.devices[endpoint.device].registration_key = Some(key.clone());
+            Ok(Json(json!({ "command": "install", "registrationKey": key })).into_response())
+        }
+        ("install", None) => Err(F5Error::bad_request(
+            "install needs a registrationKey".to_owned(),
+        )),
+        ("revoke", _) => {
+            cluster.devices[endpoint.device].registration_key = None;
+            Ok(Json(json!({ "command": "revoke" })).into_response())
+        }
+        (other, _) => Err(F5Error::bad_request(format!(
+            "unknown command {other:?}; install or revoke"
+        ))),
+    }
 }

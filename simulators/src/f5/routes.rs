@@ -68,7 +68,10 @@ pub(super) fn router(endpoint: Endpoint) -> Router {
             "/mgmt/tm/sys/ucs",
             get(icontrol::ucs_list).post(icontrol::ucs_command),
         )
-        .route("/mgmt/tm/sys/license", get(icontrol::license))
+        .route(
+            "/mgmt/tm/sys/license",
+            get(icontrol::license).post(icontrol::license_command),
+        )
         .fallback(unknown_path)
         .layer(middleware::from_fn_with_state(endpoint.clone(), gate))
         .with_state(endpoint)
