@@ -342,9 +342,6 @@ impl Driver for F5Driver {
             };
             match refusal::judge(error.message(), &tenant, &name, &declared) {
                 Verdict::Objects(objects) => {
-                    for (object, words) in &objects {
-                        tracing::warn!(load_balancer = %graph.load_balancer.id, %object, "{words}");
-                    }
                     declared.members.retain(|m| !objects.contains_key(&m.id));
                     declared.listeners.retain(|l| !objects.contains_key(&l.id));
                     applied.refused.extend(objects);
