@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
 use fulcrum_core::events::Event;
+use fulcrum_core::model::Kind;
 use fulcrum_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use simulators::f5::{self as sim, BadObjects, Running};
@@ -303,9 +304,8 @@ async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_
     )
     .await;
     assert_ne!(status(&members[0], "operating_status").await, "ERROR");
-    for member in &members {
-        assert_eq!(status(member, "provisioning_status").await, "ACTIVE");
-    }
+    assert_eq!(status(&members[0], "provisioning_status").await, "ACTIVE");
+    assert_eq!(status(&members[1], "provisioning_status").await, "ERROR");
     let lb = s.get(&format!("/v2/lbaas/loadbalancers/{lb_id}")).await;
     assert_eq!(lb["loadbalancer"]["provisioning_status"], "ACTIVE");
 
@@ -336,6 +336,7 @@ async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_
     .await;
     until(&s, "the accepted member stays in ERROR", async || {
         status(&members[1], "operating_status").await != "ERROR"
+            && status(&members[1], "provisioning_status").await == "ACTIVE"
     })
     .await;
 
@@ -360,6 +361,199 @@ async fn a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_
     );
 }
 
+/// A `provisioning_status` (or `operating_status`) read through the Octavia API.
+async fn status_of(s: &TestServer, path: &str, root: &str, key: &str) -> String {
+    s.get(path).await[root][key].as_str().unwrap().to_owned()
+}
+
+/// Update `path` with `body` under `root` and wait until its load balancer settles.
+async fn update_and_settle(s: &TestServer, lb_id: &str, path: &str, root: &str, body: Value) {
+    let mut wrapped = serde_json::Map::new();
+    wrapped.insert(root.to_owned(), body);
+    let (status, answer) = s.call("PUT", path, Some(Value::Object(wrapped))).await;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    s.settle(lb_id).await;
+}
+
+async fn a_refused_member_or_certificate_alone_is_in_error_and_stays_updatable_and_deletable(
+    db: Db,
+) {
+    let (s, devices) = server_and_devices(db, Options::default()).await;
+    let refuse = |addresses: &[&str], certificates: &[String]| {
+        devices.control().set_bad_objects(BadObjects {
+            addresses: addresses.iter().map(|a| a.to_string()).collect(),
+            certificates: certificates.iter().cloned().collect(),
+        })
+    };
+    refuse(&["192.0.2.66", "192.0.2.67"], &[]);
+    let lb_id = id(&s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": DEFAULT_SUBNET, "provider": "f5"}),
+        )
+        .await);
+    s.settle(&lb_id).await;
+    let lb_path = format!("/v2/lbaas/loadbalancers/{lb_id}");
+    let http_id = id(&s
+        .create(
+            "/v2/lbaas/listeners",
+            "listener",
+            json!({"loadbalancer_id": lb_id, "protocol": "HTTP", "protocol_port": 80}),
+        )
+        .await);
+    s.settle(&lb_id).await;
+    let pool_id = id(&s
+        .create(
+            "/v2/lbaas/pools",
+            "pool",
+            json!({"listener_id": http_id, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}),
+        )
+        .await);
+    s.settle(&lb_id).await;
+    let mut members = Vec::new();
+    for address in ["192.0.2.65", "192.0.2.66", "192.0.2.67"] {
+        let member = s
+            .create(
+                &format!("/v2/lbaas/pools/{pool_id}/members"),
+                "member",
+                json!({"address": address, "protocol_port": 8080}),
+            )
+            .await;
+        members.push(format!("/v2/lbaas/pools/{pool_id}/members/{}", id(&member)));
+        s.settle(&lb_id).await;
+    }
+
+    // The refused members alone are in ERROR; the rest of the tree is ACTIVE.
+    let member = async |i: usize, key: &str| status_of(&s, &members[i], "member", key).await;
+    for i in [1, 2] {
+        assert_eq!(member(i, "provisioning_status").await, "ERROR");
+        assert_eq!(member(i, "operating_status").await, "ERROR");
+    }
+    assert_eq!(member(0, "provisioning_status").await, "ACTIVE");
+    assert_ne!(member(0, "operating_status").await, "ERROR");
+    let listener_path = |id: &str| format!("/v2/lbaas/listeners/{id}");
+    let pool_path = format!("/v2/lbaas/pools/{pool_id}");
+    for (path, root) in [
+        (lb_path.as_str(), "loadbalancer"),
+        (listener_path(&http_id).as_str(), "listener"),
+        (pool_path.as_str(), "pool"),
+    ] {
+        assert_eq!(
+            status_of(&s, path, root, "provisioning_status").await,
+            "ACTIVE",
+            "{root}"
+        );
+    }
+
+    // A member in ERROR takes updates: bad input is refused and changes nothing, and once the
+    // device accepts its address an update makes it ACTIVE.
+    let refused = s
+        .call("PUT", &members[1], Some(json!({"member": {"weight": 257}})))
+        .await;
+    assert_eq!(refused.0.as_u16(), 400, "{}", refused.1);
+    assert_eq!(member(1, "provisioning_status").await, "ERROR");
+    refuse(&["192.0.2.67"], &[]);
+    update_and_settle(
+        &s,
+        &lb_id,
+        &members[1],
+        "member",
+        json!({"name": "accepted"}),
+    )
+    .await;
+    assert_eq!(member(1, "provisioning_status").await, "ACTIVE");
+    assert_ne!(member(1, "operating_status").await, "ERROR");
+    assert_eq!(member(2, "provisioning_status").await, "ERROR");
+
+    // A member in ERROR can be deleted.
+    let (deleted, _) = s.call("DELETE", &members[2], None).await;
+    assert_eq!(deleted.as_u16(), 204);
+    s.settle(&lb_id).await;
+    assert_eq!(s.call("GET", &members[2], None).await.0.as_u16(), 404);
+    let (_, app) = application(&devices, 0, &lb_id).unwrap();
+    let declared: std::collections::BTreeSet<&str> =
+        app[&format!("fulcrum-pool-{pool_id}")]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["serverAddresses"][0].as_str())
+            .collect();
+    assert_eq!(declared, ["192.0.2.65", "192.0.2.66"].into());
+
+    // A certificate the device refuses fails its TERMINATED_HTTPS listener alone; the HTTP
+    // listener of the same load balancer is still declared and ACTIVE.
+    common::pki::make_cert(&s.dir().join("certs"), "site", "site.test", 30);
+    let https_id = id(&s
+        .create(
+            "/v2/lbaas/listeners",
+            "listener",
+            json!({"loadbalancer_id": lb_id, "protocol": "TERMINATED_HTTPS",
+                   "protocol_port": 443, "default_tls_container_ref": "site"}),
+        )
+        .await);
+    s.settle(&lb_id).await;
+    let https = listener_path(&https_id);
+    assert_eq!(
+        status_of(&s, &https, "listener", "provisioning_status").await,
+        "ACTIVE"
+    );
+    let certificate = format!(
+        "{}-cert",
+        fulcrum_drivers::kit::backend_name(Kind::Listener, &https_id)
+    );
+    refuse(&[], std::slice::from_ref(&certificate));
+    let limit = |n: u32| json!({"connection_limit": n});
+    update_and_settle(&s, &lb_id, &https, "listener", limit(1000)).await;
+    assert_eq!(
+        status_of(&s, &https, "listener", "provisioning_status").await,
+        "ERROR"
+    );
+    assert_eq!(
+        status_of(&s, &https, "listener", "operating_status").await,
+        "ERROR"
+    );
+    assert_eq!(
+        status_of(
+            &s,
+            &listener_path(&http_id),
+            "listener",
+            "provisioning_status"
+        )
+        .await,
+        "ACTIVE"
+    );
+    assert_eq!(
+        status_of(&s, &lb_path, "loadbalancer", "provisioning_status").await,
+        "ACTIVE"
+    );
+    let (_, app) = application(&devices, 0, &lb_id).unwrap();
+    let https_service = fulcrum_drivers::kit::backend_name(Kind::Listener, &https_id);
+    assert!(app.get(&https_service).is_none(), "{app}");
+    assert!(app.get(&certificate).is_none(), "{app}");
+    assert_eq!(
+        app[&fulcrum_drivers::kit::backend_name(Kind::Listener, &http_id)]["class"],
+        "Service_HTTP"
+    );
+
+    // Once the device loads it, an update declares the listener again.
+    refuse(&[], &[]);
+    update_and_settle(&s, &lb_id, &https, "listener", limit(2000)).await;
+    assert_eq!(
+        status_of(&s, &https, "listener", "provisioning_status").await,
+        "ACTIVE"
+    );
+    let (_, app) = application(&devices, 0, &lb_id).unwrap();
+    assert_eq!(app[&https_service]["class"], "Service_HTTPS", "{app}");
+
+    let (status, _) = s
+        .call("DELETE", &format!("{lb_path}?cascade=true"), None)
+        .await;
+    assert_eq!(status.as_u16(), 204);
+    s.wait_for(&lb_path, "loadbalancer", "DELETED").await;
+    assert!(devices.control().tenants(0).is_empty());
+}
+
 /// The events the server wrote for management.
 async fn outbox(url: &str) -> Vec<Event> {
     let store = Store::connect(&StoreOptions {
@@ -376,6 +570,7 @@ async fn outbox(url: &str) -> Vec<Event> {
 on_both_databases!(
     the_octavia_flow_declares_the_tenant_on_the_active_device_and_cascade_delete_empties_it,
     a_refused_member_alone_is_in_error_and_the_full_sync_repairs_a_deleted_tenant,
+    a_refused_member_or_certificate_alone_is_in_error_and_stays_updatable_and_deletable,
 );
 
 /// A configuration enabling `f5` with `section`, written to `dir`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fulcrum_core::driver::fixtures::{
     graph, health_monitor, l7policy, l7rule, listener, load_balancer, member, pool,
 };
-use fulcrum_core::driver::{Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::driver::{Applied, Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{
     HealthMonitorType, L7CompareType, L7PolicyAction, L7RuleType, LbAlgorithm, ListenerProtocol,
@@ -446,7 +446,12 @@ async fn a_member_the_device_refuses_is_left_out_and_alone_in_error() {
         ..BadObjects::default()
     });
     let g = tree("lb-bad", ListenerProtocol::Http);
-    driver.apply(&g).await.unwrap();
+    let applied = driver.apply_reporting(&g).await.unwrap();
+    assert_eq!(applied.refused.keys().collect::<Vec<_>>(), ["lb-bad-m2"]);
+    assert!(
+        applied.refused["lb-bad-m2"].contains("01070734:3"),
+        "{applied:?}"
+    );
 
     let tenant = &running.control().tenants(0)["fulcrum-project-p1"];
     let app = &tenant["fulcrum-lb-lb-bad"];
@@ -474,7 +479,10 @@ async fn a_member_the_device_refuses_is_left_out_and_alone_in_error() {
 
     // Once the device takes the address, the next apply declares the member and clears it.
     running.control().set_bad_objects(BadObjects::default());
-    driver.apply(&g).await.unwrap();
+    assert_eq!(
+        driver.apply_reporting(&g).await.unwrap(),
+        Applied::default()
+    );
     let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-bad"];
     assert_eq!(
         app["fulcrum-pool-lb-bad-p"]["members"]
@@ -491,10 +499,28 @@ async fn a_member_the_device_refuses_is_left_out_and_alone_in_error() {
 }
 
 #[tokio::test]
-async fn a_certificate_the_device_refuses_is_the_load_balancers_fault() {
+async fn a_certificate_the_device_refuses_leaves_out_its_listener_alone() {
     let running = simulator(Config::default()).await;
     let driver = driver(&running, AuthMode::Basic);
-    let g = tree("lb-cert", ListenerProtocol::TerminatedHttps);
+    let mut g = tree("lb-cert", ListenerProtocol::TerminatedHttps);
+    let mut plain = listener("lb-cert-http", "lb-cert", ListenerProtocol::Http, 80);
+    plain.default_pool_id = Some("lb-cert-p".into());
+    g.listeners.push(plain);
+    g.l7policies.push(l7policy(
+        "lb-cert-policy",
+        "lb-cert",
+        "lb-cert-l",
+        1,
+        L7PolicyAction::Reject,
+    ));
+    g.l7rules.push(l7rule(
+        "lb-cert-rule",
+        "lb-cert",
+        "lb-cert-policy",
+        L7RuleType::Path,
+        L7CompareType::StartsWith,
+        "/admin",
+    ));
     let rendered: Value = serde_json::from_str(&driver.render(&g).unwrap().unwrap()).unwrap();
     let app = &rendered["declaration"]["fulcrum-project-p1"]["fulcrum-lb-lb-cert"];
     let certificate = app
@@ -508,10 +534,48 @@ async fn a_certificate_the_device_refuses_is_the_load_balancers_fault() {
         certificates: [certificate.clone()].into(),
         ..BadObjects::default()
     });
-    let error = driver.apply(&g).await.unwrap_err();
-    assert_eq!(error.kind(), DriverErrorKind::Rejected, "{error}");
-    assert!(error.message().contains(&certificate), "{error}");
-    assert!(running.control().tenants(0).is_empty());
+    let applied = driver.apply_reporting(&g).await.unwrap();
+    assert_eq!(
+        applied.refused.keys().collect::<Vec<_>>(),
+        ["lb-cert-l", "lb-cert-policy", "lb-cert-rule"],
+        "the listener, and the L7 policy declared on it"
+    );
+    let words = &applied.refused["lb-cert-l"];
+    assert!(
+        words.contains("01070313:3: Error reading key PEM file") && words.contains(&certificate),
+        "{words}"
+    );
+    let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-cert"];
+    assert!(app.get("fulcrum-listener-lb-cert-l").is_none(), "{app}");
+    assert!(app.get(&certificate).is_none(), "{app}");
+    assert_eq!(
+        app["fulcrum-listener-lb-cert-http"]["class"],
+        "Service_HTTP"
+    );
+    assert!(app.get("fulcrum-pool-lb-cert-p").is_some(), "{app}");
+    let observed = driver.observe(&g).await.unwrap();
+    assert_eq!(
+        observed.operating_status["lb-cert-l"],
+        OperatingStatus::Error
+    );
+    assert_ne!(
+        observed.operating_status["lb-cert-http"],
+        OperatingStatus::Error
+    );
+
+    // Once the device loads the certificate, the next apply declares the listener again.
+    running.control().set_bad_objects(BadObjects::default());
+    assert_eq!(
+        driver.apply_reporting(&g).await.unwrap(),
+        Applied::default()
+    );
+    let app = &running.control().tenants(0)["fulcrum-project-p1"]["fulcrum-lb-lb-cert"];
+    assert_eq!(app["fulcrum-listener-lb-cert-l"]["class"], "Service_HTTPS");
+    let observed = driver.observe(&g).await.unwrap();
+    assert_ne!(
+        observed.operating_status["lb-cert-l"],
+        OperatingStatus::Error
+    );
 }
 
 #[tokio::test]

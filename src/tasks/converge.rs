@@ -23,10 +23,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fulcrum_core::driver::DriverError;
+use fulcrum_core::driver::{Applied, DriverError};
 use fulcrum_core::events::Event;
+use fulcrum_core::model::ProvisioningStatus;
 use fulcrum_core::tasks::{BackgroundTask, Report};
-use fulcrum_store::{Completion, Outcome, StoreError, WorkAction, WorkItem};
+use fulcrum_store::{Completion, Outcome, StoreError, WorkAction, WorkItem, rows_of};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
@@ -188,27 +189,26 @@ impl Converger {
         // The driver must finish well inside the lease, or another worker could start too.
         let deadline = Duration::from_millis((self.lease_ms() / 2).max(1) as u64);
         let result = match item.action {
-            WorkAction::Delete => {
-                metered(
-                    &provider,
-                    Operation::Remove,
-                    timed(deadline, driver.remove(lb_id)),
-                )
-                .await
-            }
+            WorkAction::Delete => metered(
+                &provider,
+                Operation::Remove,
+                timed(deadline, driver.remove(lb_id)),
+            )
+            .await
+            .map(|()| Applied::default()),
             WorkAction::Apply | WorkAction::Sync => {
                 warn_unresolved_metadata(&tree);
                 let desired = tree.desired();
                 metered(
                     &provider,
                     Operation::Apply,
-                    timed(deadline, driver.apply(&desired)),
+                    timed(deadline, driver.apply_reporting(&desired)),
                 )
                 .await
             }
         };
         match result {
-            Ok(()) => {
+            Ok(applied) => {
                 let observation = match item.action {
                     WorkAction::Delete => None,
                     _ => observe(driver.as_ref(), &tree).await,
@@ -217,6 +217,7 @@ impl Converger {
                     .as_ref()
                     .map(|o| observed_events(&tree, o))
                     .unwrap_or_default();
+                events.extend(refusal_events(&tree, &applied));
                 if item.attempts > 1 {
                     events.push(Event::AlertCleared {
                         key: alert_key(lb_id),
@@ -232,6 +233,7 @@ impl Converger {
                         tree,
                         outcome: Outcome::Converged,
                         observation,
+                        refused: applied.refused.into_keys().collect(),
                         events,
                     })
                     .await?;
@@ -297,6 +299,7 @@ impl Converger {
                     tree,
                     outcome: Outcome::Failed,
                     observation: None,
+                    refused: Default::default(),
                     events: alert.to_vec(),
                 })
                 .await?;
@@ -319,10 +322,35 @@ fn alert_key(lb_id: &str) -> String {
     format!("converge:{lb_id}")
 }
 
-async fn timed(
+/// An alert for each object the backend refused, in its words, and the alert of each object in
+/// ERROR that the apply realized cleared.
+fn refusal_events(tree: &fulcrum_store::Tree, applied: &Applied) -> Vec<Event> {
+    let lb = &tree.rows.load_balancer;
+    let key = |id: &str| format!("object-refused:{id}");
+    rows_of(tree)
+        .into_iter()
+        .filter_map(|(_, id, prov, _)| match applied.refused.get(id) {
+            Some(words) => {
+                tracing::warn!(load_balancer = %lb.id, object = %id, "{words}");
+                Some(Event::AlertRaised {
+                    key: key(id),
+                    load_balancer_id: lb.id.clone(),
+                    provider: lb.provider.clone(),
+                    message: words.clone(),
+                })
+            }
+            None => (prov == ProvisioningStatus::Error).then(|| Event::AlertCleared {
+                key: key(id),
+                load_balancer_id: lb.id.clone(),
+            }),
+        })
+        .collect()
+}
+
+async fn timed<T>(
     deadline: Duration,
-    fut: impl std::future::Future<Output = Result<(), DriverError>>,
-) -> Result<(), DriverError> {
+    fut: impl std::future::Future<Output = Result<T, DriverError>>,
+) -> Result<T, DriverError> {
     match tokio::time::timeout(deadline, fut).await {
         Ok(r) => r,
         Err(_) => Err(DriverError::transient(format!(

@@ -61,4 +61,4 @@ pub use record::{Record, Tree};
 pub use settle::Completion;
 pub use sync::SyncCandidate;
 pub use tx::{LockOutcome, Tx};
-pub use work::{Outcome, WorkAction, WorkItem};
+pub use work::{Outcome, WorkAction, WorkItem, rows_of};

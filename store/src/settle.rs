@@ -32,6 +32,10 @@ pub struct Completion {
     pub outcome: Outcome,
     /// What the data plane reported right after a converged apply.
     pub observation: Option<Observation>,
+    /// The objects a converged apply could not realize (the driver's
+    /// [`Applied::refused`](fulcrum_core::driver::Applied)): they settle in ERROR, the rest of
+    /// the tree ACTIVE.
+    pub refused: BTreeSet<String>,
     /// What the work found out (alerts raised or cleared), written whether or not a newer write
     /// superseded the work, since that does not undo what happened on the backend.
     pub events: Vec<Event>,
@@ -46,6 +50,8 @@ struct Plan {
     operating: BTreeMap<(&'static str, OperatingStatus), Vec<String>>,
     /// Rows whose provisioning status is set after a failure, by table and status.
     provisioning: BTreeMap<(&'static str, ProvisioningStatus), Vec<String>>,
+    /// Rows a converged apply could not realize, by table: ERROR in both statuses.
+    refused: BTreeMap<&'static str, Vec<String>>,
     /// Rows marked for deletion that are removed, by table.
     removed: BTreeMap<&'static str, Vec<String>>,
     /// Listeners among the removed rows (their counters go too).
@@ -61,6 +67,7 @@ impl Plan {
             tree,
             outcome,
             observation,
+            refused,
             ..
         } = completion;
         match (item.action, outcome) {
@@ -80,7 +87,12 @@ impl Plan {
                         if kind == Kind::Listener {
                             self.removed_listeners.push(id.to_string());
                         }
-                    } else if prov.is_pending() {
+                    } else if refused.contains(id) {
+                        if (prov, op) != (ProvisioningStatus::Error, OperatingStatus::Error) {
+                            self.refused.entry(table).or_default().push(id.to_string());
+                        }
+                    } else if prov.is_pending() || prov == ProvisioningStatus::Error {
+                        // Realized: an object in ERROR (refused before, or failed) is ACTIVE again.
                         self.activate
                             .entry((table, observed))
                             .or_default()
@@ -130,6 +142,13 @@ impl Plan {
         for ((table, observed), ids) in &self.operating {
             let sql = format!("UPDATE {table} SET operating_status = $1 WHERE id IN");
             each_chunk(tx, &sql, &[observed.as_str()], ids, "").await?;
+        }
+        for (table, ids) in &self.refused {
+            let sql = format!(
+                "UPDATE {table} SET provisioning_status = 'ERROR', operating_status = 'ERROR', \
+                 updated_at = $1 WHERE id IN"
+            );
+            each_chunk(tx, &sql, &[now.as_str()], ids, "").await?;
         }
         for ((table, status), ids) in &self.provisioning {
             let sql =
@@ -215,7 +234,7 @@ fn placeholders(before: usize, count: usize) -> String {
 impl Store {
     /// Finish a batch of items claimed by `owner`, in one transaction: each item that is still
     /// `owner`'s at the generation it was claimed at is removed and its tree settled (converged:
-    /// pending rows ACTIVE, rows marked for deletion removed, a deleted load balancer's whole
+    /// pending and ERROR rows ACTIVE but the refused ones ERROR, rows marked for deletion removed, a deleted load balancer's whole
     /// tree removed; failed: pending rows ERROR); an item a newer write superseded is released,
     /// to be claimed again at once. Every completion's events are written either way. Returns,
     /// for each completion in order, whether it settled (`false`: superseded).

@@ -60,8 +60,8 @@ pub struct WorkItem {
     pub attempts: i64,
 }
 
-/// Each row of a tree with its kind and statuses.
-pub(crate) fn rows_of(
+/// Each row of a tree with its kind and statuses, the load balancer first.
+pub fn rows_of(
     tree: &Tree,
 ) -> Vec<(
     Kind,
@@ -197,6 +197,7 @@ impl Store {
             tree: tree.clone(),
             outcome,
             observation: observation.cloned(),
+            refused: Default::default(),
             events: events.to_vec(),
         };
         Ok(self.complete_all(owner, &[completion]).await?[0])

@@ -56,6 +56,7 @@ async fn a_batch_settles_each_item_as_it_would_alone() {
                 Outcome::Converged
             },
             observation: None,
+            refused: Default::default(),
             events: Vec::new(),
         });
     }

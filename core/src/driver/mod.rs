@@ -5,6 +5,7 @@
 //! optimization a driver may make internally, never part of this interface.
 //!
 //! - [`graph`]: the desired tree a driver is handed;
+//! - [`applied`]: what an apply realized short of the whole tree (objects the backend refused);
 //! - [`drift`]: fingerprints of what a backend realizes, so that a full sync re-applies only what
 //!   drifted;
 //! - [`error`]: how a driver call fails, in kinds the reconciler acts on;
@@ -13,6 +14,7 @@
 //! - `fixtures`: sample trees for tests (compiled for this crate's tests and, with the `fixtures`
 //!   feature, for other crates' tests).
 
+mod applied;
 mod drift;
 mod error;
 mod factory;
@@ -30,6 +32,7 @@ use crate::model::{
     HealthMonitorType, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
 };
 
+pub use applied::Applied;
 pub use drift::{Fingerprint, Realized};
 pub use error::{DriverError, DriverErrorKind};
 pub use factory::{DriverContext, DriverFactory, parse_section};
@@ -161,6 +164,15 @@ pub trait Driver: Send + Sync {
 
     /// Make the backend hold exactly this load balancer. Idempotent.
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError>;
+
+    /// [`Driver::apply`], saying which objects of the tree the backend refused while it realized
+    /// the rest (a member or a certificate a device will not configure), so that the reconciler
+    /// settles those objects alone in ERROR. The reconciler calls this; by default it is `apply`
+    /// and nothing is refused.
+    async fn apply_reporting(&self, graph: &LoadBalancerGraph) -> Result<Applied, DriverError> {
+        self.apply(graph).await?;
+        Ok(Applied::default())
+    }
 
     /// Remove the load balancer and everything the driver created for it. Idempotent: removing
     /// something that is not there succeeds.

@@ -10,8 +10,9 @@
 //! each write the driver asks each device for its failover state and writes to the active one
 //! only; a device busy with another declaration (503), or a failover under way, is retried with
 //! the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
-//! AS3, except for pool members the device names: those are left out and reported in ERROR
-//! alone ([`refusal`]).
+//! AS3, except for the pool members and the listeners' certificates the device names: those
+//! members, and the listeners of those certificates, are left out and reported refused, so that
+//! they alone end in ERROR ([`refusal`]).
 //!
 //! See [`as3`] for the mapping.
 
@@ -28,8 +29,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use fulcrum_core::driver::{
-    Capabilities, Driver, DriverContext, DriverError, DriverErrorKind, DriverFactory, Fingerprint,
-    LoadBalancerGraph, Observation, Realized, parse_section,
+    Applied, Capabilities, Driver, DriverContext, DriverError, DriverErrorKind, DriverFactory,
+    Fingerprint, LoadBalancerGraph, Observation, Realized, parse_section,
 };
 use fulcrum_core::model::{
     HealthMonitorType, Kind, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
@@ -81,11 +82,11 @@ pub struct F5Driver {
     retry: RetryPolicy,
     batches: Batches,
     turn: tokio::sync::Mutex<()>,
-    /// The ids of the members the device refused at the last apply, by load balancer.
+    /// The ids of the objects the device refused at the last apply, by load balancer.
     refused: Mutex<HashMap<String, BTreeSet<String>>>,
     events: Events,
     /// A fingerprint of the Application last declared for each load balancer, when every
-    /// member was accepted (drift is looked for only then; see [`Driver::realized_fingerprints`]).
+    /// object was accepted (drift is looked for only then; see [`Driver::realized_fingerprints`]).
     applied: Mutex<HashMap<String, Fingerprint>>,
 }
 
@@ -201,8 +202,8 @@ impl F5Driver {
         .await
     }
 
-    /// The members of a load balancer the device refused at its last apply.
-    fn refused_members(&self, load_balancer_id: &str) -> BTreeSet<String> {
+    /// The objects of a load balancer the device refused at its last apply.
+    fn refused(&self, load_balancer_id: &str) -> BTreeSet<String> {
         self.refused
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -211,13 +212,13 @@ impl F5Driver {
             .unwrap_or_default()
     }
 
-    /// Remember the members of a load balancer the device refused (none: forget).
-    fn set_refused_members(&self, load_balancer_id: &str, members: BTreeSet<String>) {
+    /// Remember the objects of a load balancer the device refused (none: forget).
+    fn set_refused(&self, load_balancer_id: &str, objects: BTreeSet<String>) {
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        if members.is_empty() {
+        if objects.is_empty() {
             refused.remove(load_balancer_id);
         } else {
-            refused.insert(load_balancer_id.to_owned(), members);
+            refused.insert(load_balancer_id.to_owned(), objects);
         }
     }
 
@@ -231,6 +232,20 @@ impl F5Driver {
                 tenant.starts_with(&self.config.tenant_prefix) && body.get(name).is_some()
             })
             .map(|(tenant, _)| tenant))
+    }
+}
+
+/// Report the L7 policies and rules of each refused listener refused with it: they are declared
+/// on its service, which is left out.
+fn refuse_l7_of_refused_listeners(graph: &LoadBalancerGraph, applied: &mut Applied) {
+    for policy in &graph.l7policies {
+        let Some(words) = applied.refused.get(&policy.listener_id).cloned() else {
+            continue;
+        };
+        for rule in graph.l7rules.iter().filter(|r| r.l7policy_id == policy.id) {
+            applied.refused.insert(rule.id.clone(), words.clone());
+        }
+        applied.refused.insert(policy.id.clone(), words);
     }
 }
 
@@ -300,9 +315,14 @@ impl Driver for F5Driver {
         }))
     }
 
-    /// Declares the load balancer's Application; members the device refuses are left out and
-    /// reported in ERROR by [`Driver::observe`] (see [`refusal`]).
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
+        self.apply_reporting(graph).await.map(drop)
+    }
+
+    /// Declares the load balancer's Application; the members and certificates the device
+    /// refuses are left out, and they (a refused certificate's listener with its L7 policies
+    /// and rules) are reported refused, and in ERROR by [`Driver::observe`] (see [`refusal`]).
+    async fn apply_reporting(&self, graph: &LoadBalancerGraph) -> Result<Applied, DriverError> {
         let certificates: ResolvedCertificates = if graph.certificate_references().is_empty() {
             ResolvedCertificates::new()
         } else {
@@ -311,51 +331,53 @@ impl Driver for F5Driver {
         let tenant = self.config.tenant_of(&graph.load_balancer);
         let name = as3::application_name(&graph.load_balancer.id);
         let mut declared = graph.clone();
-        let mut refused = BTreeSet::new();
-        loop {
+        let mut applied = Applied::default();
+        let fingerprint = loop {
             let app = as3::application(&declared, &certificates)?;
             let fingerprint = Fingerprint::of(app.to_string());
             let error = match self.redeclare(&tenant, &name, Some(app)).await {
-                Ok(()) => {
-                    let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
-                    if refused.is_empty() {
-                        applied.insert(graph.load_balancer.id.clone(), fingerprint);
-                    } else {
-                        applied.remove(&graph.load_balancer.id);
-                    }
-                    self.set_refused_members(&graph.load_balancer.id, refused);
-                    return Ok(());
-                }
+                Ok(()) => break fingerprint,
                 Err(e) if e.kind() == DriverErrorKind::Rejected => e,
                 Err(e) => return Err(e),
             };
             match refusal::judge(error.message(), &tenant, &name, &declared) {
-                Verdict::Members(members) => {
-                    for (member, words) in &members {
-                        tracing::warn!(load_balancer = %graph.load_balancer.id, %member, "{words}");
-                    }
-                    declared.members.retain(|m| !members.contains_key(&m.id));
-                    refused.extend(members.into_keys());
+                Verdict::Objects(objects) => {
+                    declared.members.retain(|m| !objects.contains_key(&m.id));
+                    declared.listeners.retain(|l| !objects.contains_key(&l.id));
+                    applied.refused.extend(objects);
                 }
                 Verdict::Others => {
                     return Err(DriverError::transient(format!(
-                        "Declared together with another load balancer's refused member: {}",
+                        "Declared together with another load balancer's refused object: {}",
                         error.message()
                     )));
                 }
                 Verdict::Fault => return Err(error),
             }
+        };
+        refuse_l7_of_refused_listeners(graph, &mut applied);
+        let mut last = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        if applied.refused.is_empty() {
+            last.insert(graph.load_balancer.id.clone(), fingerprint);
+        } else {
+            last.remove(&graph.load_balancer.id);
         }
+        drop(last);
+        self.set_refused(
+            &graph.load_balancer.id,
+            applied.refused.keys().cloned().collect(),
+        );
+        Ok(applied)
     }
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let name = as3::application_name(load_balancer_id);
         let Some(tenant) = retry(&self.retry, || self.tenant_holding(&name)).await? else {
-            self.set_refused_members(load_balancer_id, BTreeSet::new());
+            self.set_refused(load_balancer_id, BTreeSet::new());
             return Ok(());
         };
         self.redeclare(&tenant, &name, None).await?;
-        self.set_refused_members(load_balancer_id, BTreeSet::new());
+        self.set_refused(load_balancer_id, BTreeSet::new());
         self.applied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -418,7 +440,7 @@ impl Driver for F5Driver {
                 Some("offline") => OperatingStatus::Error,
                 _ => OperatingStatus::Offline,
             };
-        let refused = self.refused_members(&graph.load_balancer.id);
+        let refused = self.refused(&graph.load_balancer.id);
         let mut observation = Observation {
             events,
             ..Observation::default()
@@ -426,6 +448,7 @@ impl Driver for F5Driver {
         let mut lb_status = OperatingStatus::Online;
         for listener in graph.live_listeners() {
             let status = match entry(&virtuals, Kind::Listener, &listener.id) {
+                _ if refused.contains(&listener.id) => OperatingStatus::Error,
                 _ if !listener.admin_state_up => OperatingStatus::Offline,
                 Some(stats) => {
                     let counter = |name: &str| stats[name]["value"].as_i64().unwrap_or(0);
@@ -480,6 +503,11 @@ impl Driver for F5Driver {
             .operating_status
             .insert(graph.load_balancer.id.clone(), lb_status);
         observation.set_configured_statuses(graph);
+        for id in &refused {
+            if let Some(status) = observation.operating_status.get_mut(id) {
+                *status = OperatingStatus::Error;
+            }
+        }
         Ok(observation)
     }
 

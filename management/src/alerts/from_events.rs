@@ -1,11 +1,12 @@
 //! Alerts Fulcrum raises itself, from orchestration's events and from management's own areas.
 //!
 //! An event's `key` names the alert (`member-down:<member>`, `converge:<lb>`,
-//! `device-unreachable:<device>`, ...); its prefix, before the first `:`, chooses the
-//! `alertname` and `severity`. The labels are `alertname`, `severity`, `load_balancer_id`,
-//! `provider`, `key`, `source="fulcrum"`, and `device` for the kinds about a device (the rest of
-//! the key), so that inhibition by `DeviceUnreachable` reaches them. The message becomes the
-//! `summary` annotation. Raised alerts do not time out: they fire until their clearing event.
+//! `object-refused:<object>`, `device-unreachable:<device>`, ...); its prefix, before the first
+//! `:`, chooses the `alertname` and `severity`. The labels are `alertname`, `severity`,
+//! `load_balancer_id`, `provider`, `key`, `source="fulcrum"`, and `device` for the kinds about a
+//! device (the rest of the key), so that inhibition by `DeviceUnreachable` reaches them. The
+//! message becomes the `summary` annotation. Raised alerts do not time out: they fire until
+//! their clearing event.
 //!
 //! Handling is idempotent, as the events reader requires: an alert starts at its event's time,
 //! and is cleared at its clearing event's time, so handling a batch twice leaves what handling it
@@ -35,6 +36,7 @@ const KINDS: &[(&str, &str, &str, bool)] = &[
         "critical",
         false,
     ),
+    ("object-refused", "ObjectRefused", "warning", false),
     ("member-down", "MemberDown", "warning", false),
     ("nsxt-member-down", "MemberDown", "warning", false),
     (

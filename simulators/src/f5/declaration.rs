@@ -306,7 +306,8 @@ pub fn refused_objects(tenant_name: &str, tenant: &Value, bad: &BadObjects) -> V
             let path = format!("/{tenant_name}/{app_name}/{name}");
             if class == "Certificate" && bad.certificates.contains(name) {
                 refusals.push(format!(
-                    "01070312:3: Invalid certificate {path}: the device cannot load it"
+                    "01070313:3: Error reading key PEM file {path}.key: \
+                     error:0906D06C:PEM routines:PEM_read_bio:no start line"
                 ));
             }
             if class == "Pool" {
