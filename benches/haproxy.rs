@@ -258,8 +258,9 @@ fn haproxy_cpu_per_request(haproxy_pid: u32, url: &str) -> f64 {
 }
 
 /// The smallest HAProxy configuration an operator would write by hand for the benchmark's
-/// listener and pool (HTTP on one port, round robin over the two members), run in the
-/// foreground next to Fulcrum's; stopped when dropped.
+/// listener and pool (HTTP on one port, round robin over the two members), with the process
+/// limits Fulcrum renders by default (`maxconn 4096`, one thread), run in the foreground next to
+/// Fulcrum's; stopped when dropped.
 struct HandWritten {
     child: std::process::Child,
     url: String,
@@ -272,7 +273,7 @@ impl HandWritten {
             .expect("a free port")
             .port();
         let config = format!(
-            "global\n    maxconn 50000\n\
+            "global\n    maxconn 4096\n    nbthread 1\n\
              defaults\n    mode http\n    timeout connect 5s\n    timeout client 50s\n    \
              timeout server 50s\n\
              frontend listener\n    bind 127.0.0.1:{port}\n    default_backend pool\n\
