@@ -135,6 +135,24 @@ impl Audit {
         }
     }
 
+    /// Record the end of `action` on `target` from its result: success with `detail`, or failure
+    /// with `detail` and the error's text.
+    pub async fn record_result_with(
+        &self,
+        caller: Option<&Caller>,
+        action: &str,
+        target: &str,
+        result: &ManagementResult<impl Sized>,
+        detail: &str,
+    ) {
+        let (outcome, detail) = match result {
+            Ok(_) => (Outcome::Success, detail.to_owned()),
+            Err(error) => (Outcome::Failure, format!("{detail}: {error}")),
+        };
+        self.record(caller, action, Some(target), outcome, Some(&detail))
+            .await;
+    }
+
     /// Entries matching `query`, newest first.
     pub async fn list(&self, query: &AuditQuery) -> ManagementResult<Vec<AuditEntry>> {
         let limit = crate::sql::limit(query.limit)?;

@@ -18,7 +18,6 @@ use super::BackupQuery;
 use super::schedule::{BackupSchedule, ScheduleSource, ScheduleView};
 use super::task::take_watched;
 use crate::Management;
-use crate::audit::Outcome;
 use crate::devices::ops_for;
 use crate::error::{ManagementError, ManagementResult};
 use crate::http::{JsonBody, QueryParams, Who};
@@ -43,7 +42,8 @@ pub fn routes() -> Router<Arc<Management>> {
         )
 }
 
-/// Audit `action` on `target` from `result`: success with `detail`, or failure with the error.
+/// Audit `action` on `target` from `result`: success with `detail`, or failure with `detail` and
+/// the error.
 async fn audit<T>(
     management: &Management,
     caller: &Caller,
@@ -52,13 +52,9 @@ async fn audit<T>(
     result: &ManagementResult<T>,
     detail: &str,
 ) {
-    let (outcome, detail) = match result {
-        Ok(_) => (Outcome::Success, detail.to_owned()),
-        Err(error) => (Outcome::Failure, error.to_string()),
-    };
     management
         .audit
-        .record(Some(caller), action, Some(target), outcome, Some(&detail))
+        .record_result_with(Some(caller), action, target, result, detail)
         .await;
 }
 

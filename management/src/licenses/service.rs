@@ -10,7 +10,7 @@ use super::model::{Assignment, NewKeys, NewPool, Pool, PoolChange, PoolKind, Poo
 use super::store::LicenseStore;
 use crate::alerts::Alerts;
 use crate::alerts::from_events::Raised;
-use crate::audit::{Audit, Outcome};
+use crate::audit::Audit;
 use crate::devices::model::Device;
 use crate::devices::ops::LicenseOrder;
 use crate::devices::ops_for;
@@ -57,12 +57,8 @@ impl Licenses {
         result: &ManagementResult<T>,
         detail: &str,
     ) {
-        let (outcome, detail) = match result {
-            Ok(_) => (Outcome::Success, detail.to_owned()),
-            Err(error) => (Outcome::Failure, format!("{detail}: {error}")),
-        };
         self.audit
-            .record(caller, action, Some(target), outcome, Some(&detail))
+            .record_result_with(caller, action, target, result, detail)
             .await;
     }
 
