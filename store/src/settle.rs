@@ -234,9 +234,9 @@ fn placeholders(before: usize, count: usize) -> String {
 impl Store {
     /// Finish a batch of items claimed by `owner`, in one transaction: each item that is still
     /// `owner`'s at the generation it was claimed at is removed and its tree settled (converged:
-    /// pending and ERROR rows ACTIVE but the refused ones ERROR, rows marked for deletion removed, a deleted load balancer's whole
-    /// tree removed; failed: pending rows ERROR); an item a newer write superseded is released,
-    /// to be claimed again at once. Every completion's events are written either way. Returns,
+    /// pending and ERROR rows ACTIVE but the refused ones ERROR, rows marked for deletion
+    /// removed, a deleted load balancer's whole tree removed; failed: pending rows ERROR); an
+    /// item a newer write superseded is released, to be claimed again at once. Every completion's events are written either way. Returns,
     /// for each completion in order, whether it settled (`false`: superseded).
     pub async fn complete_all(
         &self,

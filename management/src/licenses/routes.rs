@@ -38,11 +38,7 @@ pub fn routes() -> Router<Arc<Management>> {
 }
 
 async fn list_pools(State(management): State<Arc<Management>>) -> Answer {
-    let licenses = &management.licenses;
-    let mut views = Vec::new();
-    for pool in licenses.store.pools().await? {
-        views.push(licenses.view(&pool).await?);
-    }
+    let views = management.licenses.views().await?;
     Ok(Json(json!({ "license_pools": views })))
 }
 

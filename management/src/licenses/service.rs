@@ -62,6 +62,15 @@ impl Licenses {
             .await;
     }
 
+    /// Every pool with its usage.
+    pub async fn views(&self) -> ManagementResult<Vec<PoolView>> {
+        let mut views = Vec::new();
+        for pool in self.store.pools().await? {
+            views.push(self.view(&pool).await?);
+        }
+        Ok(views)
+    }
+
     /// `pool` with its usage.
     pub async fn view(&self, pool: &Pool) -> ManagementResult<PoolView> {
         Ok(PoolView::new(pool, self.store.usage(pool).await?))
@@ -195,8 +204,7 @@ impl Licenses {
     /// gone from the inventory.
     pub async fn revoke(&self, caller: Option<&Caller>, id: &str) -> ManagementResult<Assignment> {
         let assignment = self.store.assignment(id).await?;
-        let result = self.revoke_on_device(&assignment).await;
-        let result = match result {
+        let result = match self.revoke_on_device(&assignment).await {
             Ok(()) => self.store.revoke(id).await,
             Err(error) => Err(error),
         };
