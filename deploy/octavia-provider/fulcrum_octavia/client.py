@@ -57,7 +57,8 @@ class FulcrumClient:
             kwargs["raise_exc"] = False
         try:
             url = self.endpoint + path
-            response = self.session.request(method, url, **kwargs)
+            # By keyword: requests takes (method, url), keystoneauth (url, method).
+            response = self.session.request(method=method, url=url, **kwargs)
         except exceptions.DriverError:
             raise
         except Exception as e:  # requests' and keystoneauth's connection errors and timeouts

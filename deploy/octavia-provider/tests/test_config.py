@@ -50,3 +50,19 @@ project_domain_name = Default
 def test_no_endpoint_and_no_credentials_is_a_driver_error():
     with pytest.raises(exceptions.DriverError):
         fulcrum_client.from_conf(conf_with())
+
+
+def test_a_keystone_session_reaches_fulcrum_and_keeps_its_refusals(fulcrum):
+    """The client as `from_conf` makes it with Keystone credentials: a keystoneauth1 session
+    (here with a static token and endpoint, as Fulcrum runs without Keystone), whose `request`
+    takes its arguments in another order than requests' and raises on errors by default."""
+    from keystoneauth1 import session, token_endpoint
+
+    keystone_session = session.Session(auth=token_endpoint.Token(fulcrum.url, "any-token"))
+    client = fulcrum_client.FulcrumClient(
+        keystone_session.get_endpoint, session=keystone_session, keystone=True)
+    assert client.flavor_capabilities("noop")["flavor_capabilities"]
+    assert client.status_feed(0, 10)["entries"] == []
+    with pytest.raises(exceptions.DriverError) as refused:
+        client.put_listener("c0ffee00-0000-4000-8000-000000000001", {"protocol": "HTTP"})
+    assert refused.value.operator_fault_string.startswith("PUT /v2/fulcrum/provider/listeners/")
