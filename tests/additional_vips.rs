@@ -264,8 +264,102 @@ async fn haproxy_serves_every_address(db: Db) {
     common::stop_haproxies(&s.dir().join("haproxy"));
 }
 
+/// POST each load balancer body at once; the answers in the order of `bodies`.
+async fn post_at_once(s: &TestServer, bodies: Vec<Value>) -> Vec<(reqwest::StatusCode, Value)> {
+    let mut posts = tokio::task::JoinSet::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let request = s
+            .http
+            .post(format!("{}/v2/lbaas/loadbalancers", s.base))
+            .json(&body);
+        posts.spawn(async move {
+            let resp = request.send().await.expect("request");
+            let status = resp.status();
+            (i, status, resp.json::<Value>().await.expect("a JSON answer"))
+        });
+    }
+    let mut answers = posts.join_all().await;
+    answers.sort_by_key(|(i, _, _)| *i);
+    answers.into_iter().map(|(_, st, body)| (st, body)).collect()
+}
+
+/// Concurrent creates asking for the same address, as a VIP or an additional VIP, on a subnet
+/// whose addresses serve one load balancer each: exactly one gets it, the others Octavia's 409
+/// with nothing stored; deleting the winner frees the address for the next.
+async fn racing_creates_never_share_an_address(db: Db) {
+    let s = dual_stack_server(db).await;
+    let contested = "127.0.30.16";
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"loadbalancer": {"vip_subnet_id": DEFAULT_SUBNET,
+                       "additional_vips": [{"subnet_id": "s-v4b", "ip_address": contested}]}})
+            } else {
+                json!({"loadbalancer": {"vip_subnet_id": "s-v4b", "vip_address": contested}})
+            }
+        })
+        .collect();
+    let answers = post_at_once(&s, bodies).await;
+    let winners: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| status.as_u16() == 201)
+        .map(|(_, body)| &body["loadbalancer"])
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(st, _)| st.as_u16() != 201) {
+        assert_fault(
+            &(*status, body.clone()),
+            409,
+            &format!("The VIP IP address is already in use: {contested}"),
+        );
+    }
+    assert_eq!(lb_count(&s).await, 1, "the losers stored nothing");
+
+    // Addresses Fulcrum chooses never collide either, however many creates race.
+    let auto = post_at_once(
+        &s,
+        (0..6)
+            .map(|_| {
+                json!({"loadbalancer": {"vip_subnet_id": DEFAULT_SUBNET,
+                        "additional_vips": [{"subnet_id": "s-v4b"}]}})
+            })
+            .collect(),
+    )
+    .await;
+    let mut chosen: Vec<String> = auto
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(status.as_u16(), 201, "{body}");
+            body["loadbalancer"]["additional_vips"][0]["ip_address"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    chosen.push(contested.to_owned());
+    chosen.sort();
+    chosen.dedup();
+    assert_eq!(chosen.len(), 7, "every address held once: {chosen:?}");
+
+    let winner = winners[0]["id"].as_str().unwrap();
+    let path = format!("/v2/lbaas/loadbalancers/{winner}");
+    s.wait_for(&path, "loadbalancer", "ACTIVE").await;
+    let (status, _) = s.call("DELETE", &path, None).await;
+    assert_eq!(status.as_u16(), 204);
+    s.wait_for(&path, "loadbalancer", "DELETED").await;
+    let again = s
+        .create(
+            "/v2/lbaas/loadbalancers",
+            "loadbalancer",
+            json!({"vip_subnet_id": "s-v4b", "vip_address": contested}),
+        )
+        .await;
+    assert_eq!(again["vip_address"], contested, "a deleted load balancer's address is free");
+}
+
 on_both_databases!(
     allocated_stored_and_shown,
     bad_requests_change_nothing,
+    racing_creates_never_share_an_address,
     haproxy_serves_every_address
 );

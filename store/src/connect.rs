@@ -7,7 +7,7 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use fulcrum_core::model::{AdditionalVip, Kind, Stats};
+use fulcrum_core::model::{Kind, Stats};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
@@ -61,6 +61,13 @@ enum MigrationSql {
     Both(&'static str),
     /// Only PostgreSQL needs it.
     PostgresOnly(&'static str),
+    /// Each database its own (e.g. where they read JSON differently).
+    PerBackend {
+        /// SQLite's.
+        sqlite: &'static str,
+        /// PostgreSQL's.
+        postgres: &'static str,
+    },
 }
 
 /// Every migration, in order: version, name, SQL.
@@ -126,6 +133,14 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         12,
         "additional_vips",
         MigrationSql::Both(include_str!("../migrations/0012_additional_vips.sql")),
+    ),
+    (
+        13,
+        "vip_claims",
+        MigrationSql::PerBackend {
+            sqlite: include_str!("../migrations/0013_vip_claims.sqlite.sql"),
+            postgres: include_str!("../migrations/0013_vip_claims.postgres.sql"),
+        },
     ),
 ];
 
@@ -195,6 +210,10 @@ impl Store {
                         (MigrationSql::Both(sql), _)
                         | (MigrationSql::PostgresOnly(sql), Backend::Postgres) => *sql,
                         (MigrationSql::PostgresOnly(_), Backend::Sqlite) => "SELECT 1",
+                        (MigrationSql::PerBackend { sqlite, .. }, Backend::Sqlite) => *sqlite,
+                        (MigrationSql::PerBackend { postgres, .. }, Backend::Postgres) => {
+                            *postgres
+                        }
                     };
                     Migration::new(
                         *version,
@@ -465,7 +484,8 @@ impl Store {
             .collect()
     }
 
-    /// Addresses among `candidates` already used on a subnet, as VIPs or additional VIPs.
+    /// Addresses among `candidates` already used on a subnet: any load balancer's VIP, and the
+    /// claimed additional VIPs.
     pub async fn used_vip_addresses(
         &self,
         subnet_id: &str,
@@ -490,42 +510,19 @@ impl Store {
             .iter()
             .map(|r| Ok(r.try_get(0)?))
             .collect::<Result<Vec<String>, StoreError>>()?;
-        used.extend(
-            self.used_additional_vip_addresses(subnet_id)
-                .await?
-                .into_iter()
-                .filter(|a| candidates.contains(a)),
+        let sql = format!(
+            "SELECT ip_address FROM vip_claims WHERE subnet_id = $1 AND ip_address IN ({})",
+            placeholders.join(", ")
         );
-        Ok(used)
-    }
-
-    /// The additional VIP addresses load balancers hold on `subnet_id`.
-    async fn used_additional_vip_addresses(
-        &self,
-        subnet_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        let needle = serde_json::to_string(&subnet_id).map_err(|e| StoreError::Corrupt {
-            table: "load_balancers",
-            message: e.to_string(),
-        })?;
-        let rows =
-            sqlx::query("SELECT additional_vips FROM load_balancers WHERE additional_vips LIKE $1")
-                .bind(format!("%\"subnet_id\":{needle}%"))
-                .fetch_all(&self.read)
-                .await?;
-        let mut used = Vec::new();
-        for row in &rows {
-            let text: String = row.try_get(0)?;
-            let vips: Vec<AdditionalVip> =
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                    table: "load_balancers",
-                    message: e.to_string(),
-                })?;
-            used.extend(
-                vips.into_iter()
-                    .filter(|v| v.subnet_id == subnet_id)
-                    .map(|v| v.ip_address),
-            );
+        let mut q = sqlx::query(&sql).bind(subnet_id);
+        for c in candidates {
+            q = q.bind(c.clone());
+        }
+        for row in q.fetch_all(&self.read).await? {
+            let address: String = row.try_get(0)?;
+            if !used.contains(&address) {
+                used.push(address);
+            }
         }
         Ok(used)
     }

@@ -165,6 +165,10 @@ impl Plan {
             )
             .await?;
             each_chunk(tx, "DELETE FROM tags WHERE resource_id IN", &[], ids, "").await?;
+            if *table == Table::of(Kind::LoadBalancer).name {
+                let sql = "DELETE FROM vip_claims WHERE load_balancer_id IN";
+                each_chunk(tx, sql, &[], ids, "").await?;
+            }
         }
         let listeners = &self.removed_listeners;
         each_chunk(
@@ -176,6 +180,14 @@ impl Plan {
         )
         .await?;
         let trees = &self.removed_trees;
+        each_chunk(
+            tx,
+            "DELETE FROM vip_claims WHERE load_balancer_id IN",
+            &[],
+            trees,
+            "",
+        )
+        .await?;
         for kind in Kind::ALL {
             let table = Table::of(kind);
             let sql = format!(

@@ -91,6 +91,29 @@ impl Tx {
         self.insert_row(load_balancer, "vip_claimed").await
     }
 
+    /// Claim `addresses` (subnet id, address) for load balancer `load_balancer_id` alone: a
+    /// [`StoreError::Conflict`] when any of them is claimed already, by a VIP or an additional
+    /// VIP of another load balancer. The claims go when the load balancer's row does.
+    pub async fn claim_vip_addresses(
+        &mut self,
+        load_balancer_id: &str,
+        addresses: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        for (subnet_id, address) in addresses {
+            sqlx::query(
+                "INSERT INTO vip_claims (subnet_id, ip_address, load_balancer_id) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(subnet_id.to_string())
+            .bind(address.to_string())
+            .bind(load_balancer_id.to_owned())
+            .execute(&mut *self.inner)
+            .await
+            .map_err(StoreError::from_write)?;
+        }
+        Ok(())
+    }
+
     /// Insert `record`, and 1 in `flag` unless it is empty, in one statement.
     async fn insert_row<T: Record>(&mut self, record: &T, flag: &str) -> Result<(), StoreError> {
         let table = Table::of(T::KIND);

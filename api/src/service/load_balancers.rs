@@ -12,7 +12,7 @@ use super::access::owner_for_create;
 use super::flavors::Resolved;
 use super::graph::{self, Graph};
 use super::read::WithRelated;
-use super::vip::{ResolvedVip, Viewer, Vip};
+use super::vip::{ResolvedAdditionalVip, ResolvedVip, Viewer, Vip, vip_claims};
 use super::write::WRITABLE;
 use super::{Service, new_id};
 use crate::auth::RequestContext;
@@ -81,10 +81,10 @@ impl Service {
             .await?;
         check_fields(&req)?;
         let vip = self.resolve_vip(Viewer::of(ctx), &req).await?;
-        let additional_vips = self
+        let additional = self
             .resolve_additional_vips(Viewer::of(ctx), &vip, additional_vips)
             .await?;
-        if !additional_vips.is_empty()
+        if !additional.is_empty()
             && !self
                 .providers
                 .get(&resolved.provider)?
@@ -99,7 +99,7 @@ impl Service {
         let mut allocated = self
             .allocate_vip(
                 &vip,
-                &additional_vips,
+                &additional,
                 &lb_id,
                 project_id.as_deref(),
                 req.vip_qos_policy_id.as_deref(),
@@ -110,7 +110,7 @@ impl Service {
         let mut lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
         lb.additional_vips = additional_vips;
         let stored = self
-            .store_new_load_balancer(lb, &vip, listeners, pools)
+            .store_new_load_balancer(lb, &vip, &additional, listeners, pools)
             .await;
         if let (Err(_), Some(port_id)) = (&stored, &created_port) {
             // Nothing was stored: the port made for it goes too.
@@ -125,6 +125,7 @@ impl Service {
         &self,
         mut lb: LoadBalancer,
         vip: &ResolvedVip,
+        additional: &[ResolvedAdditionalVip],
         listeners: Vec<ListenerSingleCreate>,
         pools: Vec<PoolSingleCreate>,
     ) -> Result<(LoadBalancer, Graph), Error> {
@@ -134,8 +135,8 @@ impl Service {
                 .await?;
         }
         let exclusive = vip.subnet.address_use == AddressUse::Exclusive;
-        // Auto-allocation can race another replica for the same address; the unique index
-        // decides and the loser tries the next one.
+        // Auto-allocation can race another create (of this replica or another) for the same
+        // address; the claims' unique index decides and the loser tries the next one.
         for _ in 0..5 {
             let mut change = self.change().await?;
             change
@@ -146,6 +147,13 @@ impl Service {
             } else {
                 change.tx().insert(&lb).await
             };
+            let stored = match stored {
+                Ok(()) => {
+                    let claims = vip_claims(&lb, vip, additional);
+                    change.tx().claim_vip_addresses(&lb.id, &claims).await
+                }
+                Err(e) => Err(e),
+            };
             match stored {
                 Ok(()) => {
                     graph.insert(change.tx()).await?;
@@ -153,14 +161,9 @@ impl Service {
                     change.commit(&lb.id, WorkAction::Apply).await?;
                     return Ok((lb, graph));
                 }
-                Err(StoreError::Conflict(_)) if vip.address.is_some() => {
-                    return Err(Error::Conflict(format!(
-                        "The VIP IP address is already in use: {}",
-                        lb.vip_address
-                    )));
-                }
                 Err(StoreError::Conflict(_)) => {
-                    lb.vip_address = self.free_address(&vip.subnet).await?.to_string();
+                    drop(change);
+                    self.reallocate_taken(&mut lb, vip, additional).await?;
                 }
                 Err(other) => return Err(other.into()),
             }

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use fulcrum_core::model::AdditionalVip;
+use fulcrum_core::model::{AdditionalVip, LoadBalancer};
 use fulcrum_core::network::{AddressRequest, AddressUse, VipPortRequest, VipSubnet, Visibility};
 use fulcrum_core::{Error, validate};
 
@@ -269,8 +269,9 @@ impl Service {
 
     /// The addresses of validated additional VIPs: those requested (Octavia's 409 for one a load
     /// balancer already uses on a subnet whose addresses serve one each), else one of each
-    /// subnet's range that no load balancer uses. The check is made when the request is
-    /// handled; no index keeps additional addresses unique against a concurrent create.
+    /// subnet's range that no load balancer uses. A concurrent create may take one meanwhile:
+    /// the claims stored with the load balancer (see [`vip_claims`]) catch that, and
+    /// [`Service::reallocate_taken`] answers it.
     async fn allocate_additional_vips(
         &self,
         resolved: &[ResolvedAdditionalVip],
@@ -281,15 +282,9 @@ impl Service {
                 Some(a) => {
                     let text = a.to_string();
                     if vip.subnet.address_use == AddressUse::Exclusive
-                        && !self
-                            .store
-                            .used_vip_addresses(&vip.subnet.id, std::slice::from_ref(&text))
-                            .await?
-                            .is_empty()
+                        && self.is_taken(&vip.subnet.id, &text).await?
                     {
-                        return Err(Error::Conflict(format!(
-                            "The VIP IP address is already in use: {text}"
-                        )));
+                        return Err(in_use(&text));
                     }
                     a
                 }
@@ -301,6 +296,45 @@ impl Service {
             });
         }
         Ok(allocated)
+    }
+
+    /// After a new load balancer lost a race for an address (its claims conflicted): Octavia's
+    /// 409 when an address the request named is now another's; a new one for each address
+    /// Fulcrum chose that another load balancer took meanwhile.
+    pub(crate) async fn reallocate_taken(
+        &self,
+        lb: &mut LoadBalancer,
+        vip: &ResolvedVip,
+        additional: &[ResolvedAdditionalVip],
+    ) -> Result<(), Error> {
+        if vip.subnet.address_use == AddressUse::Exclusive
+            && self.is_taken(&vip.subnet.id, &lb.vip_address).await?
+        {
+            if vip.address.is_some() {
+                return Err(in_use(&lb.vip_address));
+            }
+            lb.vip_address = self.free_address(&vip.subnet).await?.to_string();
+        }
+        for taken in &mut lb.additional_vips {
+            let Some(resolved) = exclusive_additional(additional, &taken.subnet_id) else {
+                continue;
+            };
+            if self.is_taken(&taken.subnet_id, &taken.ip_address).await? {
+                if resolved.address.is_some() {
+                    return Err(in_use(&taken.ip_address));
+                }
+                taken.ip_address = self.free_address(&resolved.subnet).await?.to_string();
+            }
+        }
+        Ok(())
+    }
+
+    async fn is_taken(&self, subnet_id: &str, address: &str) -> Result<bool, Error> {
+        let used = self
+            .store
+            .used_vip_addresses(subnet_id, &[address.to_owned()])
+            .await?;
+        Ok(!used.is_empty())
     }
 
     /// A subnet the back-end knows and the caller may see, or Octavia's 400 for it.
@@ -434,4 +468,39 @@ impl Service {
             ))),
         }
     }
+}
+
+/// The addresses a new load balancer claims for itself alone, as (subnet id, address): its VIP
+/// and its additional VIPs on subnets whose addresses serve one load balancer each.
+pub(crate) fn vip_claims<'a>(
+    lb: &'a LoadBalancer,
+    vip: &ResolvedVip,
+    additional: &[ResolvedAdditionalVip],
+) -> Vec<(&'a str, &'a str)> {
+    let mut claims = Vec::new();
+    if vip.subnet.address_use == AddressUse::Exclusive {
+        claims.push((lb.vip_subnet_id.as_str(), lb.vip_address.as_str()));
+    }
+    for extra in &lb.additional_vips {
+        if exclusive_additional(additional, &extra.subnet_id).is_some() {
+            claims.push((extra.subnet_id.as_str(), extra.ip_address.as_str()));
+        }
+    }
+    claims
+}
+
+/// The resolved additional VIP on `subnet_id` when that subnet's addresses serve one load
+/// balancer each.
+fn exclusive_additional<'a>(
+    additional: &'a [ResolvedAdditionalVip],
+    subnet_id: &str,
+) -> Option<&'a ResolvedAdditionalVip> {
+    additional
+        .iter()
+        .find(|r| r.subnet.id == subnet_id && r.subnet.address_use == AddressUse::Exclusive)
+}
+
+/// Octavia's 409 for an address another load balancer holds.
+fn in_use(address: &str) -> Error {
+    Error::Conflict(format!("The VIP IP address is already in use: {address}"))
 }
