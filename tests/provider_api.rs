@@ -449,7 +449,69 @@ async fn bad_input_is_refused_and_changes_nothing(db: Db) {
     assert_eq!(feed_end(&s).await, cursor, "the feed did not move");
 }
 
+/// Octavia's `validate_flavor` and `validate_availability_zone` of the provider driver: the
+/// backend's driver judges the metadata by its own rules, and nothing is stored.
+async fn metadata_is_judged_by_the_backends_driver(db: Db) {
+    let s = TestServer::start_with(
+        db,
+        common::Options {
+            providers_toml: "enabled = [\"noop\", \"haproxy\"]\n".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Like Octavia's noop provider, Fulcrum's noop takes any metadata.
+    let noop_az = json!({"compute_zone": "az1", "management_network": "n-1"});
+    let (status, _) = check(&s, "noop", "availability_zone_metadata", noop_az).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = check(&s, "noop", "flavor_metadata", json!({"anything": 1})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // HAProxy takes its own keys with valid values, and says why it refuses the rest.
+    let (status, _) = check(&s, "haproxy", "flavor_metadata", json!({"nbthread": 2})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_fault(
+        &check(&s, "haproxy", "flavor_metadata", json!({"no_such_key": 1})).await,
+        501,
+        "Provider 'haproxy' does not support a requested option: Unsupported flavor metadata \
+         key(s): no_such_key",
+    );
+    assert_fault(
+        &check(&s, "haproxy", "availability_zone_metadata", json!({"compute_zone": "a"})).await,
+        501,
+        "Unsupported availability zone metadata key(s): compute_zone",
+    );
+    // Malformed requests and unknown providers are the client's error.
+    let path = provider_path("noop", "flavor_metadata");
+    let (status, body) = s.call("POST", &path, Some(json!({"nbthread": 2}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = s
+        .call("POST", &path, Some(json!({"flavor_metadata": [1]})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = check(&s, "nonesuch", "flavor_metadata", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Only administrators and services may ask.
+    let (status, _) = s
+        .call_as("POST", &path, Some(json!({"flavor_metadata": {}})), Some(PROJECT))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let flavor_profiles = s.get("/v2/lbaas/flavorprofiles").await;
+    assert_eq!(flavor_profiles["flavorprofiles"], json!([]), "nothing was stored");
+}
+
+/// POST `{kind: metadata}` to `provider`'s check of `kind` metadata.
+async fn check(s: &TestServer, provider: &str, kind: &str, metadata: Value) -> (StatusCode, Value) {
+    let body = json!({ kind: metadata });
+    s.call("POST", &provider_path(provider, kind), Some(body))
+        .await
+}
+
+fn provider_path(provider: &str, kind: &str) -> String {
+    format!("/v2/fulcrum/provider/providers/{provider}/{kind}")
+}
+
 on_both_databases!(
+    metadata_is_judged_by_the_backends_driver,
     upsert_twice_changes_nothing,
     an_update_by_octavia_id_converges,
     delete_cascades,

@@ -174,6 +174,8 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(provider::put_l7policy, provider::delete_l7policy))
         .routes(routes!(provider::put_l7rule, provider::delete_l7rule))
         .routes(routes!(provider::status))
+        .routes(routes!(provider::check_flavor_metadata))
+        .routes(routes!(provider::check_availability_zone_metadata))
 }
 
 /// The OpenAPI document of the API, as served at `/openapi.json`.

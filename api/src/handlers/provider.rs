@@ -13,6 +13,7 @@ use fulcrum_core::model::Kind;
 
 use crate::body::OctaviaBody;
 use crate::fault::ApiResult;
+use crate::service::profiles::MetadataKind;
 use crate::shapes::envelope::Envelope;
 use crate::shapes::health_monitors::CreateHealthMonitor;
 use crate::shapes::l7policies::CreateL7Policy;
@@ -21,8 +22,8 @@ use crate::shapes::listeners::CreateListener;
 use crate::shapes::members::CreateMember;
 use crate::shapes::pools::CreatePool;
 use crate::shapes::provider::{
-    ProviderLoadBalancer, ProviderMemberList, ProviderStatusEntry, ProviderStatusFeed,
-    ProviderWrite,
+    ProviderAvailabilityZoneMetadata, ProviderFlavorMetadata, ProviderLoadBalancer,
+    ProviderMemberList, ProviderStatusEntry, ProviderStatusFeed, ProviderWrite,
 };
 use crate::state::AppState;
 
@@ -255,6 +256,47 @@ pub async fn delete_l7rule(
         .provider_delete(Kind::L7Rule, &id, Some(&policy_id))
         .await?;
     Ok(accepted(write))
+}
+
+/// Check flavor metadata as a provider's driver would take it (Octavia's `validate_flavor`):
+/// 204 when it accepts it, 501 with the driver's reason when not. Nothing is stored.
+#[utoipa::path(post, path = "/v2/fulcrum/provider/providers/{provider}/flavor_metadata", tag = "provider",
+    params(("provider" = String, Path, description = "Fulcrum's provider (driver) name")),
+    request_body(content = inline(Envelope<ProviderFlavorMetadata>), description = "`{\"flavor_metadata\": {...}}`"),
+    responses((status = 204, description = "The driver accepts it")))]
+pub async fn check_flavor_metadata(
+    State(state): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    OctaviaBody(body): OctaviaBody<ProviderFlavorMetadata>,
+) -> ApiResult<StatusCode> {
+    check_metadata(&state, MetadataKind::Flavor, &provider, body.0)
+}
+
+/// Check availability zone metadata as a provider's driver would take it (Octavia's
+/// `validate_availability_zone`): 204 when it accepts it, 501 with the driver's reason when not.
+/// Nothing is stored.
+#[utoipa::path(post, path = "/v2/fulcrum/provider/providers/{provider}/availability_zone_metadata", tag = "provider",
+    params(("provider" = String, Path, description = "Fulcrum's provider (driver) name")),
+    request_body(content = inline(Envelope<ProviderAvailabilityZoneMetadata>), description = "`{\"availability_zone_metadata\": {...}}`"),
+    responses((status = 204, description = "The driver accepts it")))]
+pub async fn check_availability_zone_metadata(
+    State(state): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    OctaviaBody(body): OctaviaBody<ProviderAvailabilityZoneMetadata>,
+) -> ApiResult<StatusCode> {
+    check_metadata(&state, MetadataKind::AvailabilityZone, &provider, body.0)
+}
+
+fn check_metadata(
+    state: &AppState,
+    kind: MetadataKind,
+    provider: &str,
+    metadata: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<StatusCode> {
+    state
+        .service
+        .check_provider_metadata(kind, provider, &serde_json::Value::Object(metadata))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The status feed: settled statuses and listener counters of the load balancers written

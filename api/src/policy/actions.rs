@@ -472,6 +472,18 @@ const ROUTES: &[(&str, &str, &str, TargetFrom)] = &[
         "fulcrum:provider:get_status",
         Caller,
     ),
+    (
+        "POST",
+        "/v2/fulcrum/provider/providers/{provider}/flavor_metadata",
+        "fulcrum:provider:put",
+        Caller,
+    ),
+    (
+        "POST",
+        "/v2/fulcrum/provider/providers/{provider}/availability_zone_metadata",
+        "fulcrum:provider:put",
+        Caller,
+    ),
 ];
 
 /// Routes any authenticated caller may use: version discovery and the read-only Neutron view.

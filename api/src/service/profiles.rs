@@ -149,16 +149,43 @@ impl Service {
         validate::max_len(kind.field(), Some(text), 4096)?;
         let metadata: Value =
             serde_json::from_str(text).map_err(|_| Error::invalid_option(text, kind.field()))?;
+        self.driver_verdict(kind, provider, &metadata)?
+            .map_err(|reason| {
+                Error::BadRequest(format!(
+                    "Provider '{provider}' does not support a requested option: {reason}"
+                ))
+            })
+    }
+
+    /// Whether the named, enabled provider's driver accepts `metadata` as flavor or availability
+    /// zone metadata (Octavia's `validate_flavor` / `validate_availability_zone` of a provider
+    /// driver), for a caller that stores nothing: 501 with the driver's reason when it does not.
+    pub fn check_provider_metadata(
+        &self,
+        kind: MetadataKind,
+        provider: &str,
+        metadata: &Value,
+    ) -> Result<(), Error> {
+        self.driver_verdict(kind, provider, metadata)?
+            .map_err(|option| Error::ProviderUnsupported {
+                provider: provider.to_owned(),
+                option,
+            })
+    }
+
+    /// The driver's verdict on `metadata`: its reason when it refuses it; an error when there is
+    /// no such enabled provider.
+    fn driver_verdict(
+        &self,
+        kind: MetadataKind,
+        provider: &str,
+        metadata: &Value,
+    ) -> Result<Result<(), String>, Error> {
         let driver = self.providers.get(provider)?;
         let verdict = match kind {
-            MetadataKind::Flavor => driver.validate_flavor(&metadata),
-            MetadataKind::AvailabilityZone => driver.validate_availability_zone(&metadata),
+            MetadataKind::Flavor => driver.validate_flavor(metadata),
+            MetadataKind::AvailabilityZone => driver.validate_availability_zone(metadata),
         };
-        verdict.map_err(|reason| {
-            Error::BadRequest(format!(
-                "Provider '{provider}' does not support a requested option: {}",
-                reason.message()
-            ))
-        })
+        Ok(verdict.map_err(|reason| reason.message().to_owned()))
     }
 }

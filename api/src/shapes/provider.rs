@@ -157,6 +157,34 @@ impl Rooted for ProviderMemberList {
     const ARGUMENT: &'static str = "members_";
 }
 
+/// Body of `POST /v2/fulcrum/provider/providers/{provider}/flavor_metadata`:
+/// `{"flavor_metadata": {...}}`, the metadata of an Octavia flavor profile.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct ProviderFlavorMetadata(
+    /// The metadata, as Octavia hands it to `validate_flavor`.
+    pub serde_json::Map<String, serde_json::Value>,
+);
+
+impl Rooted for ProviderFlavorMetadata {
+    const ROOT: &'static str = "flavor_metadata";
+    const ARGUMENT: &'static str = "flavor_metadata";
+}
+
+/// Body of `POST /v2/fulcrum/provider/providers/{provider}/availability_zone_metadata`:
+/// `{"availability_zone_metadata": {...}}`, the metadata of an Octavia availability zone profile.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct ProviderAvailabilityZoneMetadata(
+    /// The metadata, as Octavia hands it to `validate_availability_zone`.
+    pub serde_json::Map<String, serde_json::Value>,
+);
+
+impl Rooted for ProviderAvailabilityZoneMetadata {
+    const ROOT: &'static str = "availability_zone_metadata";
+    const ARGUMENT: &'static str = "availability_zone_metadata";
+}
+
 /// What a provider write did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderWrite {

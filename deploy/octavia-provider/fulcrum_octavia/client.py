@@ -10,6 +10,7 @@ fails (refused, or Fulcrum unreachable) has stored nothing.
 """
 
 import logging
+import re
 
 import requests
 from octavia_lib.api.drivers import exceptions
@@ -17,6 +18,8 @@ from octavia_lib.api.drivers import exceptions
 LOG = logging.getLogger(__name__)
 
 PREFIX = "/v2/fulcrum/provider"
+
+_UNSUPPORTED_PREFIX = re.compile(r"^Provider '[^']*' does not support a requested option: ")
 
 
 class FulcrumClient:
@@ -81,8 +84,11 @@ class FulcrumClient:
         message = _fault_string(body) or response.text or f"HTTP {status}"
         operator = f"{method} {path} refused by Fulcrum with {status}: {message}"
         if status == 501:
+            # Octavia prefixes its own "Provider 'fulcrum' does not support a requested
+            # option: "; Fulcrum's prefix naming its backend would only repeat it.
             raise exceptions.UnsupportedOptionError(
-                user_fault_string=message, operator_fault_string=operator)
+                user_fault_string=_UNSUPPORTED_PREFIX.sub("", message),
+                operator_fault_string=operator)
         if status in (401, 403):
             raise exceptions.DriverError(
                 user_fault_string="The Fulcrum provider refused Octavia's credentials.",
@@ -150,6 +156,14 @@ class FulcrumClient:
     def availability_zone_capabilities(self, provider):
         return self.request(
             "GET", f"/v2/lbaas/providers/{provider}/availability_zone_capabilities")
+
+    def check_flavor_metadata(self, provider, metadata):
+        return self.request("POST", f"{PREFIX}/providers/{provider}/flavor_metadata",
+                            {"flavor_metadata": metadata})
+
+    def check_availability_zone_metadata(self, provider, metadata):
+        return self.request("POST", f"{PREFIX}/providers/{provider}/availability_zone_metadata",
+                            {"availability_zone_metadata": metadata})
 
     def providers(self):
         return self.request("GET", "/v2/lbaas/providers")

@@ -167,7 +167,8 @@ class FulcrumProviderDriver(provider_base.ProviderDriver):
                 for c in answer.get("flavor_capabilities", [])}
 
     def validate_flavor(self, flavor_metadata):
-        _check_keys(flavor_metadata, self.get_supported_flavor_metadata(), "flavor")
+        """Fulcrum's backend driver judges the metadata by its own rules (keys and values)."""
+        self.client.check_flavor_metadata(self._provider(), flavor_metadata or {})
 
     def get_supported_availability_zone_metadata(self):
         answer = self.client.availability_zone_capabilities(self._provider())
@@ -175,14 +176,6 @@ class FulcrumProviderDriver(provider_base.ProviderDriver):
                 for c in answer.get("availability_zone_capabilities", [])}
 
     def validate_availability_zone(self, availability_zone_metadata):
-        _check_keys(availability_zone_metadata,
-                    self.get_supported_availability_zone_metadata(), "availability zone")
-
-
-def _check_keys(metadata, supported, what):
-    unknown = sorted(set(metadata or {}) - set(supported))
-    if unknown:
-        raise exceptions.UnsupportedOptionError(
-            user_fault_string=f"Fulcrum does not support the {what} metadata "
-                              f"{', '.join(unknown)}.",
-            operator_fault_string=f"unsupported {what} metadata {unknown}")
+        """Fulcrum's backend driver judges the metadata by its own rules (keys and values)."""
+        self.client.check_availability_zone_metadata(
+            self._provider(), availability_zone_metadata or {})

@@ -145,15 +145,26 @@ def test_an_unreachable_fulcrum_is_a_driver_error(fulcrum):
     assert fulcrum.get(f"/v2/lbaas/loadbalancers/{m.LB}")[0] == 404, "nothing half-created"
 
 
-def test_flavor_and_zone_metadata_are_fulcrums(fulcrum, driver):
+def test_flavor_and_zone_metadata_are_fulcrums(fulcrum, driver, client):
     _, caps = fulcrum.get("/v2/lbaas/providers/noop/flavor_capabilities")
     expected = {c["name"]: c["description"] for c in caps["flavor_capabilities"]}
     assert driver.get_supported_flavor_metadata() == expected
-    driver.validate_flavor({k: "x" for k in list(expected)[:1]})
-    with pytest.raises(exceptions.UnsupportedOptionError):
-        driver.validate_flavor({"no_such_key": 1})
     _, caps = fulcrum.get("/v2/lbaas/providers/noop/availability_zone_capabilities")
     expected = {c["name"]: c["description"] for c in caps["availability_zone_capabilities"]}
     assert driver.get_supported_availability_zone_metadata() == expected
+    # The backend's driver judges: Fulcrum's noop accepts any metadata, as Octavia's does ...
+    driver.validate_flavor({"no_such_key": 1})
+    driver.validate_availability_zone({"compute_zone": "az1", "management_network": "n"})
+    # ... and HAProxy only its own keys and values, in its words.
+    haproxy = FulcrumProviderDriver(client=client, backend_provider="haproxy")
+    haproxy.validate_flavor({"nbthread": 2})
+    with pytest.raises(exceptions.UnsupportedOptionError) as refused:
+        haproxy.validate_flavor({"no_such_key": 1})
+    assert refused.value.user_fault_string == "Unsupported flavor metadata key(s): no_such_key"
     with pytest.raises(exceptions.UnsupportedOptionError):
-        driver.validate_availability_zone({"no_such_key": 1})
+        haproxy.validate_flavor({"nbthread": "many"})
+    with pytest.raises(exceptions.UnsupportedOptionError) as refused:
+        haproxy.validate_availability_zone({"compute_zone": "az1"})
+    assert "compute_zone" in refused.value.user_fault_string
+    with pytest.raises(exceptions.DriverError):
+        FulcrumProviderDriver(client=client, backend_provider="nonesuch").validate_flavor({})
