@@ -110,6 +110,19 @@ async fn reported(s: &TestServer, after: i64) -> std::collections::HashMap<Strin
     last
 }
 
+/// The ids of every object the feed names after `after`.
+async fn mentioned(s: &TestServer, after: i64) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for entry in feed_after(s, after).await {
+        for list in entry["status"].as_object().into_iter().flat_map(|m| m.values()) {
+            for object in list.as_array().unwrap() {
+                ids.insert(object["id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    ids
+}
+
 /// Wait until the feed, after `after`, has reported each of `ids` as `status`.
 async fn wait_reported(s: &TestServer, after: i64, ids: &[&str], status: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -208,6 +221,25 @@ async fn an_update_by_octavia_id_converges(db: Db) {
         "children stay"
     );
     wait_reported(&s, cursor, &[LB, LISTENER], "ACTIVE").await;
+    // Octavia stamps `updated_at` on every object it is told about: the objects the change did
+    // not touch are left out, as Octavia's own providers leave them.
+    assert_eq!(mentioned(&s, cursor).await, [LB, LISTENER].map(String::from).into());
+
+    // A member change: Octavia held its pool and the pool's listener pending with it, and
+    // hears of them again; the other member, the monitor and the policy stay out.
+    let cursor = feed_end(&s).await;
+    let (status, body) = put(
+        &s,
+        &format!("/pools/{POOL}/members/{MEMBER_2}"),
+        json!({"member": {"address": "192.0.2.12", "protocol_port": 8080, "weight": 5}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_reported(&s, cursor, &[LB, LISTENER, POOL, MEMBER_2], "ACTIVE").await;
+    assert_eq!(
+        mentioned(&s, cursor).await,
+        [LB, LISTENER, POOL, MEMBER_2].map(String::from).into()
+    );
 
     // Octavia's member batch update: one member replaced by another.
     let cursor = feed_end(&s).await;

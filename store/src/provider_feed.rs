@@ -13,9 +13,10 @@
 //! one row of `provider_feed_counter`, incremented by the writing transaction, which on
 //! PostgreSQL holds that row's lock until it commits. Write feed entries last in a transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use fulcrum_core::driver::LoadBalancerGraph;
 use fulcrum_core::model::{Kind, OperatingStatus, ProvisioningStatus};
 use fulcrum_core::timestamp;
 use serde_json::{Map, Value, json};
@@ -86,12 +87,14 @@ async fn is_delegated(tx: &mut Tx, load_balancer_id: &str) -> Result<bool, Store
     )
 }
 
-/// The final statuses of every stored row of a tree; a pending status is left out (its change
-/// will be settled and reported later).
+/// The statuses of the stored rows of a tree that `report` keeps (given kind, id, provisioning
+/// and operating status); a pending provisioning status is left out (its change will be settled
+/// and reported later). Returns the ids of every stored row, reported or not.
 async fn stored_statuses(
     tx: &mut Tx,
     load_balancer_id: &str,
     update: &mut StatusUpdate,
+    report: impl Fn(Kind, &str, &str, &str) -> bool,
 ) -> Result<HashSet<String>, StoreError> {
     let mut seen = HashSet::new();
     for kind in Kind::ALL {
@@ -108,6 +111,10 @@ async fn stored_statuses(
             let id: String = row.try_get(0)?;
             let provisioning: String = row.try_get(1)?;
             let operating: String = row.try_get(2)?;
+            if !report(kind, &id, &provisioning, &operating) {
+                seen.insert(id);
+                continue;
+            }
             let mut entry = json!({ "id": id, "operating_status": operating });
             if !provisioning.starts_with("PENDING_") {
                 entry["provisioning_status"] = Value::String(provisioning);
@@ -181,15 +188,36 @@ async fn append(
 
 /// Write the feed entries of settled work, in the settling transaction: for each delegated load
 /// balancer, the statuses its tree settled to (DELETED for rows the settling removed) and, after
-/// a converged apply that observed counters, its listeners' statistics.
+/// a converged apply that observed counters, its listeners' statistics. As from Octavia's own
+/// providers, the statuses are those of the load balancer, of the objects pending when the work
+/// was claimed with the ancestors Octavia held pending with them ([`with_ancestors`]), and of
+/// objects whose status the work changed: Octavia stamps `updated_at` on every object it is
+/// told about, so the objects a change did not touch are left out.
 pub(crate) async fn record_settled(tx: &mut Tx, settled: &[&Completion]) -> Result<(), StoreError> {
     for c in settled {
         let lb_id = c.item.load_balancer_id.as_str();
         if !is_delegated(tx, lb_id).await? {
             continue;
         }
+        let claimed: HashMap<&str, (ProvisioningStatus, OperatingStatus)> = rows_of(&c.tree)
+            .into_iter()
+            .map(|(_, id, provisioning, operating)| (id, (provisioning, operating)))
+            .collect();
+        let pending: HashSet<&str> = claimed
+            .iter()
+            .filter(|(_, (p, _))| p.as_str().starts_with("PENDING_"))
+            .map(|(id, _)| *id)
+            .collect();
+        let locked = with_ancestors(&c.tree.rows, pending);
+        let settled = |kind: Kind, id: &str, provisioning: &str, operating: &str| {
+            kind == Kind::LoadBalancer
+                || locked.contains(id)
+                || claimed.get(id).map_or(!provisioning.starts_with("PENDING_"), |(p, o)| {
+                    p.as_str() != provisioning || o.as_str() != operating
+                })
+        };
         let mut update = StatusUpdate::default();
-        let seen = stored_statuses(tx, lb_id, &mut update).await?;
+        let seen = stored_statuses(tx, lb_id, &mut update, settled).await?;
         for (kind, id, _, _) in rows_of(&c.tree) {
             if !seen.contains(id) {
                 update.push(
@@ -217,6 +245,44 @@ pub(crate) async fn record_settled(tx: &mut Tx, settled: &[&Completion]) -> Resu
         }
     }
     Ok(())
+}
+
+/// `objects` with the ancestors Octavia's API holds pending while a change of them is realized,
+/// up to (not including) the load balancer: a member's or health monitor's pool, a pool's
+/// listeners (by default pool or by an L7 policy redirecting to it), a rule's policy and a
+/// policy's listener.
+fn with_ancestors<'a>(rows: &'a LoadBalancerGraph, objects: HashSet<&'a str>) -> HashSet<&'a str> {
+    let mut all = objects;
+    for r in &rows.l7rules {
+        if all.contains(r.id.as_str()) {
+            all.insert(&r.l7policy_id);
+        }
+    }
+    for m in &rows.members {
+        if all.contains(m.id.as_str()) {
+            all.insert(&m.pool_id);
+        }
+    }
+    for h in &rows.health_monitors {
+        if all.contains(h.id.as_str()) {
+            all.insert(&h.pool_id);
+        }
+    }
+    for p in &rows.l7policies {
+        let redirects_to_changed_pool = p
+            .redirect_pool_id
+            .as_deref()
+            .is_some_and(|pool| all.contains(pool));
+        if all.contains(p.id.as_str()) || redirects_to_changed_pool {
+            all.insert(&p.listener_id);
+        }
+    }
+    for l in &rows.listeners {
+        if l.default_pool_id.as_deref().is_some_and(|pool| all.contains(pool)) {
+            all.insert(&l.id);
+        }
+    }
+    all
 }
 
 /// The counters of a delegated load balancer before an observation is written (`None` for a
@@ -284,7 +350,7 @@ impl Tx {
             return Ok(());
         }
         let mut update = StatusUpdate::default();
-        stored_statuses(self, load_balancer_id, &mut update).await?;
+        stored_statuses(self, load_balancer_id, &mut update, |_, _, _, _| true).await?;
         for (kind, id) in gone {
             update.push(
                 *kind,
