@@ -275,12 +275,19 @@ async fn post_at_once(s: &TestServer, bodies: Vec<Value>) -> Vec<(reqwest::Statu
         posts.spawn(async move {
             let resp = request.send().await.expect("request");
             let status = resp.status();
-            (i, status, resp.json::<Value>().await.expect("a JSON answer"))
+            (
+                i,
+                status,
+                resp.json::<Value>().await.expect("a JSON answer"),
+            )
         });
     }
     let mut answers = posts.join_all().await;
     answers.sort_by_key(|(i, _, _)| *i);
-    answers.into_iter().map(|(_, st, body)| (st, body)).collect()
+    answers
+        .into_iter()
+        .map(|(_, st, body)| (st, body))
+        .collect()
 }
 
 /// Concurrent creates asking for the same address, as a VIP or an additional VIP, on a subnet
@@ -354,7 +361,10 @@ async fn racing_creates_never_share_an_address(db: Db) {
             json!({"vip_subnet_id": "s-v4b", "vip_address": contested}),
         )
         .await;
-    assert_eq!(again["vip_address"], contested, "a deleted load balancer's address is free");
+    assert_eq!(
+        again["vip_address"], contested,
+        "a deleted load balancer's address is free"
+    );
 }
 
 on_both_databases!(

@@ -114,7 +114,11 @@ async fn reported(s: &TestServer, after: i64) -> std::collections::HashMap<Strin
 async fn mentioned(s: &TestServer, after: i64) -> std::collections::BTreeSet<String> {
     let mut ids = std::collections::BTreeSet::new();
     for entry in feed_after(s, after).await {
-        for list in entry["status"].as_object().into_iter().flat_map(|m| m.values()) {
+        for list in entry["status"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             for object in list.as_array().unwrap() {
                 ids.insert(object["id"].as_str().unwrap().to_string());
             }
@@ -223,7 +227,10 @@ async fn an_update_by_octavia_id_converges(db: Db) {
     wait_reported(&s, cursor, &[LB, LISTENER], "ACTIVE").await;
     // Octavia stamps `updated_at` on every object it is told about: the objects the change did
     // not touch are left out, as Octavia's own providers leave them.
-    assert_eq!(mentioned(&s, cursor).await, [LB, LISTENER].map(String::from).into());
+    assert_eq!(
+        mentioned(&s, cursor).await,
+        [LB, LISTENER].map(String::from).into()
+    );
 
     // A member change: Octavia held its pool and the pool's listener pending with it, and
     // hears of them again; the other member, the monitor and the policy stay out.
@@ -508,7 +515,13 @@ async fn metadata_is_judged_by_the_backends_driver(db: Db) {
          key(s): no_such_key",
     );
     assert_fault(
-        &check(&s, "haproxy", "availability_zone_metadata", json!({"compute_zone": "a"})).await,
+        &check(
+            &s,
+            "haproxy",
+            "availability_zone_metadata",
+            json!({"compute_zone": "a"}),
+        )
+        .await,
         501,
         "Unsupported availability zone metadata key(s): compute_zone",
     );
@@ -524,11 +537,20 @@ async fn metadata_is_judged_by_the_backends_driver(db: Db) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // Only administrators and services may ask.
     let (status, _) = s
-        .call_as("POST", &path, Some(json!({"flavor_metadata": {}})), Some(PROJECT))
+        .call_as(
+            "POST",
+            &path,
+            Some(json!({"flavor_metadata": {}})),
+            Some(PROJECT),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let flavor_profiles = s.get("/v2/lbaas/flavorprofiles").await;
-    assert_eq!(flavor_profiles["flavorprofiles"], json!([]), "nothing was stored");
+    assert_eq!(
+        flavor_profiles["flavorprofiles"],
+        json!([]),
+        "nothing was stored"
+    );
 }
 
 /// POST `{kind: metadata}` to `provider`'s check of `kind` metadata.

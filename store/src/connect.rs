@@ -211,9 +211,7 @@ impl Store {
                         | (MigrationSql::PostgresOnly(sql), Backend::Postgres) => *sql,
                         (MigrationSql::PostgresOnly(_), Backend::Sqlite) => "SELECT 1",
                         (MigrationSql::PerBackend { sqlite, .. }, Backend::Sqlite) => *sqlite,
-                        (MigrationSql::PerBackend { postgres, .. }, Backend::Postgres) => {
-                            *postgres
-                        }
+                        (MigrationSql::PerBackend { postgres, .. }, Backend::Postgres) => *postgres,
                     };
                     Migration::new(
                         *version,

@@ -212,9 +212,11 @@ pub(crate) async fn record_settled(tx: &mut Tx, settled: &[&Completion]) -> Resu
         let settled = |kind: Kind, id: &str, provisioning: &str, operating: &str| {
             kind == Kind::LoadBalancer
                 || locked.contains(id)
-                || claimed.get(id).map_or(!provisioning.starts_with("PENDING_"), |(p, o)| {
-                    p.as_str() != provisioning || o.as_str() != operating
-                })
+                || claimed
+                    .get(id)
+                    .map_or(!provisioning.starts_with("PENDING_"), |(p, o)| {
+                        p.as_str() != provisioning || o.as_str() != operating
+                    })
         };
         let mut update = StatusUpdate::default();
         let seen = stored_statuses(tx, lb_id, &mut update, settled).await?;
@@ -278,7 +280,10 @@ fn with_ancestors<'a>(rows: &'a LoadBalancerGraph, objects: HashSet<&'a str>) ->
         }
     }
     for l in &rows.listeners {
-        if l.default_pool_id.as_deref().is_some_and(|pool| all.contains(pool)) {
+        if l.default_pool_id
+            .as_deref()
+            .is_some_and(|pool| all.contains(pool))
+        {
             all.insert(&l.id);
         }
     }
