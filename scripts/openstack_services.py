@@ -523,3 +523,145 @@ def get_json(url, path, token):
     req = urllib.request.Request(url + path, headers={"X-Auth-Token": token})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read().decode())
+
+
+NEUTRON_VENV = os.path.join(ROOT, ".venv-neutron")
+NEUTRON_VENV_PYTHON = os.path.join(NEUTRON_VENV, "bin", "python")
+NEUTRON_REQUIREMENTS = [
+    os.environ.get("E2E_NEUTRON", "neutron==29.0.0"),
+    "pymysql",
+    os.environ.get("CONFORMANCE_GUNICORN", "gunicorn==27.0.1"),
+]
+
+
+def ensure_neutron_venv():
+    """The virtualenv of neutron-server."""
+    marker = os.path.join(NEUTRON_VENV, ".e2e-requirements")
+    wanted = "\n".join(NEUTRON_REQUIREMENTS) + "\n"
+    if os.path.exists(marker) and open(marker).read() == wanted:
+        return
+    if not os.path.exists(NEUTRON_VENV_PYTHON):
+        log(f"creating {NEUTRON_VENV}")
+        subprocess.run([sys.executable, "-m", "venv", NEUTRON_VENV], check=True)
+    log("installing " + " ".join(NEUTRON_REQUIREMENTS))
+    subprocess.run([NEUTRON_VENV_PYTHON, "-m", "pip", "install", "-q", *NEUTRON_REQUIREMENTS],
+                   check=True)
+    with open(marker, "w") as f:
+        f.write(wanted)
+
+
+class Neutron:
+    """A real neutron-server (its API under gunicorn) on a MariaDB database of its own: ML2 with
+    VLAN tenant networks and no mechanism driver (no agent is needed to allocate ports), the
+    router and QoS service plugins, and no authentication (every request is an administrator's,
+    as Fulcrum's service user is)."""
+
+    def __init__(self, work):
+        self.work = os.path.join(work, "neutron")
+        os.makedirs(self.work)
+        self.database = "neutron_e2e_" + os.urandom(4).hex()
+        self.created_database = False
+        self.proc = None
+        self.url = None
+
+    def mariadb(self, statement):
+        subprocess.run(
+            [NEUTRON_VENV_PYTHON, "-c",
+             "import pymysql, sys; pymysql.connect(host='127.0.0.1', port=3306, user='root')"
+             ".cursor().execute(sys.argv[1])", statement],
+            check=True,
+        )
+
+    def start(self):
+        work = self.work
+        paste = os.path.join(NEUTRON_VENV, "etc", "neutron", "api-paste.ini")
+        with open(os.path.join(work, "neutron.conf"), "w") as f:
+            f.write(f"""[DEFAULT]
+core_plugin = ml2
+service_plugins = router,qos
+auth_strategy = noauth
+api_paste_config = {paste}
+transport_url = rabbit://guest:guest@127.0.0.1:5672/
+log_file = {work}/neutron.log
+[database]
+connection = mysql+pymysql://root@127.0.0.1:3306/{self.database}
+[oslo_concurrency]
+lock_path = {work}/locks
+""")
+        with open(os.path.join(work, "ml2_conf.ini"), "w") as f:
+            f.write("""[ml2]
+type_drivers = vlan
+tenant_network_types = vlan
+mechanism_drivers =
+extension_drivers = port_security,qos
+[ml2_type_vlan]
+network_vlan_ranges = physnet1:100:200
+""")
+        self.mariadb(f"CREATE DATABASE {self.database}")
+        self.created_database = True
+        subprocess.run([os.path.join(NEUTRON_VENV, "bin", "neutron-db-manage"),
+                        "--config-file", os.path.join(work, "neutron.conf"),
+                        "--config-file", os.path.join(work, "ml2_conf.ini"), "upgrade", "heads"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(work, "neutron_wsgi.py"), "w") as f:
+            f.write("import os, sys\n"
+                    f"os.environ['OS_NEUTRON_CONFIG_DIR'] = {work!r}\n"
+                    "os.environ['OS_NEUTRON_CONFIG_FILES'] = 'neutron.conf;ml2_conf.ini'\n"
+                    "sys.argv = ['neutron-api']\n"
+                    "from neutron.wsgi.api import application  # noqa: E402,F401\n")
+        port = free_port()
+        self.proc = subprocess.Popen(
+            [os.path.join(NEUTRON_VENV, "bin", "gunicorn"), "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
+             "--pythonpath", work, "neutron_wsgi:application"],
+            cwd=work, stdin=subprocess.DEVNULL,
+            stdout=open(os.path.join(work, "neutron-api.out"), "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=die_with_parent,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/v2.0/networks", timeout=5):
+                    return
+            except (urllib.error.URLError, OSError) as e:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"neutron-server did not start ({e}); see {work}")
+                time.sleep(0.5)
+
+    def call(self, method, path, body=None):
+        """Neutron's API: (status, JSON answer)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "/v2.0" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+                return r.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            return e.code, json.loads(raw) if raw else None
+
+    def create(self, kind, body):
+        status, answer = self.call("POST", f"/{kind}s", {kind: body})
+        if status != 201:
+            raise SystemExit(f"Neutron POST /{kind}s: {status} {answer}")
+        return answer[kind]
+
+    def port(self, port_id):
+        """A port, or None when Neutron has none by that id."""
+        status, answer = self.call("GET", f"/ports/{port_id}")
+        return answer["port"] if status == 200 else None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+        if self.created_database:
+            self.mariadb(f"DROP DATABASE IF EXISTS {self.database}")
+            self.created_database = False
