@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fulcrum_core::driver::{Observation, fixtures};
-use fulcrum_core::model::{Kind, ListenerProtocol, OperatingStatus, Stats};
+use fulcrum_core::model::{Kind, ListenerProtocol, OperatingStatus, ProvisioningStatus, Stats};
 use fulcrum_store::{Outcome, Store, WorkAction};
 
 /// Store a load balancer with one listener, queued for apply; delegated if asked.
 async fn stored(store: &Store, id: &str, delegated: bool) {
-    let lb = fixtures::load_balancer(id);
-    let listener = fixtures::listener(&format!("{id}-l"), id, ListenerProtocol::Http, 80);
+    let mut lb = fixtures::load_balancer(id);
+    let mut listener = fixtures::listener(&format!("{id}-l"), id, ListenerProtocol::Http, 80);
+    // As a create stores them: pending until their work settles.
+    lb.provisioning_status = ProvisioningStatus::PendingCreate;
+    listener.provisioning_status = ProvisioningStatus::PendingCreate;
     let mut tx = store.begin().await.unwrap();
     tx.insert(&lb).await.unwrap();
     tx.insert(&listener).await.unwrap();
