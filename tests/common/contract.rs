@@ -50,7 +50,7 @@ impl Contract {
         let mut operations = Vec::new();
         if let Some(paths) = doc["paths"].as_object() {
             for (path, item) in paths {
-                for method in ["get", "put", "post", "delete"] {
+                for method in ["get", "put", "post", "patch", "delete"] {
                     if item.get(method).is_some() {
                         operations.push(Operation {
                             method: method.to_uppercase(),

@@ -31,16 +31,19 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.pool_id, a.device_id, a.key_id, 
 const RESERVE_ATTEMPTS: usize = 8;
 
 /// Filters of a listing of licenses.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LicenseQuery {
     /// Only those of this pool.
     pub pool_id: Option<String>,
     /// Only those of this device.
     pub device_id: Option<String>,
     /// Only those in this state (`installing`, `active`, `revoked`).
+    #[param(pattern = "^(installing|active|revoked)$")]
     pub state: Option<String>,
     /// At most this many (100; 1 to 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
