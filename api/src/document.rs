@@ -192,6 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_is_a_write() {
+        let statuses: Vec<u16> = faults("/v1/management/devices/{id}", &HttpMethod::Patch, true)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(
+            statuses,
+            [400, 401, 403, 404, 408, 409, 413, 414, 415, 500, 503]
+        );
+    }
+
+    #[test]
     fn version_discovery_has_no_fault() {
         assert!(faults("/", &HttpMethod::Get, false).is_empty());
     }

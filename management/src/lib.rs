@@ -174,7 +174,9 @@ impl Management {
     /// [`document::openapi`] describes it.
     pub fn routes(self: &Arc<Self>) -> Router {
         let (router, _) = document::router().split_for_parts();
-        router.with_state(Arc::clone(self))
+        router
+            .layer(axum::middleware::from_fn(http::refuse_nul_in_url))
+            .with_state(Arc::clone(self))
     }
 
     /// The module's background jobs; `duties` says which cluster-wide ones this process runs,
