@@ -522,3 +522,23 @@ fn management_schemas_take_no_name_of_octavias() {
         .collect();
     assert!(shared.is_empty(), "{shared:?}");
 }
+
+/// Every documented operation, management's included, is governed by the policy (the gate
+/// refuses a route it does not know); management's each by a rule of its own
+/// (`fulcrum:management:get` or `:write`), never by authentication alone.
+#[test]
+fn every_documented_operation_is_governed_by_the_policy() {
+    use fulcrum_api::policy::actions::{Governed, for_route};
+    let doc = generated();
+    for (path, method, _) in operations(&doc) {
+        let method = axum::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let governed = for_route(&method, &path);
+        assert!(governed.is_some(), "{method} {path} has no policy rule");
+        if !is_octavia(&path) {
+            assert!(
+                matches!(governed, Some(Governed::Rule(_))),
+                "{method} {path} is governed by a rule"
+            );
+        }
+    }
+}
