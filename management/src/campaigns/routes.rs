@@ -155,7 +155,8 @@ async fn act(
     Path((id, action)): Path<(String, String)>,
 ) -> Answer {
     let campaigns = &management.campaigns;
-    let result = match CampaignAction::parse(&action)? {
+    let act = CampaignAction::parse(&action)?;
+    let result = match act {
         CampaignAction::Pause => campaigns.pause(&id, &caller).await,
         CampaignAction::Resume => campaigns.resume(&id).await,
         CampaignAction::Abort => campaigns.abort(&id).await,
@@ -171,7 +172,7 @@ async fn act(
         )
         .await;
     let campaign = result?;
-    if action != "pause" {
+    if !matches!(act, CampaignAction::Pause) {
         management
             .alerts
             .clear(
