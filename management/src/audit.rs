@@ -23,7 +23,8 @@ use crate::http::QueryParams;
 /// One recorded action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
-    /// Its id.
+    /// Its id, a UUIDv7: ids of one process sort as their entries were recorded, which orders
+    /// the entries of one millisecond.
     pub id: String,
     /// When it ended (UTC, `2026-11-30T19:49:40`).
     pub at: String,
@@ -105,7 +106,7 @@ impl Audit {
             "INSERT INTO mgmt_audit (id, at_ms, user_id, project_id, action, target, result, \
              detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(fulcrum_core::timestamp::now_millis())
         .bind(caller.and_then(|c| c.user_id.clone()))
         .bind(caller.and_then(|c| c.project_id.clone()))
