@@ -138,8 +138,19 @@ async fn a_disabled_module_serves_nothing() {
         },
     )
     .await;
-    let (status, _) = s.call("GET", "/v1/management/audit", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let answer = s
+        .http
+        .get(format!("{}/v1/management/audit", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let served = s.get("/openapi.json").await;
+    let paths = served["paths"].as_object().unwrap();
+    assert!(
+        !paths.keys().any(|p| p.starts_with("/v1/management/")),
+        "the served document leaves the module out"
+    );
     let tasks = s.get("/v1/status/tasks").await;
     assert!(
         !tasks.to_string().contains("management-events"),
