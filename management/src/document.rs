@@ -49,12 +49,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// struct's schema and of its own fields. When a part refuses unknown fields
 /// (`deny_unknown_fields`: `additionalProperties: false`), no object satisfies that `allOf`, so
 /// such a schema is written as the one object serde reads instead: every part's properties,
-/// closed likewise, with the example.
+/// closed likewise, with the example. A part named nowhere else then leaves the document.
 fn merge_flattened(doc: &mut utoipa::openapi::OpenApi) {
     let Some(components) = doc.components.as_mut() else {
         return;
     };
     let named = components.schemas.clone();
+    let mut merged_parts = Vec::new();
     let closed = |object: &utoipa::openapi::schema::Object| {
         matches!(
             object.additional_properties.as_deref(),
@@ -86,6 +87,10 @@ fn merge_flattened(doc: &mut utoipa::openapi::OpenApi) {
         let Some(parts) = parts.filter(|parts| parts.iter().any(|p| closed(p))) else {
             continue;
         };
+        merged_parts.extend(all_of.items.iter().filter_map(|part| match part {
+            RefOr::Ref(reference) => Some(reference.ref_location.clone()),
+            RefOr::T(_) => None,
+        }));
         let mut merged = ObjectBuilder::new()
             .description(all_of.description.clone())
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
@@ -100,5 +105,14 @@ fn merge_flattened(doc: &mut utoipa::openapi::OpenApi) {
         let mut object = merged.build();
         object.example = all_of.example.clone();
         *schema = RefOr::T(Schema::Object(object));
+    }
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    for location in merged_parts {
+        if !text.contains(&format!("\"{location}\"")) {
+            let name = location.trim_start_matches("#/components/schemas/");
+            if let Some(components) = doc.components.as_mut() {
+                components.schemas.remove(name);
+            }
+        }
     }
 }
