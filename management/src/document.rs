@@ -116,3 +116,47 @@ fn merge_flattened(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn schemas() -> Value {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        doc["components"]["schemas"].clone()
+    }
+
+    #[test]
+    fn a_flattened_closed_struct_is_one_closed_object() {
+        let schemas = schemas();
+        let registration = &schemas["Registration"];
+        assert!(registration.get("allOf").is_none(), "{registration}");
+        assert_eq!(registration["additionalProperties"], false);
+        for field in ["name", "kind", "addresses", "password", "verify_tls"] {
+            assert!(
+                registration["properties"].get(field).is_some(),
+                "{field}: {registration}"
+            );
+        }
+        assert_eq!(
+            registration["required"],
+            serde_json::json!(["name", "kind"])
+        );
+        assert!(registration["example"].is_object());
+        assert!(schemas.get("Connection").is_none(), "named nowhere else");
+        let view = &schemas["ScheduleView"];
+        assert!(
+            view["properties"].get("cron").is_some() && view["properties"].get("source").is_some()
+        );
+        assert!(
+            schemas.get("BackupSchedule").is_some(),
+            "a request body still"
+        );
+    }
+
+    #[test]
+    fn a_flattened_open_struct_stays_an_all_of() {
+        let view = &schemas()["CampaignView"];
+        assert!(view["allOf"].is_array(), "{view}");
+    }
+}
