@@ -69,7 +69,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = match cli.command {
         Command::Openapi => {
-            println!("{}", fulcrum_api::openapi().to_pretty_json()?);
+            println!(
+                "{}",
+                fulcrum_api::openapi([fulcrum_management::document::openapi()]).to_pretty_json()?
+            );
             return Ok(());
         }
         Command::Manage(args) => {

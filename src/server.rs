@@ -373,7 +373,12 @@ async fn run(
             exposition,
             public: config.metrics.public,
         }),
-        management: management.as_ref().map(Management::routes),
+        management: management
+            .as_ref()
+            .map(|management| fulcrum_api::ModuleApi {
+                routes: management.routes(),
+                document: fulcrum_management::document::openapi(),
+            }),
     };
 
     let addr = listener.local_addr()?;

@@ -49,6 +49,85 @@ async fn a_bad_audit_query_is_refused_with_the_reason() {
     );
 }
 
+/// The management API answers as Octavia's does on the wire: a request id on every answer, the
+/// fault body on an error the HTTP stack makes itself (a path that is not UTF-8), and its
+/// requests counted in the metrics by route template, never by id.
+#[tokio::test]
+async fn management_answers_with_the_apis_protocol_and_is_counted() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let missing = "c0ffee00-0000-4000-8000-000000000000";
+    let answer = s
+        .http
+        .get(format!("{}/v1/management/devices/{missing}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let request_id = answer.headers().get("x-openstack-request-id").cloned();
+    assert!(
+        request_id.is_some_and(|id| id.to_str().unwrap().starts_with("req-")),
+        "a request id"
+    );
+
+    let (status, body) = s.call("GET", "/v1/management/devices/%FF", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["faultcode"], "Client", "{body}");
+
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted = text.lines().any(|line| {
+        line.starts_with("fulcrum_http_requests_total{")
+            && line.contains(r#"route="/v1/management/devices/{id}""#)
+            && line.contains(r#"status="404""#)
+    });
+    assert!(counted, "{text}");
+    assert!(!text.contains(missing), "an id in a label");
+}
+
+/// A NUL character, which PostgreSQL cannot store, names nothing in a management path and is
+/// refused in a query and in a body: never a 500, and nothing stored.
+async fn a_nul_is_refused_by_management(db: Db) {
+    let s = TestServer::start(db).await;
+    for path in [
+        "/v1/management/devices/a%00b",
+        "/v1/management/backups/a%00b",
+        "/v1/management/licenses/a%00b",
+        "/v1/management/api/v2/silence/a%00b",
+    ] {
+        let (status, body) = s.call("GET", path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "GET {path}: {body}");
+    }
+    let query = s
+        .call("GET", "/v1/management/audit?action=a%00b", None)
+        .await;
+    assert_fault(&query, 400, "Value must not contain the NUL character.");
+    let device = serde_json::json!({"name": "a\u{0}b", "kind": "nsx_manager"});
+    let body = s.call("POST", "/v1/management/devices", Some(device)).await;
+    assert_fault(&body, 400, "Value must not contain the NUL character.");
+    let alert = serde_json::json!([{"labels": {"alertname": "Nul", "device": "a\u{0}"}}]);
+    let body = s
+        .call("POST", "/v1/management/api/v2/alerts", Some(alert))
+        .await;
+    assert_fault(&body, 400, "Value must not contain the NUL character.");
+    assert_eq!(
+        s.get("/v1/management/devices").await["devices"],
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        s.get("/v1/management/api/v2/alerts").await,
+        Value::Array(vec![])
+    );
+}
+
+on_both_databases!(a_nul_is_refused_by_management);
+
 #[tokio::test]
 async fn a_disabled_module_serves_nothing() {
     let s = TestServer::start_with(
@@ -59,8 +138,19 @@ async fn a_disabled_module_serves_nothing() {
         },
     )
     .await;
-    let (status, _) = s.call("GET", "/v1/management/audit", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let answer = s
+        .http
+        .get(format!("{}/v1/management/audit", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let served = s.get("/openapi.json").await;
+    let paths = served["paths"].as_object().unwrap();
+    assert!(
+        !paths.keys().any(|p| p.starts_with("/v1/management/")),
+        "the served document leaves the module out"
+    );
     let tasks = s.get("/v1/status/tasks").await;
     assert!(
         !tasks.to_string().contains("management-events"),

@@ -6,11 +6,13 @@
 //! and 403, every write can meet a locked load balancer, every body can be malformed), so they
 //! are added here, each with Octavia's fault body ([`Fault`]), as Octavia's API reference lists
 //! them for each call; a 401 has the body keystonemiddleware gives it (`{"error": {...}}`),
-//! which answers it before Octavia's code runs.
+//! which answers it before Octavia's code runs. The same gate makes every operation but version
+//! discovery require a Keystone token (the security scheme [`KEYSTONE`]).
 
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -24,11 +26,18 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
             (HttpMethod::Get, item.get.as_mut()),
             (HttpMethod::Post, item.post.as_mut()),
             (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
             (HttpMethod::Delete, item.delete.as_mut()),
         ];
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_faults(path, &method, operation);
+                if path != "/" {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        KEYSTONE,
+                        Vec::<String>::new(),
+                    )]);
+                }
             }
         }
     }
@@ -39,8 +48,18 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     components
         .schemas
         .insert(UNAUTHORIZED.to_string(), unauthorized());
+    components.add_security_scheme(
+        KEYSTONE,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Auth-Token",
+            "A Keystone token; not needed when `[auth] strategy` is `noauth`",
+        ))),
+    );
     doc
 }
+
+/// The name of the security scheme of the gate: a Keystone token in `X-Auth-Token`.
+pub const KEYSTONE: &str = "keystone";
 
 /// The schema name of the 401 body.
 const UNAUTHORIZED: &str = "Unauthorized";
@@ -70,7 +89,7 @@ fn faults(path: &str, method: &HttpMethod, has_body: bool) -> Vec<(u16, &'static
     }
     let write = matches!(
         method,
-        HttpMethod::Post | HttpMethod::Put | HttpMethod::Delete
+        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
     );
     let names_an_object = path.contains('{') || *method == HttpMethod::Post;
     let realized = (path.starts_with("/v2/lbaas/") && !path.starts_with("/v2/lbaas/quotas")
@@ -170,6 +189,18 @@ mod tests {
             .map(|(s, _)| s)
             .collect();
         assert_eq!(statuses, [400, 401, 403, 414, 500, 503]);
+    }
+
+    #[test]
+    fn a_patch_is_a_write() {
+        let statuses: Vec<u16> = faults("/v1/management/devices/{id}", &HttpMethod::Patch, true)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(
+            statuses,
+            [400, 401, 403, 404, 408, 409, 413, 414, 415, 500, 503]
+        );
     }
 
     #[test]

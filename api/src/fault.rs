@@ -11,19 +11,8 @@ use axum::Json;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fulcrum_core::Error;
-use serde::Serialize;
 
-/// Octavia's fault body.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Fault {
-    /// "Client" for 4xx, "Server" otherwise.
-    pub faultcode: &'static str,
-    /// What went wrong.
-    pub faultstring: String,
-    /// Always null.
-    #[schema(required = true)]
-    pub debuginfo: Option<String>,
-}
+pub use fulcrum_core::Fault;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -59,16 +48,7 @@ pub fn status_of(e: &Error) -> StatusCode {
 
 /// A fault response with an explicit status and message (for errors outside [`Error`]).
 pub fn fault(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = Fault {
-        faultcode: if status.is_client_error() {
-            "Client"
-        } else {
-            "Server"
-        },
-        faultstring: message.into(),
-        debuginfo: None,
-    };
-    (status, Json(body)).into_response()
+    (status, Json(Fault::new(status.as_u16(), message))).into_response()
 }
 
 /// The body pecan gives an HTTP error raised while routing, before any controller runs (pecan's

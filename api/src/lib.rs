@@ -62,7 +62,7 @@ use handlers::{
 #[openapi(
     info(
         title = "Fulcrum",
-        description = "Octavia v2-compatible load-balancing API of Fulcrum."
+        description = "Octavia v2-compatible load-balancing API of Fulcrum, and the API of its management module (`/v1/management/...`)."
     ),
     tags(
         (name = "loadbalancers"), (name = "listeners"), (name = "pools"), (name = "members"),
@@ -178,9 +178,16 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(provider::check_availability_zone_metadata))
 }
 
-/// The OpenAPI document of the API, as served at `/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    document::complete(api_router().split_for_parts().1)
+/// The OpenAPI document served at `/openapi.json`: Octavia's API and the parts of the modules
+/// served beside it (`modules`: management's), with the faults every operation shares.
+pub fn openapi(
+    modules: impl IntoIterator<Item = utoipa::openapi::OpenApi>,
+) -> utoipa::openapi::OpenApi {
+    let mut doc = api_router().split_for_parts().1;
+    for module in modules {
+        doc.merge(module);
+    }
+    document::complete(doc)
 }
 
 /// What the API's address serves beside Octavia's API.
@@ -190,7 +197,15 @@ pub struct Operations {
     /// `/metrics`, when it is served here rather than on an address of its own.
     pub metrics: Option<MetricsOnApi>,
     /// The management API (`/v1/management/...`), served behind the gate, when enabled.
-    pub management: Option<Router>,
+    pub management: Option<ModuleApi>,
+}
+
+/// The API of a module served beside Octavia's, behind the gate.
+pub struct ModuleApi {
+    /// Its routes.
+    pub routes: Router,
+    /// Its part of the OpenAPI document.
+    pub document: utoipa::openapi::OpenApi,
 }
 
 /// `/metrics` on the API's address.
@@ -204,14 +219,21 @@ pub struct MetricsOnApi {
 /// The whole HTTP application. Octavia's `/v2.0/` prefix is accepted as an alias of `/v2/`.
 ///
 /// Every route but version discovery at `/`, `/openapi.json` and the health checks passes the
-/// [`auth::gate`]; so does `/metrics` unless it is public. Requests to Octavia's API are counted
-/// in the [`http_metrics`]; health checks and metrics scrapes are not.
+/// [`auth::gate`]; so does `/metrics` unless it is public. Requests to Octavia's API and to a
+/// module's are counted in the [`http_metrics`]; health checks and metrics scrapes are not. A
+/// module's API has Octavia's protocol details (request ids, error bodies, the URI limit) as
+/// well.
 pub fn app(state: Arc<AppState>, operations: Operations) -> Router {
     let gate = auth::gate::Gate {
         auth: state.auth.clone(),
         policy: state.policy.clone(),
     };
-    let mut app = octavia_api(state, gate.clone()).merge(health::routes(operations.health));
+    let (management, modules) = match operations.management {
+        Some(module) => (Some(module.routes), vec![module.document]),
+        None => (None, vec![]),
+    };
+    let mut app =
+        octavia_api(state, gate.clone(), openapi(modules)).merge(health::routes(operations.health));
     if let Some(metrics) = operations.metrics {
         let access = if metrics.public {
             metrics_endpoint::Access::Public
@@ -220,18 +242,26 @@ pub fn app(state: Arc<AppState>, operations: Operations) -> Router {
         };
         app = app.merge(metrics_endpoint::routes(metrics.exposition, access));
     }
-    if let Some(management) = operations.management {
+    if let Some(management) = management {
         app = app.merge(
-            management.route_layer(axum::middleware::from_fn_with_state(gate, auth::gate::gate)),
+            management
+                .route_layer(axum::middleware::from_fn_with_state(gate, auth::gate::gate))
+                .layer(axum::middleware::from_fn(middleware::openstack_protocol))
+                .layer(axum::middleware::from_fn(http_metrics::record)),
         );
     }
     app
 }
 
-/// Octavia's API, behind the gate, with its protocol details and request metrics.
-fn octavia_api(state: Arc<AppState>, gate: auth::gate::Gate) -> Router {
-    let (router, doc) = api_router().split_for_parts();
-    let doc = Arc::new(document::complete(doc));
+/// Octavia's API, behind the gate, with its protocol details and request metrics, and `doc`
+/// served at `/openapi.json`.
+fn octavia_api(
+    state: Arc<AppState>,
+    gate: auth::gate::Gate,
+    doc: utoipa::openapi::OpenApi,
+) -> Router {
+    let (router, _) = api_router().split_for_parts();
+    let doc = Arc::new(doc);
     router
         .route("/v2.0", axum::routing::get(versions::v2))
         .route("/v2.0/", axum::routing::get(neutron::version))
@@ -289,7 +319,7 @@ mod tests {
 
     #[test]
     fn every_route_is_governed_by_a_policy_rule() {
-        let doc = crate::openapi();
+        let doc = crate::openapi([]);
         for (path, item) in doc.paths.paths {
             let methods = [
                 (Method::GET, item.get.is_some()),

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod fault;
 pub mod model;
 pub mod network;
 pub mod patch;
@@ -22,3 +23,4 @@ pub mod wsme;
 
 pub use caller::Caller;
 pub use error::Error;
+pub use fault::Fault;

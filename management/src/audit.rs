@@ -7,21 +7,24 @@
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use fulcrum_core::Caller;
 use fulcrum_store::ModuleDb;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ManagementError, ManagementResult};
 use crate::http::QueryParams;
 
 /// One recorded action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
-    /// Its id.
+    /// Its id, a UUIDv7: ids of one process sort as their entries were recorded, which orders
+    /// the entries of one millisecond.
     pub id: String,
     /// When it ended (UTC, `2026-11-30T19:49:40`).
     pub at: String,
@@ -34,6 +37,7 @@ pub struct AuditEntry {
     /// The object acted on (a device, an alert, a campaign id), when there is one.
     pub target: Option<String>,
     /// `success`, or `failure`.
+    #[schema(pattern = "^(success|failure)$")]
     pub result: String,
     /// The error, or what the action changed, in a line.
     pub detail: Option<String>,
@@ -64,8 +68,9 @@ pub struct Audit {
 }
 
 /// Filters of an audit listing.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action.
     pub action: Option<String>,
@@ -74,8 +79,10 @@ pub struct AuditQuery {
     /// Only this user's actions.
     pub user_id: Option<String>,
     /// Only `success` or `failure`.
+    #[param(pattern = "^(success|failure)$")]
     pub result: Option<String>,
     /// At most this many, newest first (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -99,7 +106,7 @@ impl Audit {
             "INSERT INTO mgmt_audit (id, at_ms, user_id, project_id, action, target, result, \
              detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(fulcrum_core::timestamp::now_millis())
         .bind(caller.and_then(|c| c.user_id.clone()))
         .bind(caller.and_then(|c| c.project_id.clone()))
@@ -195,15 +202,25 @@ fn entry(row: &sqlx::any::AnyRow) -> ManagementResult<AuditEntry> {
     })
 }
 
-/// `GET /v1/management/audit`.
-pub fn routes() -> Router<Arc<crate::Management>> {
-    Router::new().route("/v1/management/audit", get(list))
+/// The body of `GET /v1/management/audit`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    /// The entries, newest first.
+    pub audit: Vec<AuditEntry>,
 }
 
+/// `GET /v1/management/audit`.
+pub fn routes() -> OpenApiRouter<Arc<crate::Management>> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+/// List the audit trail, newest first.
+#[utoipa::path(get, path = "/v1/management/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditList)))]
 async fn list(
     State(management): State<Arc<crate::Management>>,
     QueryParams(query): QueryParams<AuditQuery>,
-) -> ManagementResult<axum::Json<serde_json::Value>> {
-    let entries = management.audit.list(&query).await?;
-    Ok(axum::Json(serde_json::json!({ "audit": entries })))
+) -> ManagementResult<Json<AuditList>> {
+    let audit = management.audit.list(&query).await?;
+    Ok(Json(AuditList { audit }))
 }

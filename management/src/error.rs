@@ -1,11 +1,11 @@
 //! [`ManagementError`]: the one error type of the management module, and its HTTP answer (the
-//! same fault body as the Octavia API: `faultcode`, `faultstring`, `debuginfo`).
+//! same fault body as the Octavia API, [`Fault`]: `faultcode`, `faultstring`, `debuginfo`).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use fulcrum_core::Fault;
 use fulcrum_store::StoreError;
-use serde_json::json;
 
 /// What can go wrong in management.
 #[derive(Debug, thiserror::Error)]
@@ -69,15 +69,14 @@ impl IntoResponse for ManagementError {
         } else {
             self.to_string()
         };
-        let faultcode = if status.is_client_error() {
-            "Client"
-        } else {
-            "Server"
-        };
-        let body = json!({"faultcode": faultcode, "faultstring": message, "debuginfo": null});
-        (status, Json(body)).into_response()
+        (status, Json(Fault::new(status.as_u16(), message))).into_response()
     }
 }
+
+/// What the document says of a 502, the answer of an operation a device failed
+/// ([`ManagementError::Device`]).
+pub const DEVICE_FAILED: &str =
+    "Bad gateway: the device could not be reached or failed the operation";
 
 /// The result of a management operation.
 pub type ManagementResult<T> = Result<T, ManagementError>;

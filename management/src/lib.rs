@@ -22,7 +22,8 @@
 //! license pools. [`Management::routes`] serves `/v1/management/...`; the
 //! binary mounts them behind the API's authentication gate, whose policy makes them admin-only
 //! (`fulcrum:management:*`) and which hands each handler the [`fulcrum_core::Caller`] that the
-//! audit trail records. [`Management::tasks`] are its background jobs, in the one shape every job
+//! audit trail records; [`document::openapi`] is their part of the OpenAPI document.
+//! [`Management::tasks`] are its background jobs, in the one shape every job
 //! of Fulcrum has (`core::tasks`).
 
 pub mod alerts;
@@ -32,6 +33,7 @@ pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod devices;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -168,15 +170,12 @@ impl Management {
         }))
     }
 
-    /// The management API (`/v1/management/...`), to be mounted behind the authentication gate.
+    /// The management API (`/v1/management/...`), to be mounted behind the authentication gate;
+    /// [`document::openapi`] describes it.
     pub fn routes(self: &Arc<Self>) -> Router {
-        Router::new()
-            .merge(audit::routes())
-            .merge(alerts::routes::routes())
-            .merge(devices::routes::routes())
-            .merge(campaigns::routes::routes())
-            .merge(backups::routes::routes())
-            .merge(licenses::routes::routes())
+        let (router, _) = document::router().split_for_parts();
+        router
+            .layer(axum::middleware::from_fn(http::refuse_nul_in_url))
             .with_state(Arc::clone(self))
     }
 

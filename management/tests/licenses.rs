@@ -2,8 +2,8 @@
 //! the BIG-IP simulator (in process): keys given on demand and on registration, an exhausted
 //! pool refused without change, revoked keys back in their pool, a key the device refuses left
 //! free, the `management-licenses` job raising and clearing `LicenseExpiring` and
-//! `LicenseMismatch`, concurrent assigns that never give a key twice, and bad input refused
-//! without storing anything.
+//! `LicenseMismatch` and settling licenses a stopped process left `installing`, concurrent
+//! assigns that never give a key twice, and bad input refused without storing anything.
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{Alone, Served, assert_fault};
 use fulcrum_management::ManagementConfig;
-use fulcrum_management::licenses::task::LicensesTask;
+use fulcrum_management::licenses::task::{self, LicensesTask};
 use fulcrum_store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -347,6 +347,98 @@ async fn expiry_and_mismatch_alerts_are_raised_and_cleared(store: Store) {
 }
 
 on_both_databases!(expiry_and_mismatch_alerts_are_raised_and_cleared);
+
+/// A license a process left `installing` (stopped between reserving the key and hearing the
+/// device) is left to its install while it is young; once older than an install can take, the
+/// job asks the device: `active` where the device holds its key, released where it does not —
+/// the key free again, not marked refused — each audited. Running the job again changes nothing.
+async fn a_license_left_installing_is_settled_by_the_job(store: Store) {
+    let first = sim::start(sim::Config::default()).await.unwrap();
+    let second = sim::start(sim::Config::default()).await.unwrap();
+    let s = Served::start(&store, ManagementConfig::default()).await;
+    let holder = register(&s, bigip("bigip-1", first.base_url())).await;
+    let other = register(&s, bigip("bigip-2", second.base_url())).await;
+    let created = create_pool(
+        &s,
+        json!({"name": "ltm", "device_kind": "bigip", "keys": ["KEY-000001", "KEY-000002"],
+               "expires_on": in_days(365)}),
+    )
+    .await;
+    let id = ids(&created["id"]);
+    let licenses_store = &s.management.licenses.store;
+    let stored_pool = licenses_store.pool(&id).await.unwrap();
+    let installed = licenses_store.reserve(&stored_pool, &holder).await.unwrap();
+    let lost = licenses_store.reserve(&stored_pool, &other).await.unwrap();
+    first
+        .control()
+        .set_registration_key(0, installed.key.clone());
+    let task = LicensesTask::new(s.management.licenses.clone(), Arc::new(Alone));
+    let today = OffsetDateTime::now_utc().date();
+
+    let report = task.run(today).await.unwrap();
+    assert_eq!(report.get("settled_active"), None, "{report:?}");
+    assert_eq!(report.get("released"), None, "{report:?}");
+    assert_eq!(licenses(&s, "?state=installing").await.len(), 2);
+
+    let an_hour_ago = i64::try_from(task::INSTALL_GRACE.as_millis()).unwrap() + 3_600_000;
+    sqlx::query("UPDATE mgmt_license_assignments SET assigned_ms = assigned_ms - $1")
+        .bind(an_hour_ago)
+        .execute(s.management.db.writer())
+        .await
+        .unwrap();
+    let report = task.run(today).await.unwrap();
+    assert_eq!(report.get("settled_active"), Some(&1), "{report:?}");
+    assert_eq!(report.get("released"), Some(&1), "{report:?}");
+
+    let active = s
+        .get(&format!(
+            "/v1/management/licenses/{}",
+            installed.assignment.id
+        ))
+        .await;
+    assert_eq!(active["license"]["state"], "active", "{active}");
+    let (status, answer) = s
+        .call(
+            "GET",
+            &format!("/v1/management/licenses/{}", lost.assignment.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let shown = pool(&s, &id).await;
+    assert_eq!(shown["usage"]["assigned"], 1, "{shown}");
+    assert_eq!(shown["usage"]["available"], 1, "{shown}");
+    let free: Vec<&Value> = shown["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["device_id"].is_null())
+        .collect();
+    assert_eq!(free.len(), 1, "{shown}");
+    assert!(free[0]["refused"].is_null(), "{shown}");
+    let audit = s.get("/v1/management/audit?action=license.settle").await;
+    let entries = audit["audit"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["user_id"].is_null() && e["result"] == "success")
+    );
+
+    let again = task.run(today).await.unwrap();
+    assert_eq!(again.get("settled_active"), None, "{again:?}");
+    assert_eq!(again.get("released"), None, "{again:?}");
+    assert_eq!(licenses(&s, "").await.len(), 1);
+
+    let (status, answer) = assign(&s, &id, &other).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the released key is free again: {answer}"
+    );
+}
+
+on_both_databases!(a_license_left_installing_is_settled_by_the_job);
 
 /// Bad input is refused with a clear 400 or 404 and stores nothing.
 async fn bad_input_changes_nothing(store: Store) {

@@ -1,4 +1,4 @@
-//! The API's contract as its served OpenAPI document states it, checked on every exchange a test
+//! The API's contract as its OpenAPI document states it, checked on every exchange a test
 //! makes through [`TestServer::call`](super::TestServer::call):
 //!
 //! - the answer's status is one the document lists for the operation, and its body matches the
@@ -37,7 +37,7 @@ struct Operation {
     pointer: String,
 }
 
-/// The served document and the validators compiled from it so far.
+/// The document and the validators compiled from it so far.
 pub struct Contract {
     doc: Value,
     operations: Vec<Operation>,
@@ -45,12 +45,12 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// The contract of a served document.
+    /// The contract of a document.
     pub fn new(doc: Value) -> Contract {
         let mut operations = Vec::new();
         if let Some(paths) = doc["paths"].as_object() {
             for (path, item) in paths {
-                for method in ["get", "put", "post", "delete"] {
+                for method in ["get", "put", "post", "patch", "delete"] {
                     if item.get(method).is_some() {
                         operations.push(Operation {
                             method: method.to_uppercase(),

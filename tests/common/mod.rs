@@ -421,17 +421,24 @@ impl TestServer {
         (status, value)
     }
 
-    /// The contract of the served OpenAPI document: read from the first server that is asked,
-    /// as every server of a test binary serves the same document, and kept with the validators
-    /// compiled from it.
+    /// The contract of the OpenAPI document as `fulcrum openapi` prints it, which is what a
+    /// server serves with the management module enabled (`tests/openapi.rs` checks that they
+    /// are the same; with the module disabled, a server serves it without management's
+    /// routes): read once per test binary, and kept with the validators compiled from it.
     pub async fn contract(&self) -> &'static contract::Contract {
         static CONTRACT: tokio::sync::OnceCell<contract::Contract> =
             tokio::sync::OnceCell::const_new();
         CONTRACT
             .get_or_init(|| async {
-                let url = format!("{}/openapi.json", self.base);
-                let doc = self.http.get(url).send().await.expect("GET /openapi.json");
-                contract::Contract::new(doc.json().await.expect("the document is JSON"))
+                let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+                    .arg("openapi")
+                    .output()
+                    .await
+                    .expect("fulcrum openapi runs");
+                assert!(out.status.success(), "fulcrum openapi: {out:?}");
+                contract::Contract::new(
+                    serde_json::from_slice(&out.stdout).expect("the document is JSON"),
+                )
             })
             .await
     }

@@ -23,15 +23,15 @@ pub mod receivers;
 pub mod routes;
 pub mod silences;
 pub mod store;
+pub mod views;
 
 use fulcrum_core::timestamp::now_millis;
 use fulcrum_store::ModuleDb;
-use serde_json::{Value, json};
 
 use crate::config::AlertsConfig;
 use crate::error::{ManagementError, ManagementResult};
 use matchers::Matcher;
-use model::{Alert, NewAlert, PostableAlert, rfc3339};
+use model::{Alert, NewAlert, PostableAlert};
 use silences::{PostableSilence, Silence, SilenceState};
 use store::AlertStore;
 
@@ -50,50 +50,6 @@ impl Evaluated {
     /// Whether a silence or another alert mutes it.
     pub fn is_suppressed(&self) -> bool {
         !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
-    }
-
-    /// Alertmanager's `gettableAlert`.
-    pub fn to_api(&self, receivers: &[String]) -> Value {
-        let state = if self.is_suppressed() {
-            "suppressed"
-        } else {
-            "active"
-        };
-        json!({
-            "fingerprint": self.alert.fingerprint,
-            "status": {
-                "state": state,
-                "silencedBy": self.silenced_by,
-                "inhibitedBy": self.inhibited_by,
-            },
-            "receivers": receivers.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
-            "startsAt": rfc3339(self.alert.starts_at_ms),
-            "endsAt": self.alert.ends_at_ms.map(rfc3339),
-            "updatedAt": rfc3339(self.alert.updated_at_ms),
-            "labels": self.alert.labels,
-            "annotations": self.alert.annotations,
-            "generatorURL": self.alert.generator_url,
-        })
-    }
-
-    /// Fulcrum's shape of it, with its acknowledgement.
-    pub fn to_fulcrum(&self, now_ms: i64) -> Value {
-        let alert = &self.alert;
-        json!({
-            "fingerprint": alert.fingerprint,
-            "status": if alert.is_resolved(now_ms) { "resolved" } else { "firing" },
-            "labels": alert.labels,
-            "annotations": alert.annotations,
-            "starts_at": rfc3339(alert.starts_at_ms),
-            "ends_at": alert.ends_at_ms.map(rfc3339),
-            "updated_at": rfc3339(alert.updated_at_ms),
-            "generator_url": alert.generator_url,
-            "silenced_by": self.silenced_by,
-            "inhibited_by": self.inhibited_by,
-            "acknowledged": alert.acknowledged_at_ms.is_some(),
-            "acknowledged_by": alert.acknowledged_by,
-            "acknowledged_at": alert.acknowledged_at_ms.map(rfc3339),
-        })
     }
 }
 

@@ -63,7 +63,10 @@ pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, String> {
 }
 
 /// One alert as Prometheus posts it (Alertmanager's `postableAlert`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"labels": {"alertname": "MemberDown", "device": "bigip-1"},
+    "annotations": {"summary": "member 10.0.0.5:80 is down"},
+    "startsAt": "2026-11-30T19:49:40Z", "generatorURL": "http://prometheus:9090/graph"}))]
 pub struct PostableAlert {
     /// Its identity.
     pub labels: Labels,

@@ -4,40 +4,53 @@
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use fulcrum_core::timestamp::now_millis;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::matchers::{MatchType, Matcher};
 use super::model::PostableAlert;
 use super::silences::PostableSilence;
+use super::views::{AlertView, GettableAlert, GettableSilence};
 use crate::Management;
 use crate::error::{ManagementError, ManagementResult};
 use crate::http::{JsonBody, Who};
 
 /// The alerts routes.
-pub fn routes() -> Router<Arc<Management>> {
-    Router::new()
-        .route(
-            "/v1/management/api/v2/alerts",
-            post(post_alerts).get(get_alerts),
-        )
-        .route(
-            "/v1/management/api/v2/silences",
-            post(post_silence).get(get_silences),
-        )
-        .route(
-            "/v1/management/api/v2/silence/{id}",
-            get(get_silence).delete(delete_silence),
-        )
-        .route("/v1/management/alerts", get(list_alerts))
-        .route(
-            "/v1/management/alerts/{fingerprint}/acknowledge",
-            post(acknowledge),
-        )
+pub fn routes() -> OpenApiRouter<Arc<Management>> {
+    OpenApiRouter::new()
+        .routes(routes!(post_alerts, get_alerts))
+        .routes(routes!(post_silence, get_silences))
+        .routes(routes!(get_silence, delete_silence))
+        .routes(routes!(list_alerts))
+        .routes(routes!(acknowledge))
+}
+
+/// The body of `GET /v1/management/alerts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertList {
+    /// The alerts, firing ones only unless `resolved=true`.
+    pub alerts: Vec<AlertView>,
+}
+
+/// The body of `POST /v1/management/alerts/{fingerprint}/acknowledge`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertBody {
+    /// The alert, acknowledged.
+    pub alert: AlertView,
+}
+
+/// The body of `POST /v1/management/api/v2/silences`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SilenceCreated {
+    /// The id of the silence made or replaced.
+    #[serde(rename = "silenceID")]
+    pub silence_id: String,
 }
 
 /// A query's parameters: `filter` may repeat, `receiver` is a regex on receiver names (where
@@ -91,7 +104,11 @@ impl Query {
     }
 }
 
-/// `POST /v1/management/api/v2/alerts`: a JSON array of `postableAlert`; 200, empty.
+/// Post alerts, as Prometheus does (Alertmanager's `postAlerts`): a batch with one bad alert
+/// records none.
+#[utoipa::path(post, path = "/v1/management/api/v2/alerts", tag = "alertmanager",
+    request_body(content = Vec<PostableAlert>, description = "Alertmanager's `postableAlerts`"),
+    responses((status = 200, description = "Recorded")))]
 async fn post_alerts(
     State(management): State<Arc<Management>>,
     JsonBody(alerts): JsonBody<Vec<PostableAlert>>,
@@ -100,13 +117,22 @@ async fn post_alerts(
     Ok(StatusCode::OK)
 }
 
-/// `GET /v1/management/api/v2/alerts?filter=&active=&silenced=&inhibited=&unprocessed=&receiver=`.
-/// Every alert is routed to every receiver, so `receiver` keeps all alerts when it matches a
-/// configured receiver's name and none otherwise.
+/// List alerts (Alertmanager's `getAlerts`). Every alert is routed to every receiver, so
+/// `receiver` keeps all alerts when it matches a configured receiver's name and none otherwise.
+#[utoipa::path(get, path = "/v1/management/api/v2/alerts", tag = "alertmanager",
+    params(
+        ("filter" = Option<Vec<String>>, Query, description = FILTER),
+        ("active" = Option<bool>, Query, description = "Include active alerts (true)"),
+        ("silenced" = Option<bool>, Query, description = "Include silenced alerts (true)"),
+        ("inhibited" = Option<bool>, Query, description = "Include inhibited alerts (true)"),
+        ("unprocessed" = Option<bool>, Query, description = "Accepted; every alert is processed"),
+        ("receiver" = Option<String>, Query, description = "A regex on receiver names"),
+    ),
+    responses((status = 200, body = Vec<GettableAlert>)))]
 async fn get_alerts(
     State(management): State<Arc<Management>>,
     RawQuery(raw): RawQuery,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<Vec<GettableAlert>>> {
     let query = Query::parse(
         raw,
         &["active", "silenced", "inhibited", "unprocessed", "receiver"],
@@ -120,9 +146,9 @@ async fn get_alerts(
             .iter()
             .any(|name| receiver.matches(&[("receiver".to_owned(), name.clone())].into()))
     {
-        return Ok(axum::Json(Value::Array(Vec::new())));
+        return Ok(Json(Vec::new()));
     }
-    let alerts: Vec<Value> = management
+    let alerts = management
         .alerts
         .evaluate(false)
         .await?
@@ -135,19 +161,28 @@ async fn get_alerts(
         })
         .map(|e| e.to_api(&receivers))
         .collect();
-    Ok(axum::Json(Value::Array(alerts)))
+    Ok(Json(alerts))
 }
 
-/// `GET /v1/management/alerts?filter=&resolved=&acknowledged=`: Fulcrum's list, firing alerts
-/// only unless `resolved=true`.
+/// What a `filter` query parameter holds.
+const FILTER: &str = "A matcher on labels (`name=\"value\"`, `!=`, `=~`, `!~`); repeat it for more";
+
+/// List alerts with their acknowledgement: firing alerts only unless `resolved=true`.
+#[utoipa::path(get, path = "/v1/management/alerts", tag = "alerts",
+    params(
+        ("filter" = Option<Vec<String>>, Query, description = FILTER),
+        ("resolved" = Option<bool>, Query, description = "Include resolved alerts (false)"),
+        ("acknowledged" = Option<bool>, Query, description = "Only acknowledged (true) or unacknowledged (false) alerts"),
+    ),
+    responses((status = 200, body = AlertList)))]
 async fn list_alerts(
     State(management): State<Arc<Management>>,
     RawQuery(raw): RawQuery,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<AlertList>> {
     let query = Query::parse(raw, &["resolved", "acknowledged"])?;
     let now = now_millis();
     let acknowledged = query.flag("acknowledged");
-    let alerts: Vec<Value> = management
+    let alerts = management
         .alerts
         .evaluate(query.flag("resolved").unwrap_or(false))
         .await?
@@ -156,15 +191,18 @@ async fn list_alerts(
         .filter(|e| acknowledged.is_none_or(|a| a == e.alert.acknowledged_at_ms.is_some()))
         .map(|e| e.to_fulcrum(now))
         .collect();
-    Ok(axum::Json(json!({ "alerts": alerts })))
+    Ok(Json(AlertList { alerts }))
 }
 
-/// `POST /v1/management/alerts/{fingerprint}/acknowledge`.
+/// Acknowledge an alert: it stays listed, marked with who acknowledged it and when.
+#[utoipa::path(post, path = "/v1/management/alerts/{fingerprint}/acknowledge", tag = "alerts",
+    params(("fingerprint" = String, Path, description = "The alert's fingerprint")),
+    responses((status = 200, body = AlertBody)))]
 async fn acknowledge(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     Path(fingerprint): Path<String>,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<AlertBody>> {
     let user = caller.user_id.clone().unwrap_or_default();
     let result = management.alerts.acknowledge(&fingerprint, &user).await;
     management
@@ -182,17 +220,20 @@ async fn acknowledge(
         silenced_by: Vec::new(),
         inhibited_by: Vec::new(),
     };
-    Ok(axum::Json(
-        json!({ "alert": evaluated.to_fulcrum(now_millis()) }),
-    ))
+    Ok(Json(AlertBody {
+        alert: evaluated.to_fulcrum(now_millis()),
+    }))
 }
 
-/// `POST /v1/management/api/v2/silences`: `{"silenceID"}`.
+/// Make a silence, or replace the one `id` names (Alertmanager's `postSilences`).
+#[utoipa::path(post, path = "/v1/management/api/v2/silences", tag = "alertmanager",
+    request_body(content = PostableSilence, description = "Alertmanager's `postableSilence`"),
+    responses((status = 200, body = SilenceCreated)))]
 async fn post_silence(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     JsonBody(silence): JsonBody<PostableSilence>,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<SilenceCreated>> {
     let updating = silence.id.clone().filter(|id| !id.is_empty());
     let result = management.alerts.save_silence(silence).await;
     let (action, target) = match (&updating, &result) {
@@ -206,17 +247,22 @@ async fn post_silence(
             .record_result(Some(&caller), action, target, &result)
             .await;
     }
-    Ok(axum::Json(json!({ "silenceID": result? })))
+    Ok(Json(SilenceCreated {
+        silence_id: result?,
+    }))
 }
 
-/// `GET /v1/management/api/v2/silences?filter=`.
+/// List silences, expired ones included (Alertmanager's `getSilences`).
+#[utoipa::path(get, path = "/v1/management/api/v2/silences", tag = "alertmanager",
+    params(("filter" = Option<Vec<String>>, Query, description = FILTER)),
+    responses((status = 200, body = Vec<GettableSilence>)))]
 async fn get_silences(
     State(management): State<Arc<Management>>,
     RawQuery(raw): RawQuery,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<Vec<GettableSilence>>> {
     let query = Query::parse(raw, &[])?;
     let now = now_millis();
-    let silences: Vec<Value> = management
+    let silences = management
         .alerts
         .store
         .silences()
@@ -233,19 +279,25 @@ async fn get_silences(
         })
         .map(|s| s.to_api(now))
         .collect();
-    Ok(axum::Json(Value::Array(silences)))
+    Ok(Json(silences))
 }
 
-/// `GET /v1/management/api/v2/silence/{id}`.
+/// Show a silence (Alertmanager's `getSilence`).
+#[utoipa::path(get, path = "/v1/management/api/v2/silence/{id}", tag = "alertmanager",
+    params(("id" = String, Path, description = "Silence id")),
+    responses((status = 200, body = GettableSilence)))]
 async fn get_silence(
     State(management): State<Arc<Management>>,
     Path(id): Path<String>,
-) -> ManagementResult<axum::Json<Value>> {
+) -> ManagementResult<Json<GettableSilence>> {
     let silence = management.alerts.store.silence(&id).await?;
-    Ok(axum::Json(silence.to_api(now_millis())))
+    Ok(Json(silence.to_api(now_millis())))
 }
 
-/// `DELETE /v1/management/api/v2/silence/{id}`: expire it now.
+/// Expire a silence now (Alertmanager's `deleteSilence`); it stays listed as `expired`.
+#[utoipa::path(delete, path = "/v1/management/api/v2/silence/{id}", tag = "alertmanager",
+    params(("id" = String, Path, description = "Silence id")),
+    responses((status = 200, description = "Expired")))]
 async fn delete_silence(
     State(management): State<Arc<Management>>,
     Who(caller): Who,

@@ -6,10 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::matchers::{MatchType, Matcher};
-use super::model::{Labels, parse_rfc3339, rfc3339};
+use super::model::{Labels, parse_rfc3339};
 
 /// A matcher as the silences API writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiMatcher {
     /// The label.
     pub name: String,
@@ -20,6 +20,7 @@ pub struct ApiMatcher {
     pub is_regex: bool,
     /// `false` for a negative matcher (`!=`, `!~`); `true` when absent.
     #[serde(rename = "isEqual", default = "yes")]
+    #[schema(default = true)]
     pub is_equal: bool,
 }
 
@@ -40,8 +41,11 @@ impl ApiMatcher {
     }
 }
 
-/// A silence as posted.
-#[derive(Debug, Clone, Deserialize)]
+/// A silence as posted (Alertmanager's `postableSilence`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"matchers": [{"name": "device", "value": "bigip-1", "isRegex": false}],
+    "startsAt": "2026-11-30T20:00:00Z", "endsAt": "2099-12-01T02:00:00Z",
+    "createdBy": "operator", "comment": "maintenance of bigip-1"}))]
 pub struct PostableSilence {
     /// The silence to replace, when updating one.
     #[serde(default)]
@@ -150,19 +154,5 @@ impl Silence {
     pub fn mutes(&self, labels: &Labels, now_ms: i64) -> bool {
         self.state(now_ms) == SilenceState::Active
             && super::matchers::all_match(&self.matchers, labels)
-    }
-
-    /// Alertmanager's `gettableSilence`.
-    pub fn to_api(&self, now_ms: i64) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "status": {"state": self.state(now_ms).as_str()},
-            "updatedAt": rfc3339(self.updated_at_ms),
-            "matchers": self.api_matchers,
-            "startsAt": rfc3339(self.starts_at_ms),
-            "endsAt": rfc3339(self.ends_at_ms),
-            "createdBy": self.created_by,
-            "comment": self.comment,
-        })
     }
 }

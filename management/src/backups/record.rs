@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, device_id, device_name, reason, name, archive_key, sh
                        status, error, created_ms";
 
 /// How a backup attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupStatus {
     /// Taken and kept in the archive.
@@ -42,7 +42,7 @@ impl BackupStatus {
 }
 
 /// One backup attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BackupRecord {
     /// Its id.
     pub id: String,
@@ -132,16 +132,19 @@ pub async fn of_device(db: &ModuleDb, device_id: &str) -> ManagementResult<Vec<B
 }
 
 /// Filters of a backup listing.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BackupQuery {
     /// Only backups of this device.
     pub device_id: Option<String>,
     /// Only `stored` or `failed` ones.
+    #[param(pattern = "^(stored|failed)$")]
     pub status: Option<String>,
     /// Only those taken for this reason (`manual`, `schedule:<name>`, ...).
     pub reason: Option<String>,
     /// At most this many, newest first (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

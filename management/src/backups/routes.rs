@@ -6,40 +6,80 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use fulcrum_core::Caller;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use fulcrum_core::{Caller, Fault};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::BackupQuery;
+use super::record::BackupRecord;
 use super::schedule::{BackupSchedule, ScheduleSource, ScheduleView};
 use super::task::take_watched;
 use crate::Management;
 use crate::devices::ops_for;
-use crate::error::{ManagementError, ManagementResult};
+use crate::error::{DEVICE_FAILED, ManagementError, ManagementResult};
 use crate::http::{JsonBody, QueryParams, Who};
 
-type Answer = ManagementResult<Json<Value>>;
-
 /// The backups' and schedules' routes.
-pub fn routes() -> Router<Arc<Management>> {
-    Router::new()
-        .route("/v1/management/devices/{id}/backups", post(take))
-        .route("/v1/management/backups", get(list))
-        .route("/v1/management/backups/{id}", get(show).delete(remove))
-        .route("/v1/management/backups/{id}/verify", post(verify))
-        .route("/v1/management/backups/{id}/restore", post(restore))
-        .route(
-            "/v1/management/backup-schedules",
-            get(list_schedules).post(create_schedule),
-        )
-        .route(
-            "/v1/management/backup-schedules/{name}",
-            get(show_schedule).delete(delete_schedule),
-        )
+pub fn routes() -> OpenApiRouter<Arc<Management>> {
+    OpenApiRouter::new()
+        .routes(routes!(take))
+        .routes(routes!(list))
+        .routes(routes!(show, remove))
+        .routes(routes!(verify))
+        .routes(routes!(restore))
+        .routes(routes!(list_schedules, create_schedule))
+        .routes(routes!(show_schedule, delete_schedule))
+}
+
+/// The body of an answer about one backup.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupBody {
+    /// The backup.
+    pub backup: BackupRecord,
+}
+
+/// The body of `GET /v1/management/backups`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupList {
+    /// The backups, newest first.
+    pub backups: Vec<BackupRecord>,
+}
+
+/// The body of `POST /v1/management/backups/{id}/verify`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verified {
+    /// Always true: a backup whose content does not match its checksum is a 409.
+    pub verified: bool,
+    /// The backup.
+    pub backup: BackupRecord,
+}
+
+/// The body of `POST /v1/management/backups/{id}/restore`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Restored {
+    /// Always true: a restore the device refused is an error.
+    pub restored: bool,
+    /// The backup put back.
+    pub backup: BackupRecord,
+}
+
+/// The body of an answer about one backup schedule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleBody {
+    /// The schedule.
+    pub backup_schedule: ScheduleView,
+}
+
+/// The body of `GET /v1/management/backup-schedules`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleList {
+    /// The schedules, those of the configuration first.
+    pub backup_schedules: Vec<ScheduleView>,
 }
 
 /// Audit `action` on `target` from `result`: success with `detail`, or failure with `detail` and
@@ -58,36 +98,54 @@ async fn audit<T>(
         .await;
 }
 
+/// Take a backup of a device now.
+#[utoipa::path(post, path = "/v1/management/devices/{id}/backups", tag = "backups",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 201, body = BackupBody),
+        (status = 502, body = Fault, description = DEVICE_FAILED)))]
 async fn take(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     Path(id): Path<String>,
-) -> ManagementResult<(StatusCode, Json<Value>)> {
+) -> ManagementResult<(StatusCode, Json<BackupBody>)> {
     let device = management.devices.get(&id).await?;
     ops_for(&device).map_err(|e| e.for_device(&device.name))?;
     let record = take_watched(&management, Some(&caller), &device, "manual").await?;
-    Ok((StatusCode::CREATED, Json(json!({ "backup": record }))))
+    Ok((StatusCode::CREATED, Json(BackupBody { backup: record })))
 }
 
+/// List backups, failed attempts included.
+#[utoipa::path(get, path = "/v1/management/backups", tag = "backups", params(BackupQuery),
+    responses((status = 200, body = BackupList)))]
 async fn list(
     State(management): State<Arc<Management>>,
     QueryParams(query): QueryParams<BackupQuery>,
-) -> Answer {
+) -> ManagementResult<Json<BackupList>> {
     let backups = management.backups.list(&query).await?;
-    Ok(Json(json!({ "backups": backups })))
+    Ok(Json(BackupList { backups }))
 }
 
-async fn show(State(management): State<Arc<Management>>, Path(id): Path<String>) -> Answer {
-    Ok(Json(
-        json!({ "backup": management.backups.get(&id).await? }),
-    ))
+/// Show a backup.
+#[utoipa::path(get, path = "/v1/management/backups/{id}", tag = "backups",
+    params(("id" = String, Path, description = "Backup id")),
+    responses((status = 200, body = BackupBody)))]
+async fn show(
+    State(management): State<Arc<Management>>,
+    Path(id): Path<String>,
+) -> ManagementResult<Json<BackupBody>> {
+    let backup = management.backups.get(&id).await?;
+    Ok(Json(BackupBody { backup }))
 }
 
+/// Check that a backup's content is in the archive and matches its checksum.
+#[utoipa::path(post, path = "/v1/management/backups/{id}/verify", tag = "backups",
+    params(("id" = String, Path, description = "Backup id")),
+    responses((status = 200, body = Verified)))]
 async fn verify(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     Path(id): Path<String>,
-) -> Answer {
+) -> ManagementResult<Json<Verified>> {
     let record = management.backups.get(&id).await?;
     let result = management.backups.content(&record).await;
     audit(
@@ -100,24 +158,34 @@ async fn verify(
     )
     .await;
     result?;
-    Ok(Json(json!({ "verified": true, "backup": record })))
+    Ok(Json(Verified {
+        verified: true,
+        backup: record,
+    }))
 }
 
 /// The body of `POST /v1/management/backups/{id}/restore`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Confirmation {
-    /// The name of the device the backup goes back on.
+pub struct Confirmation {
+    /// The name of the device the backup goes back on: without it, nothing is restored.
     #[serde(default)]
-    confirm: Option<String>,
+    pub confirm: Option<String>,
 }
 
+/// Put a backup back on its device, replacing the device's configuration; the body must name
+/// the device.
+#[utoipa::path(post, path = "/v1/management/backups/{id}/restore", tag = "backups",
+    params(("id" = String, Path, description = "Backup id")),
+    request_body(content = Confirmation, description = "`{\"confirm\": \"<device name>\"}`"),
+    responses((status = 200, body = Restored),
+        (status = 502, body = Fault, description = DEVICE_FAILED)))]
 async fn restore(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     Path(id): Path<String>,
     JsonBody(confirmation): JsonBody<Confirmation>,
-) -> Answer {
+) -> ManagementResult<Json<Restored>> {
     let record = management.backups.get(&id).await?;
     let device = management.devices.get(&record.device_id).await?;
     if confirmation.confirm.as_deref() != Some(device.name.as_str()) {
@@ -138,9 +206,16 @@ async fn restore(
     )
     .await;
     result?;
-    Ok(Json(json!({ "restored": true, "backup": record })))
+    Ok(Json(Restored {
+        restored: true,
+        backup: record,
+    }))
 }
 
+/// Delete a backup and its content in the archive.
+#[utoipa::path(delete, path = "/v1/management/backups/{id}", tag = "backups",
+    params(("id" = String, Path, description = "Backup id")),
+    responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
@@ -194,16 +269,25 @@ async fn views(management: &Management) -> ManagementResult<Vec<ScheduleView>> {
     Ok(views)
 }
 
-async fn list_schedules(State(management): State<Arc<Management>>) -> Answer {
-    Ok(Json(
-        json!({ "backup_schedules": views(&management).await? }),
-    ))
+/// List backup schedules, those of the configuration first, with their last and next runs.
+#[utoipa::path(get, path = "/v1/management/backup-schedules", tag = "backups",
+    responses((status = 200, body = ScheduleList)))]
+async fn list_schedules(
+    State(management): State<Arc<Management>>,
+) -> ManagementResult<Json<ScheduleList>> {
+    Ok(Json(ScheduleList {
+        backup_schedules: views(&management).await?,
+    }))
 }
 
+/// Show a backup schedule.
+#[utoipa::path(get, path = "/v1/management/backup-schedules/{name}", tag = "backups",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 200, body = ScheduleBody)))]
 async fn show_schedule(
     State(management): State<Arc<Management>>,
     Path(name): Path<String>,
-) -> Answer {
+) -> ManagementResult<Json<ScheduleBody>> {
     let view = views(&management)
         .await?
         .into_iter()
@@ -212,14 +296,20 @@ async fn show_schedule(
             kind: "Backup schedule",
             id: name,
         })?;
-    Ok(Json(json!({ "backup_schedule": view })))
+    Ok(Json(ScheduleBody {
+        backup_schedule: view,
+    }))
 }
 
+/// Create a backup schedule.
+#[utoipa::path(post, path = "/v1/management/backup-schedules", tag = "backups",
+    request_body(content = BackupSchedule),
+    responses((status = 201, body = ScheduleBody)))]
 async fn create_schedule(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     JsonBody(schedule): JsonBody<BackupSchedule>,
-) -> ManagementResult<(StatusCode, Json<Value>)> {
+) -> ManagementResult<(StatusCode, Json<ScheduleBody>)> {
     schedule.validate()?;
     let configured = &management.config.backups.schedules;
     if configured.iter().any(|s| s.name == schedule.name) {
@@ -242,13 +332,23 @@ async fn create_schedule(
     let view = views(&management)
         .await?
         .into_iter()
-        .find(|v| v.schedule.name == schedule.name);
+        .find(|v| v.schedule.name == schedule.name)
+        .ok_or(ManagementError::NotFound {
+            kind: "Backup schedule",
+            id: schedule.name,
+        })?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "backup_schedule": view })),
+        Json(ScheduleBody {
+            backup_schedule: view,
+        }),
     ))
 }
 
+/// Delete a backup schedule made through the API (those of the configuration stay).
+#[utoipa::path(delete, path = "/v1/management/backup-schedules/{name}", tag = "backups",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 204, description = "Deleted")))]
 async fn delete_schedule(
     State(management): State<Arc<Management>>,
     Who(caller): Who,

@@ -16,11 +16,14 @@ use crate::devices::model::{Device, DeviceKind};
 use crate::error::{ManagementError, ManagementResult};
 
 /// A backup schedule, as configured or posted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "nightly", "cron": "0 2 * * *", "kind": "bigip",
+    "keep_count": 7, "keep_days": 30}))]
 pub struct BackupSchedule {
     /// Its name (letters, digits, `.`, `_`, `-`): backups it takes have the reason
     /// `schedule:<name>`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$")]
     pub name: String,
     /// When it runs: five cron fields, in UTC.
     pub cron: String,
@@ -32,10 +35,12 @@ pub struct BackupSchedule {
     pub devices: Vec<String>,
     /// The newest this many of each device's backups by this schedule are kept.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
     pub keep_count: Option<i64>,
     /// This schedule's backups older than this many days are removed (a device's newest is
     /// always kept).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
     pub keep_days: Option<i64>,
 }
 
@@ -111,7 +116,7 @@ impl BackupSchedule {
 }
 
 /// Where a schedule comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleSource {
     /// `[[management.backups.schedules]]`: changed only there.
@@ -121,7 +126,7 @@ pub enum ScheduleSource {
 }
 
 /// A schedule as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     /// The schedule.
     #[serde(flatten)]

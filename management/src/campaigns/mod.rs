@@ -42,7 +42,7 @@ pub struct Campaigns {
 }
 
 /// How far a campaign has come.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Tally {
     /// Devices in the campaign.
     pub total: usize,
@@ -59,7 +59,7 @@ pub struct Tally {
 }
 
 /// One device of a campaign as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceProgress {
     /// The device.
     pub device_id: String,
@@ -88,7 +88,7 @@ pub struct DeviceProgress {
 }
 
 /// A campaign as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     /// The campaign.
     #[serde(flatten)]

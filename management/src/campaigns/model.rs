@@ -2,13 +2,14 @@
 //! place in it, as stored and as the API shows them.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::schedule::{Progress, Role};
 use super::steps::Step;
 use crate::error::{ManagementError, ManagementResult};
 
 /// What a campaign installs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// A hotfix ISO.
@@ -39,7 +40,7 @@ impl TargetKind {
 }
 
 /// The software a campaign brings to its devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// A hotfix or an image.
@@ -51,7 +52,7 @@ pub struct Target {
 }
 
 /// A health gate a device must pass after its change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Gate {
     /// The device answers.
@@ -70,12 +71,13 @@ impl Gate {
 /// How a campaign runs: pace, canaries, backups, gates, windows and timeouts. Named policies
 /// live in `[[management.campaigns.policies]]`; a campaign keeps a copy of the one it was
 /// created with, so changing the configuration does not change a campaign under way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Its name.
     pub name: String,
     /// Devices changed at once, at most (1).
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_parallel: usize,
     /// Devices that must finish before any other starts (1).
     pub canary: usize,
@@ -134,7 +136,7 @@ impl Policy {
 }
 
 /// Where a campaign stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignState {
     /// Devices are being changed.
@@ -230,7 +232,7 @@ impl Phase {
 }
 
 /// A campaign.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Campaign {
     /// Its id.
     pub id: String,
@@ -303,7 +305,7 @@ impl CampaignDevice {
 }
 
 /// Which devices a campaign covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Selector {
     /// Only devices of this kind.
@@ -315,7 +317,10 @@ pub struct Selector {
 }
 
 /// `POST /v1/management/campaigns`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "hotfix-17.1.1.1", "target": {"kind": "hotfix",
+    "name": "Hotfix-BIGIP-17.1.1.1-0.0.2-ENG.iso", "version": "17.1.1.1"},
+    "devices": {"kind": "bigip"}, "max_parallel": 2}))]
 #[serde(deny_unknown_fields)]
 pub struct CampaignRequest {
     /// Its name.
@@ -329,6 +334,7 @@ pub struct CampaignRequest {
     pub policy: Option<String>,
     /// Overrides the policy's `max_parallel`.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_parallel: Option<usize>,
     /// Overrides the policy's `canary`.
     #[serde(default)]

@@ -19,7 +19,7 @@ const DEVICE_COLUMNS: &str = "device_id, device_name, position, peer_id, role, p
                               to_volume, backup_id, state_before, error";
 
 /// One line of a device's history.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// The device.
     pub device_id: String,

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{ManagementError, ManagementResult};
 
 /// The kinds of device management knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     /// An F5 BIG-IP appliance.
@@ -58,7 +59,7 @@ impl DeviceKind {
 }
 
 /// Whether a device may take work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MaintenanceState {
     /// In service: new load balancers may be placed on it.
@@ -127,7 +128,7 @@ impl MaintenanceState {
 }
 
 /// How a device came into the inventory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceSource {
     /// Listed in `[[management.devices.static]]`; changed there, not through the API.
@@ -162,7 +163,7 @@ impl DeviceSource {
 }
 
 /// What was last read from a device.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Facts {
     /// The software version it runs.
     pub version: Option<String>,
@@ -187,7 +188,7 @@ pub struct Facts {
 }
 
 /// How to reach a device and log in.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     /// Management URLs (`https://10.0.0.5`); a BIG-IP is reached at the first.
@@ -196,8 +197,9 @@ pub struct Connection {
     /// The user to log in as.
     #[serde(default)]
     pub username: Option<String>,
-    /// Its password.
+    /// Its password (stored sealed, never shown).
     #[serde(default)]
+    #[schema(write_only)]
     pub password: Option<String>,
     /// A PEM CA bundle the device's certificate must chain to; the system's trust store when
     /// absent.
@@ -205,6 +207,7 @@ pub struct Connection {
     pub ca_bundle: Option<String>,
     /// Check the device's TLS certificate (on by default; off for labs only).
     #[serde(default = "verify_by_default")]
+    #[schema(default = true)]
     pub verify_tls: bool,
     /// The HAProxy host's configuration and state directory, what its backups hold.
     #[serde(default)]
@@ -283,7 +286,7 @@ pub struct Device {
 }
 
 /// A device as the API shows it: everything but the credentials.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeviceView {
     /// Its id.
     pub id: String,
@@ -358,10 +361,13 @@ impl From<&Device> for DeviceView {
 }
 
 /// What registering a device names: through the API or in the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "bigip-1", "kind": "bigip", "provider": "f5",
+    "addresses": ["https://192.0.2.5"], "username": "admin", "password": "secret"}))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Its name, unique in the inventory.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: String,
     /// What it is.
     pub kind: DeviceKind,

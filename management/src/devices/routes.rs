@@ -4,48 +4,71 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use fulcrum_core::Fault;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::facts_task::{Reading, refresh};
 use super::model::{DeviceSource, DeviceView, MaintenanceState, Registration};
 use super::ops::OpsError;
 use super::store::DeviceQuery;
 use crate::Management;
-use crate::error::{ManagementError, ManagementResult};
+use crate::error::{DEVICE_FAILED, ManagementError, ManagementResult};
 use crate::http::{JsonBody, QueryParams, Who};
 
-type Answer = ManagementResult<Json<Value>>;
+type Answer = ManagementResult<Json<DeviceBody>>;
 
 /// The inventory's routes.
-pub fn routes() -> Router<Arc<Management>> {
-    Router::new()
-        .route("/v1/management/devices", get(list).post(register))
-        .route(
-            "/v1/management/devices/{id}",
-            get(show).patch(set_state).delete(remove),
-        )
-        .route("/v1/management/devices/{id}/refresh", post(refresh_now))
-        .route("/v1/management/devices/{id}/sync", post(config_sync))
-        .route(
-            "/v1/management/devices/{id}/loadbalancers",
-            get(load_balancers),
-        )
+pub fn routes() -> OpenApiRouter<Arc<Management>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, register))
+        .routes(routes!(show, set_state, remove))
+        .routes(routes!(refresh_now))
+        .routes(routes!(config_sync))
+        .routes(routes!(load_balancers))
 }
 
-fn one(device: &super::model::Device) -> Json<Value> {
-    Json(json!({ "device": DeviceView::from(device) }))
+/// The body of an answer about one device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceBody {
+    /// The device.
+    pub device: DeviceView,
 }
 
+/// The body of `GET /v1/management/devices`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    /// The devices, by name.
+    pub devices: Vec<DeviceView>,
+}
+
+/// The body of `GET /v1/management/devices/{id}/loadbalancers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CarriedLoadBalancers {
+    /// The ids of the load balancers the device carries.
+    pub loadbalancers: Vec<String>,
+}
+
+fn one(device: &super::model::Device) -> Json<DeviceBody> {
+    Json(DeviceBody {
+        device: DeviceView::from(device),
+    })
+}
+
+/// Register a device; a license is assigned to it from a pool that assigns on registration.
+#[utoipa::path(post, path = "/v1/management/devices", tag = "devices",
+    request_body(content = Registration),
+    responses((status = 201, body = DeviceBody)))]
 async fn register(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
     JsonBody(registration): JsonBody<Registration>,
-) -> ManagementResult<(StatusCode, Json<Value>)> {
+) -> ManagementResult<(StatusCode, Json<DeviceBody>)> {
     registration.validate()?;
     let device = management
         .devices
@@ -68,26 +91,40 @@ async fn register(
     Ok((StatusCode::CREATED, one(&device)))
 }
 
+/// List the inventory.
+#[utoipa::path(get, path = "/v1/management/devices", tag = "devices", params(DeviceQuery),
+    responses((status = 200, body = DeviceList)))]
 async fn list(
     State(management): State<Arc<Management>>,
     QueryParams(query): QueryParams<DeviceQuery>,
-) -> Answer {
+) -> ManagementResult<Json<DeviceList>> {
     let devices = management.devices.list(&query).await?;
-    let views: Vec<DeviceView> = devices.iter().map(DeviceView::from).collect();
-    Ok(Json(json!({ "devices": views })))
+    Ok(Json(DeviceList {
+        devices: devices.iter().map(DeviceView::from).collect(),
+    }))
 }
 
+/// Show a device with the facts last read from it.
+#[utoipa::path(get, path = "/v1/management/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = DeviceBody)))]
 async fn show(State(management): State<Arc<Management>>, Path(id): Path<String>) -> Answer {
     Ok(one(&management.devices.get(&id).await?))
 }
 
 /// The body of `PATCH /v1/management/devices/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StateChange {
-    state: MaintenanceState,
+pub struct StateChange {
+    /// The maintenance state to move to (`unreachable` is the facts job's to set).
+    pub state: MaintenanceState,
 }
 
+/// Move a device in or out of maintenance: placement skips devices not `ready`.
+#[utoipa::path(patch, path = "/v1/management/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    request_body(content = StateChange),
+    responses((status = 200, body = DeviceBody)))]
 async fn set_state(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
@@ -114,6 +151,10 @@ async fn set_state(
     Ok(one(&management.devices.get(&id).await?))
 }
 
+/// Remove a device registered through the API (those of the configuration stay).
+#[utoipa::path(delete, path = "/v1/management/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 204, description = "Removed")))]
 async fn remove(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
@@ -134,6 +175,11 @@ async fn remove(
     result.map(|()| StatusCode::NO_CONTENT)
 }
 
+/// Read a device's facts now.
+#[utoipa::path(post, path = "/v1/management/devices/{id}/refresh", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = DeviceBody),
+        (status = 502, body = Fault, description = DEVICE_FAILED)))]
 async fn refresh_now(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
@@ -161,6 +207,10 @@ async fn refresh_now(
 }
 
 /// Push the device's configuration to its HA peer (a BIG-IP's config-sync to its group).
+#[utoipa::path(post, path = "/v1/management/devices/{id}/sync", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = DeviceBody),
+        (status = 502, body = Fault, description = DEVICE_FAILED)))]
 async fn config_sync(
     State(management): State<Arc<Management>>,
     Who(caller): Who,
@@ -182,11 +232,15 @@ async fn config_sync(
     Ok(one(&device))
 }
 
+/// The load balancers a device carries, as orchestration's events reported them.
+#[utoipa::path(get, path = "/v1/management/devices/{id}/loadbalancers", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = CarriedLoadBalancers)))]
 async fn load_balancers(
     State(management): State<Arc<Management>>,
     Path(id): Path<String>,
-) -> Answer {
+) -> ManagementResult<Json<CarriedLoadBalancers>> {
     management.devices.get(&id).await?;
-    let carried = management.devices.carried(&id).await?;
-    Ok(Json(json!({ "loadbalancers": carried })))
+    let loadbalancers = management.devices.carried(&id).await?;
+    Ok(Json(CarriedLoadBalancers { loadbalancers }))
 }

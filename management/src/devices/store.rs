@@ -21,12 +21,15 @@ const COLUMNS: &str = "id, name, kind, source, provider, ha_peer, addresses, use
                        failures, last_error, facts, last_seen_ms, created_ms";
 
 /// Filters of a device listing.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeviceQuery {
     /// Only devices of this kind.
+    #[param(value_type = Option<super::model::DeviceKind>)]
     pub kind: Option<String>,
-    /// Only devices in this state.
+    /// Only devices in this maintenance state.
+    #[param(value_type = Option<super::model::MaintenanceState>)]
     pub state: Option<String>,
 }
 

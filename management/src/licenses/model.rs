@@ -13,7 +13,7 @@ use crate::error::{ManagementError, ManagementResult};
 pub const MAX_KEYS: usize = 1000;
 
 /// What a pool hands out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolKind {
     /// Registration keys, each installed on at most one device.
@@ -74,7 +74,7 @@ impl Pool {
 }
 
 /// How much of a pool is used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Keys or seats in all.
     pub total: i64,
@@ -85,7 +85,8 @@ pub struct Usage {
 }
 
 /// A pool as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = LicensePoolView)]
 pub struct PoolView {
     /// Its id.
     pub id: String,
@@ -128,7 +129,7 @@ impl PoolView {
 }
 
 /// One key of a pool as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     /// Its id.
     pub id: String,
@@ -141,23 +142,31 @@ pub struct KeyView {
 }
 
 /// The body of `POST /v1/management/license-pools`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "bigip-keys", "device_kind": "bigip",
+    "keys": ["AAAAA-BBBBB-CCCCC-DDDDD-EEEEEEE"], "expires_on": "2030-01-31",
+    "alert_ahead_days": 30}))]
 pub struct NewPool {
     /// Its name.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: String,
     /// The kind of device its licenses are for.
     pub device_kind: DeviceKind,
-    /// Its registration keys (a `keys` pool).
+    /// Its registration keys (a `keys` pool), each 1 to 255 printable characters, each once.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub keys: Option<Vec<String>>,
     /// Its count of seats (a `seats` pool).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub seats: Option<i64>,
     /// The day its licenses end (`YYYY-MM-DD`).
+    #[schema(format = Date)]
     pub expires_on: String,
     /// Days ahead of the end at which `LicenseExpiring` is raised (30).
     #[serde(default = "thirty")]
+    #[schema(minimum = 0, maximum = 3650, default = 30)]
     pub alert_ahead_days: i64,
     /// Whether registering a device of its kind takes a license from it (no).
     #[serde(default)]
@@ -199,14 +208,16 @@ impl NewPool {
 }
 
 /// The body of `PATCH /v1/management/license-pools/{id}`: a renewal, or other settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolChange {
     /// A new end (`YYYY-MM-DD`).
     #[serde(default)]
+    #[schema(format = Date)]
     pub expires_on: Option<String>,
     /// New alert-ahead days.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 3650)]
     pub alert_ahead_days: Option<i64>,
     /// Whether registering a device takes a license from it.
     #[serde(default)]
@@ -231,10 +242,11 @@ impl PoolChange {
 }
 
 /// The body of `POST /v1/management/license-pools/{id}/keys`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeys {
-    /// The registration keys to add.
+    /// The registration keys to add, each 1 to 255 printable characters, each once.
+    #[schema(min_items = 1, max_items = 1000)]
     pub keys: Vec<String>,
 }
 
@@ -246,7 +258,7 @@ impl NewKeys {
 }
 
 /// The body of `POST /v1/management/license-pools/{id}/assign`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignTo {
     /// The device to license.
@@ -322,7 +334,7 @@ pub fn mask(key: &str) -> String {
 }
 
 /// Where a license given to a device stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentState {
     /// Reserved while the device installs it.
@@ -357,7 +369,7 @@ impl AssignmentState {
 }
 
 /// A license given to a device, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Assignment {
     /// Its id.
     pub id: String,

@@ -7,7 +7,7 @@ use fulcrum_core::Caller;
 
 use super::exhausted_key;
 use super::model::{Assignment, NewKeys, NewPool, Pool, PoolChange, PoolKind, PoolView};
-use super::store::LicenseStore;
+use super::store::{Held, LicenseStore};
 use crate::alerts::Alerts;
 use crate::alerts::from_events::Raised;
 use crate::audit::Audit;
@@ -192,7 +192,7 @@ impl Licenses {
             Err(refusal) => {
                 let error = refusal.for_device(&device.name);
                 self.store
-                    .release(&reservation.assignment, &error.to_string())
+                    .release(&reservation.assignment, Some(&error.to_string()))
                     .await?;
                 Err(error)
             }
@@ -235,6 +235,61 @@ impl Licenses {
             .await
             .map_err(|e| e.for_device(&device.name))?;
         Ok(())
+    }
+
+    /// Settle a license left `installing` by a process that stopped between reserving its key
+    /// and hearing the device's answer (`license.settle`, recorded under no user): the device is
+    /// asked what it holds; the license is `active` if it holds the key, else released, the
+    /// key free again and not marked refused. A device gone from the inventory holds nothing;
+    /// one that cannot be read leaves the license as it is.
+    pub async fn settle(&self, license: &Held) -> ManagementResult<Settlement> {
+        let assignment = &license.assignment;
+        let holds = match self.devices.get(&assignment.device_id).await {
+            Ok(device) => {
+                let reported = match ops_for(&device) {
+                    Ok(ops) => ops.license(&LicenseOrder::Show).await,
+                    Err(error) => Err(error),
+                };
+                match reported {
+                    Ok(reported) => {
+                        reported.registration_key.is_some()
+                            && reported.registration_key == license.key
+                    }
+                    Err(error) => {
+                        tracing::warn!(device = %device.name, %error, license = %assignment.id,
+                            "a license left installing cannot be settled: the device's license cannot be read");
+                        return Ok(Settlement::Unsettled);
+                    }
+                }
+            }
+            Err(ManagementError::NotFound { .. }) => false,
+            Err(error) => return Err(error),
+        };
+        let (settlement, result) = if holds {
+            let result = self.store.activate(&assignment.id).await.map(|_| ());
+            (Settlement::Active, result)
+        } else {
+            let result = self.store.release(assignment, None).await;
+            (Settlement::Released, result)
+        };
+        let detail = match settlement {
+            Settlement::Active => {
+                format!("license {} active: the device holds its key", assignment.id)
+            }
+            _ => format!(
+                "license {} released: the device does not hold its key",
+                assignment.id
+            ),
+        };
+        self.audited(
+            None,
+            "license.settle",
+            &assignment.device_id,
+            &result,
+            &detail,
+        )
+        .await;
+        result.map(|()| settlement)
     }
 
     /// What registering `device` takes: a license from the first pool for its kind marked
@@ -282,4 +337,15 @@ impl Licenses {
         }
         Ok(())
     }
+}
+
+/// How [`Licenses::settle`] left a license found `installing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// The device holds its key: it is `active`.
+    Active,
+    /// The device does not hold its key: it is forgotten, the key free again.
+    Released,
+    /// The device could not say: it is `installing` still.
+    Unsettled,
 }

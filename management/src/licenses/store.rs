@@ -31,16 +31,19 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.pool_id, a.device_id, a.key_id, 
 const RESERVE_ATTEMPTS: usize = 8;
 
 /// Filters of a listing of licenses.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LicenseQuery {
     /// Only those of this pool.
     pub pool_id: Option<String>,
     /// Only those of this device.
     pub device_id: Option<String>,
     /// Only those in this state (`installing`, `active`, `revoked`).
+    #[param(pattern = "^(installing|active|revoked)$")]
     pub state: Option<String>,
     /// At most this many (100; 1 to 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -428,10 +431,14 @@ impl LicenseStore {
     }
 
     /// The device did not take the reserved license `id`: it is forgotten, its key free again,
-    /// marked with what the device answered (`refusal`).
-    pub async fn release(&self, reservation: &Assignment, refusal: &str) -> ManagementResult<()> {
+    /// marked with what the device answered when it refused it (`refusal`).
+    pub async fn release(
+        &self,
+        reservation: &Assignment,
+        refusal: Option<&str>,
+    ) -> ManagementResult<()> {
         let mut tx = self.db.writer().begin().await?;
-        if let Some(key_id) = &reservation.key_id {
+        if let (Some(key_id), Some(refusal)) = (&reservation.key_id, refusal) {
             sqlx::query("UPDATE mgmt_license_keys SET refused = $1 WHERE id = $2")
                 .bind(refusal)
                 .bind(key_id)
@@ -521,8 +528,26 @@ impl LicenseStore {
         ))
         .fetch_all(self.db.reader())
         .await?;
+        self.with_keys(&rows).await
+    }
+
+    /// The licenses reserved before `before_ms` (ms since the Unix epoch) and `installing`
+    /// still, with their key whole.
+    pub async fn installing_before(&self, before_ms: i64) -> ManagementResult<Vec<Held>> {
+        let rows = sqlx::query(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.state = 'installing' AND a.assigned_ms < $1 \
+             ORDER BY a.assigned_ms, a.id"
+        ))
+        .bind(before_ms)
+        .fetch_all(self.db.writer())
+        .await?;
+        self.with_keys(&rows).await
+    }
+
+    /// The licenses of `rows`, each with its key whole.
+    async fn with_keys(&self, rows: &[AnyRow]) -> ManagementResult<Vec<Held>> {
         let mut held = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             let assignment = assignment(row)?;
             let key = self.key_of(&assignment).await?;
             held.push(Held { assignment, key });

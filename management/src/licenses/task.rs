@@ -7,7 +7,11 @@
 //!   (`license-mismatch:<device>`) when it reports another registration key than the one it was
 //!   given (or, holding a seat, no valid license), cleared when they match again; a device that
 //!   cannot be read is left as it was;
-//! - clears `LicensePoolExhausted` of the pools with a license left.
+//! - clears `LicensePoolExhausted` of the pools with a license left;
+//! - settles the licenses left `installing` for longer than an install takes ([`INSTALL_GRACE`]):
+//!   a process stopped between reserving the key and hearing the device. The device is asked
+//!   what it holds: the license is `active` if it holds the key, else released, the key free
+//!   again ([`Licenses::settle`](super::Licenses::settle)).
 //!
 //! Each run recomputes every alert from what is stored and what devices answer, so running it
 //! twice changes nothing more than running it once.
@@ -20,6 +24,7 @@ use fulcrum_core::tasks::{BackgroundTask, Duties, Report};
 use time::Date;
 
 use super::model::{Pool, PoolKind, format_date};
+use super::service::Settlement;
 use super::store::Held;
 use super::{Licenses, device_expiring_key, exhausted_key, mismatch_key, pool_expiring_key};
 use crate::alerts::from_events::Raised;
@@ -31,6 +36,11 @@ use crate::error::ManagementResult;
 
 /// The cluster duty of watching licenses.
 pub const DUTY: &str = "management-licenses";
+
+/// How long a license may be `installing` before it is settled: an install is a login and a
+/// call to the device, each cut off after 30 seconds, so a license reserved longer ago than
+/// this was left by a process that stopped.
+pub const INSTALL_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Watches the pools' ends and the licenses devices report.
 pub struct LicensesTask {
@@ -45,10 +55,12 @@ impl LicensesTask {
     }
 
     /// Run as of the day `today`: counts of pools `expiring`, devices `mismatched`, `matched`
-    /// and `unreadable`.
+    /// and `unreadable`, and of licenses left installing now `settled_active`, `released` or
+    /// `unsettled`.
     pub async fn run(&self, today: Date) -> ManagementResult<Report> {
         let mut report = Report::new();
         let now_ms = fulcrum_core::timestamp::now_millis();
+        self.settle_installing(now_ms, &mut report).await?;
         let pools: BTreeMap<String, Pool> = self
             .licenses
             .store
@@ -96,6 +108,25 @@ impl LicensesTask {
             }
         }
         Ok(report)
+    }
+
+    /// Settle the licenses `installing` for longer than [`INSTALL_GRACE`] at `now_ms`.
+    async fn settle_installing(&self, now_ms: i64, report: &mut Report) -> ManagementResult<()> {
+        let grace_ms = i64::try_from(INSTALL_GRACE.as_millis()).unwrap_or(i64::MAX);
+        let left = self
+            .licenses
+            .store
+            .installing_before(now_ms.saturating_sub(grace_ms))
+            .await?;
+        for license in &left {
+            let counted = match self.licenses.settle(license).await? {
+                Settlement::Active => "settled_active",
+                Settlement::Released => "released",
+                Settlement::Unsettled => "unsettled",
+            };
+            *report.entry(counted).or_default() += 1;
+        }
+        Ok(())
     }
 
     async fn watch_pool(
@@ -208,7 +239,7 @@ impl BackgroundTask for LicensesTask {
 
     fn description(&self) -> &'static str {
         "raises LicenseExpiring ahead of a license pool's end and LicenseMismatch when a device \
-         reports another license than the one it was given"
+         reports another license than the one it was given; settles licenses left installing"
     }
 
     async fn activate(&self) -> Result<Report, String> {
