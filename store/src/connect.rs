@@ -127,6 +127,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "additional_vips",
         MigrationSql::Both(include_str!("../migrations/0012_additional_vips.sql")),
     ),
+    (
+        13,
+        "vip_router_id",
+        MigrationSql::Both(include_str!("../migrations/0013_vip_router_id.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

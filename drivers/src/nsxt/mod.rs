@@ -47,11 +47,12 @@ use fulcrum_core::driver::{
 };
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{
-    HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, ProvisioningStatus,
+    HealthMonitorType, LbAlgorithm, ListenerProtocol, LoadBalancer, PoolProtocol,
+    ProvisioningStatus,
 };
 use fulcrum_core::secrets::CertificateStore;
 
-pub use config::{AuthMode, NsxtConfig};
+pub use config::{AuthMode, NsxtConfig, Tier1Source};
 pub use factory::NsxtFactory;
 
 use client::NsxClient;
@@ -107,12 +108,15 @@ impl NsxtDriver {
         })
     }
 
-    fn placement(&self) -> Placement<'_> {
-        Placement {
-            tier1_path: &self.config.tier1_path,
+    /// Where a load balancer goes: its Tier-1 (see [`config::Tier1Source`]), size and sharing.
+    fn placement(&self, lb: &LoadBalancer) -> Result<Placement<'_>, DriverError> {
+        Ok(Placement {
+            tier1_path: self
+                .config
+                .tier1_path_for(&lb.vip_subnet_id, lb.vip_router_id.as_deref())?,
             default_size: &self.config.default_size,
             share_lb_service: self.config.share_lb_service,
-        }
+        })
     }
 
     /// Raise an alert once, until it is cleared.
@@ -151,18 +155,23 @@ impl NsxtDriver {
     }
 
     /// What the manager holds for a load balancer: its objects found by their tags (none for a
-    /// load balancer being created), and the shared service it would use, read by its path.
-    async fn held(&self, load_balancer_id: &str, being_created: bool) -> Result<Held, DriverError> {
+    /// load balancer being created), and the shared service it would use (`shared_service`),
+    /// read by its path.
+    async fn held(
+        &self,
+        load_balancer_id: &str,
+        being_created: bool,
+        shared_service: Option<&str>,
+    ) -> Result<Held, DriverError> {
         let mut held = if being_created {
             Held::new()
         } else {
             inventory::held_for(&self.client, load_balancer_id).await?
         };
-        if self.config.share_lb_service {
-            let path = self.placement().service_path(load_balancer_id);
-            match self.client.get(&path, &[]).await {
+        if let Some(path) = shared_service {
+            match self.client.get(path, &[]).await {
                 Ok(service) => {
-                    held.insert(path, service);
+                    held.insert(path.to_string(), service);
                 }
                 Err(e) if e.kind() == DriverErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -179,6 +188,7 @@ impl NsxtDriver {
         load_balancer_id: &str,
         plan: impl Fn(&Held) -> Result<Desired, DriverError>,
         mut held: Held,
+        shared_service: Option<&str>,
     ) -> Result<(bool, Desired), DriverError> {
         let enforce = [("enforce_revision_check", "true".to_string())];
         let mut attempt = 1;
@@ -198,7 +208,7 @@ impl NsxtDriver {
                         "NSX objects changed meanwhile; reading them again"
                     );
                     attempt += 1;
-                    held = self.held(load_balancer_id, false).await?;
+                    held = self.held(load_balancer_id, false, shared_service).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -263,7 +273,7 @@ impl Driver for NsxtDriver {
     }
 
     fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
-        render::render(graph, &self.placement(), None).map(|_| ())
+        render::render(graph, &self.placement(&graph.load_balancer)?, None).map(|_| ())
     }
 
     /// The hierarchical `PATCH /infra` body that creates the load balancer, TLS material shown as
@@ -271,34 +281,39 @@ impl Driver for NsxtDriver {
     fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
         let certificates = crate::kit::placeholder_certificates(graph);
         Some(
-            render::render(graph, &self.placement(), Some(&certificates)).and_then(|desired| {
-                let body = hapi::infra(&desired, &Held::new());
-                serde_json::to_string_pretty(&body)
-                    .map(|text| text + "\n")
-                    .map_err(|e| DriverError::rejected(e.to_string()))
-            }),
+            self.placement(&graph.load_balancer)
+                .and_then(|placement| render::render(graph, &placement, Some(&certificates)))
+                .and_then(|desired| {
+                    let body = hapi::infra(&desired, &Held::new());
+                    serde_json::to_string_pretty(&body)
+                        .map(|text| text + "\n")
+                        .map_err(|e| DriverError::rejected(e.to_string()))
+                }),
         )
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let certificates = resolve_certificates(self.certificates.as_ref(), graph)?;
-        let desired = render::render(graph, &self.placement(), Some(&certificates))?;
+        let placement = self.placement(&graph.load_balancer)?;
+        let desired = render::render(graph, &placement, Some(&certificates))?;
         let id = &graph.load_balancer.id;
         let being_created = graph.load_balancer.provisioning_status
             == ProvisioningStatus::PendingCreate
             && !lock(&self.applied).contains_key(id);
-        let held = self.held(id, being_created).await?;
+        let service_path = placement.service_path(id);
+        let shared_service = placement.share_lb_service.then_some(service_path.as_str());
+        let held = self.held(id, being_created, shared_service).await?;
         let plan = |held: &Held| {
             let mut joined = desired.clone();
             shared::join(&mut joined, held, id)?;
             Ok(joined)
         };
-        let (changed, applied) = self.converge(id, plan, held).await?;
+        let (changed, applied) = self.converge(id, plan, held, shared_service).await?;
         lock(&self.applied).insert(
             id.clone(),
             drift::Applied::of(&shared::own_view(&applied, id)),
         );
-        let intent_paths: Vec<String> = std::iter::once(self.placement().service_path(id))
+        let intent_paths: Vec<String> = std::iter::once(service_path.clone())
             .chain(
                 graph
                     .live_listeners()
@@ -320,7 +335,7 @@ impl Driver for NsxtDriver {
         let held = inventory::held_for(&self.client, load_balancer_id).await?;
         if !held.is_empty() {
             let plan = |held: &Held| Ok(shared::leave(held, load_balancer_id));
-            self.converge(load_balancer_id, plan, held).await?;
+            self.converge(load_balancer_id, plan, held, None).await?;
         }
         lock(&self.applied).remove(load_balancer_id);
         let (realization, members) = alert_prefixes(load_balancer_id);
@@ -330,7 +345,8 @@ impl Driver for NsxtDriver {
 
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb = &graph.load_balancer.id;
-        let service = self.placement().service_id(lb);
+        let placement = self.placement(&graph.load_balancer)?;
+        let service = placement.service_id(lb);
         let status = self
             .client
             .get(
@@ -349,7 +365,7 @@ impl Driver for NsxtDriver {
         let mut keep = HashSet::new();
         if report.service_status.as_deref() == Some("ERROR") {
             let message =
-                match realization::state(&self.client, &self.placement().service_path(lb)).await? {
+                match realization::state(&self.client, &placement.service_path(lb)).await? {
                     realization::State::Failed(message) => message,
                     _ => "NSX reports the load-balancer service in ERROR.".to_string(),
                 };

@@ -2,7 +2,7 @@
 //!
 //! | Octavia | NSX Policy |
 //! |---|---|
-//! | load balancer | `LBService` on the configured Tier-1 (`connectivity_path`), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
+//! | load balancer | `LBService` on its Tier-1 (`connectivity_path`: the configured one, or its VIP router's), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
 //! | listener | `LBVirtualServer` on the VIP and port, with its own app profile: `LBHttpProfile` (HTTP, TERMINATED_HTTPS), `LBFastTcpProfile` (TCP, HTTPS passed through), `LBFastUdpProfile` (UDP); `connection_limit` as `max_concurrent_connections` |
 //! | TERMINATED_HTTPS | the certificates under `/infra/certificates`, an `LBClientSslProfile` with the listener's ciphers and TLS versions ([`tls`]) and the client SSL binding (default certificate, SNI certificates) |
 //! | pool | `LBPool` (ROUND_ROBIN → WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS → WEIGHTED_LEAST_CONNECTION, SOURCE_IP → IP_HASH; SNAT auto-map), members inline with weight, backup and admin state; TLS to members through an `LBServerSslProfile` (the pool's ciphers and TLS versions, [`tls`]) bound on the virtual servers using it |
@@ -44,7 +44,7 @@ pub const FLAVOR_SIZE: &str = "size";
 #[derive(Debug, Clone)]
 pub struct Placement<'a> {
     /// The Tier-1 the service attaches to.
-    pub tier1_path: &'a str,
+    pub tier1_path: String,
     /// The size when the flavor names none.
     pub default_size: &'a str,
     /// Whether the load balancers of the Tier-1 share one service (see [`shared`]).
@@ -155,7 +155,7 @@ impl Renderer<'_> {
         };
         let body = json!({
             "resource_type": "LBService",
-            "connectivity_path": placement.tier1_path,
+            "connectivity_path": placement.tier1_path.as_str(),
             "size": size,
             "enabled": lb.admin_state_up,
         });
