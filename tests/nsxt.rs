@@ -366,19 +366,23 @@ async fn load_balancers_share_the_tier1_s_service_until_the_last_is_deleted() {
         },
     )
     .await;
+    // The load balancers with a virtual server on the shared service.
     let users = || -> Vec<String> {
-        let service = manager
+        assert!(
+            manager.control().object(SHARED).is_some(),
+            "the shared service"
+        );
+        let mut users: Vec<String> = manager
             .control()
-            .object(SHARED)
-            .expect("the shared service");
-        let mut users: Vec<String> = service["tags"]
-            .as_array()
-            .unwrap()
+            .objects("/infra/lb-virtual-servers/")
             .iter()
+            .filter(|vs| vs["lb_service_path"] == SHARED)
+            .flat_map(|vs| vs["tags"].as_array().unwrap().clone())
             .filter(|t| t["scope"] == "os-lbaas-lb-id")
             .map(|t| t["tag"].as_str().unwrap().to_string())
             .collect();
         users.sort();
+        users.dedup();
         users
     };
     let mut ids = Vec::new();

@@ -935,9 +935,11 @@ async fn drift_is_found_by_fingerprints_and_repaired_and_orphans_are_listed() {
     assert!(sim.control().object("/infra/lb-pools/by-hand").is_some());
 }
 
-/// With `share_lb_service`, the load balancers behind the Tier-1 share one service: each apply
-/// is one hierarchical PATCH, the service takes the largest size asked for, the full sync sees
-/// it as held by each load balancer using it, and the last one to go removes it.
+/// With `share_lb_service`, the load balancers behind the Tier-1 share one service, which
+/// records none of them (NSX keeps at most 30 tags on an object): each apply is one
+/// hierarchical PATCH, the service takes the largest size asked for, the full sync sees it as
+/// held by each load balancer with a virtual server on it, any number of load balancers share
+/// it, and the last one to go removes it.
 #[tokio::test]
 async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     const SHARED: &str = "/infra/lb-services/fulcrum-lbs-fulcrum-t1";
@@ -945,34 +947,34 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     let mut sharing = section(&[sim.base_url()]);
     sharing["share_lb_service"] = json!(true);
     let driver = Arc::new(driver_for(sharing));
+    // The load balancers whose virtual servers are attached to the shared service.
     let users = |sim: &Running| -> Vec<String> {
-        let service = sim.control().object(SHARED).expect("the shared service");
-        let mut users: Vec<String> = service["tags"]
-            .as_array()
-            .unwrap()
+        let mut users: Vec<String> = sim
+            .control()
+            .objects("/infra/lb-virtual-servers/")
             .iter()
+            .filter(|vs| vs["lb_service_path"] == SHARED)
+            .flat_map(|vs| vs["tags"].as_array().unwrap().clone())
             .filter(|t| t["scope"] == "os-lbaas-lb-id")
             .map(|t| t["tag"].as_str().unwrap().to_string())
             .collect();
         users.sort();
+        users.dedup();
         users
     };
+    let shared_tags = json!([{"scope": "created-by", "tag": "fulcrum"},
+                             {"scope": "fulcrum-lbs-tier1", "tag": "fulcrum-t1"}]);
 
     driver.apply(&simple("lb1")).await.unwrap();
     let service = sim.control().object(SHARED).unwrap();
     assert_eq!(service["size"], "SMALL");
     assert_eq!(service["connectivity_path"], TIER1);
+    assert_eq!(service["tags"], shared_tags);
     assert_eq!(users(&sim), ["lb1"]);
     assert!(
         sim.control()
             .object("/infra/lb-services/fulcrum-lb-lb1")
             .is_none()
-    );
-    assert_eq!(
-        sim.control()
-            .object("/infra/lb-virtual-servers/fulcrum-listener-lb1-http")
-            .unwrap()["lb_service_path"],
-        SHARED
     );
 
     sim.control().reset_calls();
@@ -984,7 +986,7 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
     assert_eq!(users(&sim), ["lb1", "lb2"]);
 
-    // Two load balancers joining at once: one gets a 412, reads again and joins too.
+    // Two load balancers joining at once: both join, the service kept as it is.
     let joining: Vec<_> = ["lb3", "lb4"]
         .into_iter()
         .map(|lb| {
@@ -998,17 +1000,12 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     assert_eq!(users(&sim), ["lb1", "lb2", "lb3", "lb4"]);
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
 
-    // The full sync: every load balancer holds the service, none drifted.
-    let everyone: BTreeMap<String, bool> = ["lb1", "lb2", "lb3", "lb4"]
-        .into_iter()
-        .map(|id| (id.to_string(), true))
-        .collect();
-    assert_eq!(in_sync(&driver).await, everyone);
-
-    // lb1 goes (as the full sync removes an orphan): the service stays for the others.
+    // lb1 goes (as the full sync removes an orphan): the service stays for the others, found
+    // in use by one search.
     sim.control().reset_calls();
     driver.remove("lb1").await.unwrap();
-    assert_eq!(sim.control().calls().count("PATCH", HAPI), 1);
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 1, "{calls:?}");
     assert_eq!(users(&sim), ["lb2", "lb3", "lb4"]);
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
     assert!(
@@ -1016,21 +1013,105 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
         "{:?}",
         held_paths(&sim)
     );
-    assert_eq!(
-        driver.realized_load_balancers().await.unwrap(),
-        ["lb2", "lb3", "lb4"]
-    );
-    let mut rest = everyone.clone();
-    rest.remove("lb1");
-    assert_eq!(in_sync(&driver).await, rest);
 
-    for lb in ["lb2", "lb3"] {
+    // Far more load balancers than NSX could tag on one object share it.
+    let many: Vec<String> = (5..=40).map(|i| format!("lb{i}")).collect();
+    for chunk in many.chunks(8) {
+        let applies: Vec<_> = chunk
+            .iter()
+            .map(|lb| {
+                let (driver, lb) = (driver.clone(), lb.clone());
+                tokio::spawn(async move { driver.apply(&simple(&lb)).await })
+            })
+            .collect();
+        for task in applies {
+            task.await.unwrap().unwrap();
+        }
+    }
+    let mut sharing: Vec<String> = ["lb2", "lb3", "lb4"]
+        .into_iter()
+        .map(String::from)
+        .chain(many.iter().cloned())
+        .collect();
+    sharing.sort();
+    assert_eq!(users(&sim), sharing);
+    assert_eq!(sim.control().object(SHARED).unwrap()["tags"], shared_tags);
+
+    // A load balancer without listeners serves nothing and uses no service.
+    let mut bare = fixtures::graph(fixtures::load_balancer("bare"));
+    bare.load_balancer.provisioning_status = ProvisioningStatus::PendingCreate;
+    driver.apply(&bare).await.unwrap();
+    assert!(
+        held_paths(&sim).iter().all(|p| !p.contains("bare")),
+        "{:?}",
+        held_paths(&sim)
+    );
+
+    // The full sync: every load balancer holds the service, none drifted.
+    let everyone: BTreeMap<String, bool> = sharing.iter().map(|id| (id.clone(), true)).collect();
+    assert_eq!(in_sync(&driver).await, everyone);
+
+    // A load balancer's last listener deleted: it leaves, the others keep the service.
+    let mut no_listener = active(simple("lb2"));
+    no_listener.listeners.clear();
+    driver.apply(&no_listener).await.unwrap();
+    assert!(!users(&sim).contains(&"lb2".to_string()));
+    assert!(sim.control().object(SHARED).is_some());
+
+    // Down to none: the last to go removes the service.
+    for lb in sharing.iter().filter(|lb| *lb != "lb2") {
         driver.remove(lb).await.unwrap();
     }
-    assert_eq!(users(&sim), ["lb4"]);
-    driver.remove("lb4").await.unwrap();
+    driver.remove("lb2").await.unwrap();
     assert!(held_paths(&sim).is_empty(), "{:?}", held_paths(&sim));
     assert!(driver.realized_load_balancers().await.unwrap().is_empty());
+
+    // A shared service no virtual server uses (left by a crash) is an orphan under its own
+    // id, which the full sync removes.
+    driver.apply(&simple("lb1")).await.unwrap();
+    assert!(
+        sim.control()
+            .delete_behind("/infra/lb-virtual-servers/fulcrum-listener-lb1-http")
+    );
+    assert_eq!(
+        driver.realized_load_balancers().await.unwrap(),
+        ["fulcrum-lbs-fulcrum-t1", "lb1"]
+    );
+    driver.remove("fulcrum-lbs-fulcrum-t1").await.unwrap();
+    assert!(sim.control().object(SHARED).is_none());
+}
+
+/// The manager refuses an object with more than 30 tags, as NSX does (`maxItems` of the vendor
+/// definitions).
+#[tokio::test]
+async fn the_manager_refuses_more_than_thirty_tags() {
+    let sim = simulator("the_manager_refuses_more_than_thirty_tags", 0.0).await;
+    if vendor_schema("the_manager_refuses_more_than_thirty_tags").is_none() {
+        return;
+    }
+    let tags = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"scope": "os-lbaas-lb-id", "tag": format!("lb{i}")}))
+            .collect()
+    };
+    let patch = |n: usize| {
+        json!({"resource_type": "Infra", "children": [
+            {"resource_type": "ChildLBPool",
+             "LBPool": {"id": "tagged", "resource_type": "LBPool", "tags": tags(n)}}]})
+    };
+    let client = reqwest::Client::new();
+    let send = |body: Value| {
+        client
+            .patch(format!("{}{HAPI}", sim.base_url()))
+            .basic_auth("admin", Some("admin"))
+            .json(&body)
+            .send()
+    };
+    let refused = send(patch(31)).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    assert!(sim.control().object("/infra/lb-pools/tagged").is_none());
+    let taken = send(patch(30)).await.unwrap();
+    assert!(taken.status().is_success(), "{taken:?}");
 }
 
 #[tokio::test]

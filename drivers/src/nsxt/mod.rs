@@ -180,6 +180,30 @@ impl NsxtDriver {
         Ok(held)
     }
 
+    /// Delete the shared service at `path` if no virtual server is attached to it any more
+    /// (see [`shared`]): one search, and when it is unused a read and one PATCH. A virtual
+    /// server attached meanwhile makes NSX refuse the deletion: the service stays for it.
+    async fn retire_if_unused(&self, path: &str) -> Result<(), DriverError> {
+        if !shared::unused(&self.client, path).await? {
+            return Ok(());
+        }
+        let service = match self.client.get(path, &[]).await {
+            Ok(service) => service,
+            Err(e) if e.kind() == DriverErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let held: Held = [(path.to_string(), service)].into();
+        let body = hapi::infra(&Desired::default(), &held);
+        match self.client.patch("/infra", &[], &body).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == DriverErrorKind::Rejected => {
+                tracing::info!(service = path, error = %e, "the shared service is in use again; it stays");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Send the hierarchical PATCH that turns `held` into what `plan` makes of it, reading
     /// again and sending again after a 412; whether anything was sent, and what was planned
     /// last.
@@ -301,19 +325,27 @@ impl Driver for NsxtDriver {
             == ProvisioningStatus::PendingCreate
             && !lock(&self.applied).contains_key(id);
         let service_path = placement.service_path(id);
-        let shared_service = placement.share_lb_service.then_some(service_path.as_str());
+        let uses_service = desired.objects.contains_key(&service_path);
+        let shared_service =
+            (placement.share_lb_service && uses_service).then_some(service_path.as_str());
         let held = self.held(id, being_created, shared_service).await?;
+        let left_shared = shared::services_of(&held);
         let plan = |held: &Held| {
             let mut joined = desired.clone();
-            shared::join(&mut joined, held, id)?;
+            shared::join(&mut joined, held);
             Ok(joined)
         };
         let (changed, applied) = self.converge(id, plan, held, shared_service).await?;
-        lock(&self.applied).insert(
-            id.clone(),
-            drift::Applied::of(&shared::own_view(&applied, id)),
-        );
-        let intent_paths: Vec<String> = std::iter::once(service_path.clone())
+        for path in left_shared
+            .iter()
+            .filter(|p| **p != service_path || !uses_service)
+        {
+            self.retire_if_unused(path).await?;
+        }
+        lock(&self.applied).insert(id.clone(), drift::Applied::of(&shared::own_view(&applied)));
+        let intent_paths: Vec<String> = uses_service
+            .then(|| service_path.clone())
+            .into_iter()
             .chain(
                 graph
                     .live_listeners()
@@ -333,9 +365,14 @@ impl Driver for NsxtDriver {
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let held = inventory::held_for(&self.client, load_balancer_id).await?;
+        let mut left_shared = shared::services_of(&held);
+        left_shared.extend(shared::orphan_path(load_balancer_id));
         if !held.is_empty() {
-            let plan = |held: &Held| Ok(shared::leave(held, load_balancer_id));
+            let plan = |_: &Held| Ok(Desired::default());
             self.converge(load_balancer_id, plan, held, None).await?;
+        }
+        for path in &left_shared {
+            self.retire_if_unused(path).await?;
         }
         lock(&self.applied).remove(load_balancer_id);
         let (realization, members) = alert_prefixes(load_balancer_id);
@@ -347,18 +384,23 @@ impl Driver for NsxtDriver {
         let lb = &graph.load_balancer.id;
         let placement = self.placement(&graph.load_balancer)?;
         let service = placement.service_id(lb);
-        let status = self
-            .client
-            .get(
-                &format!("/infra/lb-services/{service}/detailed-status"),
-                &[],
-            )
-            .await?;
-        let statistics = self
-            .client
-            .get(&format!("/infra/lb-services/{service}/statistics"), &[])
-            .await?;
-        let report = status::ServiceReport::read(&status, &statistics);
+        let report = if placement.share_lb_service && graph.live_listeners().is_empty() {
+            // Nothing of it serves on NSX, nor uses the shared service (see `shared`).
+            status::ServiceReport::default()
+        } else {
+            let status = self
+                .client
+                .get(
+                    &format!("/infra/lb-services/{service}/detailed-status"),
+                    &[],
+                )
+                .await?;
+            let statistics = self
+                .client
+                .get(&format!("/infra/lb-services/{service}/statistics"), &[])
+                .await?;
+            status::ServiceReport::read(&status, &statistics)
+        };
         let mut observation = report.observe(graph);
 
         let (realization_key, member_prefix) = alert_prefixes(lb);

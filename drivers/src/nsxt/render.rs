@@ -19,7 +19,7 @@
 //! load balancer. What NSX cannot express is refused with an unsupported-option error before
 //! anything is stored ([`render`] is also the driver's validation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fulcrum_core::driver::{DriverError, LoadBalancerGraph};
 use fulcrum_core::model::{
@@ -73,6 +73,9 @@ impl Placement<'_> {
 pub struct Desired {
     /// Objects by path.
     pub objects: BTreeMap<String, Value>,
+    /// The paths sent without the `_revision` the manager holds: a shared service joined as it
+    /// is, which load balancers joining at once must not conflict on (see [`shared::join`]).
+    pub unguarded: BTreeSet<String>,
 }
 
 /// The id of the `LBService` of a load balancer.
@@ -107,6 +110,7 @@ pub fn render(
         owner,
         certificates,
         service_path: placement.service_path(&graph.load_balancer.id),
+        shares_service: placement.share_lb_service,
         desired: Desired::default(),
     };
     out.service(placement)?;
@@ -124,6 +128,7 @@ struct Renderer<'a> {
     owner: Ownership,
     certificates: Option<&'a ResolvedCertificates>,
     service_path: String,
+    shares_service: bool,
     desired: Desired,
 }
 
@@ -160,12 +165,18 @@ impl Renderer<'_> {
             "enabled": lb.admin_state_up,
         });
         if placement.share_lb_service {
+            // Without virtual servers nothing uses the shared service (see `shared`).
+            if self.graph.live_listeners().is_empty() {
+                return Ok(());
+            }
             let id = placement.service_id(&lb.id);
             let tier1 = placement.tier1_path.rsplit('/').next().unwrap_or_default();
             let mut body = body;
             body["id"] = json!(id);
             body["display_name"] = json!(id);
-            body["tags"] = json!(shared::tags(tier1, [lb.id.as_str()]));
+            body["tags"] = json!(shared::tags(tier1));
+            // One load balancer's admin state is its own virtual servers', not the others'.
+            body["enabled"] = json!(true);
             self.desired.objects.insert(SERVICES.path(&id), body);
         } else {
             self.add(
@@ -382,7 +393,8 @@ impl Renderer<'_> {
             "ip_address": lb.vip_address,
             "ports": [listener.protocol_port.to_string()],
             "application_profile_path": profile_path,
-            "enabled": listener.admin_state_up,
+            "enabled": listener.admin_state_up
+                && (self.graph.load_balancer.admin_state_up || !self.shares_service),
             "pool_path": null,
             "lb_persistence_profile_path": null,
             "max_concurrent_connections": null,

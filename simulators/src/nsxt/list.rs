@@ -107,8 +107,8 @@ enum Term {
 }
 
 /// A search query of the form NSX drivers send: terms joined by `AND`, each `field:value`,
-/// with `resource_type`, `id`, `display_name`, `path`, `parent_path`, `tags.scope`, `tags.tag`
-/// and `marked_for_delete` as the fields. A `tags.scope` and a `tags.tag` term each match any
+/// with `resource_type`, `id`, `display_name`, `path`, `parent_path`, `lb_service_path` (a
+/// virtual server's service), `tags.scope`, `tags.tag` and `marked_for_delete` as the fields. A `tags.scope` and a `tags.tag` term each match any
 /// of the object's tags, as NSX's search does.
 #[derive(Debug)]
 pub struct Query(Vec<Term>);
@@ -130,12 +130,13 @@ impl Query {
                 "display_name" => Term::Field("display_name", value),
                 "path" => Term::Field("path", value),
                 "parent_path" => Term::Field("parent_path", value),
+                "lb_service_path" => Term::Field("lb_service_path", value),
                 "tags.scope" => Term::TagScope(value),
                 "tags.tag" => Term::Tag(value),
                 "marked_for_delete" => Term::MarkedForDelete(value == "true"),
                 other => {
                     return Err(invalid(format!(
-                        "Searching by {other} is not simulated: resource_type, id, display_name, path, parent_path, tags.scope, tags.tag and marked_for_delete are."
+                        "Searching by {other} is not simulated: resource_type, id, display_name, path, parent_path, lb_service_path, tags.scope, tags.tag and marked_for_delete are."
                     )));
                 }
             });
@@ -192,6 +193,14 @@ mod tests {
             "tags": [{"scope": "os-lbaas-lb-id", "tag": "lb-2"}]});
         assert!(!query.matches(&other));
         assert!(Query::parse("owner:me").is_err());
+        let on_service = Query::parse(
+            r"resource_type:LBVirtualServer AND lb_service_path:\/infra\/lb\-services\/s",
+        )
+        .unwrap();
+        let vs =
+            json!({"resource_type": "LBVirtualServer", "lb_service_path": "/infra/lb-services/s"});
+        assert!(on_service.matches(&vs));
+        assert!(!on_service.matches(&json!({"resource_type": "LBVirtualServer"})));
     }
 
     #[test]
