@@ -17,8 +17,8 @@
 //! An apply, when nothing gets in the way, is a search for what the manager holds for the load
 //! balancer (skipped for a load balancer being created, which holds nothing), one hierarchical
 //! PATCH with every object and `_revision` checked (none when the manager already holds the
-//! tree), and one realization check of the service and of each virtual server until each is
-//! realized — usually at the first poll. A 412 (somebody changed an object meanwhile) re-reads
+//! tree), and one search of the realized entities of the service and its virtual servers per
+//! poll until each is realized — usually at the first poll: two calls for a new load balancer. A 412 (somebody changed an object meanwhile) re-reads
 //! and sends again: the PATCH merges, so fields Fulcrum does not set keep what the other writer
 //! put there.
 

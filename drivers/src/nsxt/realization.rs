@@ -1,12 +1,15 @@
-//! Waiting until NSX has realized a change on its edges, through
-//! `/infra/realized-state/realized-entities?intent_path=`.
+//! Waiting until NSX has realized a change on its edges.
 //!
 //! The intent paths checked are the load balancer's `LBService` and its listeners' virtual
 //! servers: a virtual server can fail on its own (its address taken on the edge, say) while its
 //! service is realized. An `ERROR` state of any fails the apply with NSX's own message (the load
 //! balancer goes to ERROR with it as its fault); a change still unrealized after the configured
-//! time is a transient failure, tried again later. Each poll reads only the paths not yet
-//! realized, so a change realized at the first poll costs one read per path.
+//! time is a transient failure, tried again later.
+//!
+//! Each poll is one search of the realized entities (`GenericPolicyRealizedResource`, which
+//! NSX's search API indexes with their `intent_paths`) for every path not yet realized, rather
+//! than one `/infra/realized-state/realized-entities?intent_path=` read per path: a change
+//! realized at the first poll costs one call, however many virtual servers it has.
 
 use std::time::Duration;
 
@@ -15,6 +18,10 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::client::NsxClient;
+use super::inventory;
+
+/// The resource type of realized entities in NSX's search.
+const REALIZED_ENTITY: &str = "GenericPolicyRealizedResource";
 
 /// What NSX says about an intent path's realization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +34,7 @@ pub enum State {
     Failed(String),
 }
 
-/// Read the realization state of an intent path once.
+/// Read the realization state of one intent path (`/infra/realized-state/realized-entities`).
 pub async fn state(client: &NsxClient, intent_path: &str) -> Result<State, DriverError> {
     let answer = client
         .get(
@@ -36,15 +43,52 @@ pub async fn state(client: &NsxClient, intent_path: &str) -> Result<State, Drive
         )
         .await?;
     let entities = answer["results"].as_array().cloned().unwrap_or_default();
-    if let Some(failed) = entities.iter().find(|e| e["state"] == "ERROR") {
-        return Ok(State::Failed(message_of(failed)));
+    Ok(state_of(&entities.iter().collect::<Vec<_>>()))
+}
+
+/// How many intent paths one search names at most, which keeps its URL short.
+const PATHS_PER_SEARCH: usize = 50;
+
+/// The state of each of `intent_paths`, read with one search per [`PATHS_PER_SEARCH`] paths.
+pub async fn states(
+    client: &NsxClient,
+    intent_paths: &[&String],
+) -> Result<Vec<State>, DriverError> {
+    let mut out = Vec::with_capacity(intent_paths.len());
+    for chunk in intent_paths.chunks(PATHS_PER_SEARCH) {
+        let terms: Vec<String> = chunk.iter().map(|p| inventory::escape(p)).collect();
+        let query = format!(
+            "resource_type:{REALIZED_ENTITY} AND intent_paths:({})",
+            terms.join(" OR ")
+        );
+        let entities = client
+            .list_all("/search/query", &[("query", query)])
+            .await?;
+        out.extend(chunk.iter().map(|path| {
+            let of_path: Vec<&Value> = entities
+                .iter()
+                .filter(|e| {
+                    e["intent_paths"]
+                        .as_array()
+                        .is_some_and(|paths| paths.iter().any(|p| p == path.as_str()))
+                })
+                .collect();
+            state_of(&of_path)
+        }));
     }
-    let realized = !entities.is_empty() && entities.iter().all(|e| e["state"] == "REALIZED");
-    Ok(if realized {
+    Ok(out)
+}
+
+/// The realization state the realized entities of one intent path tell.
+fn state_of(entities: &[&Value]) -> State {
+    if let Some(failed) = entities.iter().find(|e| e["state"] == "ERROR") {
+        return State::Failed(message_of(failed));
+    }
+    if !entities.is_empty() && entities.iter().all(|e| e["state"] == "REALIZED") {
         State::Realized
     } else {
         State::Pending
-    })
+    }
 }
 
 /// Wait for every one of `intent_paths` to realize, checking every `poll` for at most
@@ -65,9 +109,10 @@ pub async fn wait(
             tokio::time::sleep(poll).await;
         }
         first = false;
+        let states = states(client, &pending).await?;
         let mut still = Vec::with_capacity(pending.len());
-        for path in pending {
-            match state(client, path).await? {
+        for (path, state) in pending.into_iter().zip(states) {
+            match state {
                 State::Realized => {}
                 State::Failed(message) => return Err(DriverError::rejected(message)),
                 State::Pending => still.push(path),
