@@ -1172,6 +1172,41 @@ async fn a_realization_error_fails_the_apply_with_nsx_s_message() {
     driver.apply(&graph).await.unwrap();
 }
 
+/// Load balancers applied at once check their realization together: they poll on the same
+/// ticks and share searches, and each still fails with its own realization error alone.
+#[tokio::test]
+async fn applies_at_once_share_their_realization_searches() {
+    let sim = simulator("applies_at_once_share_their_realization_searches", 0.0).await;
+    let driver = Arc::new(driver(&sim));
+    let taken = "The virtual IP 10.0.0.10:80 is already in use on the edge.";
+    sim.control()
+        .set_realization_error("/infra/lb-virtual-servers/fulcrum-listener-lb7-http", taken);
+    sim.control().reset_calls();
+    let ids: Vec<String> = (0..20).map(|i| format!("lb{i}")).collect();
+    let applies: Vec<_> = ids
+        .iter()
+        .map(|lb| {
+            let (driver, lb) = (driver.clone(), lb.clone());
+            tokio::spawn(async move { driver.apply(&simple(&lb)).await })
+        })
+        .collect();
+    for (lb, task) in ids.iter().zip(applies) {
+        let applied = task.await.unwrap();
+        if lb == "lb7" {
+            assert_eq!(applied.unwrap_err().message(), taken);
+        } else {
+            applied.unwrap();
+        }
+    }
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 20, "{calls:?}");
+    let searches = calls.count("GET", "/policy/api/v1/search/query");
+    assert!(
+        searches < 10,
+        "{searches} searches for 20 load balancers: {calls:?}"
+    );
+}
+
 #[tokio::test]
 async fn operating_status_and_stats_come_from_nsx_and_a_member_down_is_an_alert() {
     let sim = simulator("operating_status_and_stats", 0.0).await;

@@ -107,7 +107,8 @@ pub struct NsxtConfig {
     /// Seconds a single call may take.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_seconds: u64,
-    /// Milliseconds between realization checks after a change.
+    /// Milliseconds between realization checks after a change; the applies waiting at once
+    /// check on the same ticks, with one search.
     #[serde(default = "default_realization_poll")]
     pub realization_poll_ms: u64,
     /// Seconds a change may take to realize before the apply is retried later.
@@ -155,7 +156,7 @@ fn default_request_timeout() -> u64 {
 }
 
 fn default_realization_poll() -> u64 {
-    1000
+    500
 }
 
 fn default_realization_timeout() -> u64 {

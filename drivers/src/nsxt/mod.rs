@@ -76,6 +76,8 @@ pub struct NsxtDriver {
     applied: Mutex<HashMap<String, drift::Applied>>,
     /// The keys of the alerts raised and not cleared yet.
     alerts: Mutex<HashSet<String>>,
+    /// The realization checks of the applies waiting at once.
+    realization: realization::Checks,
 }
 
 impl std::fmt::Debug for NsxtDriver {
@@ -105,6 +107,7 @@ impl NsxtDriver {
             certificates,
             applied: Mutex::default(),
             alerts: Mutex::default(),
+            realization: realization::Checks::default(),
         })
     }
 
@@ -354,6 +357,7 @@ impl Driver for NsxtDriver {
             )
             .collect();
         realization::wait(
+            &self.realization,
             &self.client,
             &intent_paths,
             changed,
