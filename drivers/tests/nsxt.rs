@@ -1177,7 +1177,10 @@ async fn a_realization_error_fails_the_apply_with_nsx_s_message() {
 #[tokio::test]
 async fn applies_at_once_share_their_realization_searches() {
     let sim = simulator("applies_at_once_share_their_realization_searches", 0.0).await;
-    let driver = Arc::new(driver(&sim));
+    // A poll long enough for the twenty PATCHes to be answered within one tick or two.
+    let mut polling = section(&[sim.base_url()]);
+    polling["realization_poll_ms"] = json!(1000);
+    let driver = Arc::new(driver_for(polling));
     let taken = "The virtual IP 10.0.0.10:80 is already in use on the edge.";
     sim.control()
         .set_realization_error("/infra/lb-virtual-servers/fulcrum-listener-lb7-http", taken);
