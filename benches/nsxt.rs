@@ -13,12 +13,14 @@
 //!    (`realized_fingerprints`): calls and time, three runs; and the resident memory of the
 //!    process before and after the setup (`VmRSS`: the driver and its record of what it applied,
 //!    and the simulator, which runs in the same process and holds the 10,000 load balancers'
-//!    objects).
+//!    objects), then what the driver's record alone adds, rebuilt apart (the driver's only state
+//!    per load balancer).
 //!
 //! Run with `cargo bench --bench nsxt`. `FULCRUM_BENCH_NSXT_CREATES` and
 //! `FULCRUM_BENCH_NSXT_RESYNC` change the two counts (0 skips a part),
 //! `FULCRUM_BENCH_NSXT_CONCURRENCY` how many load balancers are applied at once (default 32).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +30,8 @@ use fulcrum_core::model::{
     LbAlgorithm, Listener, ListenerProtocol, PoolProtocol, ProvisioningStatus,
 };
 use fulcrum_core::secrets::NoopCertificates;
-use fulcrum_drivers::nsxt::{NsxtConfig, NsxtDriver};
+use fulcrum_drivers::nsxt::render::{self, Placement};
+use fulcrum_drivers::nsxt::{NsxtConfig, NsxtDriver, drift};
 use serde_json::json;
 use simulators::nsxt::{self, Config, Running};
 use tokio::sync::Semaphore;
@@ -170,6 +173,27 @@ fn mib(value: Option<f64>) -> String {
     value.map_or_else(|| "unknown".to_string(), |v| format!("{v:.0} MiB"))
 }
 
+/// What the driver's record of what it applied to `total` load balancers adds to the resident
+/// memory, built apart as the driver builds it after each apply.
+fn record_mib(total: usize) -> Option<f64> {
+    let placement = Placement {
+        tier1_path: "/infra/tier-1s/fulcrum-t1".into(),
+        default_size: "SMALL",
+        share_lb_service: false,
+    };
+    let before = resident_mib()?;
+    let records: HashMap<String, drift::Applied> = (0..total)
+        .map(|i| {
+            let graph = tree(i);
+            let desired = render::render(&graph, &placement, None).expect("renders");
+            (graph.load_balancer.id.clone(), drift::Applied::of(&desired))
+        })
+        .collect();
+    let after = resident_mib()?;
+    drop(records);
+    Some(after - before)
+}
+
 async fn resync(total: usize) {
     // Set up fast: neither the manager nor the driver limits the rate while the load balancers
     // are created; the manager's 100 requests/s hold again for the resync.
@@ -186,6 +210,10 @@ async fn resync(total: usize) {
         "  resident memory of the process (driver and simulator): {} before, {} after the setup",
         mib(before),
         mib(resident_mib())
+    );
+    println!(
+        "  the driver's record of what it applied, built apart: {}",
+        mib(record_mib(total))
     );
     sim.control().set_rate(100.0);
     let mut seconds = Vec::new();
