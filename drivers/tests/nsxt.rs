@@ -1060,6 +1060,10 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
         "{:?}",
         held_paths(&sim)
     );
+    sim.control().reset_calls();
+    let observed = driver.observe(&active(bare)).await.unwrap();
+    assert_eq!(observed.operating_status["bare"], OperatingStatus::Offline);
+    assert_eq!(sim.control().calls().total, 0, "nothing to read");
 
     // The full sync: every load balancer holds the service, none drifted.
     let everyone: BTreeMap<String, bool> = sharing.iter().map(|id| (id.clone(), true)).collect();
