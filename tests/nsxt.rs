@@ -8,30 +8,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
+use common::nsxt::{held, vendor_schema};
 use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
 use serde_json::{Value, json};
 use simulators::nsxt::{self, Running};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
-}
-
-/// The vendor definitions, or `None` with a message saying bodies go unvalidated.
-fn vendor_schema() -> Option<PathBuf> {
-    let path = nsxt::schema::default_path();
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "the NSX schema is not at {} (set {}); bodies are not validated",
-            path.display(),
-            nsxt::schema::SCHEMA_ENV
-        );
-        None
-    }
 }
 
 /// The `[providers.nsxt]` section for a manager at `url`.
@@ -66,17 +51,6 @@ async fn server_and_manager_with(options: Options) -> (TestServer, Running) {
     )
     .await;
     (server, manager)
-}
-
-/// The Policy paths the manager holds, the Tier-1 aside.
-fn held(manager: &Running) -> BTreeSet<String> {
-    manager
-        .control()
-        .objects("/infra/")
-        .into_iter()
-        .filter(|o| o["resource_type"] != "Tier1")
-        .map(|o| o["path"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn paths(list: &[String]) -> BTreeSet<String> {
@@ -392,19 +366,23 @@ async fn load_balancers_share_the_tier1_s_service_until_the_last_is_deleted() {
         },
     )
     .await;
+    // The load balancers with a virtual server on the shared service.
     let users = || -> Vec<String> {
-        let service = manager
+        assert!(
+            manager.control().object(SHARED).is_some(),
+            "the shared service"
+        );
+        let mut users: Vec<String> = manager
             .control()
-            .object(SHARED)
-            .expect("the shared service");
-        let mut users: Vec<String> = service["tags"]
-            .as_array()
-            .unwrap()
+            .objects("/infra/lb-virtual-servers/")
             .iter()
+            .filter(|vs| vs["lb_service_path"] == SHARED)
+            .flat_map(|vs| vs["tags"].as_array().unwrap().clone())
             .filter(|t| t["scope"] == "os-lbaas-lb-id")
             .map(|t| t["tag"].as_str().unwrap().to_string())
             .collect();
         users.sort();
+        users.dedup();
         users
     };
     let mut ids = Vec::new();

@@ -554,13 +554,12 @@ async fn every_octavia_option_maps_to_bodies_the_manager_accepts() {
     }
 
     // Applying the same tree again writes nothing: one read, and one realization check of the
-    // service and of each virtual server.
+    // service and of all its virtual servers.
     sim.control().reset_calls();
-    let listeners = graph.listeners.len() as u64;
     driver.apply(&active(graph)).await.unwrap();
     let calls = sim.control().calls();
     assert_eq!(calls.count("PATCH", HAPI), 0);
-    assert_eq!(calls.total, 2 + listeners, "{calls:?}");
+    assert_eq!(calls.total, 2, "{calls:?}");
 }
 
 /// A change made to a tree.
@@ -707,6 +706,21 @@ async fn ten_listeners_are_one_hierarchical_call_and_removal_another() {
         .map(|(_, c)| c.count)
         .sum();
     assert_eq!(writes, 1, "no per-object write: {calls:?}");
+    // Realized at the first poll: one search of the realized entities of the service and its
+    // ten virtual servers, no read per path.
+    assert_eq!(
+        calls.count("GET", "/policy/api/v1/search/query"),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.count(
+            "GET",
+            "/policy/api/v1/infra/realized-state/realized-entities"
+        ),
+        0,
+        "{calls:?}"
+    );
     let virtual_servers = held_paths(&sim)
         .into_iter()
         .filter(|p| p.starts_with("/infra/lb-virtual-servers/"))
@@ -935,9 +949,11 @@ async fn drift_is_found_by_fingerprints_and_repaired_and_orphans_are_listed() {
     assert!(sim.control().object("/infra/lb-pools/by-hand").is_some());
 }
 
-/// With `share_lb_service`, the load balancers behind the Tier-1 share one service: each apply
-/// is one hierarchical PATCH, the service takes the largest size asked for, the full sync sees
-/// it as held by each load balancer using it, and the last one to go removes it.
+/// With `share_lb_service`, the load balancers behind the Tier-1 share one service, which
+/// records none of them (NSX keeps at most 30 tags on an object): each apply is one
+/// hierarchical PATCH, the service takes the largest size asked for, the full sync sees it as
+/// held by each load balancer with a virtual server on it, any number of load balancers share
+/// it, and the last one to go removes it.
 #[tokio::test]
 async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     const SHARED: &str = "/infra/lb-services/fulcrum-lbs-fulcrum-t1";
@@ -945,34 +961,34 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     let mut sharing = section(&[sim.base_url()]);
     sharing["share_lb_service"] = json!(true);
     let driver = Arc::new(driver_for(sharing));
+    // The load balancers whose virtual servers are attached to the shared service.
     let users = |sim: &Running| -> Vec<String> {
-        let service = sim.control().object(SHARED).expect("the shared service");
-        let mut users: Vec<String> = service["tags"]
-            .as_array()
-            .unwrap()
+        let mut users: Vec<String> = sim
+            .control()
+            .objects("/infra/lb-virtual-servers/")
             .iter()
+            .filter(|vs| vs["lb_service_path"] == SHARED)
+            .flat_map(|vs| vs["tags"].as_array().unwrap().clone())
             .filter(|t| t["scope"] == "os-lbaas-lb-id")
             .map(|t| t["tag"].as_str().unwrap().to_string())
             .collect();
         users.sort();
+        users.dedup();
         users
     };
+    let shared_tags = json!([{"scope": "created-by", "tag": "fulcrum"},
+                             {"scope": "fulcrum-lbs-tier1", "tag": "fulcrum-t1"}]);
 
     driver.apply(&simple("lb1")).await.unwrap();
     let service = sim.control().object(SHARED).unwrap();
     assert_eq!(service["size"], "SMALL");
     assert_eq!(service["connectivity_path"], TIER1);
+    assert_eq!(service["tags"], shared_tags);
     assert_eq!(users(&sim), ["lb1"]);
     assert!(
         sim.control()
             .object("/infra/lb-services/fulcrum-lb-lb1")
             .is_none()
-    );
-    assert_eq!(
-        sim.control()
-            .object("/infra/lb-virtual-servers/fulcrum-listener-lb1-http")
-            .unwrap()["lb_service_path"],
-        SHARED
     );
 
     sim.control().reset_calls();
@@ -984,7 +1000,7 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
     assert_eq!(users(&sim), ["lb1", "lb2"]);
 
-    // Two load balancers joining at once: one gets a 412, reads again and joins too.
+    // Two load balancers joining at once: both join, the service kept as it is.
     let joining: Vec<_> = ["lb3", "lb4"]
         .into_iter()
         .map(|lb| {
@@ -998,17 +1014,12 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
     assert_eq!(users(&sim), ["lb1", "lb2", "lb3", "lb4"]);
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
 
-    // The full sync: every load balancer holds the service, none drifted.
-    let everyone: BTreeMap<String, bool> = ["lb1", "lb2", "lb3", "lb4"]
-        .into_iter()
-        .map(|id| (id.to_string(), true))
-        .collect();
-    assert_eq!(in_sync(&driver).await, everyone);
-
-    // lb1 goes (as the full sync removes an orphan): the service stays for the others.
+    // lb1 goes (as the full sync removes an orphan): the service stays for the others, found
+    // in use by one search.
     sim.control().reset_calls();
     driver.remove("lb1").await.unwrap();
-    assert_eq!(sim.control().calls().count("PATCH", HAPI), 1);
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 1, "{calls:?}");
     assert_eq!(users(&sim), ["lb2", "lb3", "lb4"]);
     assert_eq!(sim.control().object(SHARED).unwrap()["size"], "LARGE");
     assert!(
@@ -1016,21 +1027,109 @@ async fn load_balancers_behind_one_tier1_share_a_service_until_the_last_goes() {
         "{:?}",
         held_paths(&sim)
     );
-    assert_eq!(
-        driver.realized_load_balancers().await.unwrap(),
-        ["lb2", "lb3", "lb4"]
-    );
-    let mut rest = everyone.clone();
-    rest.remove("lb1");
-    assert_eq!(in_sync(&driver).await, rest);
 
-    for lb in ["lb2", "lb3"] {
+    // Far more load balancers than NSX could tag on one object share it.
+    let many: Vec<String> = (5..=40).map(|i| format!("lb{i}")).collect();
+    for chunk in many.chunks(8) {
+        let applies: Vec<_> = chunk
+            .iter()
+            .map(|lb| {
+                let (driver, lb) = (driver.clone(), lb.clone());
+                tokio::spawn(async move { driver.apply(&simple(&lb)).await })
+            })
+            .collect();
+        for task in applies {
+            task.await.unwrap().unwrap();
+        }
+    }
+    let mut sharing: Vec<String> = ["lb2", "lb3", "lb4"]
+        .into_iter()
+        .map(String::from)
+        .chain(many.iter().cloned())
+        .collect();
+    sharing.sort();
+    assert_eq!(users(&sim), sharing);
+    assert_eq!(sim.control().object(SHARED).unwrap()["tags"], shared_tags);
+
+    // A load balancer without listeners serves nothing and uses no service.
+    let mut bare = fixtures::graph(fixtures::load_balancer("bare"));
+    bare.load_balancer.provisioning_status = ProvisioningStatus::PendingCreate;
+    driver.apply(&bare).await.unwrap();
+    assert!(
+        held_paths(&sim).iter().all(|p| !p.contains("bare")),
+        "{:?}",
+        held_paths(&sim)
+    );
+    sim.control().reset_calls();
+    let observed = driver.observe(&active(bare)).await.unwrap();
+    assert_eq!(observed.operating_status["bare"], OperatingStatus::Offline);
+    assert_eq!(sim.control().calls().total, 0, "nothing to read");
+
+    // The full sync: every load balancer holds the service, none drifted.
+    let everyone: BTreeMap<String, bool> = sharing.iter().map(|id| (id.clone(), true)).collect();
+    assert_eq!(in_sync(&driver).await, everyone);
+
+    // A load balancer's last listener deleted: it leaves, the others keep the service.
+    let mut no_listener = active(simple("lb2"));
+    no_listener.listeners.clear();
+    driver.apply(&no_listener).await.unwrap();
+    assert!(!users(&sim).contains(&"lb2".to_string()));
+    assert!(sim.control().object(SHARED).is_some());
+
+    // Down to none: the last to go removes the service.
+    for lb in sharing.iter().filter(|lb| *lb != "lb2") {
         driver.remove(lb).await.unwrap();
     }
-    assert_eq!(users(&sim), ["lb4"]);
-    driver.remove("lb4").await.unwrap();
+    driver.remove("lb2").await.unwrap();
     assert!(held_paths(&sim).is_empty(), "{:?}", held_paths(&sim));
     assert!(driver.realized_load_balancers().await.unwrap().is_empty());
+
+    // A shared service no virtual server uses (left by a crash) is an orphan under its own
+    // id, which the full sync removes.
+    driver.apply(&simple("lb1")).await.unwrap();
+    assert!(
+        sim.control()
+            .delete_behind("/infra/lb-virtual-servers/fulcrum-listener-lb1-http")
+    );
+    assert_eq!(
+        driver.realized_load_balancers().await.unwrap(),
+        ["fulcrum-lbs-fulcrum-t1", "lb1"]
+    );
+    driver.remove("fulcrum-lbs-fulcrum-t1").await.unwrap();
+    assert!(sim.control().object(SHARED).is_none());
+}
+
+/// The manager refuses an object with more than 30 tags, as NSX does (`maxItems` of the vendor
+/// definitions).
+#[tokio::test]
+async fn the_manager_refuses_more_than_thirty_tags() {
+    let sim = simulator("the_manager_refuses_more_than_thirty_tags", 0.0).await;
+    if vendor_schema("the_manager_refuses_more_than_thirty_tags").is_none() {
+        return;
+    }
+    let tags = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"scope": "os-lbaas-lb-id", "tag": format!("lb{i}")}))
+            .collect()
+    };
+    let patch = |n: usize| {
+        json!({"resource_type": "Infra", "children": [
+            {"resource_type": "ChildLBPool",
+             "LBPool": {"id": "tagged", "resource_type": "LBPool", "tags": tags(n)}}]})
+    };
+    let client = reqwest::Client::new();
+    let send = |body: Value| {
+        client
+            .patch(format!("{}{HAPI}", sim.base_url()))
+            .basic_auth("admin", Some("admin"))
+            .json(&body)
+            .send()
+    };
+    let refused = send(patch(31)).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    assert!(sim.control().object("/infra/lb-pools/tagged").is_none());
+    let taken = send(patch(30)).await.unwrap();
+    assert!(taken.status().is_success(), "{taken:?}");
 }
 
 #[tokio::test]
@@ -1075,6 +1174,44 @@ async fn a_realization_error_fails_the_apply_with_nsx_s_message() {
     assert_eq!(failed.message(), taken);
     sim.control().clear_realization_errors(None);
     driver.apply(&graph).await.unwrap();
+}
+
+/// Load balancers applied at once check their realization together: they poll on the same
+/// ticks and share searches, and each still fails with its own realization error alone.
+#[tokio::test]
+async fn applies_at_once_share_their_realization_searches() {
+    let sim = simulator("applies_at_once_share_their_realization_searches", 0.0).await;
+    // A poll long enough for the twenty PATCHes to be answered within one tick or two.
+    let mut polling = section(&[sim.base_url()]);
+    polling["realization_poll_ms"] = json!(1000);
+    let driver = Arc::new(driver_for(polling));
+    let taken = "The virtual IP 10.0.0.10:80 is already in use on the edge.";
+    sim.control()
+        .set_realization_error("/infra/lb-virtual-servers/fulcrum-listener-lb7-http", taken);
+    sim.control().reset_calls();
+    let ids: Vec<String> = (0..20).map(|i| format!("lb{i}")).collect();
+    let applies: Vec<_> = ids
+        .iter()
+        .map(|lb| {
+            let (driver, lb) = (driver.clone(), lb.clone());
+            tokio::spawn(async move { driver.apply(&simple(&lb)).await })
+        })
+        .collect();
+    for (lb, task) in ids.iter().zip(applies) {
+        let applied = task.await.unwrap();
+        if lb == "lb7" {
+            assert_eq!(applied.unwrap_err().message(), taken);
+        } else {
+            applied.unwrap();
+        }
+    }
+    let calls = sim.control().calls();
+    assert_eq!(calls.count("PATCH", HAPI), 20, "{calls:?}");
+    let searches = calls.count("GET", "/policy/api/v1/search/query");
+    assert!(
+        searches < 10,
+        "{searches} searches for 20 load balancers: {calls:?}"
+    );
 }
 
 #[tokio::test]

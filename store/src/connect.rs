@@ -142,6 +142,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
             postgres: include_str!("../migrations/0013_vip_claims.postgres.sql"),
         },
     ),
+    (
+        14,
+        "vip_router_id",
+        MigrationSql::Both(include_str!("../migrations/0014_vip_router_id.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =

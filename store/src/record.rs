@@ -189,6 +189,7 @@ mod tests {
             vip_subnet_id: "s".into(),
             vip_network_id: "n".into(),
             vip_qos_policy_id: None,
+            vip_router_id: None,
             additional_vips: vec![],
             provider: "noop".into(),
             flavor_id: None,

@@ -88,7 +88,8 @@ macro_rules! table {
 table!(LOAD_BALANCERS, "load_balancers", "id", [
     "name": Text, "description": Text, "admin_state_up": Bool, "provisioning_status": Text,
     "operating_status": Text, "vip_address": Text, "vip_port_id": Text, "vip_subnet_id": Text,
-    "vip_network_id": Text, "vip_qos_policy_id": Text, "additional_vips": Json, "provider": Text, "flavor_id": Text,
+    "vip_network_id": Text, "vip_qos_policy_id": Text, "additional_vips": Json, "vip_router_id": Text,
+    "provider": Text, "flavor_id": Text,
     "availability_zone": Text,
 ]);
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod contract;
 pub mod haproxy;
 pub mod keystone;
+pub mod nsxt;
 pub mod pki;
 pub mod sync;
 

@@ -1,12 +1,20 @@
 //! A Neutron stand-in for tests: the networks, subnets and ports of the networking API reference
 //! (v2.0) that Fulcrum's `neutron` network back-end uses, served by axum on 127.0.0.1:0.
 //!
-//! Objects carry `project_id` (and `tenant_id`), `created_at`, networks `shared`; ports are
-//! created with an address of the subnet's allocation pools or the one asked for, and refused with
-//! Neutron's error body (`{"NeutronError": {"type", "message", "detail"}}`): 409
-//! `IpAddressAlreadyAllocated`, 404 `NetworkNotFound`, `SubnetNotFound`, `PortNotFound`. Lists
-//! take equality filters on any top-level attribute. A test seeds objects and inspects ports
-//! through the handle, and can stop the server (connections are then refused).
+//! Objects carry `project_id` (and `tenant_id`), `created_at`, networks `shared`, subnets their
+//! `gateway_ip` (the CIDR's first host); ports are created with an address of the subnet's
+//! allocation pools or the one asked for, and refused with Neutron's error body
+//! (`{"NeutronError": {"type", "message", "detail"}}`): 409 `IpAddressAlreadyAllocated`, 404
+//! `NetworkNotFound`, `SubnetNotFound`, `PortNotFound`. Routers are seeded through the handle,
+//! and attaching one to a subnet makes the interface port Neutron's `add_router_interface` makes:
+//! the subnet's gateway address, the router's id as `device_id`, `network:router_interface` (or
+//! `network:router_interface_distributed` for a distributed router) as `device_owner`. Lists
+//! take equality filters on any top-level attribute, a filter repeated matching any of its
+//! values, and `fixed_ips=subnet_id=...` / `fixed_ips=ip_address=...` on ports. A test seeds
+//! objects and inspects ports through the handle, and can stop the server (connections are then
+//! refused).
+
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -24,6 +32,7 @@ use serde_json::{Value, json};
 struct Objects {
     networks: Vec<Value>,
     subnets: Vec<Value>,
+    routers: Vec<Value>,
     ports: Vec<Value>,
     /// The ids of the QoS policies that exist.
     qos_policies: Vec<String>,
@@ -133,20 +142,68 @@ impl FakeNeutron {
         pool: (&str, &str),
     ) -> String {
         let id = new_id();
+        let base: Ipv4Addr = cidr.split('/').next().unwrap().parse().unwrap();
+        let gateway = Ipv4Addr::from(u32::from(base) + 1).to_string();
         self.lock().subnets.push(json!({
             "id": id, "name": format!("subnet-{cidr}"), "network_id": network,
             "project_id": project, "tenant_id": project, "cidr": cidr, "ip_version": 4,
+            "gateway_ip": gateway,
             "allocation_pools": [{"start": pool.0, "end": pool.1}], "created_at": now(),
         }));
         id
     }
 
-    /// Store a port as given (with an id, `created_at` and defaults added unless given); its id.
+    /// A router of `project`, distributed (DVR) or not; its id.
+    pub fn add_router(&self, project: &str, distributed: bool) -> String {
+        let id = new_id();
+        self.lock().routers.push(json!({
+            "id": id, "name": format!("router-{project}"), "project_id": project,
+            "tenant_id": project, "admin_state_up": true, "status": "ACTIVE",
+            "distributed": distributed, "external_gateway_info": null, "created_at": now(),
+        }));
+        id
+    }
+
+    /// Attach `router` to `subnet` as Neutron's `add_router_interface` with a `subnet_id` does:
+    /// an interface port on the subnet's gateway address, owned by the router; its id.
+    pub fn add_router_interface(&self, router: &str, subnet: &str) -> String {
+        let (owner, project, network, gateway) = {
+            let o = self.lock();
+            let r = o
+                .routers
+                .iter()
+                .find(|r| r["id"] == router)
+                .expect("the router");
+            let s = o
+                .subnets
+                .iter()
+                .find(|s| s["id"] == subnet)
+                .expect("the subnet");
+            let owner = if r["distributed"] == true {
+                "network:router_interface_distributed"
+            } else {
+                "network:router_interface"
+            };
+            (
+                owner,
+                r["project_id"].clone(),
+                s["network_id"].clone(),
+                s["gateway_ip"].clone(),
+            )
+        };
+        self.add_port(json!({
+            "network_id": network, "project_id": project, "tenant_id": project,
+            "device_id": router, "device_owner": owner, "status": "ACTIVE",
+            "fixed_ips": [{"subnet_id": subnet, "ip_address": gateway}],
+        }))
+    }
+
     /// A QoS policy that ports may name.
     pub fn add_qos_policy(&self, id: &str) {
         self.lock().qos_policies.push(id.to_string());
     }
 
+    /// Store a port as given (with an id, `created_at` and defaults added unless given); its id.
     pub fn add_port(&self, mut port: Value) -> String {
         let id = new_id();
         let defaults = json!({
@@ -214,11 +271,27 @@ async fn check_token(
     next.run(request).await
 }
 
-fn matches(object: &Value, filters: &HashMap<String, String>) -> bool {
-    filters.iter().all(|(k, v)| match &object[k] {
-        Value::String(s) => s == v,
-        Value::Bool(b) => b.to_string() == *v,
-        _ => false,
+/// A list's filters: the values of each attribute, any of which may match.
+type Filters = HashMap<String, Vec<String>>;
+
+fn filters(query: Vec<(String, String)>) -> Filters {
+    let mut out = Filters::new();
+    for (k, v) in query {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+fn matches(object: &Value, filters: &Filters) -> bool {
+    filters.iter().all(|(k, values)| {
+        values.iter().any(|v| match (k.as_str(), &object[k]) {
+            ("fixed_ips", Value::Array(fixed)) => v
+                .split_once('=')
+                .is_some_and(|(field, wanted)| fixed.iter().any(|f| f[field] == wanted)),
+            (_, Value::String(s)) => s == v,
+            (_, Value::Bool(b)) => b.to_string() == *v,
+            _ => false,
+        })
     })
 }
 
@@ -246,9 +319,10 @@ async fn show_subnet(State(o): State<Shared>, Path(id): Path<String>) -> Respons
 
 async fn list_subnets(
     State(o): State<Shared>,
-    Query(filters): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let o = o.lock().unwrap();
+    let filters = filters(query);
     let found: Vec<&Value> = o.subnets.iter().filter(|s| matches(s, &filters)).collect();
     Json(json!({"subnets": found})).into_response()
 }
@@ -266,9 +340,10 @@ async fn show_port(State(o): State<Shared>, Path(id): Path<String>) -> Response 
 
 async fn list_ports(
     State(o): State<Shared>,
-    Query(filters): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let o = o.lock().unwrap();
+    let filters = filters(query);
     let found: Vec<&Value> = o.ports.iter().filter(|p| matches(p, &filters)).collect();
     Json(json!({"ports": found})).into_response()
 }

@@ -13,6 +13,9 @@
 //!   makes it (`octavia-lb-<id>`, device `lb-<id>`, device owner `Octavia`, the load balancer's
 //!   project, disabled, the address asked for or one Neutron allocates), described with
 //!   [`VIP_PORT_MARK`] so that the full sync can tell Fulcrum's ports from Octavia's.
+//! - **Routers**: when a VIP is allocated, the router behind its subnet is the `device_id` of a
+//!   router interface port on the subnet (`GET /v2.0/ports?device_owner=...&fixed_ips=subnet_id=`),
+//!   kept with the load balancer for drivers that place it by its router (NSX-T's Tier-1).
 //! - **Release**: the reconciler deletes a load balancer's port once the load balancer is gone,
 //!   only if it carries the mark and the load balancer's device id (a port the user supplied is
 //!   never deleted); a release that fails is not retried there, because the full sync removes the
@@ -46,6 +49,15 @@ pub const VIP_PORT_MARK: &str = "VIP port of a Fulcrum load balancer";
 
 /// The device owner of VIP ports, as Octavia sets it.
 pub const VIP_DEVICE_OWNER: &str = "Octavia";
+
+/// The device owners of a router's interface ports, as Neutron sets them (its
+/// `ROUTER_INTERFACE_OWNERS`): a legacy, distributed (DVR) or HA router; the port's `device_id`
+/// is the router's id.
+pub const ROUTER_INTERFACE_OWNERS: &[&str] = &[
+    "network:router_interface",
+    "network:router_interface_distributed",
+    "network:ha_router_replicated_interface",
+];
 
 /// VIPs from Neutron.
 pub struct NeutronNetworks {
@@ -252,6 +264,32 @@ impl Networks for NeutronNetworks {
             Some(found) => port_of(found.port).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The router of the first interface port Neutron lists on the subnet (one list call,
+    /// filtered by the interface owners and the subnet), as vmware-nsx finds a load balancer's
+    /// router.
+    async fn router_of_subnet(&self, subnet_id: &str) -> Result<Option<String>, Error> {
+        let owners: String = ROUTER_INTERFACE_OWNERS
+            .iter()
+            .map(|owner| format!("device_owner={}&", enc(owner)))
+            .collect();
+        let path = format!(
+            "/v2.0/ports?{owners}fixed_ips={}",
+            enc(&format!("subnet_id={subnet_id}"))
+        );
+        let listed: PortsBody = self
+            .client
+            .call(Method::GET, &path, None)
+            .await
+            .map_err(failure)?;
+        Ok(listed
+            .ports
+            .into_iter()
+            .filter(|p| ROUTER_INTERFACE_OWNERS.contains(&p.device_owner.as_str()))
+            .filter(|p| p.fixed_ips.iter().any(|f| f.subnet_id == subnet_id))
+            .map(|p| p.device_id)
+            .find(|router| !router.is_empty()))
     }
 
     fn creates_vip_ports(&self) -> bool {

@@ -313,6 +313,7 @@ fn new_load_balancer(
         vip_network_id: vip.network_id,
         vip_qos_policy_id: req.vip_qos_policy_id,
         additional_vips: Vec::new(),
+        vip_router_id: vip.router_id,
         provider: resolved.provider,
         flavor_id: resolved.flavor_id,
         availability_zone: resolved.availability_zone,

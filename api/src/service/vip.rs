@@ -77,6 +77,8 @@ pub(crate) struct Vip {
     pub created_port: bool,
     /// Its additional VIPs, in the order asked for.
     pub additional_vips: Vec<AdditionalVip>,
+    /// The router behind its subnet, as the back-end knows it.
+    pub router_id: Option<String>,
 }
 
 impl Service {
@@ -351,7 +353,8 @@ impl Service {
     /// `additional` addresses as further fixed IPs; otherwise what the request named, a new id
     /// for a network the back-end did not name (Octavia's noop driver) and for a port, an address
     /// of the subnet's range unless one was requested, and the additional addresses from their
-    /// subnets' ranges.
+    /// subnets' ranges. The router behind the subnet, if the back-end knows one, is asked first,
+    /// so that a failure to ask leaves no port behind.
     pub(crate) async fn allocate_vip(
         &self,
         resolved: &ResolvedVip,
@@ -360,6 +363,7 @@ impl Service {
         project_id: Option<&str>,
         qos_policy_id: Option<&str>,
     ) -> Result<Vip, Error> {
+        let router_id = self.networks.router_of_subnet(&resolved.subnet.id).await?;
         if resolved.port_id.is_none()
             && let Some(network_id) = &resolved.network_id
         {
@@ -411,6 +415,7 @@ impl Service {
                     address,
                     created_port: true,
                     additional_vips,
+                    router_id,
                 });
             }
         }
@@ -426,6 +431,7 @@ impl Service {
             address,
             created_port: false,
             additional_vips,
+            router_id,
         })
     }
 

@@ -61,6 +61,7 @@ pub fn load_balancer(id: &str) -> LoadBalancer {
         vip_subnet_id: "subnet".into(),
         vip_network_id: "net".into(),
         vip_qos_policy_id: None,
+        vip_router_id: None,
         additional_vips: vec![],
         provider: "noop".into(),
         flavor_id: None,

@@ -43,6 +43,11 @@ pub struct LoadBalancer {
     /// VIPs, Octavia API 2.26); empty for most.
     #[serde(default)]
     pub additional_vips: Vec<AdditionalVip>,
+    /// The router behind the VIP's subnet, as the network back-end found it when the VIP was
+    /// allocated (Neutron: the router with an interface on the subnet); `None` where it knows
+    /// of none. Not an Octavia field: drivers that place a load balancer by its router read it.
+    #[serde(default)]
+    pub vip_router_id: Option<String>,
     /// The provider (driver) that realizes it.
     pub provider: String,
     /// Flavor it was created with.

@@ -352,6 +352,14 @@ pub trait Networks: Send + Sync {
     /// A port by id.
     async fn port(&self, id: &str) -> Result<Option<Port>, Error>;
 
+    /// The router behind subnet `subnet_id`, asked when a VIP is allocated on it and kept with
+    /// the load balancer ([`LoadBalancer::vip_router_id`](crate::model::LoadBalancer)): Neutron's
+    /// router with an interface on the subnet. `Ok(None)` where there is none; always for a
+    /// back-end that knows no routers.
+    async fn router_of_subnet(&self, _subnet_id: &str) -> Result<Option<String>, Error> {
+        Ok(None)
+    }
+
     /// Whether it can give a load balancer addresses on further subnets of its VIP's network
     /// (`additional_vips`); the API refuses them for a back-end that says no. Yes by default:
     /// addresses come from the subnets' ranges.

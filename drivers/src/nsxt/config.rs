@@ -3,6 +3,14 @@
 //! Everything here is checked without a network call, so that `fulcrum check-config` can tell
 //! an operator what is wrong before Fulcrum serves: the managers are URLs, the files named
 //! exist and parse, the credentials fit the chosen authentication, the Tier-1 is a Policy path.
+//!
+//! The Tier-1 a load balancer's service attaches to comes from `tier1_from`: `config` (the
+//! default) puts every load balancer on `tier1_path`; `router` puts each on the Tier-1 of the
+//! router behind its VIP subnet, as vmware-nsx's Policy plugin names it
+//! (`/infra/tier-1s/<router id>`), which the network back-end found when the VIP was allocated
+//! (`LoadBalancer::vip_router_id`; the `neutron` back-end knows routers). There, `tier1_path` is
+//! the fallback for a VIP subnet behind no router; without it such a load balancer is refused
+//! when it is created.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +33,25 @@ pub enum AuthMode {
     /// A client certificate (an NSX principal identity); no password.
     Certificate,
 }
+
+/// Where a load balancer's Tier-1 comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier1Source {
+    /// `tier1_path`, for every load balancer.
+    #[default]
+    Config,
+    /// The Tier-1 of the router behind the VIP's subnet (`/infra/tier-1s/<router id>`); for a
+    /// subnet behind no router, `tier1_path` if set, else the load balancer is refused.
+    Router,
+}
+
+/// The Policy path of a Neutron router's Tier-1, as vmware-nsx's Policy plugin creates it.
+pub fn router_tier1_path(router_id: &str) -> String {
+    format!("{TIER1S}{router_id}")
+}
+
+const TIER1S: &str = "/infra/tier-1s/";
 
 /// The NSX-T driver's configuration section.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,7 +86,12 @@ pub struct NsxtConfig {
     /// Skip TLS verification (labs only).
     #[serde(default)]
     pub insecure: bool,
-    /// The Policy path of the Tier-1 gateway load-balancer services attach to.
+    /// Where each load balancer's Tier-1 comes from: this section (`config`) or the router of
+    /// its VIP subnet (`router`).
+    #[serde(default)]
+    pub tier1_from: Tier1Source,
+    /// The Policy path of the Tier-1 gateway load-balancer services attach to; with
+    /// `tier1_from = "router"`, only those whose VIP subnet is behind no router (none: refused).
     #[serde(default)]
     pub tier1_path: String,
     /// The service size when the flavor names none: SMALL, MEDIUM, LARGE or XLARGE.
@@ -75,7 +107,8 @@ pub struct NsxtConfig {
     /// Seconds a single call may take.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_seconds: u64,
-    /// Milliseconds between realization checks after a change.
+    /// Milliseconds between realization checks after a change; the applies waiting at once
+    /// check on the same ticks, with one search.
     #[serde(default = "default_realization_poll")]
     pub realization_poll_ms: u64,
     /// Seconds a change may take to realize before the apply is retried later.
@@ -95,6 +128,7 @@ impl Default for NsxtConfig {
             allow_overwrite: false,
             ca_bundle: None,
             insecure: false,
+            tier1_from: Tier1Source::Config,
             tier1_path: String::new(),
             default_size: default_size(),
             share_lb_service: false,
@@ -122,11 +156,17 @@ fn default_request_timeout() -> u64 {
 }
 
 fn default_realization_poll() -> u64 {
-    1000
+    500
 }
 
 fn default_realization_timeout() -> u64 {
     120
+}
+
+/// The id of the Tier-1 a Policy path names, if it names one.
+fn tier1_id_of(path: &str) -> Option<&str> {
+    path.strip_prefix(TIER1S)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// The service sizes NSX offers that a flavor or the configuration may name.
@@ -169,11 +209,8 @@ impl NsxtConfig {
                 }
             }
         }
-        let tier1_id = self
-            .tier1_path
-            .strip_prefix("/infra/tier-1s/")
-            .filter(|id| !id.is_empty() && !id.contains('/'));
-        if tier1_id.is_none() {
+        let fallback_only = self.tier1_from == Tier1Source::Router && self.tier1_path.is_empty();
+        if !fallback_only && tier1_id_of(&self.tier1_path).is_none() {
             return Err(invalid(format!(
                 "tier1_path: {:?} is not the Policy path of a Tier-1 (/infra/tier-1s/<id>).",
                 self.tier1_path
@@ -195,9 +232,32 @@ impl NsxtConfig {
         Ok(())
     }
 
-    /// The Tier-1's id (the last part of [`Self::tier1_path`]).
-    pub fn tier1_id(&self) -> &str {
-        self.tier1_path.rsplit('/').next().unwrap_or_default()
+    /// The Tier-1 of a load balancer whose VIP subnet is behind `router_id` (`None`: no
+    /// router), as [`Self::tier1_from`] says; refused when it needs a router and there is none.
+    pub fn tier1_path_for(
+        &self,
+        subnet_id: &str,
+        router_id: Option<&str>,
+    ) -> Result<String, DriverError> {
+        match (self.tier1_from, router_id) {
+            (Tier1Source::Config, _) => Ok(self.tier1_path.clone()),
+            (Tier1Source::Router, Some(router)) => {
+                let path = router_tier1_path(router);
+                match tier1_id_of(&path) {
+                    Some(_) => Ok(path),
+                    None => Err(DriverError::rejected(format!(
+                        "The router {router:?} of subnet {subnet_id} cannot name an NSX Tier-1."
+                    ))),
+                }
+            }
+            (Tier1Source::Router, None) if !self.tier1_path.is_empty() => {
+                Ok(self.tier1_path.clone())
+            }
+            (Tier1Source::Router, None) => Err(DriverError::rejected(format!(
+                "VIP subnet {subnet_id} is not connected to a router; NSX-T load balancers \
+                 attach to the Tier-1 of their VIP subnet's router."
+            ))),
+        }
     }
 
     /// How long a single call may take.
@@ -242,7 +302,11 @@ mod tests {
         assert_eq!(config.auth, AuthMode::Session);
         assert_eq!(config.rate_limit.per_second, 100.0);
         assert_eq!(config.default_size, "SMALL");
-        assert_eq!(config.tier1_id(), "t1");
+        assert_eq!(config.tier1_from, Tier1Source::Config);
+        assert_eq!(
+            config.tier1_path_for("s", Some("r1")).unwrap(),
+            "/infra/tier-1s/t1"
+        );
         assert!(!config.insecure);
         assert!(!config.share_lb_service);
         assert!(!config.allow_overwrite);
@@ -272,6 +336,34 @@ mod tests {
                 .unwrap_err()
                 .contains("client_certificate")
         );
+    }
+
+    #[test]
+    fn from_the_router_the_tier1_is_the_router_s_else_the_fallback_or_none() {
+        let mut section = minimal();
+        section["tier1_from"] = json!("router");
+        let with_fallback = parse(section.clone()).unwrap();
+        assert_eq!(
+            with_fallback.tier1_path_for("s", Some("r1")).unwrap(),
+            "/infra/tier-1s/r1"
+        );
+        assert_eq!(
+            with_fallback.tier1_path_for("s", None).unwrap(),
+            "/infra/tier-1s/t1"
+        );
+        section.as_object_mut().unwrap().remove("tier1_path");
+        let strict = parse(section.clone()).unwrap();
+        let e = strict.tier1_path_for("s1", None).unwrap_err();
+        assert!(
+            e.message().contains("s1 is not connected to a router"),
+            "{e}"
+        );
+        assert!(strict.tier1_path_for("s", Some("a/b")).is_err());
+        section["tier1_from"] = json!("neutron");
+        assert!(parse(section).unwrap_err().contains("neutron"));
+        let mut no_tier1 = minimal();
+        no_tier1.as_object_mut().unwrap().remove("tier1_path");
+        assert!(parse(no_tier1).unwrap_err().contains("tier1_path"));
     }
 
     #[test]

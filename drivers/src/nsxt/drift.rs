@@ -69,6 +69,7 @@ impl Applied {
     pub fn held(&self, held: &Held) -> Fingerprint {
         let desired = Desired {
             objects: serde_json::from_str(&self.objects).unwrap_or_default(),
+            ..Desired::default()
         };
         self::held(held, &desired)
     }
@@ -113,6 +114,7 @@ mod tests {
                 .iter()
                 .map(|(p, v)| (p.to_string(), v.clone()))
                 .collect(),
+            ..Desired::default()
         }
     }
 

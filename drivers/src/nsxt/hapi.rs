@@ -1,6 +1,7 @@
 //! The body of one hierarchical `PATCH /policy/api/v1/infra`: a whole load balancer, each
 //! object in its `Child*` wrapper, with the `_revision` the manager holds for those that exist
-//! (so that a change made meanwhile is refused with 412 rather than overwritten) and
+//! (so that a change made meanwhile is refused with 412 rather than overwritten; not for a
+//! shared service joined as it is) and
 //! `marked_for_delete` for what the manager holds that is no longer desired.
 
 use serde_json::{Value, json};
@@ -17,7 +18,9 @@ pub fn infra(desired: &Desired, held: &Held) -> Value {
             continue;
         };
         let mut object = body.clone();
-        if let Some(revision) = held.get(path).and_then(|h| h.get("_revision")) {
+        if let Some(revision) = held.get(path).and_then(|h| h.get("_revision"))
+            && !desired.unguarded.contains(path)
+        {
             object["_revision"] = revision.clone();
         }
         children.push(json!({

@@ -1,6 +1,7 @@
 //! What the manager holds that Fulcrum created, read in as few calls as NSX allows: one search
 //! by ownership tag, in pages of 1,000, for one load balancer or for all of them. A shared
-//! service is held by every load balancer it records as a user (see [`super::shared`]).
+//! service is held by every load balancer with a virtual server on it, and one without any by
+//! its own id (see [`super::shared`]).
 
 use std::collections::BTreeMap;
 
@@ -40,20 +41,16 @@ async fn search(client: &NsxClient, query: &str) -> Result<BTreeMap<String, Held
         .list_all("/search/query", &[("query", query.to_string())])
         .await?;
     let mut by_load_balancer: BTreeMap<String, Held> = BTreeMap::new();
+    let mut shared_services = Vec::new();
     for object in results {
-        let Some(path) = object["path"].as_str() else {
+        let Some(path) = object["path"].as_str().map(str::to_string) else {
             continue;
         };
-        if collections::parse_path(path).is_none() {
+        if collections::parse_path(&path).is_none() {
             continue;
         }
         if shared::is_shared(&object) {
-            for user in shared::users(&object) {
-                by_load_balancer
-                    .entry(user)
-                    .or_default()
-                    .insert(path.to_string(), object.clone());
-            }
+            shared_services.push((path, object));
             continue;
         }
         let object_tags: Vec<Tag> =
@@ -64,13 +61,34 @@ async fn search(client: &NsxClient, query: &str) -> Result<BTreeMap<String, Held
         by_load_balancer
             .entry(owner.load_balancer_id)
             .or_default()
-            .insert(path.to_string(), object);
+            .insert(path, object);
+    }
+    for (path, service) in shared_services {
+        let users: Vec<String> = by_load_balancer
+            .iter()
+            .filter(|(_, held)| shared::services_of(held).contains(&path))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if users.is_empty() {
+            let id = service["id"].as_str().unwrap_or_default().to_string();
+            by_load_balancer
+                .entry(id)
+                .or_default()
+                .insert(path, service);
+            continue;
+        }
+        for user in users {
+            by_load_balancer
+                .entry(user)
+                .or_default()
+                .insert(path.clone(), service.clone());
+        }
     }
     Ok(by_load_balancer)
 }
 
 /// A value as a Lucene term: its special characters escaped.
-fn escape(value: &str) -> String {
+pub fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         if "+-&|!(){}[]^\"~*?:\\/ ".contains(c) {

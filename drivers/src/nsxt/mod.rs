@@ -17,8 +17,8 @@
 //! An apply, when nothing gets in the way, is a search for what the manager holds for the load
 //! balancer (skipped for a load balancer being created, which holds nothing), one hierarchical
 //! PATCH with every object and `_revision` checked (none when the manager already holds the
-//! tree), and one realization check of the service and of each virtual server until each is
-//! realized — usually at the first poll. A 412 (somebody changed an object meanwhile) re-reads
+//! tree), and one search of the realized entities of the service and its virtual servers per
+//! poll until each is realized — usually at the first poll: two calls for a new load balancer. A 412 (somebody changed an object meanwhile) re-reads
 //! and sends again: the PATCH merges, so fields Fulcrum does not set keep what the other writer
 //! put there.
 
@@ -47,11 +47,12 @@ use fulcrum_core::driver::{
 };
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{
-    HealthMonitorType, LbAlgorithm, ListenerProtocol, PoolProtocol, ProvisioningStatus,
+    HealthMonitorType, LbAlgorithm, ListenerProtocol, LoadBalancer, PoolProtocol,
+    ProvisioningStatus,
 };
 use fulcrum_core::secrets::CertificateStore;
 
-pub use config::{AuthMode, NsxtConfig};
+pub use config::{AuthMode, NsxtConfig, Tier1Source};
 pub use factory::NsxtFactory;
 
 use client::NsxClient;
@@ -75,6 +76,8 @@ pub struct NsxtDriver {
     applied: Mutex<HashMap<String, drift::Applied>>,
     /// The keys of the alerts raised and not cleared yet.
     alerts: Mutex<HashSet<String>>,
+    /// The realization checks of the applies waiting at once.
+    realization: realization::Checks,
 }
 
 impl std::fmt::Debug for NsxtDriver {
@@ -104,15 +107,19 @@ impl NsxtDriver {
             certificates,
             applied: Mutex::default(),
             alerts: Mutex::default(),
+            realization: realization::Checks::default(),
         })
     }
 
-    fn placement(&self) -> Placement<'_> {
-        Placement {
-            tier1_path: &self.config.tier1_path,
+    /// Where a load balancer goes: its Tier-1 (see [`config::Tier1Source`]), size and sharing.
+    fn placement(&self, lb: &LoadBalancer) -> Result<Placement<'_>, DriverError> {
+        Ok(Placement {
+            tier1_path: self
+                .config
+                .tier1_path_for(&lb.vip_subnet_id, lb.vip_router_id.as_deref())?,
             default_size: &self.config.default_size,
             share_lb_service: self.config.share_lb_service,
-        }
+        })
     }
 
     /// Raise an alert once, until it is cleared.
@@ -151,24 +158,53 @@ impl NsxtDriver {
     }
 
     /// What the manager holds for a load balancer: its objects found by their tags (none for a
-    /// load balancer being created), and the shared service it would use, read by its path.
-    async fn held(&self, load_balancer_id: &str, being_created: bool) -> Result<Held, DriverError> {
+    /// load balancer being created), and the shared service it would use (`shared_service`),
+    /// read by its path.
+    async fn held(
+        &self,
+        load_balancer_id: &str,
+        being_created: bool,
+        shared_service: Option<&str>,
+    ) -> Result<Held, DriverError> {
         let mut held = if being_created {
             Held::new()
         } else {
             inventory::held_for(&self.client, load_balancer_id).await?
         };
-        if self.config.share_lb_service {
-            let path = self.placement().service_path(load_balancer_id);
-            match self.client.get(&path, &[]).await {
+        if let Some(path) = shared_service {
+            match self.client.get(path, &[]).await {
                 Ok(service) => {
-                    held.insert(path, service);
+                    held.insert(path.to_string(), service);
                 }
                 Err(e) if e.kind() == DriverErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(held)
+    }
+
+    /// Delete the shared service at `path` if no virtual server is attached to it any more
+    /// (see [`shared`]): one search, and when it is unused a read and one PATCH. A virtual
+    /// server attached meanwhile makes NSX refuse the deletion: the service stays for it.
+    async fn retire_if_unused(&self, path: &str) -> Result<(), DriverError> {
+        if !shared::unused(&self.client, path).await? {
+            return Ok(());
+        }
+        let service = match self.client.get(path, &[]).await {
+            Ok(service) => service,
+            Err(e) if e.kind() == DriverErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let held: Held = [(path.to_string(), service)].into();
+        let body = hapi::infra(&Desired::default(), &held);
+        match self.client.patch("/infra", &[], &body).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == DriverErrorKind::Rejected => {
+                tracing::info!(service = path, error = %e, "the shared service is in use again; it stays");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Send the hierarchical PATCH that turns `held` into what `plan` makes of it, reading
@@ -179,6 +215,7 @@ impl NsxtDriver {
         load_balancer_id: &str,
         plan: impl Fn(&Held) -> Result<Desired, DriverError>,
         mut held: Held,
+        shared_service: Option<&str>,
     ) -> Result<(bool, Desired), DriverError> {
         let enforce = [("enforce_revision_check", "true".to_string())];
         let mut attempt = 1;
@@ -198,7 +235,7 @@ impl NsxtDriver {
                         "NSX objects changed meanwhile; reading them again"
                     );
                     attempt += 1;
-                    held = self.held(load_balancer_id, false).await?;
+                    held = self.held(load_balancer_id, false, shared_service).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -263,7 +300,7 @@ impl Driver for NsxtDriver {
     }
 
     fn validate(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
-        render::render(graph, &self.placement(), None).map(|_| ())
+        render::render(graph, &self.placement(&graph.load_balancer)?, None).map(|_| ())
     }
 
     /// The hierarchical `PATCH /infra` body that creates the load balancer, TLS material shown as
@@ -271,34 +308,47 @@ impl Driver for NsxtDriver {
     fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
         let certificates = crate::kit::placeholder_certificates(graph);
         Some(
-            render::render(graph, &self.placement(), Some(&certificates)).and_then(|desired| {
-                let body = hapi::infra(&desired, &Held::new());
-                serde_json::to_string_pretty(&body)
-                    .map(|text| text + "\n")
-                    .map_err(|e| DriverError::rejected(e.to_string()))
-            }),
+            self.placement(&graph.load_balancer)
+                .and_then(|placement| render::render(graph, &placement, Some(&certificates)))
+                .and_then(|desired| {
+                    let body = hapi::infra(&desired, &Held::new());
+                    serde_json::to_string_pretty(&body)
+                        .map(|text| text + "\n")
+                        .map_err(|e| DriverError::rejected(e.to_string()))
+                }),
         )
     }
 
     async fn apply(&self, graph: &LoadBalancerGraph) -> Result<(), DriverError> {
         let certificates = resolve_certificates(self.certificates.as_ref(), graph)?;
-        let desired = render::render(graph, &self.placement(), Some(&certificates))?;
+        let placement = self.placement(&graph.load_balancer)?;
+        let desired = render::render(graph, &placement, Some(&certificates))?;
         let id = &graph.load_balancer.id;
         let being_created = graph.load_balancer.provisioning_status
             == ProvisioningStatus::PendingCreate
             && !lock(&self.applied).contains_key(id);
-        let held = self.held(id, being_created).await?;
+        let service_path = placement.service_path(id);
+        let uses_service = desired.objects.contains_key(&service_path);
+        let shared_service =
+            (placement.share_lb_service && uses_service).then_some(service_path.as_str());
+        let held = self.held(id, being_created, shared_service).await?;
+        let left_shared = shared::services_of(&held);
         let plan = |held: &Held| {
             let mut joined = desired.clone();
-            shared::join(&mut joined, held, id)?;
+            shared::join(&mut joined, held);
             Ok(joined)
         };
-        let (changed, applied) = self.converge(id, plan, held).await?;
-        lock(&self.applied).insert(
-            id.clone(),
-            drift::Applied::of(&shared::own_view(&applied, id)),
-        );
-        let intent_paths: Vec<String> = std::iter::once(self.placement().service_path(id))
+        let (changed, applied) = self.converge(id, plan, held, shared_service).await?;
+        for path in left_shared
+            .iter()
+            .filter(|p| **p != service_path || !uses_service)
+        {
+            self.retire_if_unused(path).await?;
+        }
+        lock(&self.applied).insert(id.clone(), drift::Applied::of(&shared::own_view(&applied)));
+        let intent_paths: Vec<String> = uses_service
+            .then(|| service_path.clone())
+            .into_iter()
             .chain(
                 graph
                     .live_listeners()
@@ -307,6 +357,7 @@ impl Driver for NsxtDriver {
             )
             .collect();
         realization::wait(
+            &self.realization,
             &self.client,
             &intent_paths,
             changed,
@@ -318,9 +369,14 @@ impl Driver for NsxtDriver {
 
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let held = inventory::held_for(&self.client, load_balancer_id).await?;
+        let mut left_shared = shared::services_of(&held);
+        left_shared.extend(shared::orphan_path(load_balancer_id));
         if !held.is_empty() {
-            let plan = |held: &Held| Ok(shared::leave(held, load_balancer_id));
-            self.converge(load_balancer_id, plan, held).await?;
+            let plan = |_: &Held| Ok(Desired::default());
+            self.converge(load_balancer_id, plan, held, None).await?;
+        }
+        for path in &left_shared {
+            self.retire_if_unused(path).await?;
         }
         lock(&self.applied).remove(load_balancer_id);
         let (realization, members) = alert_prefixes(load_balancer_id);
@@ -330,26 +386,32 @@ impl Driver for NsxtDriver {
 
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb = &graph.load_balancer.id;
-        let service = self.placement().service_id(lb);
-        let status = self
-            .client
-            .get(
-                &format!("/infra/lb-services/{service}/detailed-status"),
-                &[],
-            )
-            .await?;
-        let statistics = self
-            .client
-            .get(&format!("/infra/lb-services/{service}/statistics"), &[])
-            .await?;
-        let report = status::ServiceReport::read(&status, &statistics);
+        let placement = self.placement(&graph.load_balancer)?;
+        let service = placement.service_id(lb);
+        let report = if placement.share_lb_service && graph.live_listeners().is_empty() {
+            // Nothing of it serves on NSX, nor uses the shared service (see `shared`).
+            status::ServiceReport::default()
+        } else {
+            let status = self
+                .client
+                .get(
+                    &format!("/infra/lb-services/{service}/detailed-status"),
+                    &[],
+                )
+                .await?;
+            let statistics = self
+                .client
+                .get(&format!("/infra/lb-services/{service}/statistics"), &[])
+                .await?;
+            status::ServiceReport::read(&status, &statistics)
+        };
         let mut observation = report.observe(graph);
 
         let (realization_key, member_prefix) = alert_prefixes(lb);
         let mut keep = HashSet::new();
         if report.service_status.as_deref() == Some("ERROR") {
             let message =
-                match realization::state(&self.client, &self.placement().service_path(lb)).await? {
+                match realization::state(&self.client, &placement.service_path(lb)).await? {
                     realization::State::Failed(message) => message,
                     _ => "NSX reports the load-balancer service in ERROR.".to_string(),
                 };

@@ -2,7 +2,7 @@
 //!
 //! | Octavia | NSX Policy |
 //! |---|---|
-//! | load balancer | `LBService` on the configured Tier-1 (`connectivity_path`), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
+//! | load balancer | `LBService` on its Tier-1 (`connectivity_path`: the configured one, or its VIP router's), `size` from the flavor's `size` or the configured default; or one service shared by the load balancers of the Tier-1 ([`shared`]) |
 //! | listener | `LBVirtualServer` on the VIP and port, with its own app profile: `LBHttpProfile` (HTTP, TERMINATED_HTTPS), `LBFastTcpProfile` (TCP, HTTPS passed through), `LBFastUdpProfile` (UDP); `connection_limit` as `max_concurrent_connections` |
 //! | TERMINATED_HTTPS | the certificates under `/infra/certificates`, an `LBClientSslProfile` with the listener's ciphers and TLS versions ([`tls`]) and the client SSL binding (default certificate, SNI certificates) |
 //! | pool | `LBPool` (ROUND_ROBIN → WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS → WEIGHTED_LEAST_CONNECTION, SOURCE_IP → IP_HASH; SNAT auto-map), members inline with weight, backup and admin state; TLS to members through an `LBServerSslProfile` (the pool's ciphers and TLS versions, [`tls`]) bound on the virtual servers using it |
@@ -19,7 +19,7 @@
 //! load balancer. What NSX cannot express is refused with an unsupported-option error before
 //! anything is stored ([`render`] is also the driver's validation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fulcrum_core::driver::{DriverError, LoadBalancerGraph};
 use fulcrum_core::model::{
@@ -44,7 +44,7 @@ pub const FLAVOR_SIZE: &str = "size";
 #[derive(Debug, Clone)]
 pub struct Placement<'a> {
     /// The Tier-1 the service attaches to.
-    pub tier1_path: &'a str,
+    pub tier1_path: String,
     /// The size when the flavor names none.
     pub default_size: &'a str,
     /// Whether the load balancers of the Tier-1 share one service (see [`shared`]).
@@ -73,6 +73,9 @@ impl Placement<'_> {
 pub struct Desired {
     /// Objects by path.
     pub objects: BTreeMap<String, Value>,
+    /// The paths sent without the `_revision` the manager holds: a shared service joined as it
+    /// is, which load balancers joining at once must not conflict on (see [`shared::join`]).
+    pub unguarded: BTreeSet<String>,
 }
 
 /// The id of the `LBService` of a load balancer.
@@ -107,6 +110,7 @@ pub fn render(
         owner,
         certificates,
         service_path: placement.service_path(&graph.load_balancer.id),
+        shares_service: placement.share_lb_service,
         desired: Desired::default(),
     };
     out.service(placement)?;
@@ -124,6 +128,7 @@ struct Renderer<'a> {
     owner: Ownership,
     certificates: Option<&'a ResolvedCertificates>,
     service_path: String,
+    shares_service: bool,
     desired: Desired,
 }
 
@@ -155,17 +160,23 @@ impl Renderer<'_> {
         };
         let body = json!({
             "resource_type": "LBService",
-            "connectivity_path": placement.tier1_path,
+            "connectivity_path": placement.tier1_path.as_str(),
             "size": size,
             "enabled": lb.admin_state_up,
         });
         if placement.share_lb_service {
+            // Without virtual servers nothing uses the shared service (see `shared`).
+            if self.graph.live_listeners().is_empty() {
+                return Ok(());
+            }
             let id = placement.service_id(&lb.id);
             let tier1 = placement.tier1_path.rsplit('/').next().unwrap_or_default();
             let mut body = body;
             body["id"] = json!(id);
             body["display_name"] = json!(id);
-            body["tags"] = json!(shared::tags(tier1, [lb.id.as_str()]));
+            body["tags"] = json!(shared::tags(tier1));
+            // One load balancer's admin state is its own virtual servers', not the others'.
+            body["enabled"] = json!(true);
             self.desired.objects.insert(SERVICES.path(&id), body);
         } else {
             self.add(
@@ -382,7 +393,8 @@ impl Renderer<'_> {
             "ip_address": lb.vip_address,
             "ports": [listener.protocol_port.to_string()],
             "application_profile_path": profile_path,
-            "enabled": listener.admin_state_up,
+            "enabled": listener.admin_state_up
+                && (self.graph.load_balancer.admin_state_up || !self.shares_service),
             "pool_path": null,
             "lb_persistence_profile_path": null,
             "max_concurrent_connections": null,

@@ -2,52 +2,51 @@
 //! operator chooses so (`share_lb_service = true`): an edge runs one service per gateway, so
 //! sharing saves edge capacity where many small load balancers sit behind one Tier-1.
 //!
-//! The shared service `fulcrum-lbs-<tier1 id>` belongs to no single load balancer. Who uses it
-//! is written on the service itself, one `os-lbaas-lb-id` tag per load balancer, beside the
-//! created-by tag and a [`SHARED_SCOPE`] tag naming the Tier-1. So the search by a load
-//! balancer's tag finds the service with its own objects, the full sync attributes it to every
-//! load balancer that uses it (never an orphan while one does), and the last load balancer to
-//! leave deletes it. Joining and leaving change the tags in the same hierarchical PATCH as the
-//! load balancer's objects, with the service's `_revision`: two load balancers joining at once
-//! get a 412 for one of them, which reads the service again and joins after the other.
+//! The shared service `fulcrum-lbs-<tier1 id>` belongs to no single load balancer, and records
+//! none: it carries only the created-by tag and a [`SHARED_SCOPE`] tag naming the Tier-1, so
+//! any number of load balancers can share it (NSX keeps at most 30 tags on an object). Who
+//! uses it is what points at it: the virtual servers attached to it (`lb_service_path`), each
+//! tagged with its own load balancer. So:
 //!
-//! The size is the largest asked for: a load balancer joining with a larger flavor grows the
-//! service; it does not shrink while the service is shared, as the sizes the other load
-//! balancers asked for are not recorded on the manager.
+//! - a load balancer with listeners desires the service (created with its first virtual
+//!   server, its size the largest asked for, as the sizes others asked for are not recorded);
+//!   one without listeners has nothing to serve and desires none;
+//! - the full sync attributes the service to every load balancer with a virtual server on it,
+//!   and a service no virtual server points at to its own id, which no load balancer has: an
+//!   orphan the full sync removes ([`orphan_path`]);
+//! - after a load balancer's virtual servers leave it (its last listener deleted, or the load
+//!   balancer), the service is deleted if no other virtual server points at it
+//!   ([`unused`], then one PATCH). NSX refuses to delete a service a virtual server still
+//!   references, so a load balancer joining meanwhile keeps it; one joining after the deletion
+//!   creates it again in its own PATCH.
 
 use fulcrum_core::driver::DriverError;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::collections::SERVICES;
+use super::client::NsxClient;
+use super::collections::{SERVICES, VIRTUAL_SERVERS};
 use super::config::SIZES;
-use super::inventory::Held;
+use super::inventory::{self, Held};
 use super::render::Desired;
 use crate::kit::tags::{self, Tag};
 
 /// The tag scope that marks a shared service; its tag is the Tier-1's id.
 pub const SHARED_SCOPE: &str = "fulcrum-lbs-tier1";
 
-/// How many load balancers one shared service can record: NSX keeps at most 30 tags on an
-/// object, two of which mark the service.
-pub const MAX_USERS: usize = 28;
+/// The prefix of shared services' ids.
+const PREFIX: &str = "fulcrum-lbs-";
 
 /// The id of the shared service of a Tier-1.
 pub fn service_id(tier1_id: &str) -> String {
-    format!("fulcrum-lbs-{tier1_id}")
+    format!("{PREFIX}{tier1_id}")
 }
 
-/// The tags of a shared service used by `users`.
-pub fn tags<'a>(tier1_id: &str, users: impl IntoIterator<Item = &'a str>) -> Vec<Tag> {
-    let mut out = vec![
+/// The tags of the shared service of a Tier-1.
+pub fn tags(tier1_id: &str) -> Vec<Tag> {
+    vec![
         Tag::new(tags::CREATED_BY, tags::CREATOR),
         Tag::new(SHARED_SCOPE, tier1_id),
-    ];
-    out.extend(
-        users
-            .into_iter()
-            .map(|u| Tag::new(tags::LOAD_BALANCER_ID, u)),
-    );
-    out
+    ]
 }
 
 /// Whether an object is a shared service Fulcrum made.
@@ -61,113 +60,89 @@ pub fn is_shared(object: &Value) -> bool {
         && tags.iter().any(|t| t["scope"] == SHARED_SCOPE)
 }
 
-/// The load balancers a shared service records as its users, in the order it holds them.
-pub fn users(object: &Value) -> Vec<String> {
-    object["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["scope"] == tags::LOAD_BALANCER_ID)
-        .filter_map(|t| t["tag"].as_str())
-        .map(str::to_string)
-        .collect()
+/// The path of the shared service that the full sync reports, under its own id, as held by
+/// no load balancer: `Some` when `load_balancer_id` is such an id.
+pub fn orphan_path(load_balancer_id: &str) -> Option<String> {
+    load_balancer_id
+        .starts_with(PREFIX)
+        .then(|| SERVICES.path(load_balancer_id))
 }
 
-fn tier1_of(object: &Value) -> Option<&str> {
-    object["tags"]
-        .as_array()?
+/// The shared services the virtual servers among `held` are attached to.
+pub fn services_of(held: &Held) -> Vec<String> {
+    let mut paths: Vec<String> = held
         .iter()
-        .find(|t| t["scope"] == SHARED_SCOPE)?["tag"]
-        .as_str()
+        .filter(|(path, _)| path.starts_with(&VIRTUAL_SERVERS.path("")))
+        .filter_map(|(_, vs)| vs["lb_service_path"].as_str())
+        .filter(|path| path.starts_with(&SERVICES.path(PREFIX)))
+        .map(str::to_string)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 fn rank(size: &str) -> usize {
     SIZES.iter().position(|s| *s == size).unwrap_or(0)
 }
 
-/// `desired` of `load_balancer_id` joined with what the manager holds of the shared service it
-/// names: the users held stay users, and the size is the larger of the held and the asked.
-pub fn join(desired: &mut Desired, held: &Held, load_balancer_id: &str) -> Result<(), DriverError> {
+/// `desired` joined with what the manager holds of the shared service it names. A service
+/// held at least as large as asked is sent without its size and without `_revision`
+/// ([`Desired::unguarded`]): the PATCH then changes nothing the other load balancers rely on,
+/// so load balancers joining at once do not conflict on it, and it creates the service again
+/// if it was deleted meanwhile. A larger size is sent with `_revision`, so that two load
+/// balancers growing it at once cannot shrink it.
+pub fn join(desired: &mut Desired, held: &Held) {
     for (path, body) in desired.objects.iter_mut() {
         if !is_shared(body) {
             continue;
         }
-        let Some(holding) = held.get(path) else {
+        let Some(held_size) = held.get(path).and_then(|h| h["size"].as_str()) else {
             continue;
         };
-        let tier1 = tier1_of(body).unwrap_or_default().to_string();
-        let mut users = users(holding);
-        if !users.iter().any(|u| u == load_balancer_id) {
-            users.push(load_balancer_id.to_string());
-        }
-        if users.len() > MAX_USERS {
-            return Err(DriverError::rejected(format!(
-                "The load-balancer service shared on the Tier-1 {tier1} already serves \
-                 {MAX_USERS} load balancers, as many as NSX can record on it."
-            )));
-        }
-        body["tags"] = json!(tags(&tier1, users.iter().map(String::as_str)));
-        if let Some(held_size) = holding["size"].as_str()
-            && rank(held_size) > rank(body["size"].as_str().unwrap_or_default())
+        if rank(held_size) >= rank(body["size"].as_str().unwrap_or_default())
+            && let Some(fields) = body.as_object_mut()
         {
-            body["size"] = json!(held_size);
+            fields.remove("size");
+            desired.unguarded.insert(path.clone());
         }
     }
-    Ok(())
 }
 
-/// `desired` as one load balancer sees it: a shared service with only its own user tag and
-/// without a size, so that other load balancers joining, leaving or growing the service are
-/// not its drift.
-pub fn own_view(desired: &Desired, load_balancer_id: &str) -> Desired {
+/// `desired` as one load balancer sees it: a shared service without a size, so that other
+/// load balancers growing the service are not its drift.
+pub fn own_view(desired: &Desired) -> Desired {
     let mut view = desired.clone();
-    for body in view.objects.values_mut() {
-        if let Some(tier1) = tier1_of(body).map(str::to_string) {
-            body["tags"] = json!(tags(&tier1, [load_balancer_id]));
-            if let Some(fields) = body.as_object_mut() {
-                fields.remove("size");
-            }
+    for body in view.objects.values_mut().filter(|b| is_shared(b)) {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("size");
         }
     }
     view
 }
 
-/// What stays of `held` when `load_balancer_id` leaves: each shared service it used, without
-/// its user tag, unless it was the last user (then the service goes with its objects).
-pub fn leave(held: &Held, load_balancer_id: &str) -> Desired {
-    let mut stays = Desired::default();
-    for (path, object) in held {
-        let Some(tier1) = tier1_of(object) else {
-            continue;
-        };
-        let others: Vec<String> = users(object)
-            .into_iter()
-            .filter(|u| u != load_balancer_id)
-            .collect();
-        if others.is_empty() {
-            continue;
-        }
-        let mut body = json!({
-            "resource_type": SERVICES.base_type,
-            "tags": tags(tier1, others.iter().map(String::as_str)),
-        });
-        for field in ["id", "display_name", "connectivity_path", "size", "enabled"] {
-            if let Some(value) = object.get(field) {
-                body[field] = value.clone();
-            }
-        }
-        stays.objects.insert(path.clone(), body);
-    }
-    stays
+/// Whether no virtual server is attached to the shared service at `path` (one search).
+pub async fn unused(client: &NsxClient, path: &str) -> Result<bool, DriverError> {
+    let query = format!(
+        "resource_type:{} AND lb_service_path:{}",
+        VIRTUAL_SERVERS.base_type,
+        inventory::escape(path)
+    );
+    let found = client
+        .list_all("/search/query", &[("query", query)])
+        .await?;
+    Ok(found.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     const PATH: &str = "/infra/lb-services/fulcrum-lbs-t1";
 
-    fn service(users: &[&str], size: &str) -> Value {
+    fn service(size: &str) -> Value {
         json!({
             "resource_type": "LBService",
             "id": "fulcrum-lbs-t1",
@@ -176,66 +151,57 @@ mod tests {
             "size": size,
             "enabled": true,
             "_revision": 4,
-            "tags": tags("t1", users.iter().copied()),
+            "tags": tags("t1"),
         })
     }
 
-    fn desired(lb: &str, size: &str) -> Desired {
-        let mut body = service(&[lb], size);
+    fn desired(size: &str) -> Desired {
+        let mut body = service(size);
         body.as_object_mut().unwrap().remove("_revision");
         Desired {
             objects: [(PATH.to_string(), body)].into_iter().collect(),
+            ..Desired::default()
         }
     }
 
     #[test]
-    fn joining_keeps_the_users_and_the_largest_size() {
-        let held: Held = [(PATH.to_string(), service(&["a", "b"], "LARGE"))].into();
-        let mut want = desired("c", "SMALL");
-        join(&mut want, &held, "c").unwrap();
-        assert_eq!(users(&want.objects[PATH]), ["a", "b", "c"]);
-        assert_eq!(want.objects[PATH]["size"], "LARGE");
-        let mut larger = desired("a", "XLARGE");
-        join(&mut larger, &held, "a").unwrap();
-        assert_eq!(users(&larger.objects[PATH]), ["a", "b"]);
+    fn joining_keeps_the_largest_size() {
+        let held: Held = [(PATH.to_string(), service("LARGE"))].into();
+        let mut want = desired("SMALL");
+        join(&mut want, &held);
+        assert!(want.objects[PATH].get("size").is_none(), "kept as it is");
+        assert!(want.unguarded.contains(PATH));
+        let mut larger = desired("XLARGE");
+        join(&mut larger, &held);
         assert_eq!(larger.objects[PATH]["size"], "XLARGE");
-        let own = own_view(&want, "c");
-        assert_eq!(users(&own.objects[PATH]), ["c"], "only itself is recorded");
-        assert!(own.objects[PATH].get("size").is_none());
+        assert!(larger.unguarded.is_empty(), "growing it checks _revision");
+        let mut new = desired("MEDIUM");
+        join(&mut new, &Held::new());
+        assert_eq!(new.objects[PATH]["size"], "MEDIUM");
+        assert!(own_view(&larger).objects[PATH].get("size").is_none());
+        assert_eq!(own_view(&want).objects[PATH]["tags"], json!(tags("t1")));
     }
 
     #[test]
-    fn a_full_service_is_refused() {
-        let names: Vec<String> = (0..MAX_USERS).map(|i| format!("lb{i}")).collect();
-        let held: Held = [(
-            PATH.to_string(),
-            service(
-                &names.iter().map(String::as_str).collect::<Vec<_>>(),
-                "SMALL",
-            ),
-        )]
-        .into();
-        let mut want = desired("one-more", "SMALL");
-        let e = join(&mut want, &held, "one-more").unwrap_err();
-        assert!(e.message().contains("already serves 28"), "{e}");
-        let mut again = desired("lb3", "SMALL");
-        join(&mut again, &held, "lb3").unwrap();
-    }
-
-    #[test]
-    fn leaving_keeps_the_service_for_the_others_and_the_last_removes_it() {
+    fn the_services_of_a_load_balancer_are_those_its_virtual_servers_attach_to() {
         let held: Held = [
-            (PATH.to_string(), service(&["a", "b"], "MEDIUM")),
-            ("/infra/lb-pools/fulcrum-pool-p".to_string(), json!({})),
+            (
+                "/infra/lb-virtual-servers/a".to_string(),
+                json!({"lb_service_path": PATH}),
+            ),
+            (
+                "/infra/lb-virtual-servers/b".to_string(),
+                json!({"lb_service_path": PATH}),
+            ),
+            (
+                "/infra/lb-virtual-servers/c".to_string(),
+                json!({"lb_service_path": "/infra/lb-services/fulcrum-lb-x"}),
+            ),
+            ("/infra/lb-pools/p".to_string(), json!({})),
         ]
         .into();
-        let stays = leave(&held, "a");
-        let body = &stays.objects[PATH];
-        assert_eq!(users(body), ["b"]);
-        assert_eq!(body["size"], "MEDIUM");
-        assert!(body.get("_revision").is_none());
-        assert_eq!(stays.objects.len(), 1);
-        let only: Held = [(PATH.to_string(), service(&["b"], "MEDIUM"))].into();
-        assert!(leave(&only, "b").objects.is_empty());
+        assert_eq!(services_of(&held), [PATH]);
+        assert_eq!(orphan_path("fulcrum-lbs-t1").as_deref(), Some(PATH));
+        assert_eq!(orphan_path("lb1"), None);
     }
 }

@@ -97,19 +97,21 @@ fn decode_cursor(cursor: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-/// One `field:value` term of a search query.
+/// One `field:value` term of a search query; `field:(a OR b)` matches either value.
 #[derive(Debug, PartialEq, Eq)]
 enum Term {
-    Field(&'static str, String),
-    TagScope(String),
-    Tag(String),
+    Field(&'static str, Vec<String>),
+    TagScope(Vec<String>),
+    Tag(Vec<String>),
     MarkedForDelete(bool),
 }
 
-/// A search query of the form NSX drivers send: terms joined by `AND`, each `field:value`,
-/// with `resource_type`, `id`, `display_name`, `path`, `parent_path`, `tags.scope`, `tags.tag`
-/// and `marked_for_delete` as the fields. A `tags.scope` and a `tags.tag` term each match any
-/// of the object's tags, as NSX's search does.
+/// A search query of the form NSX drivers send: terms joined by `AND`, each `field:value` or
+/// `field:(value OR value ...)`, with `resource_type`, `id`, `display_name`, `path`,
+/// `parent_path`, `lb_service_path` (a virtual server's service), `intent_paths` (a realized
+/// entity's, see [`Query::intent_paths`]), `tags.scope`, `tags.tag` and `marked_for_delete` as
+/// the fields. A `tags.scope` and a `tags.tag` term each match any of the object's tags, and an
+/// `intent_paths` term any of the entity's paths, as NSX's search does.
 #[derive(Debug)]
 pub struct Query(Vec<Term>);
 
@@ -123,19 +125,29 @@ impl Query {
             let (field, value) = term
                 .split_once(':')
                 .ok_or_else(|| invalid(format!("The search term {term} is not field:value.")))?;
-            let value = unescape(value.trim().trim_matches('"'));
+            let value = value.trim();
+            let values: Vec<String> =
+                match value.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+                    Some(group) => group
+                        .split(" OR ")
+                        .map(|v| unescape(v.trim().trim_matches('"')))
+                        .collect(),
+                    None => vec![unescape(value.trim_matches('"'))],
+                };
             terms.push(match field {
-                "resource_type" => Term::Field("resource_type", value),
-                "id" => Term::Field("id", value),
-                "display_name" => Term::Field("display_name", value),
-                "path" => Term::Field("path", value),
-                "parent_path" => Term::Field("parent_path", value),
-                "tags.scope" => Term::TagScope(value),
-                "tags.tag" => Term::Tag(value),
-                "marked_for_delete" => Term::MarkedForDelete(value == "true"),
+                "resource_type" => Term::Field("resource_type", values),
+                "id" => Term::Field("id", values),
+                "display_name" => Term::Field("display_name", values),
+                "path" => Term::Field("path", values),
+                "parent_path" => Term::Field("parent_path", values),
+                "lb_service_path" => Term::Field("lb_service_path", values),
+                "intent_paths" => Term::Field("intent_paths", values),
+                "tags.scope" => Term::TagScope(values),
+                "tags.tag" => Term::Tag(values),
+                "marked_for_delete" => Term::MarkedForDelete(values.iter().any(|v| v == "true")),
                 other => {
                     return Err(invalid(format!(
-                        "Searching by {other} is not simulated: resource_type, id, display_name, path, parent_path, tags.scope, tags.tag and marked_for_delete are."
+                        "Searching by {other} is not simulated: resource_type, id, display_name, path, parent_path, lb_service_path, intent_paths, tags.scope, tags.tag and marked_for_delete are."
                     )));
                 }
             });
@@ -143,22 +155,47 @@ impl Query {
         Ok(Self(terms))
     }
 
+    /// Whether the query asks for realized entities (`resource_type:GenericPolicyRealizedResource`)
+    /// rather than intent objects.
+    pub fn asks_for_realized_entities(&self) -> bool {
+        self.0.iter().any(|t| {
+            matches!(t, Term::Field("resource_type", values)
+                if values.iter().any(|v| v == REALIZED_ENTITY))
+        })
+    }
+
+    /// The intent paths an `intent_paths` term names, if the query has one.
+    pub fn intent_paths(&self) -> Option<&[String]> {
+        self.0.iter().find_map(|t| match t {
+            Term::Field("intent_paths", values) => Some(values.as_slice()),
+            _ => None,
+        })
+    }
+
     /// Whether an object's body matches every term.
     pub fn matches(&self, body: &Value) -> bool {
         let tags = body["tags"].as_array();
-        let any_tag = |key: &str, value: &str| {
+        let any_tag = |key: &str, values: &[String]| {
             tags.into_iter()
                 .flatten()
-                .any(|tag| tag[key].as_str() == Some(value))
+                .any(|tag| values.iter().any(|v| tag[key].as_str() == Some(v.as_str())))
+        };
+        let field_is = |field: &str, value: &str| match &body[field] {
+            Value::String(s) => s == value,
+            Value::Array(items) => items.iter().any(|i| i.as_str() == Some(value)),
+            _ => false,
         };
         self.0.iter().all(|term| match term {
-            Term::Field(field, value) => body[*field].as_str() == Some(value.as_str()),
-            Term::TagScope(scope) => any_tag("scope", scope),
-            Term::Tag(tag) => any_tag("tag", tag),
+            Term::Field(field, values) => values.iter().any(|v| field_is(field, v)),
+            Term::TagScope(scopes) => any_tag("scope", scopes),
+            Term::Tag(tags) => any_tag("tag", tags),
             Term::MarkedForDelete(marked) => !marked,
         })
     }
 }
+
+/// The resource type of realized entities.
+pub const REALIZED_ENTITY: &str = "GenericPolicyRealizedResource";
 
 /// Lucene's backslash escapes taken off.
 fn unescape(value: &str) -> String {
@@ -192,6 +229,23 @@ mod tests {
             "tags": [{"scope": "os-lbaas-lb-id", "tag": "lb-2"}]});
         assert!(!query.matches(&other));
         assert!(Query::parse("owner:me").is_err());
+        let on_service = Query::parse(
+            r"resource_type:LBVirtualServer AND lb_service_path:\/infra\/lb\-services\/s",
+        )
+        .unwrap();
+        let vs =
+            json!({"resource_type": "LBVirtualServer", "lb_service_path": "/infra/lb-services/s"});
+        assert!(on_service.matches(&vs));
+        assert!(!on_service.matches(&json!({"resource_type": "LBVirtualServer"})));
+        let either = Query::parse(
+            r"resource_type:GenericPolicyRealizedResource AND intent_paths:(\/a OR \/b\-c)",
+        )
+        .unwrap();
+        assert!(either.asks_for_realized_entities());
+        assert_eq!(either.intent_paths().unwrap(), ["/a", "/b-c"]);
+        let entity = |path: &str| json!({"resource_type": "GenericPolicyRealizedResource", "intent_paths": [path]});
+        assert!(either.matches(&entity("/b-c")));
+        assert!(!either.matches(&entity("/d")));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! A simulator of the NSX-T Policy API, as far as a load-balancer driver uses it.
 //!
 //! It stores Policy objects by path and answers the calls an NSX driver makes: the hierarchical
-//! `PATCH /policy/api/v1/infra`, single-object GET/PATCH/PUT/DELETE, paged lists, search,
-//! realization state, a load-balancer service's detailed status and statistics, sessions and
-//! the manager's version. It behaves as NSX does where a driver must cope: `_revision` is
+//! `PATCH /policy/api/v1/infra`, single-object GET/PATCH/PUT/DELETE, paged lists, search (of
+//! intent objects, and of realized entities: `resource_type:GenericPolicyRealizedResource AND
+//! intent_paths:(... OR ...)` answers for several intent paths at once, as NSX's search indexes
+//! them), realization state, a load-balancer service's detailed status and statistics, sessions
+//! and the manager's version. It behaves as NSX does where a driver must cope: `_revision` is
 //! enforced (412), a process-wide rate limit answers 429, references are checked, bodies are
 //! validated against the vendor's definitions, and realization takes time.
 //!

@@ -403,6 +403,35 @@ async fn search(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) ->
         .ok_or_else(|| NsxError::bad_request(error::INVALID_REQUEST, "query is required."))?;
     let query = list::Query::parse(query)?;
     let store = lock(&shared.store);
+    if query.asks_for_realized_entities() {
+        // Realized entities, one per intent object, in intent path order: those of the paths
+        // the query names, or of every object.
+        let realization = lock(&shared.realization);
+        let entities: Vec<(String, Value)> = match query.intent_paths() {
+            Some(paths) => {
+                let mut paths: Vec<&String> = paths.iter().collect();
+                paths.sort();
+                paths.dedup();
+                paths
+                    .into_iter()
+                    .filter_map(|path| store.get(path).map(|object| (path.clone(), object)))
+                    .map(|(path, object)| {
+                        let entity = realization.entity(&path, object);
+                        (path, entity)
+                    })
+                    .collect()
+            }
+            None => store
+                .iter()
+                .map(|(path, object)| (path.clone(), realization.entity(path, object)))
+                .collect(),
+        };
+        let items = entities
+            .iter()
+            .filter(|(_, entity)| query.matches(entity))
+            .map(|(path, entity)| (path.as_str(), entity));
+        return Ok(Json(list::page(items, &params)?).into_response());
+    }
     let items = store
         .iter()
         .filter(|(_, object)| query.matches(&object.body))

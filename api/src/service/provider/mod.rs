@@ -449,6 +449,7 @@ fn load_balancer(
         vip_subnet_id: req.vip_subnet_id.clone().unwrap_or_default(),
         vip_network_id: req.vip_network_id.clone().unwrap_or_default(),
         vip_qos_policy_id: None,
+        vip_router_id: None,
         additional_vips: Vec::new(),
         provider,
         flavor_id: None,
