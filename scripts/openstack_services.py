@@ -56,20 +56,37 @@ def log(msg):
     print(f"[{os.path.basename(sys.argv[0])}] {msg}", flush=True)
 
 
+def ensure_venv(venv, requirements):
+    """A virtualenv at `venv` holding `requirements`, installed once (a marker file remembers
+    what was installed)."""
+    python = os.path.join(venv, "bin", "python")
+    marker = os.path.join(venv, ".installed-requirements")
+    wanted = "\n".join(requirements) + "\n"
+    if os.path.exists(marker) and open(marker).read() == wanted:
+        return
+    if not os.path.exists(python):
+        log(f"creating {venv}")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    log("installing " + " ".join(requirements))
+    subprocess.run([python, "-m", "pip", "install", "-q", *requirements], check=True)
+    with open(marker, "w") as f:
+        f.write(wanted)
+
+
+def mariadb(python, statement):
+    """Run one statement as MariaDB's root at 127.0.0.1:3306, with `python`'s pymysql."""
+    subprocess.run(
+        [python, "-c",
+         "import pymysql, sys; pymysql.connect(host='127.0.0.1', port=3306, user='root')"
+         ".cursor().execute(sys.argv[1])", statement],
+        check=True,
+    )
+
+
 def ensure_octavia_venv():
     """The virtualenv of Octavia's API and driver agent, with the provider package installed
     from a copy of deploy/octavia-provider (building it leaves nothing in the repository)."""
-    marker = os.path.join(OCTAVIA_VENV, ".conformance-requirements")
-    wanted = "\n".join(OCTAVIA_REQUIREMENTS) + "\n"
-    if not (os.path.exists(marker) and open(marker).read() == wanted):
-        if not os.path.exists(OCTAVIA_VENV_PYTHON):
-            log(f"creating {OCTAVIA_VENV}")
-            subprocess.run([sys.executable, "-m", "venv", OCTAVIA_VENV], check=True)
-        log("installing " + " ".join(OCTAVIA_REQUIREMENTS))
-        subprocess.run([OCTAVIA_VENV_PYTHON, "-m", "pip", "install", "-q", *OCTAVIA_REQUIREMENTS],
-                       check=True)
-        with open(marker, "w") as f:
-            f.write(wanted)
+    ensure_venv(OCTAVIA_VENV, OCTAVIA_REQUIREMENTS)
     with tempfile.TemporaryDirectory(prefix="fulcrum-octavia-src-") as src:
         subprocess.run(["cp", "-r", os.path.join(ROOT, "deploy", "octavia-provider", "."), src],
                        check=True)
@@ -400,12 +417,7 @@ class Octavia:
         return os.path.join(OCTAVIA_VENV, "bin", name)
 
     def mariadb(self, statement):
-        subprocess.run(
-            [OCTAVIA_VENV_PYTHON, "-c",
-             "import pymysql, sys; pymysql.connect(host='127.0.0.1', port=3306, user='root')"
-             ".cursor().execute(sys.argv[1])", statement],
-            check=True,
-        )
+        mariadb(OCTAVIA_VENV_PYTHON, statement)
 
     def write_conf(self, port):
         work, ks = self.work, self.keystone_url
@@ -536,18 +548,7 @@ NEUTRON_REQUIREMENTS = [
 
 def ensure_neutron_venv():
     """The virtualenv of neutron-server."""
-    marker = os.path.join(NEUTRON_VENV, ".e2e-requirements")
-    wanted = "\n".join(NEUTRON_REQUIREMENTS) + "\n"
-    if os.path.exists(marker) and open(marker).read() == wanted:
-        return
-    if not os.path.exists(NEUTRON_VENV_PYTHON):
-        log(f"creating {NEUTRON_VENV}")
-        subprocess.run([sys.executable, "-m", "venv", NEUTRON_VENV], check=True)
-    log("installing " + " ".join(NEUTRON_REQUIREMENTS))
-    subprocess.run([NEUTRON_VENV_PYTHON, "-m", "pip", "install", "-q", *NEUTRON_REQUIREMENTS],
-                   check=True)
-    with open(marker, "w") as f:
-        f.write(wanted)
+    ensure_venv(NEUTRON_VENV, NEUTRON_REQUIREMENTS)
 
 
 class Neutron:
@@ -565,12 +566,7 @@ class Neutron:
         self.url = None
 
     def mariadb(self, statement):
-        subprocess.run(
-            [NEUTRON_VENV_PYTHON, "-c",
-             "import pymysql, sys; pymysql.connect(host='127.0.0.1', port=3306, user='root')"
-             ".cursor().execute(sys.argv[1])", statement],
-            check=True,
-        )
+        mariadb(NEUTRON_VENV_PYTHON, statement)
 
     def start(self):
         work = self.work

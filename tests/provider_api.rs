@@ -91,20 +91,27 @@ async fn feed_end(s: &TestServer) -> i64 {
         .map_or(0, |e| e["cursor"].as_i64().unwrap())
 }
 
-/// The provisioning status the feed last gave each object id, after `after`.
-async fn reported(s: &TestServer, after: i64) -> std::collections::HashMap<String, String> {
-    let mut last = std::collections::HashMap::new();
+/// Every object status the feed gives after `after`, in feed order.
+async fn objects_after(s: &TestServer, after: i64) -> Vec<Value> {
+    let mut objects = Vec::new();
     for entry in feed_after(s, after).await {
         for list in entry["status"]
             .as_object()
             .into_iter()
             .flat_map(|m| m.values())
         {
-            for object in list.as_array().unwrap() {
-                if let Some(p) = object["provisioning_status"].as_str() {
-                    last.insert(object["id"].as_str().unwrap().to_string(), p.to_string());
-                }
-            }
+            objects.extend(list.as_array().unwrap().iter().cloned());
+        }
+    }
+    objects
+}
+
+/// The provisioning status the feed last gave each object id, after `after`.
+async fn reported(s: &TestServer, after: i64) -> std::collections::HashMap<String, String> {
+    let mut last = std::collections::HashMap::new();
+    for object in objects_after(s, after).await {
+        if let Some(p) = object["provisioning_status"].as_str() {
+            last.insert(object["id"].as_str().unwrap().to_string(), p.to_string());
         }
     }
     last
@@ -112,19 +119,11 @@ async fn reported(s: &TestServer, after: i64) -> std::collections::HashMap<Strin
 
 /// The ids of every object the feed names after `after`.
 async fn mentioned(s: &TestServer, after: i64) -> std::collections::BTreeSet<String> {
-    let mut ids = std::collections::BTreeSet::new();
-    for entry in feed_after(s, after).await {
-        for list in entry["status"]
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.values())
-        {
-            for object in list.as_array().unwrap() {
-                ids.insert(object["id"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    ids
+    objects_after(s, after)
+        .await
+        .iter()
+        .map(|object| object["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Wait until the feed, after `after`, has reported each of `ids` as `status`.
