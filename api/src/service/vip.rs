@@ -331,6 +331,7 @@ impl Service {
         Ok(())
     }
 
+    /// Whether a load balancer holds `address` on `subnet_id` (as VIP or claimed additional VIP).
     async fn is_taken(&self, subnet_id: &str, address: &str) -> Result<bool, Error> {
         let used = self
             .store
