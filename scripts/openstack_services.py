@@ -83,6 +83,37 @@ def mariadb(python, statement):
     )
 
 
+def stop_group(proc):
+    """SIGTERM to a process started in a session of its own and its children; SIGKILL after 15
+    seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def wait_http(url, proc, what, work):
+    """Wait until `url` answers (any HTTP status); SystemExit when `proc` ends first or after
+    two minutes."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError) as e:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not start ({e}); see {work}")
+            time.sleep(0.5)
+
+
 def ensure_octavia_venv():
     """The virtualenv of Octavia's API and driver agent, with the provider package installed
     from a copy of deploy/octavia-provider (building it leaves nothing in the repository)."""
@@ -504,27 +535,11 @@ status_poll_interval = 0.2
         self.spawn("octavia-driver-agent",
                    [self.bin("octavia-driver-agent"), "--config-file", self.conf])
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=5):
-                    return
-            except (urllib.error.URLError, OSError) as e:
-                if api.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"Octavia's API did not start ({e}); see {self.work}")
-                time.sleep(0.5)
+        wait_http(self.url + "/", api, "Octavia's API", self.work)
 
     def stop(self):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                except ProcessLookupError:
-                    pass
+            stop_group(proc)
         self.procs = []
         if self.created_database:
             self.mariadb(f"DROP DATABASE IF EXISTS {self.database}")
@@ -615,15 +630,7 @@ network_vlan_ranges = physnet1:100:200
             start_new_session=True, preexec_fn=die_with_parent,
         )
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/v2.0/networks", timeout=5):
-                    return
-            except (urllib.error.URLError, OSError) as e:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"neutron-server did not start ({e}); see {work}")
-                time.sleep(0.5)
+        wait_http(self.url + "/v2.0/networks", self.proc, "neutron-server", work)
 
     def call(self, method, path, body=None):
         """Neutron's API: (status, JSON answer)."""
@@ -650,13 +657,8 @@ network_vlan_ranges = physnet1:100:200
         return answer["port"] if status == 200 else None
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_group(self.proc)
         self.proc = None
         if self.created_database:
             self.mariadb(f"DROP DATABASE IF EXISTS {self.database}")

@@ -141,15 +141,7 @@ async fn healthcheck_follows_the_database() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(get(&s, "/healthcheck/live", None).await.0, StatusCode::OK);
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     assert!(
         metrics.lines().any(|l| l == "fulcrum_database_up 0"),
         "{metrics}"

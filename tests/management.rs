@@ -73,15 +73,7 @@ async fn management_answers_with_the_apis_protocol_and_is_counted() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["faultcode"], "Client", "{body}");
 
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics_text().await;
     let counted = text.lines().any(|line| {
         line.starts_with("fulcrum_http_requests_total{")
             && line.contains(r#"route="/v1/management/devices/{id}""#)
@@ -175,15 +167,7 @@ async fn management_reads_orchestrations_events(db: Db) {
 
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let metrics = s
-            .http
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = s.metrics_text().await;
         let last_id = gauge(&metrics, "fulcrum_event_outbox_last_id ");
         let lag = gauge(
             &metrics,

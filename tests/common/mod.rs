@@ -444,6 +444,18 @@ impl TestServer {
             .await
     }
 
+    /// The text of `/metrics` on the API port.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// GET and expect 200.
     pub async fn get(&self, path: &str) -> Value {
         let (s, v) = self.call("GET", path, None).await;

@@ -49,15 +49,7 @@ pub async fn after_activations(s: &TestServer, name: &str, n: u64) -> Value {
 
 /// How many times the server has called `provider`'s driver to apply a load balancer.
 pub async fn applies(s: &TestServer, provider: &str) -> u64 {
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = s.metrics_text().await;
     let labels = [
         "operation=\"apply\"".to_string(),
         format!("provider=\"{provider}\""),
