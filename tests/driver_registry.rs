@@ -240,7 +240,7 @@ async fn a_driver_registered_by_its_factory_is_served_validated_and_converged() 
             Some(profile(r#"{"size": "huge"}"#)),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{refused}");
     assert!(
         refused["faultstring"]
             .as_str()

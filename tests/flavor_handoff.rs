@@ -205,19 +205,19 @@ async fn refused_flavor_metadata_creates_nothing(db: Db) {
     let prefix = "Provider 'haproxy' does not support a requested option: ";
     assert_fault(
         &create("{\"nbthread\": \"two\"}").await,
-        400,
+        501,
         &format!(
             "{prefix}Flavor metadata key nbthread must be an integer from 1 to 64, not \"two\"."
         ),
     );
     assert_fault(
         &create("{\"bogus\": 1}").await,
-        400,
+        501,
         &format!("{prefix}Unsupported flavor metadata key(s): bogus"),
     );
     assert_fault(
         &create("{\"maxconn\": 0}").await,
-        400,
+        501,
         "maxconn must be an integer from 1 to 500000, not 0.",
     );
     assert_eq!(s.get(FP).await["flavorprofiles"], json!([]));
@@ -238,13 +238,13 @@ async fn refused_flavor_metadata_creates_nothing(db: Db) {
             Some(json!({"flavorprofile": {"flavor_data": "{\"nbthread\": 65}"}})),
         )
         .await;
-    assert_fault(&changed, 400, "nbthread must be an integer from 1 to 64");
+    assert_fault(&changed, 501, "nbthread must be an integer from 1 to 64");
     assert_eq!(s.get(&path).await["flavorprofile"]["flavor_data"], "{}");
 }
 
 on_both_databases!(flavor_reaches_the_running_haproxy);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_flavor_metadata_gets_400_and_creates_nothing() {
+async fn refused_flavor_metadata_gets_501_and_creates_nothing() {
     refused_flavor_metadata_creates_nothing(Db::Sqlite).await
 }

@@ -214,7 +214,7 @@ async fn invalid_flavor_data(db: Db) {
         .await;
     assert_fault(
         &unsupported,
-        400,
+        501,
         "Unsupported flavor metadata key(s): loadbalancer_topology",
     );
     let disabled = s

@@ -139,7 +139,7 @@ impl Service {
     }
 
     /// Check profile metadata: JSON text (Octavia's `InvalidOption` otherwise) that the named,
-    /// enabled provider's driver accepts (400 with the driver's reason otherwise).
+    /// enabled provider's driver accepts (Octavia's 501 with the driver's reason otherwise).
     fn validate_metadata(
         &self,
         kind: MetadataKind,
@@ -149,12 +149,7 @@ impl Service {
         validate::max_len(kind.field(), Some(text), 4096)?;
         let metadata: Value =
             serde_json::from_str(text).map_err(|_| Error::invalid_option(text, kind.field()))?;
-        self.driver_verdict(kind, provider, &metadata)?
-            .map_err(|reason| {
-                Error::BadRequest(format!(
-                    "Provider '{provider}' does not support a requested option: {reason}"
-                ))
-            })
+        self.check_provider_metadata(kind, provider, &metadata)
     }
 
     /// Whether the named, enabled provider's driver accepts `metadata` as flavor or availability
