@@ -148,6 +148,56 @@ allocation_end = "127.0.20.2"
     assert_eq!(lb_count(&s).await, 2);
 }
 
+/// A new load balancer on `subnet`, as created (PENDING_CREATE).
+async fn on_subnet(s: &TestServer, subnet: &str) -> Value {
+    s.create(
+        "/v2/lbaas/loadbalancers",
+        "loadbalancer",
+        json!({"vip_subnet_id": subnet}),
+    )
+    .await
+}
+
+/// After a restart the search for a free address starts at the range's beginning again: it
+/// walks past the addresses in use, reuses a released one first, and never hands out a taken one.
+async fn allocation_after_restart(db: Db) {
+    let mut s = TestServer::start_with(
+        db,
+        common::Options {
+            extra_toml: r#"
+[[network.networks]]
+id = "n-run"
+name = "run"
+[[network.subnets]]
+id = "s-run"
+name = "run-v4"
+network_id = "n-run"
+cidr = "127.0.21.0/24"
+allocation_start = "127.0.21.1"
+allocation_end = "127.0.21.40"
+"#
+            .into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 1..=12 {
+        let lb = on_subnet(&s, "s-run").await;
+        assert_eq!(lb["vip_address"], format!("127.0.21.{n}"));
+        ids.push(lb["id"].as_str().unwrap().to_string());
+    }
+    let path = format!("/v2/lbaas/loadbalancers/{}", ids[1]);
+    assert_eq!(s.call("DELETE", &path, None).await.0, 204);
+    s.wait_for(&path, "loadbalancer", "DELETED").await;
+
+    s.restart().await;
+    assert_eq!(on_subnet(&s, "s-run").await["vip_address"], "127.0.21.2");
+    assert_eq!(on_subnet(&s, "s-run").await["vip_address"], "127.0.21.13");
+    assert_eq!(on_subnet(&s, "s-run").await["vip_address"], "127.0.21.14");
+    assert_eq!(lb_count(&s).await, 14);
+}
+
 async fn bad_requests_change_nothing(db: Db) {
     let s = TestServer::start(db).await;
     s.active_lb("keep").await;
@@ -360,6 +410,7 @@ on_both_databases!(
     life_cycle,
     vip_allocation,
     exhausted_range,
+    allocation_after_restart,
     bad_requests_change_nothing,
     projects_are_isolated,
     discovery_and_neutron

@@ -488,7 +488,8 @@ impl Store {
     }
 
     /// Addresses among `candidates` already used on a subnet: any load balancer's VIP, and the
-    /// claimed additional VIPs.
+    /// claimed additional VIPs, in one statement. Each candidate is an index lookup, so the cost
+    /// grows with the number of candidates, not with the load balancers on the subnet.
     pub async fn used_vip_addresses(
         &self,
         subnet_id: &str,
@@ -500,34 +501,17 @@ impl Store {
         let placeholders: Vec<String> = (0..candidates.len())
             .map(|i| format!("${}", i + 2))
             .collect();
+        let list = placeholders.join(", ");
         let sql = format!(
-            "SELECT vip_address FROM load_balancers WHERE vip_subnet_id = $1 AND vip_address IN ({})",
-            placeholders.join(", ")
+            "SELECT vip_address FROM load_balancers WHERE vip_subnet_id = $1 AND vip_address IN ({list}) \
+             UNION SELECT ip_address FROM vip_claims WHERE subnet_id = $1 AND ip_address IN ({list})"
         );
         let mut q = sqlx::query(&sql).bind(subnet_id);
         for c in candidates {
             q = q.bind(c.clone());
         }
         let rows = q.fetch_all(&self.read).await?;
-        let mut used = rows
-            .iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect::<Result<Vec<String>, StoreError>>()?;
-        let sql = format!(
-            "SELECT ip_address FROM vip_claims WHERE subnet_id = $1 AND ip_address IN ({})",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(subnet_id);
-        for c in candidates {
-            q = q.bind(c.clone());
-        }
-        for row in q.fetch_all(&self.read).await? {
-            let address: String = row.try_get(0)?;
-            if !used.contains(&address) {
-                used.push(address);
-            }
-        }
-        Ok(used)
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// Counters of one listener (zero when nothing was observed yet).

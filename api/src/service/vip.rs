@@ -450,13 +450,12 @@ impl Service {
     /// unique index settles the rest. When every address is in use, an exclusive subnet has none
     /// left, and a shared one hands out the address the search started at.
     pub(crate) async fn free_address(&self, subnet: &VipSubnet) -> Result<IpAddr, Error> {
-        const WINDOW: u128 = 64;
         let range = subnet.range;
         let size = range.size();
         let start = u128::from(self.vip_cursor.fetch_add(1, Ordering::Relaxed));
         let mut scanned = 0u128;
         while scanned < size {
-            let candidates = range.candidates(start + scanned, WINDOW.min(size - scanned));
+            let candidates = range.candidates(start + scanned, window(scanned).min(size - scanned));
             let texts: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
             let used = self.store.used_vip_addresses(&subnet.id, &texts).await?;
             if let Some(pos) = texts.iter().position(|t| !used.contains(t)) {
@@ -474,6 +473,17 @@ impl Service {
                 subnet.id
             ))),
         }
+    }
+}
+
+/// How many addresses [`Service::free_address`] asks about at once, having found `scanned` taken:
+/// the cursor usually points at a free address, so one first, then wider windows over a run of
+/// taken ones (after a restart, the cursor starts at the range's beginning).
+fn window(scanned: u128) -> u128 {
+    match scanned {
+        0 => 1,
+        1..8 => 8,
+        _ => 64,
     }
 }
 
