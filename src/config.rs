@@ -147,8 +147,25 @@ impl ServerConfig {
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://...`.
     pub url: String,
-    /// Read connections.
-    pub max_connections: u32,
+    /// Connections of the pool (reads, and on PostgreSQL writes too); unset:
+    /// [`DatabaseConfig::connections`] picks by database.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+}
+
+impl DatabaseConfig {
+    /// The pool's size: as configured, else 4 on SQLite (reads only: its writes take one
+    /// connection of their own) and 16 on PostgreSQL, where every write transaction holds a
+    /// connection of the pool until it commits.
+    pub fn connections(&self) -> u32 {
+        self.max_connections.unwrap_or(
+            if self.url.starts_with("postgres:") || self.url.starts_with("postgresql:") {
+                16
+            } else {
+                4
+            },
+        )
+    }
 }
 
 /// Log settings.

@@ -35,7 +35,7 @@ use crate::telemetry::exposition::Scrape;
 pub async fn connect_store(config: &Config) -> anyhow::Result<Store> {
     Store::connect(&StoreOptions {
         url: config.database.url.clone(),
-        max_connections: config.database.max_connections,
+        max_connections: config.database.connections(),
     })
     .await
     .with_context(|| format!("connecting to {}", redact(&config.database.url)))

@@ -87,6 +87,29 @@ async fn is_delegated(tx: &mut Tx, load_balancer_id: &str) -> Result<bool, Store
     )
 }
 
+/// Of `load_balancer_ids`, those written through the provider API, in one query per
+/// [`crate::settle::CHUNK`] ids.
+async fn delegated_among(
+    tx: &mut Tx,
+    load_balancer_ids: &[&str],
+) -> Result<HashSet<String>, StoreError> {
+    let mut delegated = HashSet::new();
+    for chunk in load_balancer_ids.chunks(crate::settle::CHUNK) {
+        let sql = format!(
+            "SELECT id FROM provider_load_balancers WHERE id IN ({})",
+            crate::settle::placeholders(0, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(tx.conn()).await? {
+            delegated.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(delegated)
+}
+
 /// The statuses of the stored rows of a tree that `report` keeps (given kind, id, provisioning
 /// and operating status); a pending provisioning status is left out (its change will be settled
 /// and reported later). Returns the ids of every stored row, reported or not.
@@ -194,9 +217,14 @@ async fn append(
 /// objects whose status the work changed: Octavia stamps `updated_at` on every object it is
 /// told about, so the objects a change did not touch are left out.
 pub(crate) async fn record_settled(tx: &mut Tx, settled: &[&Completion]) -> Result<(), StoreError> {
+    let ids: Vec<&str> = settled
+        .iter()
+        .map(|c| c.item.load_balancer_id.as_str())
+        .collect();
+    let delegated = delegated_among(tx, &ids).await?;
     for c in settled {
         let lb_id = c.item.load_balancer_id.as_str();
-        if !is_delegated(tx, lb_id).await? {
+        if !delegated.contains(lb_id) {
             continue;
         }
         let claimed: HashMap<&str, (ProvisioningStatus, OperatingStatus)> = rows_of(&c.tree)

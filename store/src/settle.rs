@@ -19,7 +19,7 @@ use crate::work::{Outcome, WorkAction, WorkItem, rows_of, write_stats};
 use crate::{Store, StoreError, Tx, outbox, provider_feed};
 
 /// Ids per `IN (...)` list.
-const CHUNK: usize = 200;
+pub(crate) const CHUNK: usize = 200;
 
 /// A claimed item whose work is done: what it converged and how that ended.
 #[derive(Debug, Clone)]
@@ -236,7 +236,7 @@ async fn each_chunk(
 }
 
 /// `$first+1, ..., $first+count`.
-fn placeholders(before: usize, count: usize) -> String {
+pub(crate) fn placeholders(before: usize, count: usize) -> String {
     (before + 1..=before + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
