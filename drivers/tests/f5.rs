@@ -68,6 +68,7 @@ fn driver(running: &Running, auth: AuthMode) -> F5Driver {
     };
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     F5Driver::new(config, context)
         .expect("the driver builds")
@@ -770,6 +771,7 @@ async fn tenants_can_be_named_by_vip_network() {
     };
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     let driver = F5Driver::new(config, context).unwrap();
     let g = tree("lb-net", ListenerProtocol::Http);
@@ -792,6 +794,7 @@ async fn tenants_can_be_named_by_vip_network() {
 fn a_configuration_without_devices_is_refused() {
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     let error = F5Driver::new(F5Config::default(), context).unwrap_err();
     assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
