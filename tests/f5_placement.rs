@@ -149,11 +149,12 @@ fn serves_listener(devices: &Running, lb_id: &str, listener_id: &str) -> bool {
         .is_some_and(|(_, app)| app.to_string().contains(listener_id))
 }
 
-async fn new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back(db: Db) {
+/// A server whose `f5` provider has two simulated pairs, `pair-1` and `pair-2`; the pairs; and
+/// the inventory ids of their devices (1a, 1b, 2a, 2b), registered in management as `ready`.
+async fn server_with_two_pairs(db: Db) -> (TestServer, Running, Running, Vec<String>) {
     let pair1 = start_pair(&PAIR_1).await;
     let pair2 = start_pair(&PAIR_2).await;
-    let pairs = [&pair1, &pair2];
-    let mut s = TestServer::start_with(
+    let s = TestServer::start_with(
         db,
         Options {
             providers_toml: "enabled = [\"noop\", \"f5\"]\n".into(),
@@ -172,6 +173,12 @@ async fn new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back(db: 
             devices.push(register(&s, name, url).await);
         }
     }
+    (s, pair1, pair2, devices)
+}
+
+async fn new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back(db: Db) {
+    let (mut s, pair1, pair2, devices) = server_with_two_pairs(db).await;
+    let pairs = [&pair1, &pair2];
     let (standby_1, active_2) = (&devices[1], &devices[2]);
 
     // Least loaded first, the first configured on a tie: 1, 2, 1, 2.
@@ -254,4 +261,69 @@ async fn new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back(db: 
     );
 }
 
-on_both_databases!(new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back);
+/// A load balancer as Octavia's provider driver hands it over.
+fn provider_lb(name: &str) -> Value {
+    json!({"loadbalancer": {
+        "project_id": PROJECT, "name": name, "provider": "f5",
+        "vip_address": "203.0.113.10",
+        "vip_port_id": "0b9a7c1e-0000-4000-8000-0000000000ff",
+        "vip_subnet_id": "0b9a7c1e-0000-4000-8000-0000000000fe",
+        "vip_network_id": "0b9a7c1e-0000-4000-8000-0000000000fd"
+    }})
+}
+
+/// PUT a load balancer through the provider API.
+async fn provider_put(s: &TestServer, id: &str, name: &str) -> (reqwest::StatusCode, Value) {
+    s.call(
+        "PUT",
+        &format!("/v2/fulcrum/provider/loadbalancers/{id}"),
+        Some(provider_lb(name)),
+    )
+    .await
+}
+
+async fn the_provider_api_places_what_it_creates_and_keeps_what_exists(db: Db) {
+    let (s, pair1, pair2, devices) = server_with_two_pairs(db).await;
+    let pairs = [&pair1, &pair2];
+    let ids = [
+        "0b9a7c1e-0000-4000-8000-00000000010a",
+        "0b9a7c1e-0000-4000-8000-00000000020a",
+        "0b9a7c1e-0000-4000-8000-00000000030a",
+    ];
+    let (status, body) = provider_put(&s, ids[0], "first").await;
+    assert_eq!(status, 202, "{body}");
+    s.settle(ids[0]).await;
+    assert_eq!(pair_holding(pairs, ids[0]), 1);
+
+    // The active device of pair 1 held back: the next goes to pair 2.
+    set_state(&s, &devices[0], "maintenance").await;
+    let (status, body) = provider_put(&s, ids[1], "second").await;
+    assert_eq!(status, 202, "{body}");
+    s.settle(ids[1]).await;
+    assert_eq!(pair_holding(pairs, ids[1]), 2);
+
+    // Both held back: a new one is refused and nothing is stored; one that exists updates where
+    // it is.
+    set_state(&s, &devices[3], "draining").await;
+    let refused = provider_put(&s, ids[2], "third").await;
+    assert_fault(&refused, 500, "No BIG-IP pair may take a new load balancer");
+    let (status, _) = s
+        .call("GET", &format!("/v2/lbaas/loadbalancers/{}", ids[2]), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = provider_put(&s, ids[0], "first-renamed").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["changed"], true, "{body}");
+    s.settle(ids[0]).await;
+    let placed = stored_placements(&s.db.url, &[ids[0].to_owned(), ids[1].to_owned()]).await;
+    assert_eq!(
+        placed,
+        [Some("pair-1".to_owned()), Some("pair-2".to_owned())]
+    );
+    assert_eq!(pair_holding(pairs, ids[0]), 1);
+}
+
+on_both_databases!(
+    new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back,
+    the_provider_api_places_what_it_creates_and_keeps_what_exists,
+);
