@@ -232,6 +232,18 @@ async fn new_load_balancers_are_spread_over_pairs_and_skip_a_pair_held_back(db: 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(declarations(pairs), 0);
 
+    let metrics = s.metrics_text().await;
+    for (placement, count) in [("pair-1", 2), ("pair-2", 4), ("none", 1)] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("fulcrum_placements_total{")
+                    && l.contains(&format!("placement=\"{placement}\""))
+                    && l.ends_with(&format!(" {count}"))),
+            "{placement}: {count} in\n{metrics}"
+        );
+    }
+
     // A restart keeps every placement, and management's states with them.
     let before = stored_placements(&s.db.url, &ids).await;
     let expected: Vec<Option<String>> = [1, 2, 1, 2, 2, 2]

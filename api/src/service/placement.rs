@@ -8,6 +8,17 @@ use fulcrum_core::driver::Placements;
 
 use super::Service;
 
+/// New load balancers placed by their driver, by provider and placement (`none`: refused).
+const PLACEMENTS: &str = "fulcrum_placements_total";
+
+/// Describe the placement metric, for the exposition's `HELP`.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        PLACEMENTS,
+        "New load balancers placed by their driver, by provider and placement (none: refused for want of one)."
+    );
+}
+
 impl Service {
     /// Whether the driver of `provider` places new load balancers.
     pub(crate) fn places(&self, provider: &str) -> bool {
@@ -24,12 +35,17 @@ impl Service {
         }
         let driver = self.providers.get(provider)?;
         let placed = Placements::new(self.store.placement_counts(provider).await?);
-        driver
-            .place(&placed)
-            .await
-            .map_err(|refusal| Error::ProviderFailed {
-                provider: provider.to_string(),
-                message: refusal.message().to_string(),
-            })
+        let placement = driver.place(&placed).await;
+        let label = match &placement {
+            Ok(Some(placement)) => placement.clone(),
+            Ok(None) => "any".to_owned(),
+            Err(_) => "none".to_owned(),
+        };
+        metrics::counter!(PLACEMENTS, "provider" => provider.to_string(), "placement" => label)
+            .increment(1);
+        placement.map_err(|refusal| Error::ProviderFailed {
+            provider: provider.to_string(),
+            message: refusal.message().to_string(),
+        })
     }
 }
