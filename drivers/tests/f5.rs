@@ -967,6 +967,15 @@ async fn two_simulated_pairs() -> (Running, Running) {
 
 /// A driver whose pairs `pair-1` and `pair-2` are the simulated ones.
 fn over_two_pairs(pair1: &Running, pair2: &Running) -> F5Driver {
+    over_two_pairs_holding_back(pair1, pair2, &[])
+}
+
+/// [`over_two_pairs`], with management holding back the devices `held_back` names.
+fn over_two_pairs_holding_back(
+    pair1: &Running,
+    pair2: &Running,
+    held_back: &'static [&'static str],
+) -> F5Driver {
     let pair = |name: &str, running: &Running| PairConfig {
         name: name.into(),
         devices: running.base_urls().iter().map(|u| u.to_string()).collect(),
@@ -981,7 +990,7 @@ fn over_two_pairs(pair1: &Running, pair2: &Running) -> F5Driver {
     };
     let context = DriverContext {
         certificates: Arc::new(Bundles),
-        availability: Arc::new(fulcrum_core::devices::EveryDevice),
+        availability: Arc::new(HeldBack(held_back)),
     };
     F5Driver::new(config, context).unwrap()
 }
@@ -1041,4 +1050,24 @@ async fn every_call_for_a_load_balancer_goes_to_the_pair_it_was_placed_on() {
     let error = driver.apply(&misplaced).await.unwrap_err();
     assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
     assert!(error.message().contains("pair-9"), "{error}");
+}
+
+#[tokio::test]
+async fn a_device_is_also_asked_for_by_the_name_it_reports() {
+    let (pair1, pair2) = two_simulated_pairs().await;
+    // No hostnames configured: the devices go by their URLs' host (127.0.0.1) until they say
+    // their own names.
+    let driver = over_two_pairs_holding_back(&pair1, &pair2, &["p1-b"]);
+    let heavier_2 = placements(&[(Some("pair-2"), 3)]);
+    assert_eq!(
+        driver.place(&heavier_2).await.unwrap().as_deref(),
+        Some("pair-1")
+    );
+    let g = tree("lb-names", ListenerProtocol::Http);
+    driver.observe(&g).await.unwrap();
+    assert_eq!(
+        driver.place(&heavier_2).await.unwrap().as_deref(),
+        Some("pair-2"),
+        "p1-b, as pair 1's standby names itself, is held back"
+    );
 }
