@@ -9,12 +9,12 @@
 //! AS3 takes a tenant whole, so every apply re-declares the project's tenant: it reads the
 //! tenant the active device holds, puts this load balancer's Application in it (or takes it
 //! out) and declares the tenant alone (`POST /declare/{tenant}?async=true`), then polls the
-//! task. A device applies one declaration at a time, so the driver sends one at a time; the
-//! changes that wait meanwhile are coalesced per tenant ([`batch`]), so a burst of edits becomes
-//! a few declarations and two load balancers of one project never overwrite each other. Before
-//! each write the driver asks each device for its failover state and writes to the active one
-//! only; a device busy with another declaration (503), or a failover under way, is retried with
-//! the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
+//! task. A device applies one declaration at a time, so the driver sends one at a time to each
+//! pair; the changes that wait meanwhile are coalesced per pair and tenant ([`batch`]), so a
+//! burst of edits becomes a few declarations and two load balancers of one project never
+//! overwrite each other. Before each write the driver asks each device of the pair for its
+//! failover state and writes to the active one only; a device busy with another declaration
+//! (503), or a failover under way, is retried with the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
 //! AS3, except for the pool members and the listeners' certificates the device names: those
 //! members, and the listeners of those certificates, are left out and reported refused, so that
 //! they alone end in ERROR ([`refusal`]).
