@@ -16,7 +16,11 @@ pub async fn render(config: &Config, id: &str) -> anyhow::Result<String> {
         .context("reading the load balancer")?
         .with_context(|| format!("load balancer {id} not found"))?;
     store.close().await;
-    let providers = server::build_providers(config, &fulcrum_drivers::factories())?;
+    let providers = server::build_providers(
+        config,
+        &fulcrum_drivers::factories(),
+        std::sync::Arc::new(fulcrum_core::devices::EveryDevice),
+    )?;
     let provider = &tree.rows.load_balancer.provider;
     let Some(driver) = providers.find(provider) else {
         bail!("provider {provider} of load balancer {id} is not enabled");

@@ -15,6 +15,7 @@ use fulcrum_api::neutron_networks::{NeutronAuth, NeutronNetworks};
 use fulcrum_api::policy::Policy;
 use fulcrum_api::wire::{Connections, Limits, Listener};
 use fulcrum_api::{AppState, MetricsOnApi, Operations, Service, ServiceParts};
+use fulcrum_core::devices::{DeviceAvailability, EveryDevice};
 use fulcrum_core::driver::{DriverContext, DriverFactory, Providers};
 use fulcrum_core::events::EventBus;
 use fulcrum_core::network::{BuiltinNetworks, Networks, NoopNetworks};
@@ -88,19 +89,23 @@ fn enabled_factories(
         .collect()
 }
 
-/// What every driver is built with.
-fn driver_context(config: &Config) -> DriverContext {
+/// What every driver is built with; `availability` says which devices may take new load
+/// balancers (management's inventory when it is enabled).
+fn driver_context(config: &Config, availability: Arc<dyn DeviceAvailability>) -> DriverContext {
     DriverContext {
         certificates: certificates(config),
+        availability,
     }
 }
 
-/// Build the enabled drivers from `factories`.
+/// Build the enabled drivers from `factories`, placing new load balancers on the devices
+/// `availability` allows.
 pub fn build_providers(
     config: &Config,
     factories: &[Arc<dyn DriverFactory>],
+    availability: Arc<dyn DeviceAvailability>,
 ) -> anyhow::Result<Providers> {
-    let context = driver_context(config);
+    let context = driver_context(config, availability);
     let drivers = enabled_factories(config, factories)?
         .into_iter()
         .map(|f| {
@@ -149,13 +154,13 @@ pub fn build_networks(
 /// preflight), quotas, policy, authentication, the bind and metrics addresses.
 pub fn check(config: &Config, factories: &[Arc<dyn DriverFactory>]) -> anyhow::Result<()> {
     build_networks(config, build_keystone(config)?)?;
-    let context = driver_context(config);
+    let context = driver_context(config, Arc::new(EveryDevice));
     for factory in enabled_factories(config, factories)? {
         factory
             .preflight(&context, config.providers.section(factory.name()))
             .with_context(|| format!("checking the {} provider", factory.name()))?;
     }
-    build_providers(config, factories)?;
+    build_providers(config, factories, Arc::new(EveryDevice))?;
     config.quotas.validate().map_err(anyhow::Error::msg)?;
     build_policy(config)?;
     build_keystone(config)?;
@@ -179,7 +184,7 @@ pub async fn probe(
     config: &Config,
     factories: &[Arc<dyn DriverFactory>],
 ) -> anyhow::Result<Vec<String>> {
-    let providers = build_providers(config, factories)?;
+    let providers = build_providers(config, factories, Arc::new(EveryDevice))?;
     let mut lines = Vec::new();
     for driver in providers.all() {
         let said = driver
@@ -290,7 +295,19 @@ async fn run(
     let keystone = build_keystone(&config)?;
     let networks = build_networks(&config, keystone.clone())?;
     let events = EventBus::default();
-    let providers = build_providers(&config, factories)?;
+    let management = match config.management.enabled {
+        true => Some(
+            Management::open(&store, config.management.clone())
+                .await
+                .context("opening the management module")?,
+        ),
+        false => None,
+    };
+    let availability: Arc<dyn DeviceAvailability> = match &management {
+        Some(management) => management.device_availability(),
+        None => Arc::new(EveryDevice),
+    };
+    let providers = build_providers(&config, factories, availability)?;
     let work_ready = Arc::new(Notify::new());
     let task_statuses = Arc::new(TaskStatuses::new());
     let service = Service::new(ServiceParts {
@@ -309,15 +326,6 @@ async fn run(
         build_policy(&config)?,
         task_statuses.clone(),
     ));
-
-    let management = match config.management.enabled {
-        true => Some(
-            Management::open(&store, config.management.clone())
-                .await
-                .context("opening the management module")?,
-        ),
-        false => None,
-    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let events_committed = management

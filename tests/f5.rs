@@ -11,37 +11,21 @@ mod common;
 
 use std::time::Duration;
 
+use common::f5::application;
 use common::{DEFAULT_SUBNET, Db, Options, TestServer, assert_fault};
 use fulcrum_core::events::Event;
 use fulcrum_core::model::Kind;
 use fulcrum_store::{Store, StoreOptions};
 use serde_json::{Value, json};
-use simulators::f5::{self as sim, BadObjects, Running};
+use simulators::f5::{BadObjects, Running};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
-/// An HA pair validating against F5's AS3 schema when it is there (said when it is not).
+/// An HA pair with the simulator's device names.
 async fn pair() -> Running {
-    let schema = sim::schema::default_path();
-    let schema = if schema.exists() {
-        Some(schema)
-    } else {
-        eprintln!(
-            "the AS3 schema is not at {} (set {}); only references are checked",
-            schema.display(),
-            sim::schema::SCHEMA_ENV
-        );
-        None
-    };
-    sim::start(sim::Config {
-        schema,
-        apply_delay: Duration::from_millis(10),
-        ..sim::Config::ha_pair()
-    })
-    .await
-    .expect("the simulator starts")
+    common::f5::start_pair(&[]).await
 }
 
 /// The `[providers.f5]` section for devices at `urls`.
@@ -52,16 +36,6 @@ fn f5_section(urls: &[&str]) -> String {
          task_poll_ms = 20\n",
         devices.join(", ")
     )
-}
-
-/// The Application of a load balancer on a device, and the tenant holding it.
-fn application(devices: &Running, device: usize, lb_id: &str) -> Option<(String, Value)> {
-    let name = format!("fulcrum-lb-{lb_id}");
-    devices
-        .control()
-        .tenants(device)
-        .into_iter()
-        .find_map(|(tenant, body)| body.get(&name).cloned().map(|app| (tenant, app)))
 }
 
 /// A server whose `f5` provider is the simulated pair, and the pair.

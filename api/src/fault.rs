@@ -42,7 +42,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         }
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::ProviderUnsupported { .. } => StatusCode::NOT_IMPLEMENTED,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::ProviderFailed { .. } | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

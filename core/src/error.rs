@@ -45,6 +45,15 @@ pub enum Error {
         /// What it does not support.
         option: String,
     },
+    /// The provider cannot take the request now (Octavia's `ProviderDriverError`: the F5 driver
+    /// with no BIG-IP pair that may take a new load balancer): 500, with the provider's words.
+    #[error("Provider '{provider}' reports error: {message}")]
+    ProviderFailed {
+        /// The provider name.
+        provider: String,
+        /// What it says.
+        message: String,
+    },
     /// The request is well formed but not acceptable for a reason other than validation
     /// (an unknown provider, a disabled option): 400, message as given.
     #[error("{0}")]

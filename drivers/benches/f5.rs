@@ -44,6 +44,7 @@ fn driver(running: &Running) -> F5Driver {
     };
     let context = DriverContext {
         certificates: Arc::new(NoopCertificates),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     F5Driver::new(config, context)
         .expect("the driver builds")

@@ -8,14 +8,16 @@ use std::time::Duration;
 use fulcrum_core::driver::fixtures::{
     graph, health_monitor, l7policy, l7rule, listener, load_balancer, member, pool,
 };
-use fulcrum_core::driver::{Applied, Driver, DriverContext, DriverErrorKind, LoadBalancerGraph};
+use fulcrum_core::driver::{
+    Applied, Driver, DriverContext, DriverErrorKind, LoadBalancerGraph, Placements,
+};
 use fulcrum_core::events::Event;
 use fulcrum_core::model::{
     HealthMonitorType, L7CompareType, L7PolicyAction, L7RuleType, LbAlgorithm, ListenerProtocol,
     OperatingStatus, PoolProtocol, SessionPersistence, SessionPersistenceType,
 };
 use fulcrum_core::secrets::CertificateStore;
-use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, TenantNaming};
+use fulcrum_drivers::f5::{AuthMode, F5Config, F5Driver, PairConfig, TenantNaming};
 use fulcrum_drivers::kit::RetryPolicy;
 use serde_json::{Value, json};
 use simulators::f5::{self as sim, BadObjects, Config, FaultPlan, Running};
@@ -68,6 +70,7 @@ fn driver(running: &Running, auth: AuthMode) -> F5Driver {
     };
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     F5Driver::new(config, context)
         .expect("the driver builds")
@@ -770,6 +773,7 @@ async fn tenants_can_be_named_by_vip_network() {
     };
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     let driver = F5Driver::new(config, context).unwrap();
     let g = tree("lb-net", ListenerProtocol::Http);
@@ -792,6 +796,7 @@ async fn tenants_can_be_named_by_vip_network() {
 fn a_configuration_without_devices_is_refused() {
     let context = DriverContext {
         certificates: Arc::new(Bundles),
+        availability: Arc::new(fulcrum_core::devices::EveryDevice),
     };
     let error = F5Driver::new(F5Config::default(), context).unwrap_err();
     assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
@@ -831,4 +836,238 @@ async fn render_shows_a_declaration_the_device_accepts() {
         .unwrap();
     let status = answer.status();
     assert_eq!(status, 200, "{}", answer.text().await.unwrap());
+}
+
+/// Availability saying no for the devices it names.
+struct HeldBack(&'static [&'static str]);
+
+#[async_trait::async_trait]
+impl fulcrum_core::devices::DeviceAvailability for HeldBack {
+    async fn may_place(&self, provider: &str, device: &str) -> bool {
+        assert_eq!(provider, "f5");
+        !self.0.contains(&device)
+    }
+}
+
+/// A pair of two devices named `a1` and `a2`, then a single device named by its URL's host.
+fn two_pairs() -> F5Config {
+    F5Config {
+        pairs: vec![
+            PairConfig {
+                name: "pair-1".into(),
+                devices: vec!["https://10.0.0.1".into(), "https://10.0.0.2".into()],
+                hostnames: vec!["a1".into(), "a2".into()],
+            },
+            PairConfig {
+                name: "pair-2".into(),
+                devices: vec!["https://bigip-3.example.com".into()],
+                hostnames: vec![],
+            },
+        ],
+        username: "admin".into(),
+        ..F5Config::default()
+    }
+}
+
+/// The driver of [`two_pairs`], with management holding back the devices `held_back` names.
+fn placing_driver(held_back: &'static [&'static str]) -> F5Driver {
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+        availability: Arc::new(HeldBack(held_back)),
+    };
+    F5Driver::new(two_pairs(), context).unwrap()
+}
+
+fn placements(counts: &[(Option<&str>, u64)]) -> Placements {
+    Placements::new(
+        counts
+            .iter()
+            .map(|(p, n)| (p.map(str::to_owned), *n))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn placement_takes_the_least_loaded_open_pair_without_calling_a_device() {
+    let driver = placing_driver(&[]);
+    assert!(driver.places_load_balancers());
+    let place = async |counts: &[(Option<&str>, u64)]| {
+        driver.place(&placements(counts)).await.unwrap().unwrap()
+    };
+    assert_eq!(place(&[]).await, "pair-1", "a tie goes to the first");
+    assert_eq!(place(&[(Some("pair-1"), 1)]).await, "pair-2");
+    assert_eq!(
+        place(&[(None, 2), (Some("pair-2"), 1)]).await,
+        "pair-2",
+        "load balancers stored without a placement count for the first pair"
+    );
+    assert_eq!(place(&[(None, 1), (Some("pair-2"), 1)]).await, "pair-1");
+}
+
+#[tokio::test]
+async fn a_pair_with_any_device_held_back_takes_nothing_new() {
+    let standby_held = placing_driver(&["a2"]);
+    let placed = standby_held
+        .place(&placements(&[(Some("pair-2"), 5)]))
+        .await
+        .unwrap();
+    assert_eq!(placed.as_deref(), Some("pair-2"));
+
+    let every_pair_held = placing_driver(&["a1", "bigip-3.example.com"]);
+    let refused = every_pair_held.place(&Placements::default()).await;
+    let error = refused.unwrap_err();
+    assert!(
+        error
+            .message()
+            .contains("No BIG-IP pair may take a new load balancer")
+            && error.message().contains("pair-1, pair-2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn pairs_are_checked_before_any_device_is_called() {
+    let refused = |config: F5Config, words: &str| {
+        let context = DriverContext {
+            certificates: Arc::new(Bundles),
+            availability: Arc::new(fulcrum_core::devices::EveryDevice),
+        };
+        let error = F5Driver::new(config, context).unwrap_err();
+        assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
+        assert!(error.message().contains(words), "{error}");
+    };
+    let mut both = two_pairs();
+    both.devices = vec!["https://10.0.0.9".into()];
+    refused(both, "not both");
+    let mut twice = two_pairs();
+    twice.pairs[1].name = "pair-1".into();
+    refused(twice, "named twice");
+    let mut unnamed = two_pairs();
+    unnamed.pairs[1].name = " ".into();
+    refused(unnamed, "needs a name");
+    let mut three = two_pairs();
+    three.pairs[1].devices = vec!["https://x".into(); 3];
+    refused(three, "one device or the two of an HA pair");
+    let mut hostnames = two_pairs();
+    hostnames.pairs[0].hostnames.pop();
+    refused(hostnames, "hostnames must name each of its devices");
+}
+
+/// Two simulated pairs, their devices named apart.
+async fn two_simulated_pairs() -> (Running, Running) {
+    let pair = async |names: [&str; 2]| {
+        simulator(Config {
+            hostnames: names.map(str::to_owned).to_vec(),
+            ..Config::ha_pair()
+        })
+        .await
+    };
+    (pair(["p1-a", "p1-b"]).await, pair(["p2-a", "p2-b"]).await)
+}
+
+/// A driver whose pairs `pair-1` and `pair-2` are the simulated ones.
+fn over_two_pairs(pair1: &Running, pair2: &Running) -> F5Driver {
+    over_two_pairs_holding_back(pair1, pair2, &[])
+}
+
+/// [`over_two_pairs`], with management holding back the devices `held_back` names.
+fn over_two_pairs_holding_back(
+    pair1: &Running,
+    pair2: &Running,
+    held_back: &'static [&'static str],
+) -> F5Driver {
+    let pair = |name: &str, running: &Running| PairConfig {
+        name: name.into(),
+        devices: running.base_urls().iter().map(|u| u.to_string()).collect(),
+        hostnames: vec![],
+    };
+    let config = F5Config {
+        pairs: vec![pair("pair-1", pair1), pair("pair-2", pair2)],
+        username: "admin".into(),
+        password: "admin".into(),
+        task_poll_ms: 10,
+        ..F5Config::default()
+    };
+    let context = DriverContext {
+        certificates: Arc::new(Bundles),
+        availability: Arc::new(HeldBack(held_back)),
+    };
+    F5Driver::new(config, context).unwrap()
+}
+
+/// Whether a device holds the Application of load balancer `id`.
+fn holds(running: &Running, device: usize, id: &str) -> bool {
+    running
+        .control()
+        .tenants(device)
+        .values()
+        .any(|tenant| tenant.get(format!("fulcrum-lb-{id}")).is_some())
+}
+
+#[tokio::test]
+async fn every_call_for_a_load_balancer_goes_to_the_pair_it_was_placed_on() {
+    let (pair1, pair2) = two_simulated_pairs().await;
+    let driver = over_two_pairs(&pair1, &pair2);
+    let mut on_2 = tree("lb-on-2", ListenerProtocol::Http);
+    on_2.load_balancer.placement = Some("pair-2".into());
+    let unplaced = tree("lb-unplaced", ListenerProtocol::Http);
+    driver.apply(&on_2).await.unwrap();
+    driver.apply(&unplaced).await.unwrap();
+    assert!(holds(&pair2, 0, "lb-on-2") && !holds(&pair1, 0, "lb-on-2"));
+    assert!(
+        holds(&pair1, 0, "lb-unplaced") && !holds(&pair2, 0, "lb-unplaced"),
+        "one stored without a placement belongs to the first pair"
+    );
+    assert_eq!(pair1.control().calls().declaration_writes(0), 1);
+    assert_eq!(pair2.control().calls().declaration_writes(0), 1);
+
+    let observed = driver.observe(&on_2).await.unwrap();
+    let seen: Vec<&str> = observed
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DeviceSeen { device_id, .. } => Some(device_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen, ["p2-a", "p2-b"]);
+    assert!(observed.listener_stats.contains_key("lb-on-2-l"));
+
+    let mut realized = driver.realized_load_balancers().await.unwrap();
+    realized.sort();
+    assert_eq!(realized, ["lb-on-2", "lb-unplaced"]);
+
+    driver.remove("lb-on-2").await.unwrap();
+    assert!(!holds(&pair2, 0, "lb-on-2"));
+    assert!(holds(&pair1, 0, "lb-unplaced"));
+    // A process that has not seen it (restarted) finds it on its pair.
+    let restarted = over_two_pairs(&pair1, &pair2);
+    restarted.remove("lb-unplaced").await.unwrap();
+    assert!(!holds(&pair1, 0, "lb-unplaced") && !holds(&pair1, 1, "lb-unplaced"));
+
+    let mut misplaced = tree("lb-gone-pair", ListenerProtocol::Http);
+    misplaced.load_balancer.placement = Some("pair-9".into());
+    let error = driver.apply(&misplaced).await.unwrap_err();
+    assert_eq!(error.kind(), DriverErrorKind::InvalidConfiguration);
+    assert!(error.message().contains("pair-9"), "{error}");
+}
+
+#[tokio::test]
+async fn a_device_is_also_asked_for_by_the_name_it_reports() {
+    let (pair1, pair2) = two_simulated_pairs().await;
+    // No hostnames configured: the devices go by their URLs' host (127.0.0.1) until they say
+    // their own names.
+    let driver = over_two_pairs_holding_back(&pair1, &pair2, &["p1-b"]);
+    let heavier_2 = placements(&[(Some("pair-2"), 3)]);
+    assert_eq!(
+        driver.place(&heavier_2).await.unwrap().as_deref(),
+        Some("pair-1")
+    );
+    let g = tree("lb-names", ListenerProtocol::Http);
+    driver.observe(&g).await.unwrap();
+    assert_eq!(
+        driver.place(&heavier_2).await.unwrap().as_deref(),
+        Some("pair-2"),
+        "p1-b, as pair 1's standby names itself, is held back"
+    );
 }

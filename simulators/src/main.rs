@@ -66,6 +66,10 @@ struct F5Args {
     /// Address a device listens on; give it twice for an HA pair (the first starts active).
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: Vec<SocketAddr>,
+    /// A device's host name, in the order of --listen [default: bigip1.fulcrum.test,
+    /// bigip2.fulcrum.test]; give one per device, so that several simulators name theirs apart.
+    #[arg(long)]
+    hostname: Vec<String>,
     /// Milliseconds applying a declaration takes (another one meanwhile gets 503).
     #[arg(long, default_value_t = 200)]
     apply_delay_ms: u64,
@@ -117,6 +121,7 @@ async fn run_f5(args: F5Args) -> ExitCode {
     };
     let config = f5::Config {
         listen: args.listen,
+        hostnames: args.hostname,
         schema,
         credentials: f5::Credentials {
             username: args.username,

@@ -51,6 +51,7 @@ fn describe_metrics() {
     fulcrum_api::http_metrics::describe_metrics();
     fulcrum_api::wire::describe_metrics();
     fulcrum_api::auth::keystone::describe_metrics();
+    fulcrum_api::service::placement::describe_metrics();
     crate::tasks::describe_metrics();
     error_count::describe_metrics();
 }

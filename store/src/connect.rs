@@ -147,6 +147,11 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "vip_router_id",
         MigrationSql::Both(include_str!("../migrations/0014_vip_router_id.sql")),
     ),
+    (
+        15,
+        "placement",
+        MigrationSql::Both(include_str!("../migrations/0015_placement.sql")),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =
@@ -484,6 +489,26 @@ impl Store {
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// How many load balancers of `provider` each placement holds (any status; `None`: stored
+    /// without one), for a driver that places new load balancers where the fewest are.
+    pub async fn placement_counts(
+        &self,
+        provider: &str,
+    ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT placement, COUNT(*) FROM load_balancers WHERE provider = $1 GROUP BY placement",
+        )
+        .bind(provider)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let count: i64 = r.try_get(1)?;
+                Ok((r.try_get(0)?, u64::try_from(count).unwrap_or(0)))
+            })
             .collect()
     }
 

@@ -488,6 +488,7 @@ mod tests {
             vip_network_id: "net".into(),
             vip_qos_policy_id: None,
             vip_router_id: None,
+            placement: None,
             additional_vips: vec![],
             provider: provider.into(),
             flavor_id: flavor.map(Into::into),

@@ -190,6 +190,7 @@ mod tests {
             vip_network_id: "n".into(),
             vip_qos_policy_id: None,
             vip_router_id: None,
+            placement: None,
             additional_vips: vec![],
             provider: "noop".into(),
             flavor_id: None,

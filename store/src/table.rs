@@ -89,7 +89,7 @@ table!(LOAD_BALANCERS, "load_balancers", "id", [
     "name": Text, "description": Text, "admin_state_up": Bool, "provisioning_status": Text,
     "operating_status": Text, "vip_address": Text, "vip_port_id": Text, "vip_subnet_id": Text,
     "vip_network_id": Text, "vip_qos_policy_id": Text, "additional_vips": Json, "vip_router_id": Text,
-    "provider": Text, "flavor_id": Text,
+    "placement": Text, "provider": Text, "flavor_id": Text,
     "availability_zone": Text,
 ]);
 

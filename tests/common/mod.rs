@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod f5;
 pub mod haproxy;
 pub mod keystone;
 pub mod nsxt;

@@ -95,6 +95,7 @@ impl Service {
                 option: "additional_vips".into(),
             });
         }
+        let placement = self.placement_for_new(&resolved.provider).await?;
         let lb_id = new_id();
         let mut allocated = self
             .allocate_vip(
@@ -109,6 +110,7 @@ impl Service {
         let additional_vips = std::mem::take(&mut allocated.additional_vips);
         let mut lb = new_load_balancer(lb_id.clone(), project_id, req, resolved, allocated);
         lb.additional_vips = additional_vips;
+        lb.placement = placement;
         let stored = self
             .store_new_load_balancer(lb, &vip, &additional, listeners, pools)
             .await;
@@ -314,6 +316,7 @@ fn new_load_balancer(
         vip_qos_policy_id: req.vip_qos_policy_id,
         additional_vips: Vec::new(),
         vip_router_id: vip.router_id,
+        placement: None,
         provider: resolved.provider,
         flavor_id: resolved.flavor_id,
         availability_zone: resolved.availability_zone,

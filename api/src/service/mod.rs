@@ -39,6 +39,7 @@ pub mod listeners;
 pub mod load_balancers;
 pub mod members;
 pub mod networks;
+pub mod placement;
 pub mod pools;
 pub mod profiles;
 pub mod provider;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::{Driver, DriverError};
+use crate::devices::DeviceAvailability;
 use crate::secrets::CertificateStore;
 
 /// What every driver may use, whatever its backend.
@@ -12,6 +13,9 @@ use crate::secrets::CertificateStore;
 pub struct DriverContext {
     /// Where TLS material named by certificate references comes from.
     pub certificates: Arc<dyn CertificateStore>,
+    /// Whether a device may take new load balancers (management's inventory, or
+    /// [`EveryDevice`](crate::devices::EveryDevice) without it), for drivers that place them.
+    pub availability: Arc<dyn DeviceAvailability>,
 }
 
 /// Builds one kind of driver from its configuration section.

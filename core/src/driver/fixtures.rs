@@ -62,6 +62,7 @@ pub fn load_balancer(id: &str) -> LoadBalancer {
         vip_network_id: "net".into(),
         vip_qos_policy_id: None,
         vip_router_id: None,
+        placement: None,
         additional_vips: vec![],
         provider: "noop".into(),
         flavor_id: None,

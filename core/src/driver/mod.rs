@@ -11,6 +11,7 @@
 //! - [`error`]: how a driver call fails, in kinds the reconciler acts on;
 //! - [`factory`]: how a backend registers itself and is built from its configuration section;
 //! - [`providers`]: the enabled drivers by name;
+//! - [`placement`]: what a driver that chooses where new load balancers go is told;
 //! - `fixtures`: sample trees for tests (compiled for this crate's tests and, with the `fixtures`
 //!   feature, for other crates' tests).
 
@@ -21,6 +22,7 @@ mod factory;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 mod graph;
+mod placement;
 mod providers;
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ pub use drift::{Fingerprint, Realized};
 pub use error::{DriverError, DriverErrorKind};
 pub use factory::{DriverContext, DriverFactory, parse_section};
 pub use graph::LoadBalancerGraph;
+pub use placement::Placements;
 pub use providers::Providers;
 
 /// What a backend can realize. The API refuses anything outside it before storing a thing.
@@ -160,6 +163,23 @@ pub trait Driver: Send + Sync {
     fn render(&self, graph: &LoadBalancerGraph) -> Option<Result<String, DriverError>> {
         let _ = graph;
         None
+    }
+
+    /// Whether it chooses where each new load balancer goes ([`Driver::place`]). The API
+    /// counts the placements (one query) only for drivers that say yes; the default says no.
+    fn places_load_balancers(&self) -> bool {
+        false
+    }
+
+    /// Where a new load balancer goes, given how many each placement holds now: decided once,
+    /// when it is created, stored with it
+    /// ([`LoadBalancer::placement`](crate::model::LoadBalancer::placement)) and handed back in
+    /// every tree. It must not call the backend (the API never does in a request). An error
+    /// (no device may take it) refuses the create, and nothing is stored. Called only when
+    /// [`Driver::places_load_balancers`] says so; by default nowhere in particular.
+    async fn place(&self, placed: &Placements) -> Result<Option<String>, DriverError> {
+        let _ = placed;
+        Ok(None)
     }
 
     /// Make the backend hold exactly this load balancer. Idempotent.

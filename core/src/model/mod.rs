@@ -48,6 +48,11 @@ pub struct LoadBalancer {
     /// of none. Not an Octavia field: drivers that place a load balancer by its router read it.
     #[serde(default)]
     pub vip_router_id: Option<String>,
+    /// Where its driver placed it when it was created (the F5 driver: the name of a BIG-IP
+    /// pair), kept for its whole life; `None` for drivers that do not place and for rows stored
+    /// before placement. Not an Octavia field: the driver reads it from the tree it is handed.
+    #[serde(default)]
+    pub placement: Option<String>,
     /// The provider (driver) that realizes it.
     pub provider: String,
     /// Flavor it was created with.

@@ -1,4 +1,5 @@
-//! `[providers.f5]`: the BIG-IP devices, how to log in to them, and how tenants are named.
+//! `[providers.f5]`: the BIG-IP devices (one pair, or several that new load balancers are
+//! placed on), how to log in to them, and how tenants are named.
 
 use std::path::PathBuf;
 
@@ -28,14 +29,60 @@ pub enum TenantNaming {
     Network,
 }
 
+/// The name of the one pair that `devices` (rather than `[[providers.f5.pairs]]`) configures.
+pub const DEFAULT_PAIR: &str = "default";
+
+/// One HA pair (or single device) that new load balancers may be placed on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairConfig {
+    /// Its name, stored with each load balancer placed on it: renaming a pair that holds load
+    /// balancers leaves them nowhere.
+    pub name: String,
+    /// The devices' management URLs: one device, or the two of an HA pair. Declarations go to
+    /// whichever is active.
+    pub devices: Vec<String>,
+    /// The devices' host names as they name themselves (what the driver's `device_seen` events
+    /// and management's inventory use), in the order of `devices`; by default the host of each
+    /// URL.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+}
+
+impl PairConfig {
+    /// The host name of each device: configured, or the host of its URL.
+    pub fn device_hostnames(&self) -> Vec<String> {
+        if !self.hostnames.is_empty() {
+            return self.hostnames.clone();
+        }
+        self.devices
+            .iter()
+            .map(|url| {
+                reqwest::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| url.clone())
+            })
+            .collect()
+    }
+}
+
 /// The F5 driver's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct F5Config {
-    /// The devices' management URLs (`https://bigip1.example`): one device, or the two of an HA
-    /// pair. Declarations go to whichever is active.
+    /// The devices' management URLs (`https://bigip1.example`) of a single pair, named
+    /// [`DEFAULT_PAIR`]: one device, or the two of an HA pair. Declarations go to whichever is
+    /// active. Give either this or `pairs`.
     #[serde(default)]
     pub devices: Vec<String>,
+    /// The host names of `devices` (see [`PairConfig::hostnames`]).
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Several pairs (`[[providers.f5.pairs]]`): each new load balancer is placed on the least
+    /// loaded pair whose devices management lets take new work, and stays there.
+    #[serde(default)]
+    pub pairs: Vec<PairConfig>,
     /// The user name.
     #[serde(default)]
     pub username: String,
@@ -83,6 +130,8 @@ impl Default for F5Config {
     fn default() -> Self {
         Self {
             devices: Vec::new(),
+            hostnames: Vec::new(),
+            pairs: Vec::new(),
             username: String::new(),
             password: String::new(),
             auth: AuthMode::default(),
@@ -104,8 +153,32 @@ impl F5Config {
                 "[providers.f5] {m}"
             )))
         };
-        if !(1..=2).contains(&self.devices.len()) {
+        if !self.devices.is_empty() && !self.pairs.is_empty() {
+            return invalid("give devices (one pair) or pairs, not both");
+        }
+        if self.pairs.is_empty() && !(1..=2).contains(&self.devices.len()) {
             return invalid("devices must name one device or the two of an HA pair");
+        }
+        let pairs = self.pairs();
+        for (i, pair) in pairs.iter().enumerate() {
+            if pair.name.trim().is_empty() {
+                return invalid(&format!("pairs[{i}] needs a name"));
+            }
+            if pairs[..i].iter().any(|p| p.name == pair.name) {
+                return invalid(&format!("pair {:?} is named twice", pair.name));
+            }
+            if !(1..=2).contains(&pair.devices.len()) {
+                return invalid(&format!(
+                    "pair {:?}: devices must name one device or the two of an HA pair",
+                    pair.name
+                ));
+            }
+            if !pair.hostnames.is_empty() && pair.hostnames.len() != pair.devices.len() {
+                return invalid(&format!(
+                    "pair {:?}: hostnames must name each of its devices, in their order",
+                    pair.name
+                ));
+            }
         }
         if self.username.is_empty() {
             return invalid("username is required");
@@ -128,6 +201,18 @@ impl F5Config {
             return invalid("task_poll_ms and task_timeout_s must be more than 0");
         }
         Ok(())
+    }
+
+    /// The pairs, in configuration order: `pairs`, or the one pair of `devices`.
+    pub fn pairs(&self) -> Vec<PairConfig> {
+        if !self.pairs.is_empty() {
+            return self.pairs.clone();
+        }
+        vec![PairConfig {
+            name: DEFAULT_PAIR.to_owned(),
+            devices: self.devices.clone(),
+            hostnames: self.hostnames.clone(),
+        }]
     }
 
     /// The tenant of a load balancer, by project or by VIP network as configured.

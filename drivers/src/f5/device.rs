@@ -36,6 +36,9 @@ impl Failover {
 #[derive(Debug)]
 pub struct Device {
     url: String,
+    hostname: String,
+    /// The host name it last reported, when that differs from `hostname`.
+    reported: std::sync::Mutex<Option<String>>,
     http: HttpClient,
     auth: AuthMode,
     username: String,
@@ -46,10 +49,13 @@ pub struct Device {
 }
 
 impl Device {
-    /// The device at `url`, reached through `http`, logging in as `config` says.
-    pub fn new(url: &str, http: HttpClient, config: &F5Config) -> Self {
+    /// The device at `url`, named `hostname` (as it names itself), reached through `http`,
+    /// logging in as `config` says.
+    pub fn new(url: &str, hostname: &str, http: HttpClient, config: &F5Config) -> Self {
         Self {
             url: url.to_owned(),
+            hostname: hostname.to_owned(),
+            reported: std::sync::Mutex::new(None),
             http,
             auth: config.auth,
             username: config.username.clone(),
@@ -63,6 +69,15 @@ impl Device {
     /// Its management URL, as configured.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The names management may know it by: its configured host name, and the one it last
+    /// reported when that differs.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = vec![self.hostname.clone()];
+        let reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        names.extend(reported.iter().filter(|r| **r != self.hostname).cloned());
+        names
     }
 
     async fn token(&self) -> Result<String, DriverError> {
@@ -156,10 +171,14 @@ impl Device {
                 DriverError::rejected("The device does not say which of its devices it is.")
             })?;
         let text = |key: &str| me[key].as_str().unwrap_or_default().to_owned();
-        Ok(Failover {
+        let failover = Failover {
             name: text("hostname"),
             state: text("failoverState"),
-        })
+        };
+        if !failover.name.is_empty() {
+            *self.reported.lock().unwrap_or_else(|e| e.into_inner()) = Some(failover.name.clone());
+        }
+        Ok(failover)
     }
 
     /// Whether this device is the active one of its pair (a single device is).

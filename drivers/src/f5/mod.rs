@@ -1,15 +1,20 @@
 //! The F5 BIG-IP driver: each load balancer is an AS3 Application in its project's (or its VIP
 //! network's) tenant, declared on the active device of an HA pair (or on a single device).
 //!
+//! With several pairs configured, each new load balancer is placed on one ([`placement`]): the
+//! least loaded of the pairs whose devices management lets take new work, decided when it is
+//! created and stored with it ([`LoadBalancer::placement`]; a load balancer stored without one
+//! belongs to the first pair). Every call for a load balancer goes to its pair's devices.
+//!
 //! AS3 takes a tenant whole, so every apply re-declares the project's tenant: it reads the
 //! tenant the active device holds, puts this load balancer's Application in it (or takes it
 //! out) and declares the tenant alone (`POST /declare/{tenant}?async=true`), then polls the
-//! task. A device applies one declaration at a time, so the driver sends one at a time; the
-//! changes that wait meanwhile are coalesced per tenant ([`batch`]), so a burst of edits becomes
-//! a few declarations and two load balancers of one project never overwrite each other. Before
-//! each write the driver asks each device for its failover state and writes to the active one
-//! only; a device busy with another declaration (503), or a failover under way, is retried with
-//! the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
+//! task. A device applies one declaration at a time, so the driver sends one at a time to each
+//! pair; the changes that wait meanwhile are coalesced per pair and tenant ([`batch`]), so a
+//! burst of edits becomes a few declarations and two load balancers of one project never
+//! overwrite each other. Before each write the driver asks each device of the pair for its
+//! failover state and writes to the active one only; a device busy with another declaration
+//! (503), or a failover under way, is retried with the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
 //! AS3, except for the pool members and the listeners' certificates the device names: those
 //! members, and the listeners of those certificates, are left out and reported refused, so that
 //! they alone end in ERROR ([`refusal`]).
@@ -22,29 +27,33 @@ pub mod config;
 mod device;
 mod events;
 pub mod l7;
+mod pair;
+pub mod placement;
 mod refusal;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use fulcrum_core::devices::placeable;
 use fulcrum_core::driver::{
     Applied, Capabilities, Driver, DriverContext, DriverError, DriverErrorKind, DriverFactory,
-    Fingerprint, LoadBalancerGraph, Observation, Realized, parse_section,
+    Fingerprint, LoadBalancerGraph, Observation, Placements, Realized, parse_section,
 };
 use fulcrum_core::model::{
-    HealthMonitorType, Kind, LbAlgorithm, ListenerProtocol, OperatingStatus, PoolProtocol, Stats,
+    HealthMonitorType, Kind, LbAlgorithm, ListenerProtocol, LoadBalancer, OperatingStatus,
+    PoolProtocol, Stats,
 };
 use serde_json::{Value, json};
 
 use crate::kit::{
-    HttpClientBuilder, ResolvedCertificates, RetryPolicy, backend_name, parse_backend_name,
-    resolve_certificates, retry,
+    ResolvedCertificates, RetryPolicy, backend_name, parse_backend_name, resolve_certificates,
+    retry,
 };
-use batch::Batches;
-pub use config::{AuthMode, F5Config, TenantNaming};
-use device::Device;
+pub use config::{AuthMode, F5Config, PairConfig, TenantNaming};
 use events::Events;
+use pair::Pair;
+use placement::Candidate;
 use refusal::Verdict;
 
 /// The providers list's description of this driver.
@@ -77,11 +86,12 @@ impl DriverFactory for F5Factory {
 /// The F5 driver.
 pub struct F5Driver {
     config: F5Config,
-    devices: Vec<Device>,
+    /// The pairs, in configuration order.
+    pairs: Vec<Pair>,
     context: DriverContext,
     retry: RetryPolicy,
-    batches: Batches,
-    turn: tokio::sync::Mutex<()>,
+    /// The pair (by index) holding each load balancer, as its placement or the device said.
+    homes: Mutex<HashMap<String, usize>>,
     /// The ids of the objects the device refused at the last apply, by load balancer.
     refused: Mutex<HashMap<String, BTreeSet<String>>>,
     events: Events,
@@ -93,7 +103,7 @@ pub struct F5Driver {
 impl std::fmt::Debug for F5Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("F5Driver")
-            .field("devices", &self.config.devices)
+            .field("pairs", &self.config.pairs())
             .finish_non_exhaustive()
     }
 }
@@ -102,24 +112,17 @@ impl F5Driver {
     /// A driver for the configured devices.
     pub fn new(config: F5Config, context: DriverContext) -> Result<Self, DriverError> {
         config.validate()?;
-        let devices = config
-            .devices
+        let pairs = config
+            .pairs()
             .iter()
-            .map(|url| {
-                let mut builder = HttpClientBuilder::new(url.clone()).insecure(config.insecure);
-                if let Some(bundle) = &config.ca_bundle {
-                    builder = builder.ca_bundle(bundle);
-                }
-                Ok(Device::new(url, builder.build()?, &config))
-            })
+            .map(|pair| Pair::new(pair, &config))
             .collect::<Result<Vec<_>, DriverError>>()?;
         Ok(Self {
             config,
-            devices,
+            pairs,
             context,
             retry: RetryPolicy::default(),
-            batches: Batches::default(),
-            turn: tokio::sync::Mutex::new(()),
+            homes: Mutex::default(),
             refused: Mutex::default(),
             events: Events::default(),
             applied: Mutex::default(),
@@ -132,35 +135,55 @@ impl F5Driver {
         self
     }
 
-    /// The device that is active now.
-    async fn active(&self) -> Result<&Device, DriverError> {
-        let mut last = None;
-        for device in &self.devices {
-            match device.is_active().await {
-                Ok(true) => return Ok(device),
-                Ok(false) => {}
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            DriverError::transient("No BIG-IP device is active; a failover may be under way.")
-        }))
+    /// The pair a load balancer was placed on (the first for one stored without a placement),
+    /// remembered as its home.
+    fn pair_of(&self, load_balancer: &LoadBalancer) -> Result<&Pair, DriverError> {
+        let index = match load_balancer.placement.as_deref() {
+            None => 0,
+            Some(name) => self
+                .pairs
+                .iter()
+                .position(|p| p.name == name)
+                .ok_or_else(|| {
+                    DriverError::invalid_configuration(format!(
+                        "Load balancer {} is placed on the BIG-IP pair {name:?}, which \
+                         [providers.f5] does not list.",
+                        load_balancer.id
+                    ))
+                })?,
+        };
+        self.lock_homes().insert(load_balancer.id.clone(), index);
+        Ok(&self.pairs[index])
     }
 
-    /// Set (`Some`) or remove (`None`) the Application `name` of `tenant` on the active device.
-    /// The change waits for the driver's turn at the device; whoever takes the turn declares
-    /// every change waiting for the tenant at once (see [`batch`]).
+    fn lock_homes(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.homes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether every device of `pair` may take a new load balancer, as management says.
+    async fn may_place_on(&self, pair: &Pair) -> bool {
+        let names = pair.device_names();
+        placeable(self.context.availability.as_ref(), "f5", &names)
+            .await
+            .len()
+            == names.len()
+    }
+
+    /// Set (`Some`) or remove (`None`) the Application `name` of `tenant` on the active device
+    /// of `pair`. The change waits for the driver's turn at the pair; whoever takes the turn
+    /// declares every change waiting for the tenant there at once (see [`batch`]).
     async fn redeclare(
         &self,
+        pair: &Pair,
         tenant: &str,
         name: &str,
         app: Option<Value>,
     ) -> Result<(), DriverError> {
-        let outcome = self.batches.add(tenant, name, app);
+        let outcome = pair.batches.add(tenant, name, app);
         {
-            let _turn = self.turn.lock().await;
-            if let Some(pending) = self.batches.take(tenant) {
-                let declared = self.declare_changes(tenant, pending.changes()).await;
+            let _turn = pair.turn.lock().await;
+            if let Some(pending) = pair.batches.take(tenant) {
+                let declared = self.declare_changes(pair, tenant, pending.changes()).await;
                 pending.finish(&declared);
             }
         }
@@ -171,15 +194,16 @@ impl F5Driver {
         })
     }
 
-    /// Declare `tenant` as the active device holds it with `changes` made, retrying transient
-    /// failures (a busy device, a failover under way).
+    /// Declare `tenant` as the active device of `pair` holds it with `changes` made, retrying
+    /// transient failures (a busy device, a failover under way).
     async fn declare_changes(
         &self,
+        pair: &Pair,
         tenant: &str,
         changes: &BTreeMap<String, Option<Value>>,
     ) -> Result<(), DriverError> {
         retry(&self.retry, || async {
-            let device = self.active().await?;
+            let device = pair.active().await?;
             let held = device.tenants(Some(tenant)).await?;
             let before = held
                 .get(tenant)
@@ -222,9 +246,9 @@ impl F5Driver {
         }
     }
 
-    /// The tenant holding a load balancer's Application on the active device, if any.
-    async fn tenant_holding(&self, name: &str) -> Result<Option<String>, DriverError> {
-        let device = self.active().await?;
+    /// The tenant holding a load balancer's Application on the active device of `pair`, if any.
+    async fn tenant_holding(&self, pair: &Pair, name: &str) -> Result<Option<String>, DriverError> {
+        let device = pair.active().await?;
         let tenants = device.tenants(None).await?;
         Ok(tenants
             .into_iter()
@@ -328,6 +352,7 @@ impl Driver for F5Driver {
         } else {
             resolve_certificates(self.context.certificates.as_ref(), graph)?
         };
+        let pair = self.pair_of(&graph.load_balancer)?;
         let tenant = self.config.tenant_of(&graph.load_balancer);
         let name = as3::application_name(&graph.load_balancer.id);
         let mut declared = graph.clone();
@@ -335,7 +360,7 @@ impl Driver for F5Driver {
         let fingerprint = loop {
             let app = as3::application(&declared, &certificates)?;
             let fingerprint = Fingerprint::of(app.to_string());
-            let error = match self.redeclare(&tenant, &name, Some(app)).await {
+            let error = match self.redeclare(pair, &tenant, &name, Some(app)).await {
                 Ok(()) => break fingerprint,
                 Err(e) if e.kind() == DriverErrorKind::Rejected => e,
                 Err(e) => return Err(e),
@@ -370,13 +395,22 @@ impl Driver for F5Driver {
         Ok(applied)
     }
 
+    /// Removes the Application from its pair: the one it was applied to, observed on or found
+    /// on in this process, else every pair.
     async fn remove(&self, load_balancer_id: &str) -> Result<(), DriverError> {
         let name = as3::application_name(load_balancer_id);
-        let Some(tenant) = retry(&self.retry, || self.tenant_holding(&name)).await? else {
-            self.set_refused(load_balancer_id, BTreeSet::new());
-            return Ok(());
+        let home = self.lock_homes().get(load_balancer_id).copied();
+        let pairs = match home {
+            Some(index) => &self.pairs[index..=index],
+            None => &self.pairs[..],
         };
-        self.redeclare(&tenant, &name, None).await?;
+        for pair in pairs {
+            let holding = retry(&self.retry, || self.tenant_holding(pair, &name)).await?;
+            if let Some(tenant) = holding {
+                self.redeclare(pair, &tenant, &name, None).await?;
+            }
+        }
+        self.lock_homes().remove(load_balancer_id);
         self.set_refused(load_balancer_id, BTreeSet::new());
         self.applied
             .lock()
@@ -385,15 +419,17 @@ impl Driver for F5Driver {
         Ok(())
     }
 
-    /// Statuses and counters from the active device, and the events management learns from:
-    /// each device seen serving the load balancer (once per process), an alert while no device
-    /// can be reached as active (statuses are then left as they were).
+    /// Statuses and counters from the active device of its pair, and the events management
+    /// learns from: each device seen serving the load balancer (once per process), an alert
+    /// while no device of its pair can be reached as active (statuses are then left as they
+    /// were).
     async fn observe(&self, graph: &LoadBalancerGraph) -> Result<Observation, DriverError> {
         let lb_id = &graph.load_balancer.id;
+        let pair = self.pair_of(&graph.load_balancer)?;
         let mut events = Vec::new();
         let mut active = None;
         let mut trouble = Vec::new();
-        for device in &self.devices {
+        for device in &pair.devices {
             match device.failover().await {
                 Ok(failover) => {
                     self.events.seen(&mut events, &failover.name, lb_id);
@@ -511,33 +547,12 @@ impl Driver for F5Driver {
         Ok(observation)
     }
 
-    /// Each device's name, failover state and AS3 version; an error when a device cannot be
-    /// reached or none is active.
+    /// Each device's name, failover state, AS3 version and pair; an error when a device cannot
+    /// be reached or a pair has no active device.
     async fn probe(&self) -> Result<Vec<String>, DriverError> {
         let mut lines = Vec::new();
-        let mut active = false;
-        for device in &self.devices {
-            let unreachable = |e: DriverError| {
-                DriverError::new(
-                    e.kind(),
-                    format!("BIG-IP {} cannot be asked: {}", device.url(), e.message()),
-                )
-            };
-            let failover = device.failover().await.map_err(unreachable)?;
-            let version = device.as3_version().await.map_err(unreachable)?;
-            active |= failover.is_active();
-            lines.push(format!(
-                "BIG-IP {} ({}): {}, AS3 {version}",
-                device.url(),
-                failover.name,
-                failover.state
-            ));
-        }
-        if !active {
-            return Err(DriverError::transient(format!(
-                "No BIG-IP device is active ({}).",
-                lines.join("; ")
-            )));
+        for pair in &self.pairs {
+            lines.extend(self.probe_pair(pair).await?);
         }
         Ok(lines)
     }
@@ -551,24 +566,32 @@ impl Driver for F5Driver {
             .collect())
     }
 
-    /// Each load balancer's Application on the active device, fingerprinted as held and as
-    /// last declared: an Application changed on the device behind Fulcrum's back differs, one
-    /// removed with its tenant is not listed, and the full sync declares either again.
+    /// Each load balancer's Application on the active device of each pair, fingerprinted as
+    /// held and as last declared: an Application changed on the device behind Fulcrum's back
+    /// differs, one removed with its tenant is not listed, and the full sync declares either
+    /// again. The pair each is found on is remembered, so that an orphan is removed there.
     async fn realized_fingerprints(&self) -> Result<Vec<Realized>, DriverError> {
-        let device = retry(&self.retry, || self.active()).await?;
-        let tenants = device.tenants(None).await?;
         let applied = self
             .applied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut held: BTreeMap<String, Realized> = BTreeMap::new();
-        let apps = tenants
-            .iter()
-            .filter(|(tenant, _)| tenant.starts_with(&self.config.tenant_prefix))
-            .flat_map(|(_, body)| body.as_object().into_iter().flatten());
-        for (name, app) in apps {
-            if let Some((Kind::LoadBalancer, id)) = parse_backend_name(name) {
+        for (index, pair) in self.pairs.iter().enumerate() {
+            let device = retry(&self.retry, || pair.active()).await?;
+            let tenants = device.tenants(None).await?;
+            let apps = tenants
+                .iter()
+                .filter(|(tenant, _)| tenant.starts_with(&self.config.tenant_prefix))
+                .flat_map(|(_, body)| body.as_object().into_iter().flatten());
+            for (name, app) in apps {
+                let Some((Kind::LoadBalancer, id)) = parse_backend_name(name) else {
+                    continue;
+                };
+                if held.contains_key(&id) {
+                    continue;
+                }
+                self.lock_homes().entry(id.clone()).or_insert(index);
                 held.insert(
                     id.clone(),
                     Realized {
@@ -580,5 +603,70 @@ impl Driver for F5Driver {
             }
         }
         Ok(held.into_values().collect())
+    }
+
+    fn places_load_balancers(&self) -> bool {
+        true
+    }
+
+    /// The least loaded pair every device of which management lets take new work (a load
+    /// balancer stored without a placement counts for the first pair), the first configured
+    /// on a tie; refused when there is none.
+    async fn place(&self, placed: &Placements) -> Result<Option<String>, DriverError> {
+        let mut candidates = Vec::with_capacity(self.pairs.len());
+        for (index, pair) in self.pairs.iter().enumerate() {
+            let unplaced = if index == 0 { placed.count(None) } else { 0 };
+            candidates.push(Candidate {
+                name: &pair.name,
+                load: placed.count(Some(&pair.name)) + unplaced,
+                open: self.may_place_on(pair).await,
+            });
+        }
+        match placement::choose(&candidates) {
+            Some(name) => Ok(Some(name.to_owned())),
+            None => Err(DriverError::rejected(format!(
+                "No BIG-IP pair may take a new load balancer: a device of each ({}) is held \
+                 back by management (maintenance, draining or unreachable).",
+                self.pairs
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+impl F5Driver {
+    /// What [`Driver::probe`] says of one pair.
+    async fn probe_pair(&self, pair: &Pair) -> Result<Vec<String>, DriverError> {
+        let mut lines = Vec::new();
+        let mut active = false;
+        for device in &pair.devices {
+            let unreachable = |e: DriverError| {
+                DriverError::new(
+                    e.kind(),
+                    format!("BIG-IP {} cannot be asked: {}", device.url(), e.message()),
+                )
+            };
+            let failover = device.failover().await.map_err(unreachable)?;
+            let version = device.as3_version().await.map_err(unreachable)?;
+            active |= failover.is_active();
+            lines.push(format!(
+                "BIG-IP {} ({}): {}, AS3 {version}, pair {}",
+                device.url(),
+                failover.name,
+                failover.state,
+                pair.name
+            ));
+        }
+        if !active {
+            return Err(DriverError::transient(format!(
+                "No BIG-IP device of pair {:?} is active ({}).",
+                pair.name,
+                lines.join("; ")
+            )));
+        }
+        Ok(lines)
     }
 }

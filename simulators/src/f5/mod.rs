@@ -60,6 +60,9 @@ pub struct Config {
     /// Where each device listens: one address for a single device, two for an HA pair (the
     /// first starts active). Port 0 picks a free one.
     pub listen: Vec<SocketAddr>,
+    /// Each device's host name, by device index; empty: `bigip1.fulcrum.test`,
+    /// `bigip2.fulcrum.test`. Simulators started side by side (several pairs) name theirs apart.
+    pub hostnames: Vec<String>,
     /// F5's AS3 schema to validate declarations against; `None` validates nothing.
     pub schema: Option<PathBuf>,
     /// The user name and password accepted (basic auth and token login).
@@ -82,6 +85,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            hostnames: Vec::new(),
             schema: None,
             credentials: Credentials {
                 username: "admin".into(),
@@ -116,6 +120,14 @@ pub enum StartError {
     /// Not one or two devices.
     #[error("a simulator runs one device or an HA pair of two, not {0}")]
     DeviceCount(usize),
+    /// Host names given, but not one per device.
+    #[error("give one host name per device ({devices}), not {hostnames}")]
+    HostnameCount {
+        /// How many devices.
+        devices: usize,
+        /// How many host names.
+        hostnames: usize,
+    },
     /// An address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -224,6 +236,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if !(1..=2).contains(&count) {
         return Err(StartError::DeviceCount(count));
     }
+    if !config.hostnames.is_empty() && config.hostnames.len() != count {
+        return Err(StartError::HostnameCount {
+            devices: count,
+            hostnames: config.hostnames.len(),
+        });
+    }
     let schema = config.schema.as_deref().map(As3Schema::load).transpose()?;
     let clock = Clock::default();
     let validation = ValidationTimes {
@@ -232,13 +250,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_or(0.0, |s| s.compile_time.as_secs_f64() * 1000.0),
         ..ValidationTimes::default()
     };
+    let mut cluster = Cluster::new(count, &config.version, &config.build, clock.now());
+    for (device, hostname) in cluster.devices.iter_mut().zip(&config.hostnames) {
+        device.hostname.clone_from(hostname);
+    }
     let shared = Arc::new(Shared {
-        cluster: Mutex::new(Cluster::new(
-            count,
-            &config.version,
-            &config.build,
-            clock.now(),
-        )),
+        cluster: Mutex::new(cluster),
         schema,
         validation: Mutex::new(validation),
         auth: Mutex::new(Authenticator::new(

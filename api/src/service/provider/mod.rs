@@ -83,12 +83,20 @@ impl Service {
             .resolve_for_load_balancer(req.provider.as_deref(), None, None)
             .await?
             .provider;
+        // A load balancer is placed when it is created; one that exists stays where it is.
+        let placement =
+            if self.places(&provider) && self.store.get::<LoadBalancer>(id).await?.is_none() {
+                self.placement_for_new(&provider).await?
+            } else {
+                None
+            };
         self.converge(id, |current| {
             let lb = load_balancer(
                 id,
                 current.as_ref().map(|g| &g.load_balancer),
                 &req,
                 provider,
+                placement,
             );
             let mut g = match current {
                 Some(mut g) => {
@@ -428,13 +436,14 @@ macro_rules! has_tree {
 
 has_tree!(Listener, Pool, Member, HealthMonitor, L7Policy, L7Rule);
 
-/// The load balancer a request describes: a new one with Octavia's VIP and Fulcrum's
-/// `provider`, or the stored one with the fields Octavia may change.
+/// The load balancer a request describes: a new one with Octavia's VIP, Fulcrum's `provider`
+/// and its `placement`, or the stored one with the fields Octavia may change.
 fn load_balancer(
     id: &str,
     stored: Option<&LoadBalancer>,
     req: &ProviderLoadBalancer,
     provider: String,
+    placement: Option<String>,
 ) -> LoadBalancer {
     let mut lb = stored.cloned().unwrap_or_else(|| LoadBalancer {
         id: id.to_string(),
@@ -450,6 +459,7 @@ fn load_balancer(
         vip_network_id: req.vip_network_id.clone().unwrap_or_default(),
         vip_qos_policy_id: None,
         vip_router_id: None,
+        placement,
         additional_vips: Vec::new(),
         provider,
         flavor_id: None,
