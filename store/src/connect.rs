@@ -50,6 +50,11 @@ pub struct Store {
     pub(crate) epoch_follows_writes: Arc<AtomicBool>,
     /// The database URL, for the connection that listens for other processes' writes.
     pub(crate) url: Arc<str>,
+    /// On PostgreSQL, woken by every commit of this process, so that [`Store::follow_writes`]
+    /// announces it to the other processes.
+    pub(crate) announce: Option<Arc<tokio::sync::Notify>>,
+    /// This store's name in its announcements, so that it passes over its own.
+    pub(crate) origin: Arc<str>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -152,6 +157,13 @@ const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
         "placement",
         MigrationSql::Both(include_str!("../migrations/0015_placement.sql")),
     ),
+    (
+        16,
+        "write_announcements",
+        MigrationSql::PostgresOnly(include_str!(
+            "../migrations/0016_write_announcements.postgres.sql"
+        )),
+    ),
 ];
 
 const SQLITE_PRAGMAS: &str =
@@ -202,6 +214,8 @@ impl Store {
             epoch: Arc::default(),
             epoch_follows_writes: Arc::new(AtomicBool::new(backend == Backend::Sqlite)),
             url: url.into(),
+            announce: (backend == Backend::Postgres).then(Arc::default),
+            origin: uuid::Uuid::new_v4().to_string().into(),
         })
     }
 
@@ -253,7 +267,11 @@ impl Store {
 
     /// Start a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx::new(self.write.begin().await?, self.epoch.clone()))
+        Ok(Tx::new(
+            self.write.begin().await?,
+            self.epoch.clone(),
+            self.announce.clone(),
+        ))
     }
 
     /// A number that changes whenever any write commits, for caching reads in this process; `None`
@@ -262,7 +280,7 @@ impl Store {
     ///
     /// Take it *before* reading: an entry read at epoch `e` is current exactly while the epoch is
     /// still `e`, because the epoch moves only after a commit has become visible (in this process),
-    /// or when another process's commit is announced (PostgreSQL).
+    /// or when another process's commit is announced (PostgreSQL, a few milliseconds after it).
     pub fn read_epoch(&self) -> Option<u64> {
         let epoch = self.epoch.load(Ordering::Acquire);
         self.epoch_follows_writes

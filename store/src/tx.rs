@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use fulcrum_core::model::{Kind, LoadBalancer, ProvisioningStatus};
 use fulcrum_core::timestamp;
 use sqlx::{Any, Transaction};
+use tokio::sync::Notify;
 
 use crate::StoreError;
 use crate::connect::{read_tree, select_where};
@@ -29,17 +30,31 @@ pub enum LockOutcome {
 pub struct Tx {
     inner: Transaction<'static, Any>,
     epoch: Arc<AtomicU64>,
+    announce: Option<Arc<Notify>>,
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>, epoch: Arc<AtomicU64>) -> Self {
-        Tx { inner, epoch }
+    pub(crate) fn new(
+        inner: Transaction<'static, Any>,
+        epoch: Arc<AtomicU64>,
+        announce: Option<Arc<Notify>>,
+    ) -> Self {
+        Tx {
+            inner,
+            epoch,
+            announce,
+        }
     }
 
-    /// Make every change of this transaction durable (and invalidate reads cached before it).
+    /// Make every change of this transaction durable, invalidate reads this process cached
+    /// before it and, on PostgreSQL, have it announced to the other processes
+    /// ([`crate::Store::follow_writes`]).
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await?;
         self.epoch.fetch_add(1, Ordering::Release);
+        if let Some(announce) = &self.announce {
+            announce.notify_one();
+        }
         Ok(())
     }
 
