@@ -54,6 +54,17 @@ pub enum SecretError {
         /// The key file.
         path: PathBuf,
     },
+    /// The key is not the one the other processes on this database seal with.
+    #[error(
+        "the secret key in {path} is not the key this database's secrets are sealed with (another \
+         replica, or an earlier start, sealed them under another key): give every replica on one \
+         database the same key, by copying the key file of a replica that starts to {path} (or \
+         naming a copy of it in [management] secret_key_file)"
+    )]
+    NotTheSharedKey {
+        /// The key file.
+        path: PathBuf,
+    },
 }
 
 /// A key that seals and opens secrets.
@@ -137,6 +148,11 @@ impl SecretBox {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
             Err(e) => Err(io(e)),
         }
+    }
+
+    /// The file the key was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// `secret` sealed: `sealed:v1:<base64(nonce || ciphertext || tag)>`, a fresh nonce each time.
