@@ -35,7 +35,7 @@ pub async fn verify_shared_key(db: &ModuleDb, secrets: &SecretBox) -> Management
     match secrets.open(&sealed) {
         Ok(text) if text == CHECK_TEXT => Ok(()),
         _ => Err(SecretError::NotTheSharedKey {
-            path: secrets.path().to_owned(),
+            origin: secrets.origin().to_owned(),
         }
         .into()),
     }

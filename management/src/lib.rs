@@ -98,9 +98,16 @@ impl Management {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
         config.backups.validate()?;
-        let secrets = Arc::new(match &config.secret_key_file {
-            Some(path) => secrets::SecretBox::load(std::path::Path::new(path))?,
-            None => {
+        let secrets = Arc::new(match (&config.secret_key, &config.secret_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ManagementError::BadRequest(
+                    "[management] secret_key and secret_key_file name two keys: set one of them."
+                        .to_owned(),
+                ));
+            }
+            (Some(key), None) => secrets::SecretBox::from_base64(&key.0, secrets::CONFIGURED_KEY)?,
+            (None, Some(path)) => secrets::SecretBox::load(std::path::Path::new(path))?,
+            (None, None) => {
                 secrets::SecretBox::load_or_create(std::path::Path::new(secrets::DEFAULT_KEY_FILE))?
             }
         });

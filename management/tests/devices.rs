@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fulcrum_core::events::Event;
 use fulcrum_core::tasks::{BackgroundTask, Duties};
-use fulcrum_management::config::DevicesConfig;
+use fulcrum_management::config::{DevicesConfig, SecretKeyText};
 use fulcrum_management::devices::model::{Connection, DeviceKind, Registration};
 use fulcrum_management::devices::ops::{DeviceOps, LicenseOrder, Software};
 use fulcrum_management::devices::{haproxy_host::HaproxyHost, ops_for};
@@ -587,7 +587,7 @@ async fn stored_key_check(s: &Served) -> String {
 
 /// Two replicas on one database: the second, with a key of its own, refuses to start, naming its
 /// key file and saying to share the key, and changes nothing; with a copy of the first one's key
-/// it starts and opens the secrets the first sealed.
+/// it starts and opens the secrets the first sealed, as with the key itself in the configuration.
 async fn replicas_on_one_database_must_share_the_key(db: Db) {
     let device = bigip_with_password().await;
     let s = serve(db, DevicesConfig::default()).await;
@@ -627,6 +627,35 @@ async fn replicas_on_one_database_must_share_the_key(db: Db) {
     let refresh = format!("/v1/management/devices/{id}/refresh");
     let (status, body) = second.call("POST", &refresh, None).await;
     assert_eq!(status, StatusCode::OK, "the shared key opens it: {body}");
+
+    let own = std::fs::read_to_string(&own_key).unwrap();
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(own)),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the secret key in [management] secret_key is not the key"),
+        "{error}"
+    );
+    let shared = std::fs::read_to_string(&s.key_file).unwrap();
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(shared.clone())),
+        secret_key_file: Some(s.key_file.clone()),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config).await.unwrap_err();
+    assert!(error.to_string().contains("set one of them"), "{error}");
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(shared)),
+        ..ManagementConfig::default()
+    };
+    let third = Management::open(&s.store, config).await.unwrap();
+    let listed = third.devices.by_name("bigip-a").await.unwrap().unwrap();
+    assert!(listed.credentials_error.is_none(), "{listed:?}");
     assert_eq!(stored_key_check(&s).await, check);
 }
 
