@@ -45,6 +45,27 @@ impl Control {
         Self { shared }
     }
 
+    /// Make `key` a license the manager accepts until `expiry_ms` (epoch milliseconds; an
+    /// installed key reports `is_expired` once that has passed).
+    pub fn issue_license(&self, key: &str, expiry_ms: i64) {
+        lock(&self.shared.manager).issue_license(key, expiry_ms);
+    }
+
+    /// Set the management cluster's status (`STABLE`, `DEGRADED`, `UNSTABLE`).
+    pub fn set_cluster_status(&self, status: &str) {
+        lock(&self.shared.manager).set_cluster_status(status);
+    }
+
+    /// Make the upgrade plans started from now on end `FAILED` (`false`: succeed again).
+    pub fn fail_upgrades(&self, fail: bool) {
+        lock(&self.shared.manager).fail_upgrade(fail);
+    }
+
+    /// The version the manager runs now.
+    pub fn version(&self) -> String {
+        lock(&self.shared.manager).version.clone()
+    }
+
     /// The calls answered so far.
     pub fn calls(&self) -> CallLog {
         lock(&self.shared.calls).clone()
