@@ -244,9 +244,10 @@ async fn drive_until(s: &Served, id: &str, states: &[&str]) -> Value {
     panic!("campaign {id} never reached {states:?}");
 }
 
-/// An upgrade campaign over two NSX Managers: each is backed up, fetches the bundle, upgrades
-/// its coordinator and runs the plan, and reports the new version; the second, whose cluster is
-/// not stable, fails the `ha_in_sync` gate and pauses the campaign.
+/// An upgrade campaign over NSX Managers: each is backed up, fetches the bundle, upgrades its
+/// coordinator and runs the plan, and reports the new version; one whose cluster is not stable
+/// fails the `ha_in_sync` gate and pauses the campaign. A campaign over devices of two kinds, or
+/// over an NSX Edge, is refused and nothing is stored.
 async fn an_nsx_upgrade_campaign_runs_and_pauses_on_a_failed_gate(store: Store) {
     let first = manager().await;
     let second = manager().await;
@@ -254,6 +255,43 @@ async fn an_nsx_upgrade_campaign_runs_and_pauses_on_a_failed_gate(store: Store) 
     let s = Served::start(&store, campaign_config(dir.path())).await;
     let a = register(&s, nsx("nsx-a", first.base_url())).await;
     register(&s, nsx("nsx-b", second.base_url())).await;
+    register(
+        &s,
+        json!({"name": "bigip-1", "kind": "bigip", "addresses": ["https://127.0.0.1:9"],
+               "username": "admin", "password": "admin"}),
+    )
+    .await;
+    register(&s, json!({"name": "edge-1", "kind": "nsx_edge"})).await;
+    for (names, why) in [
+        (
+            json!(["nsx-a", "bigip-1"]),
+            "Device nsx-a is a nsx_manager device and bigip-1 a bigip device; a campaign's \
+             devices are of one kind.",
+        ),
+        (
+            json!(["edge-1"]),
+            "Device edge-1 is a nsx_edge device; software campaigns run on bigip and \
+             nsx_manager devices.",
+        ),
+    ] {
+        let refused = s
+            .call(
+                "POST",
+                "/v1/management/campaigns",
+                Some(json!({
+                    "name": "mixed", "target": {"kind": "image", "name": BUNDLE, "version": TARGET},
+                    "devices": {"names": names},
+                })),
+            )
+            .await;
+        assert_fault(&refused, 400, why);
+    }
+    assert!(
+        s.get("/v1/management/campaigns").await["campaigns"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let (status, body) = s
         .call(
