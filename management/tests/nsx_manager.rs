@@ -2,9 +2,9 @@
 //! process), on a fresh SQLite file and a fresh PostgreSQL database: facts read and refreshed,
 //! a backup on the manager's remote file server kept as a manifest with its checksum, verified
 //! and restored, upgrade campaigns through the upgrade coordinator (the version changes; an
-//! unstable cluster fails the gate and pauses the campaign), licenses installed and revoked, and
-//! what an NSX Manager cannot do (failover, config-sync) or cannot be registered without refused
-//! clearly, changing nothing.
+//! unstable cluster fails the gate and pauses the campaign), licenses installed and revoked, an
+//! NSX Edge read through its manager, and what NSX devices cannot do (failover, config-sync, an
+//! Edge's backups) or cannot be registered without refused clearly, changing nothing.
 
 mod common;
 
@@ -473,3 +473,78 @@ async fn nsx_licenses_are_installed_and_revoked(store: Store) {
 }
 
 on_both_databases!(nsx_licenses_are_installed_and_revoked);
+
+/// An NSX Edge registered with its manager's address is read through the manager (its
+/// transport node's state and status, found by its name); its other operations are refused with
+/// the reason, calling nothing; without the manager's credentials it is not registered.
+async fn an_nsx_edge_is_read_through_its_manager(store: Store) {
+    let nsx_sim = manager().await;
+    let s = Served::start(&store, ManagementConfig::default()).await;
+    let refused = s
+        .call(
+            "POST",
+            "/v1/management/devices",
+            Some(json!({"name": "fulcrum-edge-1", "kind": "nsx_edge",
+                        "addresses": [nsx_sim.base_url()]})),
+        )
+        .await;
+    assert_fault(
+        &refused,
+        400,
+        "a nsx_edge device registered with its manager's address needs the manager's username \
+         and password.",
+    );
+    let mut edge = nsx("fulcrum-edge-1", nsx_sim.base_url());
+    edge["kind"] = json!("nsx_edge");
+    let id = register(&s, edge).await;
+    let (status, body) = refresh(&s, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let facts = &body["device"]["facts"];
+    assert_eq!(facts["version"], VERSION, "{facts}");
+    assert_eq!(facts["health"], "ok");
+    assert_eq!(facts["details"]["maintenance_mode_state"], "DISABLED");
+    assert_eq!(facts["details"]["configuration_state"], "success");
+
+    assert!(nsx_sim.control().set_edge_status("fulcrum-edge-1", "DOWN"));
+    let (_, body) = refresh(&s, &id).await;
+    assert_eq!(
+        body["device"]["facts"]["health"],
+        "transport node DOWN, configuration success"
+    );
+
+    let calls = nsx_sim.control().calls().recent.len();
+    let backup = s
+        .call(
+            "POST",
+            &format!("/v1/management/devices/{id}/backups"),
+            None,
+        )
+        .await;
+    assert_fault(
+        &backup,
+        400,
+        "device fulcrum-edge-1: backup (an NSX Edge's configuration is backed up with its NSX \
+         Manager's) is not supported for nsx_edge devices.",
+    );
+    let sync = s
+        .call("POST", &format!("/v1/management/devices/{id}/sync"), None)
+        .await;
+    assert_fault(
+        &sync,
+        400,
+        "device fulcrum-edge-1: config-sync (an NSX Edge takes its configuration from its NSX \
+         Manager) is not supported for nsx_edge devices.",
+    );
+    assert_eq!(nsx_sim.control().calls().recent.len(), calls, "not called");
+
+    let mut unknown = nsx("edge-9", nsx_sim.base_url());
+    unknown["kind"] = json!("nsx_edge");
+    let unknown = register(&s, unknown).await;
+    fault_contains(
+        &refresh(&s, &unknown).await,
+        502,
+        "the manager has no Edge transport node named \"edge-9\"",
+    );
+}
+
+on_both_databases!(an_nsx_edge_is_read_through_its_manager);

@@ -16,6 +16,8 @@ pub mod facts_task;
 pub mod from_events;
 pub mod haproxy_host;
 pub mod model;
+pub mod nsx_api;
+pub mod nsx_edge;
 pub mod nsx_manager;
 pub mod ops;
 pub mod routes;
@@ -26,8 +28,8 @@ use ops::{DeviceOps, OpsError};
 
 /// The operations on `device`, for the kinds Fulcrum can operate; a device registered without
 /// what its kind needs (a discovered one), of a kind not operated yet, or whose password cannot
-/// be opened is refused. An NSX Edge is not operated on its own: its upgrades, backups and
-/// licenses are its NSX Manager's.
+/// be opened is refused. An NSX Edge is read through its NSX Manager (registered with the
+/// manager's address); its upgrades, backups and licenses are the manager's.
 pub fn ops_for(device: &Device) -> Result<Box<dyn DeviceOps>, OpsError> {
     if let Some(why) = &device.credentials_error {
         return Err(OpsError::Credentials(why.clone()));
@@ -36,6 +38,10 @@ pub fn ops_for(device: &Device) -> Result<Box<dyn DeviceOps>, OpsError> {
         DeviceKind::Bigip => Ok(Box::new(bigip::Bigip::new(device)?)),
         DeviceKind::HaproxyHost => Ok(Box::new(haproxy_host::HaproxyHost::new(device)?)),
         DeviceKind::NsxManager => Ok(Box::new(nsx_manager::NsxManager::new(device)?)),
-        kind @ DeviceKind::NsxEdge => Err(OpsError::unsupported("device operations", kind)),
+        // An Edge registered without its manager's address is only listed.
+        kind @ DeviceKind::NsxEdge if device.connection.addresses.is_empty() => {
+            Err(OpsError::unsupported("device operations", kind))
+        }
+        DeviceKind::NsxEdge => Ok(Box::new(nsx_edge::NsxEdge::new(device)?)),
     }
 }

@@ -29,13 +29,12 @@
 //!   `POST /api/v1/licenses?action=delete` to give a key up.
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::client::shared_client;
 use super::model::{Device, DeviceKind, Facts};
+use super::nsx_api::{NsxApi, results};
 use super::ops::{
     Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
 };
@@ -50,10 +49,7 @@ const BACKUP_FORMAT: &str = "fulcrum-nsx-backup/1";
 
 /// One NSX Manager (the cluster it fronts).
 pub struct NsxManager {
-    http: reqwest::Client,
-    base: String,
-    username: String,
-    password: String,
+    api: NsxApi,
     /// The bundle this process asked the manager to fetch, whose upload it follows.
     bundle: Mutex<Option<String>>,
 }
@@ -61,7 +57,7 @@ pub struct NsxManager {
 impl std::fmt::Debug for NsxManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NsxManager")
-            .field("base", &self.base)
+            .field("api", &self.api)
             .finish_non_exhaustive()
     }
 }
@@ -78,62 +74,18 @@ struct RemoteBackup {
 impl NsxManager {
     /// Operations on `device`, reached at its first address.
     pub fn new(device: &Device) -> Result<Self, OpsError> {
-        let connection = &device.connection;
-        let base = connection
-            .addresses
-            .first()
-            .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
-            .trim_end_matches('/')
-            .to_owned();
-        let ca_bundle = match &connection.ca_bundle {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
-            })?),
-            None => None,
-        };
-        if !connection.verify_tls {
-            tracing::warn!(
-                device = %device.name,
-                "TLS verification is OFF for this device: its certificate and host name are not \
-                 checked"
-            );
-        }
         Ok(NsxManager {
-            http: shared_client(
-                ca_bundle,
-                connection.ca_bundle.as_deref(),
-                connection.verify_tls,
-            )?,
-            base,
-            username: connection.username.clone().unwrap_or_default(),
-            password: connection.password.clone().unwrap_or_default(),
+            api: NsxApi::new(device)?,
             bundle: Mutex::new(None),
         })
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, OpsError> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.username, Some(&self.password));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(unreachable)?;
-        answer(response).await
-    }
-
     async fn get(&self, path: &str) -> Result<Value, OpsError> {
-        self.call(Method::GET, path, None).await
+        self.api.get(path).await
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<Value, OpsError> {
-        self.call(Method::POST, path, Some(body)).await
+        self.api.post(path, body).await
     }
 
     async fn read_license(&self) -> Result<License, OpsError> {
@@ -230,32 +182,6 @@ fn date_of_millis(millis: i64) -> Option<String> {
     let moment =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()?;
     Some(fulcrum_core::timestamp::format(moment)[..10].to_owned())
-}
-
-fn unreachable(error: reqwest::Error) -> OpsError {
-    OpsError::Failed(format!("the device cannot be reached: {error}"))
-}
-
-/// The JSON of an answer, or NSX's refusal with its `error_message`.
-async fn answer(response: reqwest::Response) -> Result<Value, OpsError> {
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(unreachable)?;
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(body);
-    }
-    let message = body["error_message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-    Err(OpsError::Failed(format!(
-        "the device answered {}: {message}",
-        status.as_u16()
-    )))
-}
-
-fn results(list: &Value) -> &[Value] {
-    list["results"].as_array().map_or(&[], Vec::as_slice)
 }
 
 fn unsupported(operation: &'static str) -> OpsError {

@@ -58,6 +58,12 @@ impl Control {
         lock(&self.shared.manager).set_cluster_status(status);
     }
 
+    /// Set the status (`UP`, `DOWN`, `DEGRADED`) of the Edge transport node named `name`;
+    /// whether there is one.
+    pub fn set_edge_status(&self, name: &str, status: &str) -> bool {
+        lock(&self.shared.manager).set_edge_status(name, status)
+    }
+
     /// Make the upgrade plans started from now on end `FAILED` (`false`: succeed again).
     pub fn fail_upgrades(&self, fail: bool) {
         lock(&self.shared.manager).fail_upgrade(fail);

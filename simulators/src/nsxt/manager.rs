@@ -19,6 +19,11 @@
 //!   `SUCCESS` with the node reporting the bundle's version, or `FAILED` when the control says
 //!   so). A step out of order is a 400.
 //!
+//! - **Edge nodes** are the manager's transport nodes (`GET /api/v1/transport-nodes`), each with
+//!   its state and maintenance mode (`.../state`, changed by
+//!   `POST /api/v1/transport-nodes/<id>?action=enter_maintenance_mode` or
+//!   `exit_maintenance_mode`) and its status and software version (`.../status`).
+//!
 //! Failures answer NSX's error body ([`NsxError`]).
 
 use std::collections::BTreeMap;
@@ -60,9 +65,19 @@ struct Bundle {
     fetched_at: Instant,
 }
 
+/// An Edge transport node.
+#[derive(Debug, Clone)]
+struct Edge {
+    id: String,
+    name: String,
+    status: String,
+    maintenance: bool,
+}
+
 /// The state of the manager's management plane.
 #[derive(Debug)]
 pub struct Manager {
+    edges: Vec<Edge>,
     /// The version the node runs.
     pub version: String,
     hostname: String,
@@ -81,9 +96,19 @@ pub struct Manager {
 }
 
 impl Manager {
-    /// A manager running `version`, each upgrade step taking `step`.
-    pub fn new(version: &str, step: Duration) -> Self {
+    /// A manager running `version`, each upgrade step taking `step`, with Edge transport nodes
+    /// of these display names.
+    pub fn new(version: &str, step: Duration, edges: &[String]) -> Self {
         Manager {
+            edges: edges
+                .iter()
+                .map(|name| Edge {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name: name.clone(),
+                    status: "UP".to_owned(),
+                    maintenance: false,
+                })
+                .collect(),
             version: version.to_owned(),
             hostname: "nsx-manager-1.fulcrum.test".to_owned(),
             node_uuid: uuid::Uuid::new_v4().to_string(),
@@ -109,6 +134,12 @@ impl Manager {
     /// Set the management cluster's status (`STABLE`, `DEGRADED`, `UNSTABLE`).
     pub fn set_cluster_status(&mut self, status: &str) {
         self.cluster_status = status.to_owned();
+    }
+
+    /// Set the status (`UP`, `DOWN`, `DEGRADED`) of the Edge named `name`; whether there is one.
+    pub fn set_edge_status(&mut self, name: &str, status: &str) -> bool {
+        let edge = self.edges.iter_mut().find(|e| e.name == name);
+        edge.map(|e| e.status = status.to_owned()).is_some()
     }
 
     /// Make the next upgrade plan run end `FAILED` (or succeed again).
@@ -195,6 +226,88 @@ pub(super) fn router() -> Router<Arc<Shared>> {
             "/api/v1/upgrade/status-summary",
             get(upgrade_status_summary),
         )
+        .route("/api/v1/transport-nodes", get(transport_nodes))
+        .route("/api/v1/transport-nodes/{id}", post(transport_node_action))
+        .route(
+            "/api/v1/transport-nodes/{id}/state",
+            get(transport_node_state),
+        )
+        .route(
+            "/api/v1/transport-nodes/{id}/status",
+            get(transport_node_status),
+        )
+}
+
+fn edge<'a>(manager: &'a Manager, id: &str) -> Result<&'a Edge, NsxError> {
+    manager
+        .edges
+        .iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| NsxError::not_found(&format!("/api/v1/transport-nodes/{id}")))
+}
+
+async fn transport_nodes(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let manager = lock(&shared.manager);
+    let results: Vec<Value> = manager
+        .edges
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "node_id": e.id,
+                "display_name": e.name,
+                "resource_type": "TransportNode",
+                "node_deployment_info": {"resource_type": "EdgeNode", "display_name": e.name},
+            })
+        })
+        .collect();
+    Json(json!({"result_count": results.len(), "results": results}))
+}
+
+async fn transport_node_state(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let manager = lock(&shared.manager);
+    let edge = edge(&manager, &id)?;
+    Ok(Json(json!({
+        "transport_node_id": edge.id,
+        "state": "success",
+        "maintenance_mode_state": if edge.maintenance { "ENABLED" } else { "DISABLED" },
+        "node_deployment_state": {"state": "NODE_READY"},
+    }))
+    .into_response())
+}
+
+async fn transport_node_status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let mut manager = lock(&shared.manager);
+    manager.tick();
+    let edge = edge(&manager, &id)?;
+    Ok(Json(json!({
+        "status": edge.status,
+        "node_status": {"software_version": manager.version},
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/transport-nodes/<id>?action=enter_maintenance_mode|exit_maintenance_mode`.
+async fn transport_node_action(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let path = format!("/api/v1/transport-nodes/{id}");
+    let action = action(
+        query.as_deref(),
+        &path,
+        &["enter_maintenance_mode", "exit_maintenance_mode"],
+    )?;
+    let mut manager = lock(&shared.manager);
+    edge(&manager, &id)?;
+    if let Some(edge) = manager.edges.iter_mut().find(|e| e.id == id) {
+        edge.maintenance = action == "enter_maintenance_mode";
+    }
+    Ok(StatusCode::OK.into_response())
 }
 
 fn action(query: Option<&str>, path: &str, known: &[&str]) -> Result<String, NsxError> {

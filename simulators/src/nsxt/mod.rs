@@ -86,6 +86,8 @@ pub struct Config {
     pub version: String,
     /// How long each asynchronous step of an upgrade takes (a bundle's fetch, the plan's run).
     pub upgrade_step: Duration,
+    /// The display names of the Edge transport nodes the manager holds.
+    pub edges: Vec<String>,
     /// Answer over HTTPS with this material, client certificates making principal identities;
     /// `None`: plain HTTP.
     pub tls: Option<Tls>,
@@ -107,6 +109,7 @@ impl Default for Config {
             tier1s: vec!["fulcrum-t1".into()],
             version: "3.1.0.0.0.17107167".into(),
             upgrade_step: Duration::from_millis(300),
+            edges: vec!["fulcrum-edge-1".into()],
             tls: None,
         }
     }
@@ -204,7 +207,11 @@ impl Shared {
             realization: Mutex::new(Realization::new(config.realization_delay)),
             members: Mutex::new(MemberOverrides::new()),
             principals: tls::Principals::default(),
-            manager: Mutex::new(manager::Manager::new(&config.version, config.upgrade_step)),
+            manager: Mutex::new(manager::Manager::new(
+                &config.version,
+                config.upgrade_step,
+                &config.edges,
+            )),
         })
     }
 }
