@@ -548,3 +548,46 @@ async fn an_nsx_edge_is_read_through_its_manager(store: Store) {
 }
 
 on_both_databases!(an_nsx_edge_is_read_through_its_manager);
+
+/// An upgrade plan that ends `FAILED` fails the device with NSX's reason as soon as the manager
+/// reports it, pausing the campaign; the manager keeps its version.
+async fn a_failed_upgrade_plan_pauses_the_campaign(store: Store) {
+    let nsx_sim = manager().await;
+    nsx_sim.control().fail_upgrades(true);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Served::start(&store, campaign_config(dir.path())).await;
+    register(&s, nsx("nsx-a", nsx_sim.base_url())).await;
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/management/campaigns",
+            Some(json!({
+                "name": "fails", "policy": "fast", "backup": false,
+                "target": {"kind": "image", "name": BUNDLE, "version": TARGET},
+                "devices": {"kind": "nsx_manager"},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["campaign"]["id"].as_str().unwrap().to_owned();
+    let paused = drive_until(&s, &id, &["paused", "completed"]).await;
+    assert_eq!(paused["state"], "paused", "{paused}");
+    let reason = paused["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "activate failed: upgrade failed: The management plane upgrade failed on nsx-manager-1."
+        ),
+        "{reason}"
+    );
+    assert_eq!(nsx_sim.control().version(), VERSION);
+    assert_eq!(
+        nsx_sim
+            .control()
+            .calls()
+            .count("POST", "/api/v1/upgrade/plan"),
+        1,
+        "started once"
+    );
+}
+
+on_both_databases!(a_failed_upgrade_plan_pauses_the_campaign);

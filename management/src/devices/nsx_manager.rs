@@ -346,7 +346,18 @@ impl DeviceOps for NsxManager {
             status: "complete".to_owned(),
             active: true,
         };
-        let staged = self.staged_bundle(&summary).await?;
+        let mut staged = self.staged_bundle(&summary).await?;
+        if summary["upgrade_status"] == "FAILED" {
+            let status = self.get("/api/v1/upgrade/status-summary").await?;
+            let details: Vec<&str> = status["component_status"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter(|c| c["status"] == "FAILED")
+                .filter_map(|c| c["details"].as_str())
+                .collect();
+            staged.status = format!("upgrade failed: {}", details.join("; "));
+        }
         Ok(SoftwareStatus {
             version,
             volumes: vec![running, staged],
