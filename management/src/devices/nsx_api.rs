@@ -83,6 +83,21 @@ impl NsxApi {
         self.call(Method::GET, path, None).await
     }
 
+    /// `GET path`, `None` when the manager answers 404 (it knows no such object).
+    pub async fn get_if_found(&self, path: &str) -> Result<Option<Value>, OpsError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(&self.username, Some(&self.password))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        answer(response).await.map(Some)
+    }
+
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, OpsError> {
         self.call(Method::POST, path, Some(body)).await

@@ -20,7 +20,9 @@
 //!   (`POST /api/v1/upgrade?action=upgrade_uc`) and starts the plan
 //!   (`POST /api/v1/upgrade/plan?action=start`), after which the node reports the new version.
 //!   An upgrade cannot be undone by booting the old volume: rolling back is refused (restore a
-//!   backup instead).
+//!   backup instead). A fetch under way is followed by the bundle id the manager answered, kept
+//!   in memory: NSX lists no bundles, and its upgrade summary names one only once fetched, so a
+//!   process restarted during a fetch may issue the install again.
 //! - **Failover and config-sync**: an NSX Manager is a three-node cluster that replicates its
 //!   configuration itself, with no active/standby pair to hand over: both are refused.
 //!   [`DeviceOps::sync_status`] answers from the cluster's status (`In Sync` while `STABLE`), so
@@ -129,11 +131,12 @@ impl NsxManager {
         if let Some(id) = bundle
             && summary["upgrade_status"] != "IN_PROGRESS"
         {
-            let upload = self
-                .get(&format!("/api/v1/upgrade/bundles/{id}/upload-status"))
-                .await;
             // A bundle the manager no longer knows is followed through the summary alone.
-            let upload = upload.unwrap_or_default();
+            let upload = self
+                .api
+                .get_if_found(&format!("/api/v1/upgrade/bundles/{id}/upload-status"))
+                .await?
+                .unwrap_or_default();
             let status = upload["status"].as_str().unwrap_or("SUCCESS");
             if status != "SUCCESS" {
                 let version = upload["bundle_name"]
