@@ -245,7 +245,8 @@ async fn drive_until(s: &Served, id: &str, states: &[&str]) -> Value {
 }
 
 /// An upgrade campaign over NSX Managers: each is backed up, fetches the bundle, upgrades its
-/// coordinator and runs the plan, and reports the new version; one whose cluster is not stable
+/// coordinator and runs the plan, and reports the new version; its rollback is refused with the
+/// reason (NSX is not downgraded), pausing it; one whose cluster is not stable
 /// fails the `ha_in_sync` gate and pauses the campaign. A campaign over devices of two kinds, or
 /// over an NSX Edge, is refused and nothing is stored.
 async fn an_nsx_upgrade_campaign_runs_and_pauses_on_a_failed_gate(store: Store) {
@@ -318,6 +319,34 @@ async fn an_nsx_upgrade_campaign_runs_and_pauses_on_a_failed_gate(store: Store) 
     let (status, body) = refresh(&s, &a).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["device"]["facts"]["version"], TARGET);
+
+    let (status, body) = s
+        .call(
+            "POST",
+            &format!("/v1/management/campaigns/{id}/rollback"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let back = drive_until(&s, &id, &["paused", "rolled_back"]).await;
+    assert_eq!(back["state"], "paused", "{back}");
+    let reason = back["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "going back to the version it ran (an NSX upgrade is undone by restoring a backup) \
+             is not supported for nsx_manager devices."
+        ),
+        "{reason}"
+    );
+    assert_eq!(first.control().version(), TARGET, "nothing undone");
+    let (status, body) = s
+        .call(
+            "POST",
+            &format!("/v1/management/campaigns/{id}/abort"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     second.control().set_cluster_status("DEGRADED");
     let (status, body) = s

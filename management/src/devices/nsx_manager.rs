@@ -19,8 +19,9 @@
 //!   `POST /api/v1/upgrade/bundles`); `activate` upgrades the coordinator
 //!   (`POST /api/v1/upgrade?action=upgrade_uc`) and starts the plan
 //!   (`POST /api/v1/upgrade/plan?action=start`), after which the node reports the new version.
-//!   An upgrade cannot be undone by booting the old volume: rolling back is refused (restore a
-//!   backup instead). A fetch under way is followed by the bundle id the manager answered, kept
+//!   A plan the manager reports `FAILED` fails the activation with its reason. An upgrade
+//!   cannot be undone by booting the old volume: rolling back is refused (restore a backup
+//!   instead). A fetch under way is followed by the bundle id the manager answered, kept
 //!   in memory: NSX lists no bundles, and its upgrade summary names one only once fetched, so a
 //!   process restarted during a fetch may issue the install again.
 //! - **Failover and config-sync**: an NSX Manager is a three-node cluster that replicates its
@@ -191,6 +192,11 @@ fn unsupported(operation: &'static str) -> OpsError {
     OpsError::unsupported(operation, DeviceKind::NsxManager)
 }
 
+/// A campaign's rollback: NSX cannot boot the version it ran before.
+fn going_back() -> OpsError {
+    unsupported("going back to the version it ran (an NSX upgrade is undone by restoring a backup)")
+}
+
 #[async_trait]
 impl DeviceOps for NsxManager {
     async fn facts(&self) -> Result<Facts, OpsError> {
@@ -277,6 +283,9 @@ impl DeviceOps for NsxManager {
     }
 
     async fn install(&self, software: &Software, volume: &str) -> Result<(), OpsError> {
+        if volume == RUNNING {
+            return Err(going_back());
+        }
         if volume != UPGRADE_BUNDLE {
             return Err(OpsError::Invalid(format!(
                 "an NSX Manager stages software as its {UPGRADE_BUNDLE} only, not {volume}"
@@ -295,10 +304,7 @@ impl DeviceOps for NsxManager {
 
     async fn activate(&self, volume: &str) -> Result<(), OpsError> {
         if volume != UPGRADE_BUNDLE {
-            return Err(unsupported(
-                "going back to the version it ran (an NSX upgrade is undone by restoring a \
-                 backup)",
-            ));
+            return Err(going_back());
         }
         self.post("/api/v1/upgrade?action=upgrade_uc", json!({}))
             .await?;
