@@ -29,8 +29,23 @@ pub struct ManagementConfig {
     /// `[management.licenses]`.
     pub licenses: LicensesConfig,
     /// The file holding the key that seals device passwords (32 random bytes in base64), which
-    /// must exist; when unset, `state/management.key`, created on first start.
+    /// must exist; when neither this nor `secret_key` is set, `state/management.key`, created on
+    /// first start. Replicas on one database must share the key.
     pub secret_key_file: Option<String>,
+    /// The key itself (32 random bytes in base64), e.g. from `FULCRUM__MANAGEMENT__SECRET_KEY`
+    /// out of a secret store, in place of `secret_key_file`.
+    pub secret_key: Option<SecretKeyText>,
+}
+
+/// A key given in the configuration: never shown by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretKeyText(pub String);
+
+impl std::fmt::Debug for SecretKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKeyText(***)")
+    }
 }
 
 impl Default for ManagementConfig {
@@ -44,6 +59,7 @@ impl Default for ManagementConfig {
             campaigns: CampaignsConfig::default(),
             licenses: LicensesConfig::default(),
             secret_key_file: None,
+            secret_key: None,
         }
     }
 }

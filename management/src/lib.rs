@@ -37,6 +37,7 @@ pub mod document;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod key_check;
 pub mod licenses;
 pub mod pruning;
 pub mod schema;
@@ -91,17 +92,26 @@ impl Management {
     }
 
     /// Open the module on `store`: migrate its tables, load the key that seals device passwords
-    /// (and seal those stored before sealing), ready to serve.
+    /// (refused when it is not the key the database's secrets are sealed with) and seal those
+    /// stored before sealing, ready to serve.
     pub async fn open(store: &Store, config: ManagementConfig) -> ManagementResult<Arc<Self>> {
         Self::migrate(store).await?;
         let db = store.module_db(MODULE);
         config.backups.validate()?;
-        let secrets = Arc::new(match &config.secret_key_file {
-            Some(path) => secrets::SecretBox::load(std::path::Path::new(path))?,
-            None => {
+        let secrets = Arc::new(match (&config.secret_key, &config.secret_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ManagementError::BadRequest(
+                    "[management] secret_key and secret_key_file name two keys: set one of them."
+                        .to_owned(),
+                ));
+            }
+            (Some(key), None) => secrets::SecretBox::from_base64(&key.0, secrets::CONFIGURED_KEY)?,
+            (None, Some(path)) => secrets::SecretBox::load(std::path::Path::new(path))?,
+            (None, None) => {
                 secrets::SecretBox::load_or_create(std::path::Path::new(secrets::DEFAULT_KEY_FILE))?
             }
         });
+        key_check::verify_shared_key(&db, &secrets).await?;
         let devices = devices::store::DeviceStore::new(db.clone(), Arc::clone(&secrets));
         let sealed = devices.seal_plain_passwords().await?;
         if sealed > 0 {

@@ -40,4 +40,9 @@ pub const MIGRATIONS: &[ModuleMigration] = &[
         name: "licenses",
         sql: include_str!("../migrations/0007_licenses.sql"),
     },
+    ModuleMigration {
+        version: 8,
+        name: "secret_key_check",
+        sql: include_str!("../migrations/0008_secret_key_check.sql"),
+    },
 ];

@@ -1,5 +1,7 @@
-//! [`SecretBox`]: device passwords sealed at rest with AES-256-GCM under a key kept in a file
-//! (`[management] secret_key_file`; `state/management.key`, created on first start, when unset).
+//! [`SecretBox`]: device passwords sealed at rest with AES-256-GCM under a key given in the
+//! configuration (`[management] secret_key`, e.g. from `FULCRUM__MANAGEMENT__SECRET_KEY`) or kept
+//! in a file (`[management] secret_key_file`; `state/management.key`, created on first start,
+//! when neither is set).
 //!
 //! A sealed value is `sealed:v1:` followed by the base64 of a random 12-byte nonce, the
 //! ciphertext and the 16-byte tag. A value without that prefix is a password stored before
@@ -20,6 +22,9 @@ pub const SEALED_PREFIX: &str = "sealed:v1:";
 /// The key file used when `[management] secret_key_file` is not set.
 pub const DEFAULT_KEY_FILE: &str = "state/management.key";
 
+/// How errors name a key given in the configuration rather than in a file.
+pub const CONFIGURED_KEY: &str = "[management] secret_key";
+
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -35,37 +40,49 @@ pub enum SecretError {
         /// What the system said.
         source: std::io::Error,
     },
-    /// The key file does not hold a key.
+    /// The key file (or the configured key) does not hold a key.
     #[error(
-        "secret key file {path} must hold 32 random bytes in base64 (openssl rand -base64 32): {why}"
+        "secret key {origin} must hold 32 random bytes in base64 (openssl rand -base64 32): {why}"
     )]
     MalformedKey {
-        /// The key file.
-        path: PathBuf,
+        /// Where the key was read: a file's path, or the configuration key.
+        origin: String,
         /// What is wrong with it.
         why: String,
     },
     /// A sealed value does not open with this key.
     #[error(
-        "the stored secret does not open with the key in {path} (sealed under another key, or \
-         damaged): restore the key file it was sealed with, or register the secret again"
+        "the stored secret does not open with the key in {origin} (sealed under another key, or \
+         damaged): restore the key it was sealed with, or register the secret again"
     )]
     WrongKey {
-        /// The key file.
-        path: PathBuf,
+        /// Where the key was read.
+        origin: String,
+    },
+    /// The key is not the one the other processes on this database seal with.
+    #[error(
+        "the secret key in {origin} is not the key this database's secrets are sealed with \
+         (another replica, or an earlier start, sealed them under another key): give every \
+         replica on one database the same key, by copying the key file of a replica that starts \
+         to each replica ([management] secret_key_file) or setting that key in [management] \
+         secret_key (FULCRUM__MANAGEMENT__SECRET_KEY)"
+    )]
+    NotTheSharedKey {
+        /// Where the key was read.
+        origin: String,
     },
 }
 
 /// A key that seals and opens secrets.
 pub struct SecretBox {
     key: [u8; KEY_LEN],
-    path: PathBuf,
+    origin: String,
 }
 
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretBox")
-            .field("path", &self.path)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -73,21 +90,11 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// The key in `path`, which must exist.
     pub fn load(path: &Path) -> Result<Self, SecretError> {
-        let io = |source| SecretError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| SecretError::Io {
             path: path.to_owned(),
             source,
-        };
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let malformed = |why: String| SecretError::MalformedKey {
-            path: path.to_owned(),
-            why,
-        };
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|e| malformed(format!("not base64 ({e})")))?;
-        let key: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| malformed(format!("{} bytes, not 32", b.len())))?;
+        })?;
+        let key = Self::from_base64(&text, &path.display().to_string())?;
         if let Ok(meta) = std::fs::metadata(path)
             && meta.permissions().mode() & 0o077 != 0
         {
@@ -96,9 +103,25 @@ impl SecretBox {
                 "the secret key file can be read by other users; make it mode 0600"
             );
         }
+        Ok(key)
+    }
+
+    /// The key in `text` (base64, surrounding blanks ignored); `origin` says where it was read
+    /// (a file's path, a configuration key) in errors.
+    pub fn from_base64(text: &str, origin: &str) -> Result<Self, SecretError> {
+        let malformed = |why: String| SecretError::MalformedKey {
+            origin: origin.to_owned(),
+            why,
+        };
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|e| malformed(format!("not base64 ({e})")))?;
+        let key: [u8; KEY_LEN] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| malformed(format!("{} bytes, not 32", b.len())))?;
         Ok(SecretBox {
             key,
-            path: path.to_owned(),
+            origin: origin.to_owned(),
         })
     }
 
@@ -130,13 +153,18 @@ impl SecretBox {
                 tracing::info!(path = %path.display(), "created the secret key file");
                 Ok(SecretBox {
                     key,
-                    path: path.to_owned(),
+                    origin: path.display().to_string(),
                 })
             }
             // Another process created it meanwhile: its key is the one.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
             Err(e) => Err(io(e)),
         }
+    }
+
+    /// Where the key was read: a file's path, or the configuration key.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// `secret` sealed: `sealed:v1:<base64(nonce || ciphertext || tag)>`, a fresh nonce each time.
@@ -165,7 +193,7 @@ impl SecretBox {
             return Ok(stored.to_owned());
         };
         let wrong_key = || SecretError::WrongKey {
-            path: self.path.clone(),
+            origin: self.origin.clone(),
         };
         let bytes = STANDARD.decode(encoded).map_err(|_| wrong_key())?;
         if bytes.len() < NONCE_LEN + TAG_LEN {

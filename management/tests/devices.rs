@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fulcrum_core::events::Event;
 use fulcrum_core::tasks::{BackgroundTask, Duties};
-use fulcrum_management::config::DevicesConfig;
+use fulcrum_management::config::{DevicesConfig, SecretKeyText};
 use fulcrum_management::devices::model::{Connection, DeviceKind, Registration};
 use fulcrum_management::devices::ops::{DeviceOps, LicenseOrder, Software};
 use fulcrum_management::devices::{haproxy_host::HaproxyHost, ops_for};
@@ -491,7 +491,8 @@ async fn a_password_stored_in_plain_text_is_sealed_at_open(db: Db) {
 
 on_both_databases!(a_password_stored_in_plain_text_is_sealed_at_open);
 
-/// Under another key a sealed password does not open: the device is still listed, its
+/// Under another key a sealed password does not open (a database whose replicas sealed with
+/// keys of their own before the shared key was checked): the device is still listed, its
 /// operations are refused naming the key file (audited), the facts job reads it no more but does
 /// not mark it unreachable; the key it was sealed with still opens it. A key file that holds no
 /// key stops the module from opening, by name.
@@ -503,6 +504,10 @@ async fn a_password_sealed_under_another_key_fails_the_devices_operations(db: Db
         .await;
     let id = a["id"].as_str().unwrap();
 
+    sqlx::query("DELETE FROM mgmt_secret_key_check")
+        .execute(s.management.db.writer())
+        .await
+        .unwrap();
     let other_key = new_key_file(s.dir.path(), "other.key");
     let other = s.reopen(&other_key).await;
     let shown = other.device(id).await;
@@ -569,6 +574,92 @@ async fn a_password_sealed_under_another_key_fails_the_devices_operations(db: Db
 }
 
 on_both_databases!(a_password_sealed_under_another_key_fails_the_devices_operations);
+
+/// The sealed check value of the key, as stored.
+async fn stored_key_check(s: &Served) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT sealed FROM mgmt_secret_key_check")
+        .fetch_one(s.management.db.reader())
+        .await
+        .unwrap()
+        .get("sealed")
+}
+
+/// Two replicas on one database: the second, with a key of its own, refuses to start, naming its
+/// key file and saying to share the key, and changes nothing; with a copy of the first one's key
+/// it starts and opens the secrets the first sealed, as with the key itself in the configuration.
+async fn replicas_on_one_database_must_share_the_key(db: Db) {
+    let device = bigip_with_password().await;
+    let s = serve(db, DevicesConfig::default()).await;
+    let a = s
+        .register(bigip_body("bigip-a", device.base_urls()[0]))
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let check = stored_key_check(&s).await;
+    let password = s.stored_password(id).await;
+
+    let own_key = new_key_file(s.dir.path(), "replica-2.key");
+    let config = ManagementConfig {
+        secret_key_file: Some(own_key.clone()),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            "the secret key in {own_key} is not the key this database's secrets are sealed with"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("the same key"), "{error}");
+    assert!(!error.contains(DEVICE_PASSWORD), "{error}");
+    assert_eq!(stored_key_check(&s).await, check, "the check is kept");
+    assert_eq!(s.stored_password(id).await, password);
+
+    let shared = s.dir.path().join("replica-2-shared.key");
+    std::fs::copy(&s.key_file, &shared).unwrap();
+    let second = s.reopen(&shared.display().to_string()).await;
+    let shown = second.device(id).await;
+    assert_eq!(shown["has_password"], true, "{shown}");
+    assert!(shown["credentials_error"].is_null(), "{shown}");
+    let refresh = format!("/v1/management/devices/{id}/refresh");
+    let (status, body) = second.call("POST", &refresh, None).await;
+    assert_eq!(status, StatusCode::OK, "the shared key opens it: {body}");
+
+    let own = std::fs::read_to_string(&own_key).unwrap();
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(own)),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the secret key in [management] secret_key is not the key"),
+        "{error}"
+    );
+    let shared = std::fs::read_to_string(&s.key_file).unwrap();
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(shared.clone())),
+        secret_key_file: Some(s.key_file.clone()),
+        ..ManagementConfig::default()
+    };
+    let error = Management::open(&s.store, config).await.unwrap_err();
+    assert!(error.to_string().contains("set one of them"), "{error}");
+    let config = ManagementConfig {
+        secret_key: Some(SecretKeyText(shared)),
+        ..ManagementConfig::default()
+    };
+    let third = Management::open(&s.store, config).await.unwrap();
+    let listed = third.devices.by_name("bigip-a").await.unwrap().unwrap();
+    assert!(listed.credentials_error.is_none(), "{listed:?}");
+    assert_eq!(stored_key_check(&s).await, check);
+}
+
+on_both_databases!(replicas_on_one_database_must_share_the_key);
 
 /// Facts of a BIG-IP HA pair, read from the simulator through token login: version, role, peer,
 /// license.

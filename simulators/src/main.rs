@@ -20,7 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Simulator {
-    /// A simulated NSX-T Manager (Policy API) for the nsxt driver.
+    /// A simulated NSX-T Manager (Policy API) for the nsxt driver, with the management-plane API
+    /// of device operations.
     Nsxt(NsxtArgs),
     /// A simulated F5 BIG-IP (AS3 and iControl REST), or an HA pair, for the f5 driver.
     F5(F5Args),
@@ -44,6 +45,12 @@ struct NsxtArgs {
     /// A Tier-1 gateway that exists from the start (repeat for more).
     #[arg(long = "tier1", default_value = "fulcrum-t1")]
     tier1s: Vec<String>,
+    /// Milliseconds each upgrade step takes (a bundle's fetch, the upgrade plan's run).
+    #[arg(long, default_value_t = 3000)]
+    upgrade_step_ms: u64,
+    /// The display name of an Edge transport node the manager holds (repeat for more).
+    #[arg(long = "edge", default_value = "fulcrum-edge-1")]
+    edges: Vec<String>,
     /// The user name accepted.
     #[arg(long, default_value = "admin")]
     username: String,
@@ -195,6 +202,8 @@ async fn run_nsxt(args: NsxtArgs) -> ExitCode {
             password: args.password,
         },
         tier1s: args.tier1s,
+        upgrade_step: Duration::from_millis(args.upgrade_step_ms),
+        edges: args.edges,
         tls,
         ..nsxt::Config::default()
     };

@@ -969,3 +969,158 @@ async fn search_finds_objects_by_type_and_tag() {
     let unsupported = sim.get("/policy/api/v1/search/query?query=owner:me").await;
     assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
 }
+
+fn assert_nsx_error(body: &Value, error_code: i64, message: &str) {
+    assert_eq!(body["error_code"], error_code, "{body}");
+    assert!(body["httpStatus"].is_string(), "{body}");
+    assert!(body["module_name"].is_string(), "{body}");
+    let said = body["error_message"].as_str().unwrap_or_default();
+    assert!(said.contains(message), "{message:?} not in {body}");
+}
+
+/// The version `GET /api/v1/node` reports.
+async fn node(sim: &Sim) -> Value {
+    body(sim.get("/api/v1/node").await).await["product_version"].clone()
+}
+
+/// The upgrade coordinator's steps take time and must come in order: a plan started before the
+/// coordinator was upgraded is a 400 in NSX's body; once the plan has run the node reports the
+/// bundle's version; a failed plan leaves the version as it was.
+#[tokio::test]
+async fn an_upgrade_goes_through_the_coordinator_s_steps_in_order() {
+    let sim = Sim::start(Config {
+        upgrade_step: Duration::from_millis(200),
+        ..Config::default()
+    })
+    .await;
+    let bundle = "https://repo.test/VMware-NSX-upgrade-bundle-3.2.0.0.0.19067070.mub";
+    assert_eq!(node(&sim).await, "3.1.0.0.0.17107167");
+
+    let early = sim
+        .call(Method::POST, "/api/v1/upgrade/plan?action=start", None)
+        .await;
+    assert_eq!(early.status(), StatusCode::BAD_REQUEST);
+    assert_nsx_error(&body(early).await, 7000, "has not been upgraded");
+    let wrong = sim
+        .call(
+            Method::POST,
+            "/api/v1/upgrade/bundles",
+            Some(json!({"url": "https://repo.test/nsx.iso"})),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    assert_nsx_error(&body(wrong).await, 225, "is not an NSX upgrade bundle");
+
+    let fetched = sim
+        .call(
+            Method::POST,
+            "/api/v1/upgrade/bundles",
+            Some(json!({"url": bundle})),
+        )
+        .await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    let id = body(fetched).await["bundle_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = format!("/api/v1/upgrade/bundles/{id}/upload-status");
+    assert_eq!(body(sim.get(&status).await).await["status"], "UPLOADING");
+    let too_soon = sim
+        .call(Method::POST, "/api/v1/upgrade?action=upgrade_uc", None)
+        .await;
+    assert_eq!(too_soon.status(), StatusCode::BAD_REQUEST);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(body(sim.get(&status).await).await["status"], "SUCCESS");
+    let missing = sim.get("/api/v1/upgrade/bundles/nope/upload-status").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_nsx_error(&body(missing).await, 600, "could not be found");
+
+    sim.running.control().fail_upgrades(true);
+    for path in [
+        "/api/v1/upgrade?action=upgrade_uc",
+        "/api/v1/upgrade/plan?action=start",
+    ] {
+        let answer = sim.call(Method::POST, path, None).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    }
+    let summary = body(sim.get("/api/v1/upgrade/status-summary").await).await;
+    assert_eq!(summary["overall_upgrade_status"], "IN_PROGRESS");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let summary = body(sim.get("/api/v1/upgrade/status-summary").await).await;
+    assert_eq!(summary["overall_upgrade_status"], "FAILED", "{summary}");
+    assert_eq!(node(&sim).await, "3.1.0.0.0.17107167");
+
+    sim.running.control().fail_upgrades(false);
+    let again = sim
+        .call(Method::POST, "/api/v1/upgrade/plan?action=start", None)
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let summary = body(sim.get("/api/v1/upgrade/status-summary").await).await;
+    assert_eq!(summary["overall_upgrade_status"], "SUCCESS", "{summary}");
+    assert_eq!(node(&sim).await, "3.2.0.0.0.19067070");
+    assert_eq!(
+        body(sim.get("/api/v1/node/version").await).await["product_version"],
+        "3.2.0.0.0.19067070"
+    );
+}
+
+/// A license key is refused unless it is well formed, issued and not expired; an installed key
+/// reports `is_expired` once its expiry passes; deleting a key not installed is a 404.
+#[tokio::test]
+async fn licenses_are_validated_and_expire() {
+    let sim = Sim::plain(None).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let key = "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE";
+    let old = "AAAAA-BBBBB-CCCCC-DDDDD-00000";
+    sim.running.control().issue_license(key, now + 60_000);
+    sim.running.control().issue_license(old, now - 1);
+    for (bad, why) in [
+        (json!({}), "Field license_key is required"),
+        (json!({"license_key": "ABC"}), "is not a valid license key"),
+        (
+            json!({"license_key": "ZZZZZ-BBBBB-CCCCC-DDDDD-EEEEE"}),
+            "is not a valid license key",
+        ),
+        (json!({"license_key": old}), "is expired"),
+    ] {
+        let answer = sim
+            .call(Method::POST, "/api/v1/licenses", Some(bad.clone()))
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let said = body(answer).await;
+        assert!(
+            said["error_message"].as_str().unwrap().contains(why),
+            "{said}"
+        );
+    }
+    let listed = body(sim.get("/api/v1/licenses").await).await;
+    assert_eq!(listed["result_count"], 0, "nothing installed: {listed}");
+
+    let installed = sim
+        .call(
+            Method::POST,
+            "/api/v1/licenses",
+            Some(json!({"license_key": key})),
+        )
+        .await;
+    assert_eq!(installed.status(), StatusCode::OK);
+    assert_eq!(body(installed).await["is_expired"], false);
+    sim.running.control().issue_license(key, now - 1);
+    let listed = body(sim.get("/api/v1/licenses").await).await;
+    assert_eq!(listed["results"][0]["is_expired"], true, "{listed}");
+
+    let delete = "/api/v1/licenses?action=delete";
+    let removed = sim
+        .call(Method::POST, delete, Some(json!({"license_key": key})))
+        .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    let again = sim
+        .call(Method::POST, delete, Some(json!({"license_key": key})))
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_nsx_error(&body(again).await, 600, "*****-EEEEE");
+}

@@ -431,12 +431,14 @@ impl Executor {
         let mut failing_gates = Vec::new();
         if row.step == Step::Gates {
             let gates = &campaign.policy.gates;
-            if gates.contains(&Gate::HaInSync) && row.peer_id.is_some() {
+            // A device in no pair may still report a sync status: an NSX Manager's cluster.
+            if gates.contains(&Gate::HaInSync) {
                 match ops.sync_status().await {
                     Ok(Some(sync)) if sync != "In Sync" => {
                         failing_gates.push(format!("HA is not in sync ({sync})"));
                     }
                     Ok(_) => {}
+                    Err(_) if row.peer_id.is_none() => {}
                     Err(error) => failing_gates.push(format!("the sync status: {error}")),
                 }
             }
@@ -658,13 +660,18 @@ fn pause_reason(rows: &[CampaignDevice]) -> String {
 }
 
 /// Record the volume the device runs from and its version, and choose the spare volume the
-/// target goes to (`HD1.2` when it runs from `HD1.1`, else `HD1.1`).
+/// target goes to: the first other volume the device reports (an NSX Manager's
+/// `upgrade-bundle`), else `HD1.2` when it runs from `HD1.1`, else `HD1.1`.
 fn note_volumes(row: &mut CampaignDevice, status: &SoftwareStatus) {
     let active = status.volumes.iter().find(|v| v.active);
     let from = active.map_or("HD1.1", |v| v.name.as_str());
+    let spare = status.volumes.iter().find(|v| !v.active).map_or_else(
+        || if from == "HD1.1" { "HD1.2" } else { "HD1.1" },
+        |v| v.name.as_str(),
+    );
     row.from_volume = Some(from.to_owned());
     row.from_version = status.version.clone();
-    row.to_volume = Some(if from == "HD1.1" { "HD1.2" } else { "HD1.1" }.to_owned());
+    row.to_volume = Some(spare.to_owned());
 }
 
 /// The state of `volume` for software `version`: a volume holding another version is as good

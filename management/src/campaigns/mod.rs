@@ -249,11 +249,26 @@ impl Campaigns {
                 "The device selector matches no device.".to_owned(),
             ));
         }
-        if let Some(other) = chosen.iter().find(|d| d.kind != DeviceKind::Bigip) {
+        if let Some(other) = chosen
+            .iter()
+            .find(|d| !matches!(d.kind, DeviceKind::Bigip | DeviceKind::NsxManager))
+        {
             return Err(ManagementError::BadRequest(format!(
-                "Device {} is a {} device; software campaigns run on bigip devices.",
+                "Device {} is a {} device; software campaigns run on bigip and nsx_manager \
+                 devices.",
                 other.name,
                 other.kind.as_str()
+            )));
+        }
+        // One target (an ISO, an NSX upgrade bundle) fits one kind of device.
+        if let Some(other) = chosen.iter().find(|d| d.kind != chosen[0].kind) {
+            return Err(ManagementError::BadRequest(format!(
+                "Device {} is a {} device and {} a {} device; a campaign's devices are of one \
+                 kind.",
+                other.name,
+                other.kind.as_str(),
+                chosen[0].name,
+                chosen[0].kind.as_str()
             )));
         }
         Ok(chosen)

@@ -57,7 +57,7 @@ pub struct Target {
 pub enum Gate {
     /// The device answers.
     Reachable,
-    /// Its HA pair reports its configuration in sync.
+    /// Its HA pair reports its configuration in sync (an NSX Manager: its cluster is stable).
     HaInSync,
     /// No load balancer it carries has a member down (no firing `MemberDown` alert).
     MembersOnline,

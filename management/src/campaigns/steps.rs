@@ -137,6 +137,11 @@ pub fn next(position: Position, observed: &Observed, backup_stored: bool) -> Nex
             Volume::Failed(_) | Volume::Absent => Next::Issue(Step::Install),
         },
         Step::Activate if observed.reachable && observed.runs_target => Next::Advance(Step::Gates),
+        // The device reports the activation failed (an NSX upgrade plan that ended FAILED).
+        Step::Activate if started && observed.reachable => match &observed.volume {
+            Volume::Failed(reason) => Next::Fail(format!("activate failed: {reason}")),
+            _ => Next::Wait,
+        },
         Step::Activate if started => Next::Wait,
         Step::Activate => Next::Issue(Step::Activate),
         Step::Gates if observed.reachable && observed.failing_gates.is_empty() => Next::Done,
@@ -304,6 +309,28 @@ mod tests {
             next(at(Step::Failover, false), &current, true),
             Next::Advance(Step::Gates)
         );
+    }
+
+    #[test]
+    fn an_activation_the_device_reports_failed_fails_the_device() {
+        let failed = Observed {
+            volume: Volume::Failed("upgrade failed: the plan stopped".into()),
+            ..healthy()
+        };
+        assert_eq!(
+            next(at(Step::Activate, true), &failed, true),
+            Next::Fail("activate failed: upgrade failed: the plan stopped".into())
+        );
+        let booting = Observed {
+            reachable: false,
+            ..failed.clone()
+        };
+        assert_eq!(next(at(Step::Activate, true), &booting, true), Next::Wait);
+        let installed = Observed {
+            volume: Volume::Installed,
+            ..healthy()
+        };
+        assert_eq!(next(at(Step::Activate, true), &installed, true), Next::Wait);
     }
 
     #[test]

@@ -5,23 +5,17 @@
 //! Backups are UCS archives saved on the device; the bytes Fulcrum keeps name the archive (the
 //! archive itself stays on the device, where `restore` loads it from).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use super::client::shared_client;
 use super::model::{Device, Facts};
 use super::ops::{
     Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
 };
-
-/// How long one call to the device may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The format tag of a BIG-IP backup's bytes.
 const BACKUP_FORMAT: &str = "fulcrum-bigip-ucs/1";
@@ -161,54 +155,6 @@ impl Bigip {
             registration_key: description(&license, "registrationKey"),
         })
     }
-}
-
-/// The HTTP clients of BIG-IPs, one per set of TLS settings (CA bundle content, verification):
-/// devices that trust the same authorities share one client, its connection pools and its trust
-/// store, however many devices there are and however often they are operated.
-type Clients = HashMap<(Option<Vec<u8>>, bool), reqwest::Client>;
-
-fn shared_client(
-    ca_bundle: Option<Vec<u8>>,
-    ca_path: Option<&str>,
-    verify_tls: bool,
-) -> Result<reqwest::Client, OpsError> {
-    static CLIENTS: OnceLock<std::sync::Mutex<Clients>> = OnceLock::new();
-    let clients = CLIENTS.get_or_init(Default::default);
-    let key = (ca_bundle, verify_tls);
-    if let Some(client) = clients.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(client.clone());
-    }
-    let mut builder = reqwest::Client::builder()
-        .use_native_tls()
-        .timeout(CALL_TIMEOUT)
-        .connect_timeout(Duration::from_secs(10));
-    if let Some(pem) = &key.0 {
-        let path = ca_path.unwrap_or("(the CA bundle)");
-        let certificates = reqwest::Certificate::from_pem_bundle(pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| {
-                OpsError::Invalid(format!("the CA bundle {path} holds no PEM certificate"))
-            })?;
-        builder = builder.tls_built_in_root_certs(false);
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
-    if !verify_tls {
-        builder = builder
-            .danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| OpsError::Invalid(format!("no HTTP client for the device: {e}")))?;
-    clients
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, client.clone());
-    Ok(client)
 }
 
 fn unreachable(error: reqwest::Error) -> OpsError {

@@ -413,7 +413,25 @@ impl Registration {
                     return bad("a haproxy_host device needs config_dir.".to_owned());
                 }
             }
-            DeviceKind::NsxManager | DeviceKind::NsxEdge => {}
+            DeviceKind::NsxManager => {
+                if self.connection.addresses.is_empty() {
+                    return bad("a nsx_manager device needs at least one address.".to_owned());
+                }
+                if self.connection.username.is_none() || self.connection.password.is_none() {
+                    return bad("a nsx_manager device needs a username and a password.".to_owned());
+                }
+            }
+            DeviceKind::NsxEdge => {
+                if !self.connection.addresses.is_empty()
+                    && (self.connection.username.is_none() || self.connection.password.is_none())
+                {
+                    return bad(
+                        "a nsx_edge device registered with its manager's address needs the \
+                         manager's username and password."
+                            .to_owned(),
+                    );
+                }
+            }
         }
         if self.kind != DeviceKind::HaproxyHost
             && (self.connection.config_dir.is_some() || self.connection.haproxy_binary.is_some())

@@ -1,5 +1,5 @@
 //! [`DeviceOps`]: the device-level work management does, one implementation per kind of device
-//! ([`super::bigip`], [`super::haproxy_host`]). An operation a kind cannot do answers
+//! ([`super::bigip`], [`super::nsx_manager`], [`super::nsx_edge`], [`super::haproxy_host`]). An operation a kind cannot do answers
 //! [`OpsError::Unsupported`], so callers tell "this device cannot" from "this device failed".
 
 use async_trait::async_trait;
@@ -67,9 +67,9 @@ pub struct Backup {
 /// Software to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Software {
-    /// A base image (an ISO already on the device).
+    /// A base image (an ISO already on a BIG-IP; an NSX upgrade bundle's URL).
     Image(String),
-    /// A hotfix (an ISO already on the device).
+    /// A hotfix (an ISO already on a BIG-IP; an NSX upgrade bundle's URL).
     Hotfix(String),
 }
 

@@ -11,6 +11,8 @@
 //! | `PATCH /sim/objects?path=` (fields), `DELETE /sim/objects?path=` | change or delete an object behind the driver's back |
 //! | `POST /sim/sessions/expire` | end every session (the next call gets 403, error_code 98) |
 //! | `PUT /sim/member-status` `{"pool_path", "ip_address", "port"?, "status"}`, `DELETE /sim/member-status` | force a member's status in detailed-status; clear |
+//! | `PUT /sim/licenses` `{"license_key", "expiry_ms"}` | issue a license key the manager accepts until then |
+//! | `PUT /sim/manager` `{"cluster_status"?, "fail_upgrades"?}` | set the management cluster's status; make upgrade plans fail (or succeed again) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,33 @@ impl std::fmt::Debug for Control {
 impl Control {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
+    }
+
+    /// Make `key` a license the manager accepts until `expiry_ms` (epoch milliseconds; an
+    /// installed key reports `is_expired` once that has passed).
+    pub fn issue_license(&self, key: &str, expiry_ms: i64) {
+        lock(&self.shared.manager).issue_license(key, expiry_ms);
+    }
+
+    /// Set the management cluster's status (`STABLE`, `DEGRADED`, `UNSTABLE`).
+    pub fn set_cluster_status(&self, status: &str) {
+        lock(&self.shared.manager).set_cluster_status(status);
+    }
+
+    /// Set the status (`UP`, `DOWN`, `DEGRADED`) of the Edge transport node named `name`;
+    /// whether there is one.
+    pub fn set_edge_status(&self, name: &str, status: &str) -> bool {
+        lock(&self.shared.manager).set_edge_status(name, status)
+    }
+
+    /// Make the upgrade plans started from now on end `FAILED` (`false`: succeed again).
+    pub fn fail_upgrades(&self, fail: bool) {
+        lock(&self.shared.manager).fail_upgrade(fail);
+    }
+
+    /// The version the manager runs now.
+    pub fn version(&self) -> String {
+        lock(&self.shared.manager).version.clone()
     }
 
     /// The calls answered so far.
@@ -175,6 +204,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             "/sim/member-status",
             put(set_member_status).delete(clear_member_statuses),
         )
+        .route("/sim/licenses", put(issue_license))
+        .route("/sim/manager", put(set_manager))
         .with_state(Control::new(shared))
 }
 
@@ -253,6 +284,41 @@ async fn settings(State(control): State<Control>, Json(settings): Json<Settings>
         control.set_realization_delay(Duration::from_millis(delay));
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuedLicense {
+    license_key: String,
+    expiry_ms: i64,
+}
+
+async fn issue_license(
+    State(control): State<Control>,
+    Json(license): Json<IssuedLicense>,
+) -> StatusCode {
+    control.issue_license(&license.license_key, license.expiry_ms);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManagerSettings {
+    cluster_status: Option<String>,
+    fail_upgrades: Option<bool>,
+}
+
+async fn set_manager(
+    State(control): State<Control>,
+    Json(settings): Json<ManagerSettings>,
+) -> StatusCode {
+    if let Some(status) = &settings.cluster_status {
+        control.set_cluster_status(status);
+    }
+    if let Some(fail) = settings.fail_upgrades {
+        control.fail_upgrades(fail);
+    }
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Deserialize)]

@@ -1,4 +1,6 @@
-//! A simulator of the NSX-T Policy API, as far as a load-balancer driver uses it.
+//! A simulator of the NSX-T Policy API, as far as a load-balancer driver uses it, and of the
+//! manager's management-plane API as day-2 operations use it ([`manager`]: node, cluster status,
+//! licenses, backup and restore, upgrades).
 //!
 //! It stores Policy objects by path and answers the calls an NSX driver makes: the hierarchical
 //! `PATCH /policy/api/v1/infra`, single-object GET/PATCH/PUT/DELETE, paged lists, search (of
@@ -25,6 +27,7 @@ pub mod error;
 mod hapi;
 pub mod kinds;
 mod list;
+pub mod manager;
 pub mod rate_limit;
 pub mod realization;
 pub mod revision;
@@ -79,8 +82,12 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// The ids of the Tier-1 gateways that exist from the start.
     pub tier1s: Vec<String>,
-    /// The version `GET /api/v1/node/version` reports.
+    /// The version `GET /api/v1/node/version` and `GET /api/v1/node` report (until an upgrade).
     pub version: String,
+    /// How long each asynchronous step of an upgrade takes (a bundle's fetch, the plan's run).
+    pub upgrade_step: Duration,
+    /// The display names of the Edge transport nodes the manager holds.
+    pub edges: Vec<String>,
     /// Answer over HTTPS with this material, client certificates making principal identities;
     /// `None`: plain HTTP.
     pub tls: Option<Tls>,
@@ -101,6 +108,8 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(1800),
             tier1s: vec!["fulcrum-t1".into()],
             version: "3.1.0.0.0.17107167".into(),
+            upgrade_step: Duration::from_millis(300),
+            edges: vec!["fulcrum-edge-1".into()],
             tls: None,
         }
     }
@@ -144,7 +153,7 @@ struct Shared {
     realization: Mutex<Realization>,
     members: Mutex<MemberOverrides>,
     principals: tls::Principals,
-    version: String,
+    manager: Mutex<manager::Manager>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,7 +207,11 @@ impl Shared {
             realization: Mutex::new(Realization::new(config.realization_delay)),
             members: Mutex::new(MemberOverrides::new()),
             principals: tls::Principals::default(),
-            version: config.version.clone(),
+            manager: Mutex::new(manager::Manager::new(
+                &config.version,
+                config.upgrade_step,
+                &config.edges,
+            )),
         })
     }
 }

@@ -83,6 +83,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
                 .put(put_object)
                 .delete(delete_object),
         )
+        .merge(super::manager::router())
         .fallback(unknown_path)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
@@ -213,9 +214,10 @@ fn header_value(value: &str) -> HeaderValue {
 }
 
 async fn version(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let version = lock(&shared.manager).version.clone();
     Json(json!({
-        "node_version": shared.version,
-        "product_version": shared.version,
+        "node_version": version,
+        "product_version": version,
     }))
 }
 

@@ -82,7 +82,7 @@ pub fn now_millis() -> i64 {
 }
 
 /// The stored objects, ordered by path.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Store {
     objects: BTreeMap<String, StoredObject>,
 }

@@ -1,0 +1,62 @@
+//! The HTTP clients management calls devices with (BIG-IP's iControl REST, NSX Manager's API):
+//! TLS checked against a device's CA bundle or the system's trust store, switched off only for
+//! a device registered with `verify_tls = false`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::ops::OpsError;
+
+/// How long one call to a device may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP clients of devices, one per set of TLS settings (CA bundle content, verification):
+/// devices that trust the same authorities share one client, its connection pools and its trust
+/// store, however many devices there are and however often they are operated.
+type Clients = HashMap<(Option<Vec<u8>>, bool), reqwest::Client>;
+
+/// The client for these TLS settings: `ca_bundle` (the PEM content read from `ca_path`) and
+/// whether certificates are verified.
+pub fn shared_client(
+    ca_bundle: Option<Vec<u8>>,
+    ca_path: Option<&str>,
+    verify_tls: bool,
+) -> Result<reqwest::Client, OpsError> {
+    static CLIENTS: OnceLock<std::sync::Mutex<Clients>> = OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let key = (ca_bundle, verify_tls);
+    if let Some(client) = clients.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(client.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .use_native_tls()
+        .timeout(CALL_TIMEOUT)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(pem) = &key.0 {
+        let path = ca_path.unwrap_or("(the CA bundle)");
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                OpsError::Invalid(format!("the CA bundle {path} holds no PEM certificate"))
+            })?;
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if !verify_tls {
+        builder = builder
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| OpsError::Invalid(format!("no HTTP client for the device: {e}")))?;
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, client.clone());
+    Ok(client)
+}
