@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::client::shared_client;
+use super::client::{Endpoint, endpoint};
 use super::model::{Device, Facts};
 use super::ops::{
     Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
@@ -48,30 +48,7 @@ impl Bigip {
     /// Operations on `device`, reached at its first address.
     pub fn new(device: &Device) -> Result<Self, OpsError> {
         let connection = &device.connection;
-        let base = connection
-            .addresses
-            .first()
-            .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
-            .trim_end_matches('/')
-            .to_owned();
-        let ca_bundle = match &connection.ca_bundle {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
-            })?),
-            None => None,
-        };
-        if !connection.verify_tls {
-            tracing::warn!(
-                device = %device.name,
-                "TLS verification is OFF for this device: its certificate and host name are not \
-                 checked"
-            );
-        }
-        let http = shared_client(
-            ca_bundle,
-            connection.ca_bundle.as_deref(),
-            connection.verify_tls,
-        )?;
+        let Endpoint { base, http } = endpoint(device)?;
         Ok(Bigip {
             http,
             base,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use super::model::Device;
 use super::ops::OpsError;
 
 /// How long one call to a device may take.
@@ -16,9 +17,50 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// store, however many devices there are and however often they are operated.
 type Clients = HashMap<(Option<Vec<u8>>, bool), reqwest::Client>;
 
+/// How management reaches a device: the base URL of its first address and the client for its
+/// TLS settings.
+pub struct Endpoint {
+    /// The first address, without a trailing `/`.
+    pub base: String,
+    /// The shared client for the device's CA bundle and verification setting.
+    pub http: reqwest::Client,
+}
+
+/// The endpoint of `device`: refused when it has no address or its CA bundle cannot be read;
+/// a warning is logged when TLS verification is off for it.
+pub fn endpoint(device: &Device) -> Result<Endpoint, OpsError> {
+    let connection = &device.connection;
+    let base = connection
+        .addresses
+        .first()
+        .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
+        .trim_end_matches('/')
+        .to_owned();
+    let ca_bundle =
+        match &connection.ca_bundle {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
+            })?),
+            None => None,
+        };
+    if !connection.verify_tls {
+        tracing::warn!(
+            device = %device.name,
+            "TLS verification is OFF for this device: its certificate and host name are not \
+             checked"
+        );
+    }
+    let http = shared_client(
+        ca_bundle,
+        connection.ca_bundle.as_deref(),
+        connection.verify_tls,
+    )?;
+    Ok(Endpoint { base, http })
+}
+
 /// The client for these TLS settings: `ca_bundle` (the PEM content read from `ca_path`) and
 /// whether certificates are verified.
-pub fn shared_client(
+fn shared_client(
     ca_bundle: Option<Vec<u8>>,
     ca_path: Option<&str>,
     verify_tls: bool,

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::client::shared_client;
+use super::client::{Endpoint, endpoint};
 use super::model::Device;
 use super::ops::OpsError;
 
@@ -30,31 +30,9 @@ impl NsxApi {
     /// The manager at `device`'s first address, with its credentials.
     pub fn new(device: &Device) -> Result<Self, OpsError> {
         let connection = &device.connection;
-        let base = connection
-            .addresses
-            .first()
-            .ok_or_else(|| OpsError::Invalid("the device has no address".to_owned()))?
-            .trim_end_matches('/')
-            .to_owned();
-        let ca_bundle = match &connection.ca_bundle {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                OpsError::Invalid(format!("the CA bundle {path} cannot be read: {e}"))
-            })?),
-            None => None,
-        };
-        if !connection.verify_tls {
-            tracing::warn!(
-                device = %device.name,
-                "TLS verification is OFF for this device: its certificate and host name are not \
-                 checked"
-            );
-        }
+        let Endpoint { base, http } = endpoint(device)?;
         Ok(NsxApi {
-            http: shared_client(
-                ca_bundle,
-                connection.ca_bundle.as_deref(),
-                connection.verify_tls,
-            )?,
+            http,
             base,
             username: connection.username.clone().unwrap_or_default(),
             password: connection.password.clone().unwrap_or_default(),
