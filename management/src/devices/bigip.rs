@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::client::{Endpoint, endpoint};
+use super::client::{Endpoint, answer, endpoint, unreachable};
 use super::model::{Device, Facts};
 use super::ops::{
     Backup, BootVolume, DeviceOps, License, LicenseOrder, OpsError, Software, SoftwareStatus,
@@ -74,7 +74,7 @@ impl Bigip {
             .send()
             .await
             .map_err(unreachable)?;
-        let answer = answer(response).await?;
+        let answer = answer(response, "message").await?;
         let fresh = answer["token"]["token"]
             .as_str()
             .ok_or_else(|| OpsError::Failed("the login answer holds no token".to_owned()))?
@@ -105,7 +105,7 @@ impl Bigip {
                 renewed = true;
                 continue;
             }
-            return answer(response).await;
+            return answer(response, "message").await;
         }
     }
 
@@ -132,28 +132,6 @@ impl Bigip {
             registration_key: description(&license, "registrationKey"),
         })
     }
-}
-
-fn unreachable(error: reqwest::Error) -> OpsError {
-    OpsError::Failed(format!("the device cannot be reached: {error}"))
-}
-
-/// The JSON of an answer, or the device's refusal with its message.
-async fn answer(response: reqwest::Response) -> Result<Value, OpsError> {
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(unreachable)?;
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(body);
-    }
-    let message = body["message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-    Err(OpsError::Failed(format!(
-        "the device answered {}: {message}",
-        status.as_u16()
-    )))
 }
 
 /// The description of `field` in an iControl stats body with one entry.

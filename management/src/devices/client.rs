@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::model::Device;
 use super::ops::OpsError;
 
@@ -101,4 +103,28 @@ fn shared_client(
         .unwrap_or_else(|e| e.into_inner())
         .insert(key, client.clone());
     Ok(client)
+}
+
+/// A call that got no answer: the device cannot be reached.
+pub fn unreachable(error: reqwest::Error) -> OpsError {
+    OpsError::Failed(format!("the device cannot be reached: {error}"))
+}
+
+/// The JSON of an answer, or the device's refusal with the message it gives in `message_key`
+/// (`message` on a BIG-IP, `error_message` on NSX), else the start of its body.
+pub async fn answer(response: reqwest::Response, message_key: &str) -> Result<Value, OpsError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = body[message_key]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+    Err(OpsError::Failed(format!(
+        "the device answered {}: {message}",
+        status.as_u16()
+    )))
 }

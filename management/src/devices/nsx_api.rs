@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::client::{Endpoint, endpoint};
+use super::client::{Endpoint, answer, endpoint, unreachable};
 use super::model::Device;
 use super::ops::OpsError;
 
@@ -53,7 +53,7 @@ impl NsxApi {
             request = request.json(&body);
         }
         let response = request.send().await.map_err(unreachable)?;
-        answer(response).await
+        answer(response, "error_message").await
     }
 
     /// `GET path`.
@@ -73,35 +73,13 @@ impl NsxApi {
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        answer(response).await.map(Some)
+        answer(response, "error_message").await.map(Some)
     }
 
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, OpsError> {
         self.call(Method::POST, path, Some(body)).await
     }
-}
-
-fn unreachable(error: reqwest::Error) -> OpsError {
-    OpsError::Failed(format!("the device cannot be reached: {error}"))
-}
-
-/// The JSON of an answer, or NSX's refusal with its `error_message`.
-async fn answer(response: reqwest::Response) -> Result<Value, OpsError> {
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(unreachable)?;
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(body);
-    }
-    let message = body["error_message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-    Err(OpsError::Failed(format!(
-        "the device answered {}: {message}",
-        status.as_u16()
-    )))
 }
 
 /// The `results` of an NSX list.
