@@ -531,8 +531,8 @@ impl Store {
     }
 
     /// Addresses among `candidates` already used on a subnet: any load balancer's VIP, and the
-    /// claimed additional VIPs, in one statement. Each candidate is an index lookup, so the cost
-    /// grows with the number of candidates, not with the load balancers on the subnet.
+    /// claimed additional VIPs, in one statement. Asked about one address (as allocation first
+    /// asks), it is an index lookup however many load balancers the subnet holds.
     pub async fn used_vip_addresses(
         &self,
         subnet_id: &str,
