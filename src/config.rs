@@ -6,6 +6,7 @@ use std::path::Path;
 use fulcrum_api::neutron_networks::NeutronConfig;
 use fulcrum_api::{ApiDefaults, QuotaDefaults};
 use fulcrum_core::network::{Network, NoopNetworkConfig, Subnet};
+use fulcrum_store::Backend;
 use serde::Deserialize;
 
 /// The built-in defaults, compiled in.
@@ -154,17 +155,15 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// The pool's size: as configured, else 4 on SQLite (reads only: its writes take one
-    /// connection of their own) and 16 on PostgreSQL, where every write transaction holds a
-    /// connection of the pool until it commits.
+    /// The pool's size: as configured, else the database's default
+    /// ([`Backend::default_connections`]).
     pub fn connections(&self) -> u32 {
-        self.max_connections.unwrap_or(
-            if self.url.starts_with("postgres:") || self.url.starts_with("postgresql:") {
-                16
-            } else {
-                4
-            },
-        )
+        // A URL naming neither database fails when the store connects.
+        self.max_connections.unwrap_or_else(|| {
+            Backend::of_url(&self.url)
+                .unwrap_or(Backend::Sqlite)
+                .default_connections()
+        })
     }
 }
 
@@ -406,6 +405,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_size_defaults_by_database() {
+        let db = |url: &str, max_connections| DatabaseConfig {
+            url: url.into(),
+            max_connections,
+        };
+        assert_eq!(db("sqlite://fulcrum.db", None).connections(), 4);
+        assert_eq!(db("postgres://db/fulcrum", None).connections(), 16);
+        assert_eq!(db("postgresql://db/fulcrum", Some(2)).connections(), 2);
+    }
 
     #[test]
     fn defaults_parse() {

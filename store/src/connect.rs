@@ -27,6 +27,29 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The database `url` names (`sqlite:...`, `postgres:...` or `postgresql:...`), if any.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The pool's size when none is configured: 4 on SQLite (for reads; its writes use one
+    /// connection of their own), 16 on PostgreSQL, where the pool serves writes too and each
+    /// write transaction holds a connection until it commits.
+    pub fn default_connections(self) -> u32 {
+        match self {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        }
+    }
+}
+
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -173,11 +196,7 @@ impl Store {
     /// Connect to the database the URL names. A SQLite file is created if missing.
     pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let backend = if options.url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
+        let Some(backend) = Backend::of_url(&options.url) else {
             return Err(StoreError::InvalidQuery(format!(
                 "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
                 options.url
