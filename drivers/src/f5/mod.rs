@@ -14,10 +14,11 @@
 //! burst of edits becomes a few declarations and two load balancers of one project never
 //! overwrite each other. Before each write the driver asks each device of the pair for its
 //! failover state and writes to the active one only; a device busy with another declaration
-//! (503), or a failover under way, is retried with the kit's back-off. A declaration AS3 refuses (422) is the load balancer's fault, quoting
-//! AS3, except for the pool members and the listeners' certificates the device names: those
-//! members, and the listeners of those certificates, are left out and reported refused, so that
-//! they alone end in ERROR ([`refusal`]).
+//! (503), or a failover under way, is retried with the kit's back-off. A declaration AS3 refuses
+//! (422) is the load balancer's fault, quoting AS3, except for the pool members and the
+//! listeners' certificates the device names: those members, and the listeners of those
+//! certificates, are left out and reported refused, so that they alone end in ERROR
+//! ([`refusal`]).
 //!
 //! See [`as3`] for the mapping.
 
@@ -154,6 +155,38 @@ impl F5Driver {
         };
         self.lock_homes().insert(load_balancer.id.clone(), index);
         Ok(&self.pairs[index])
+    }
+
+    /// What [`Driver::probe`] says of one pair.
+    async fn probe_pair(&self, pair: &Pair) -> Result<Vec<String>, DriverError> {
+        let mut lines = Vec::new();
+        let mut active = false;
+        for device in &pair.devices {
+            let unreachable = |e: DriverError| {
+                DriverError::new(
+                    e.kind(),
+                    format!("BIG-IP {} cannot be asked: {}", device.url(), e.message()),
+                )
+            };
+            let failover = device.failover().await.map_err(unreachable)?;
+            let version = device.as3_version().await.map_err(unreachable)?;
+            active |= failover.is_active();
+            lines.push(format!(
+                "BIG-IP {} ({}): {}, AS3 {version}, pair {}",
+                device.url(),
+                failover.name,
+                failover.state,
+                pair.name
+            ));
+        }
+        if !active {
+            return Err(DriverError::transient(format!(
+                "No BIG-IP device of pair {:?} is active ({}).",
+                pair.name,
+                lines.join("; ")
+            )));
+        }
+        Ok(lines)
     }
 
     fn lock_homes(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
@@ -634,39 +667,5 @@ impl Driver for F5Driver {
                     .join(", ")
             ))),
         }
-    }
-}
-
-impl F5Driver {
-    /// What [`Driver::probe`] says of one pair.
-    async fn probe_pair(&self, pair: &Pair) -> Result<Vec<String>, DriverError> {
-        let mut lines = Vec::new();
-        let mut active = false;
-        for device in &pair.devices {
-            let unreachable = |e: DriverError| {
-                DriverError::new(
-                    e.kind(),
-                    format!("BIG-IP {} cannot be asked: {}", device.url(), e.message()),
-                )
-            };
-            let failover = device.failover().await.map_err(unreachable)?;
-            let version = device.as3_version().await.map_err(unreachable)?;
-            active |= failover.is_active();
-            lines.push(format!(
-                "BIG-IP {} ({}): {}, AS3 {version}, pair {}",
-                device.url(),
-                failover.name,
-                failover.state,
-                pair.name
-            ));
-        }
-        if !active {
-            return Err(DriverError::transient(format!(
-                "No BIG-IP device of pair {:?} is active ({}).",
-                pair.name,
-                lines.join("; ")
-            )));
-        }
-        Ok(lines)
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! Device-level work goes through [`ops::DeviceOps`], one implementation per kind
 //! ([`ops_for`]): a BIG-IP over iControl REST, an NSX Manager over its management-plane API, an
-//! HAProxy host on this machine. Management never writes load-balancer rows: what it learns of load balancers
-//! it keeps in its own tables.
+//! HAProxy host on this machine. Management never writes load-balancer rows: what it learns of
+//! load balancers it keeps in its own tables.
 
 pub mod availability;
 pub mod bigip;

@@ -1,6 +1,7 @@
 //! [`DeviceOps`]: the device-level work management does, one implementation per kind of device
-//! ([`super::bigip`], [`super::nsx_manager`], [`super::nsx_edge`], [`super::haproxy_host`]). An operation a kind cannot do answers
-//! [`OpsError::Unsupported`], so callers tell "this device cannot" from "this device failed".
+//! ([`super::bigip`], [`super::nsx_manager`], [`super::nsx_edge`], [`super::haproxy_host`]). An
+//! operation a kind cannot do answers [`OpsError::Unsupported`], so callers tell "this device
+//! cannot" from "this device failed".
 
 use async_trait::async_trait;
 
